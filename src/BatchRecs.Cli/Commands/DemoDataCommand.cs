@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Globalization;
+using BatchRecs.Core.Data;
+using BatchRecs.Lake.Input;
+
+namespace BatchRecs.Cli.Commands;
+
+internal static class DemoDataCommand
+{
+    public static Command Create()
+    {
+        var outOpt = new Option<string>("--out") { Description = "output directory (Hive partitions dt=YYYY-MM-DD)", Required = true };
+        var users = new Option<int>("--users") { Description = "number of users", DefaultValueFactory = _ => 5_000 };
+        var items = new Option<int>("--items") { Description = "number of items", DefaultValueFactory = _ => 2_000 };
+        var interactions = new Option<int>("--interactions") { Description = "number of events", DefaultValueFactory = _ => 200_000 };
+        var days = new Option<int>("--days") { Description = "days of events", DefaultValueFactory = _ => 28 };
+        var seed = new Option<int>("--seed") { Description = "random seed", DefaultValueFactory = _ => 42 };
+        var end = new Option<string?>("--end-date") { Description = "last day of events, YYYY-MM-DD (default: yesterday, UTC)" };
+        var cmd = new Command("demo-data", "Write a synthetic interaction log (power-law items, users with latent tastes) as Hive-partitioned Parquet.")
+        { outOpt, users, items, interactions, days, seed, end };
+        cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
+        {
+            var spec = new SyntheticSpec(p.GetValue(users), p.GetValue(items), p.GetValue(interactions), p.GetValue(days),
+                (ulong)p.GetValue(seed), ParseDate(p.GetValue(end)) ?? DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1));
+            var result = await WriteAsync(p.GetValue(outOpt)!, spec, ct);
+            Console.WriteLine($"wrote {spec.Interactions:N0} events of {spec.Users:N0} users × {spec.Items:N0} items in {result} daily partitions " +
+                $"({spec.FirstDay:yyyy-MM-dd} .. {spec.EndDay:yyyy-MM-dd}) to {Path.GetFullPath(p.GetValue(outOpt)!)}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static Task<int> WriteAsync(string outDir, SyntheticSpec spec, CancellationToken ct)
+    {
+        var log = SyntheticInteractions.Generate(spec);
+        var types = log.EventTypes.Select(t => SyntheticLog.EventTypeNames[t]).ToArray();
+        var cols = new InteractionColumns(log.UserIds, null, log.ItemIds, null, log.TimesMicros, types, null);
+        Directory.CreateDirectory(outDir);
+        return InteractionWriter.WriteByDayAsync(outDir, cols, ct);
+    }
+
+    public static DateOnly? ParseDate(string? s) =>
+        s is null ? null
+        : DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d
+        : throw new FormatException($"'{s}' is not a date of the form YYYY-MM-DD.");
+}

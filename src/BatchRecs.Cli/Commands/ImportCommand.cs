@@ -1,0 +1,43 @@
+using System.CommandLine;
+using BatchRecs.Lake.Import;
+
+namespace BatchRecs.Cli.Commands;
+
+internal static class ImportCommand
+{
+    public static Command Create()
+    {
+        var path = new Argument<string>("PATH") { Description = "a MovieLens folder, or its u.data / ratings.csv / ratings.dat" };
+        var outOpt = new Option<string>("--out") { Description = "output directory", Required = true };
+        var movielens = new Command("movielens", "Import MovieLens ratings (ml-100k u.data, ml-latest ratings.csv, ml-1m ratings.dat).") { path, outOpt };
+        movielens.SetAction((p, ct) => CliErrors.Guard(async () =>
+        {
+            var r = await RatingImporter.ImportMovieLensAsync(p.GetValue(path)!, p.GetValue(outOpt)!, ct);
+            Print(r, p.GetValue(outOpt)!);
+            return 0;
+        }));
+
+        var file = new Argument<string>("FILE") { Description = "a delimited text file with a header line" };
+        var out2 = new Option<string>("--out") { Description = "output directory", Required = true };
+        var user = new Option<string>("--user") { Description = "user id column", Required = true };
+        var item = new Option<string>("--item") { Description = "item id column", Required = true };
+        var time = new Option<string>("--time") { Description = "event time column (epoch seconds or ISO-8601)", Required = true };
+        var value = new Option<string?>("--value") { Description = "value column (rating, count), optional" };
+        var sep = new Option<string>("--sep") { Description = "field separator (one character; \\t for tab)", DefaultValueFactory = _ => "," };
+        var csv = new Command("csv", "Import any delimited rating file into the Parquet input contract.") { file, out2, user, item, time, value, sep };
+        csv.SetAction((p, ct) => CliErrors.Guard(async () =>
+        {
+            string s = p.GetValue(sep)!;
+            if (s == "\\t" || s == "tab") s = "\t";
+            if (s.Length != 1) throw new FormatException($"--sep must be one character (got '{s}').");
+            var layout = new DelimitedLayout(s[0], true, p.GetValue(user)!, p.GetValue(item)!, p.GetValue(time)!, p.GetValue(value), "event");
+            var r = await RatingImporter.ImportDelimitedAsync(p.GetValue(file)!, p.GetValue(out2)!, layout, ct);
+            Print(r, p.GetValue(out2)!);
+            return 0;
+        }));
+        return new Command("import", "Turn public rating files into the Parquet input contract, partitioned by day.") { movielens, csv };
+    }
+
+    private static void Print(ImportResult r, string outDir) =>
+        Console.WriteLine($"imported {r.Rows:N0} rows into {r.Partitions} daily partitions ({(r.StringIds ? "STRING" : "INT64")} ids) under {Path.GetFullPath(outDir)}");
+}

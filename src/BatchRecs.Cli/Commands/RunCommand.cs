@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Globalization;
+using BatchRecs.Engine.Pipeline;
+using BatchRecs.Engine.Settings;
+
+namespace BatchRecs.Cli.Commands;
+
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var input = new Option<string>("--input") { Description = "input directory of Parquet interaction logs", Required = true };
+        var lake = new Option<string>("--lake") { Description = "lake directory to publish into", Required = true };
+        var job = new Option<string?>("--job") { Description = "job file (JSON), e.g. jobs/nightly.json" };
+        var runDate = new Option<string?>("--run-date") { Description = "run date YYYY-MM-DD (default: today in the job's time zone)" };
+        var set = new Option<string[]>("--set") { Description = "setting override key=value (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var cmd = new Command("run", "Run a job once: read, fit, evaluate, score and publish.") { input, lake, job, runDate, set };
+        cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
+        {
+            var jobDef = p.GetValue(job) is { } path ? JobDefinition.Load(path) : JobDefinition.Default;
+            var date = DemoDataCommand.ParseDate(p.GetValue(runDate)) ?? Today(jobDef);
+            var summary = await new NightlyRun(new RunLog(Console.Out)).ExecuteAsync(
+                new RunRequest(p.GetValue(input)!, p.GetValue(lake)!, date, jobDef, p.GetValue(set) ?? []), ct);
+            PrintSummary(summary);
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static DateOnly Today(JobDefinition job) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTime.UtcNow, job.Zone));
+
+    public static void PrintSummary(RunSummary s)
+    {
+        var m = s.Run.Metrics;
+        Console.WriteLine();
+        Console.WriteLine($"run {s.Run.RunId}: {s.Run.Status} in {(s.Run.FinishedUtc - s.Run.StartedUtc).TotalSeconds:F1} s");
+        Console.WriteLine($"  input     {m.GetValueOrDefault("input.rows_in_window"):N0} events, {s.Run.Users:N0} users, {s.Run.Items:N0} items");
+        foreach (var key in m.Keys.Where(k => k.StartsWith("model.", StringComparison.Ordinal) || k.StartsWith("popular.", StringComparison.Ordinal)))
+            Console.WriteLine($"  {key,-22} {m[key].ToString("F4", CultureInfo.InvariantCulture)}");
+        if (s.Published is { } pub)
+        {
+            Console.WriteLine($"  parquet   {pub.PartitionDir} ({pub.Manifest.Rows:N0} rows in {pub.Manifest.Files.Count} file(s))");
+            Console.WriteLine($"  duckdb    {pub.DatabasePath}");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+using System.CommandLine;
+using BatchRecs.Cli.Commands;
+
+var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parquet lake (implicit ALS, top-N, DuckDB and Parquet outputs).")
+{
+    DemoCommand.Create(),
+    DemoDataCommand.Create(),
+    ImportCommand.Create(),
+    RunCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

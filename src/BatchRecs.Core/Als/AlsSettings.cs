@@ -1,0 +1,41 @@
+namespace BatchRecs.Core.Als;
+
+public enum AlsSolver { ConjugateGradient, Cholesky }
+
+public enum ConfidenceKind { Linear, Log }
+
+/// <summary>The settings of one ALS fit. Validated by <see cref="Validate"/> before any work starts.</summary>
+/// <param name="Factors">k, the latent dimension.</param>
+/// <param name="Regularization">λ, added as λ·I to every row's normal equation (as the <c>implicit</c> library does).</param>
+/// <param name="Alpha">confidence slope: c = 1 + α·r (linear) or 1 + α·log(1 + r/ε) (log).</param>
+/// <param name="Iterations">full iterations (a user half-step then an item half-step).</param>
+/// <param name="Solver">CG with <see cref="CgSteps"/> warm-started steps per row, or exact Cholesky.</param>
+/// <param name="ScaleRegularization">multiply λ by the row's number of entries, as Spark's ALS does.</param>
+public sealed record AlsSettings(
+    int Factors = 64,
+    float Regularization = 0.01f,
+    float Alpha = 1f,
+    int Iterations = 15,
+    AlsSolver Solver = AlsSolver.ConjugateGradient,
+    int CgSteps = 3,
+    ConfidenceKind Confidence = ConfidenceKind.Linear,
+    float LogEpsilon = 1f,
+    bool ScaleRegularization = false,
+    ulong Seed = 42)
+{
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        if (Factors <= 0) throw new ArgumentException($"factors must be positive (got {Factors}).", "factors");
+        if (!(Regularization >= 0) || float.IsInfinity(Regularization)) throw new ArgumentException($"regularization must be a finite number ≥ 0 (got {Regularization}).", "regularization");
+        if (!(Alpha >= 0) || float.IsInfinity(Alpha)) throw new ArgumentException($"alpha must be a finite number ≥ 0 (got {Alpha}).", "alpha");
+        if (Iterations <= 0) throw new ArgumentException($"iterations must be positive (got {Iterations}).", "iterations");
+        if (CgSteps <= 0) throw new ArgumentException($"cg_steps must be positive (got {CgSteps}).", "cg_steps");
+        if (!(LogEpsilon > 0)) throw new ArgumentException($"log epsilon must be positive (got {LogEpsilon}).", "log_epsilon");
+    }
+
+    /// <summary>The confidence c_ui for an interaction strength r_ui (Hu, Koren & Volinsky 2008, eq. 2 and 6).</summary>
+    public float ConfidenceOf(float r) => Confidence == ConfidenceKind.Linear
+        ? 1f + Alpha * r
+        : 1f + Alpha * MathF.Log(1f + r / LogEpsilon);
+}

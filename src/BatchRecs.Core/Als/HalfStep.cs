@@ -1,0 +1,28 @@
+using BatchRecs.Core.Data;
+
+namespace BatchRecs.Core.Als;
+
+/// <summary>Which side an ALS half-step solves.</summary>
+public enum Side { Users, Items }
+
+/// <summary>
+/// One ALS half-step, described in src/dst terms so the same routine solves users given items and
+/// items given users: every src row x is solved from its entries (confidence, preference) against the
+/// fixed dst factors Y and their Gram matrix G = YᵀY.
+/// </summary>
+/// <param name="Conf">src × dst confidences cᵢ (CSR; shared, read-only).</param>
+/// <param name="Pref">preferences pᵢ aligned with <c>Conf.Values</c>, or null for all ones.</param>
+/// <param name="Blocks">the row blocks of <paramref name="Conf"/>; each is an independent task.</param>
+/// <param name="DstFactors">dst rows × k, row-major (shared, read-only).</param>
+/// <param name="Gram">YᵀY of <paramref name="DstFactors"/>, k×k (shared, read-only).</param>
+/// <param name="SrcFactors">src rows × k, row-major: in = warm start, out = solution. Block b writes only its rows.</param>
+public sealed record HalfStep(
+    int Iteration,
+    Side Side,
+    CsrMatrix Conf,
+    float[]? Pref,
+    RowBlock[] Blocks,
+    float[] DstFactors,
+    float[] Gram,
+    float[] SrcFactors,
+    AlsSettings Settings);

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using BatchRecs.Core.Data;
+using BatchRecs.Core.Execution;
+
+namespace BatchRecs.Core.Als;
+
+/// <summary>
+/// Block-partitioned implicit-feedback ALS (Hu, Koren & Volinsky 2008). Each iteration solves every
+/// user block given the item factors, then every item block given the user factors; the block tasks
+/// run on an <see cref="IExecutor"/>.
+/// </summary>
+public static class ImplicitAls
+{
+    /// <summary>Fits factors. <paramref name="warmUsers"/>/<paramref name="warmItems"/> (rows × k) replace the random start when given.</summary>
+    public static AlsModel Fit(AlsProblem problem, AlsSettings settings, IExecutor executor,
+        int userBlocks = 0, int itemBlocks = 0, float[]? warmUsers = null, float[]? warmItems = null,
+        Action<IterationStats>? onIteration = null, CancellationToken cancellationToken = default)
+    {
+        settings.Validate();
+        if (problem.UserItemConf.NonZeros == 0) throw new ArgumentException("there are no interactions to fit (empty input).", "input");
+        int k = settings.Factors;
+        int cores = Environment.ProcessorCount;
+        var userBlockList = BlockPartitioner.Partition(problem.UserItemConf, userBlocks > 0 ? userBlocks : BlockPartitioner.DefaultBlocks(problem.UserItemConf, cores), k);
+        var itemBlockList = BlockPartitioner.Partition(problem.ItemUserConf, itemBlocks > 0 ? itemBlocks : BlockPartitioner.DefaultBlocks(problem.ItemUserConf, cores), k);
+
+        var x = warmUsers is not null ? CheckShape(warmUsers, problem.Users, k, "warm user factors") : FactorInit.Random(problem.Users, k, settings.Seed, Side.Users);
+        var y = warmItems is not null ? CheckShape(warmItems, problem.Items, k, "warm item factors") : FactorInit.Random(problem.Items, k, settings.Seed, Side.Items);
+
+        var history = new List<IterationStats>(settings.Iterations);
+        var gy = GramMatrix.Compute(y, problem.Items, k);
+        for (int it = 0; it < settings.Iterations; it++)
+        {
+            var sw = Stopwatch.StartNew();
+            executor.RunHalfStep(new HalfStep(it, Side.Users, problem.UserItemConf, problem.UserItemPref, userBlockList, y, gy, x, settings), cancellationToken);
+            var gx = GramMatrix.Compute(x, problem.Users, k);
+            executor.RunHalfStep(new HalfStep(it, Side.Items, problem.ItemUserConf, problem.ItemUserPref, itemBlockList, x, gx, y, settings), cancellationToken);
+            gy = GramMatrix.Compute(y, problem.Items, k);
+            double seconds = sw.Elapsed.TotalSeconds;
+            double loss = TrainingLoss.Compute(problem, settings, x, y, gy);
+            if (!double.IsFinite(loss))
+                throw new ArithmeticException($"ALS diverged at iteration {it + 1} (loss is {loss}); try increasing regularization or lowering alpha.");
+            var stats = new IterationStats(it + 1, seconds, loss);
+            history.Add(stats);
+            onIteration?.Invoke(stats);
+        }
+        return new AlsModel(problem.Users, problem.Items, k, x, y, history);
+    }
+
+    /// <summary>
+    /// Computes a user vector from fixed item factors: the user half-step for one new row.
+    /// <paramref name="items"/>/<paramref name="strengths"/> are the user's history; items must be distinct.
+    /// </summary>
+    public static float[] FoldIn(AlsModel model, ReadOnlySpan<int> items, ReadOnlySpan<float> strengths, AlsSettings settings,
+        float[]? itemGram = null, ReadOnlySpan<float> warmStart = default)
+    {
+        settings.Validate();
+        int k = model.Factors;
+        var gram = itemGram ?? GramMatrix.Compute(model.ItemFactors, model.Items, k);
+        var order = items.ToArray();
+        var conf = new float[order.Length];
+        for (int e = 0; e < conf.Length; e++) conf[e] = settings.ConfidenceOf(strengths[e]);
+        Array.Sort(order, conf);
+        var csr = new CsrMatrix(1, model.Items, [0, order.Length], order, conf);
+        var x = new float[k];
+        warmStart.CopyTo(x);
+        BlockSolver.Solve(csr, default, new RowBlock(0, 0, 1), model.ItemFactors, gram, x, settings);
+        return x;
+    }
+
+    private static float[] CheckShape(float[] f, int rows, int k, string what) =>
+        f.Length == rows * k ? (float[])f.Clone() : throw new ArgumentException($"{what} have {f.Length} values, expected {rows} × {k}.");
+}

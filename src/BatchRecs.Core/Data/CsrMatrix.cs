@@ -1,0 +1,113 @@
+namespace BatchRecs.Core.Data;
+
+/// <summary>
+/// A sparse matrix in compressed sparse row form. Row r's entries are
+/// <c>Cols[RowPtr[r]..RowPtr[r+1]]</c> with values <c>Values[...]</c>, columns ascending.
+/// </summary>
+/// <remarks>
+/// Example, 3 users × 4 items with 4 interactions:
+/// <code>
+///        i0  i1  i2  i3
+///   u0 [  2   .   .   1 ]     RowPtr = [0, 2, 3, 4]
+///   u1 [  .   .   5   . ]     Cols   = [0, 3, 2, 1]
+///   u2 [  .   1   .   . ]     Values = [2, 1, 5, 1]
+/// </code>
+/// The transpose (item × user) has the same form, so one ALS half-step routine, written in
+/// src/dst terms, serves both sides. Immutable after construction; shared between threads.
+/// </remarks>
+public sealed class CsrMatrix
+{
+    public CsrMatrix(int rows, int cols, int[] rowPtr, int[] colIdx, float[] values)
+    {
+        if (rowPtr.Length != rows + 1) throw new ArgumentException($"rowPtr length {rowPtr.Length} != rows + 1 ({rows + 1}).");
+        if (colIdx.Length != values.Length || rowPtr[rows] != colIdx.Length)
+            throw new ArgumentException("colIdx/values length must equal rowPtr[rows].");
+        Rows = rows;
+        Cols = cols;
+        RowPtr = rowPtr;
+        ColIdx = colIdx;
+        Values = values;
+    }
+
+    public int Rows { get; }
+    public int Cols { get; }
+    public int[] RowPtr { get; }
+    public int[] ColIdx { get; }
+    public float[] Values { get; }
+    public int NonZeros => ColIdx.Length;
+
+    public int RowLength(int row) => RowPtr[row + 1] - RowPtr[row];
+    public ReadOnlySpan<int> RowCols(int row) => ColIdx.AsSpan(RowPtr[row], RowPtr[row + 1] - RowPtr[row]);
+    public ReadOnlySpan<float> RowValues(int row) => Values.AsSpan(RowPtr[row], RowPtr[row + 1] - RowPtr[row]);
+
+    /// <summary>True when (row, col) is stored. O(log row length).</summary>
+    public bool Contains(int row, int col) => RowCols(row).BinarySearch(col) >= 0;
+
+    /// <summary>Builds a CSR from coordinate entries; duplicate (row, col) pairs are summed.</summary>
+    public static CsrMatrix FromEntries(int rows, int cols, ReadOnlySpan<int> r, ReadOnlySpan<int> c, ReadOnlySpan<float> v)
+    {
+        if (r.Length != c.Length || r.Length != v.Length) throw new ArgumentException("entry arrays differ in length.");
+        // Counting sort by row, then sort each row by column and merge duplicates.
+        var counts = new int[rows + 1];
+        for (int e = 0; e < r.Length; e++)
+        {
+            if ((uint)r[e] >= (uint)rows || (uint)c[e] >= (uint)cols)
+                throw new ArgumentOutOfRangeException(nameof(r), $"entry {e} ({r[e]}, {c[e]}) is outside {rows}×{cols}.");
+            counts[r[e] + 1]++;
+        }
+        for (int i = 0; i < rows; i++) counts[i + 1] += counts[i];
+        var next = counts.AsSpan(0, rows).ToArray();
+        var colTmp = new int[r.Length];
+        var valTmp = new float[r.Length];
+        for (int e = 0; e < r.Length; e++)
+        {
+            int p = next[r[e]]++;
+            colTmp[p] = c[e];
+            valTmp[p] = v[e];
+        }
+        var rowPtr = new int[rows + 1];
+        int w = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            int s = counts[i], t = counts[i + 1];
+            Array.Sort(colTmp, valTmp, s, t - s);
+            rowPtr[i] = w;
+            for (int p = s; p < t; p++)
+            {
+                if (w > rowPtr[i] && colTmp[w - 1] == colTmp[p]) valTmp[w - 1] += valTmp[p];
+                else { colTmp[w] = colTmp[p]; valTmp[w] = valTmp[p]; w++; }
+            }
+        }
+        rowPtr[rows] = w;
+        return new CsrMatrix(rows, cols, rowPtr, colTmp.AsSpan(0, w).ToArray(), valTmp.AsSpan(0, w).ToArray());
+    }
+
+    /// <summary>The transpose, also in CSR form (i.e. this matrix's CSC).</summary>
+    public CsrMatrix Transpose()
+    {
+        var ptr = new int[Cols + 1];
+        foreach (int c in ColIdx) ptr[c + 1]++;
+        for (int i = 0; i < Cols; i++) ptr[i + 1] += ptr[i];
+        var next = ptr.AsSpan(0, Cols).ToArray();
+        var idx = new int[NonZeros];
+        var val = new float[NonZeros];
+        for (int r = 0; r < Rows; r++)
+        {
+            for (int p = RowPtr[r]; p < RowPtr[r + 1]; p++)
+            {
+                int q = next[ColIdx[p]]++;
+                idx[q] = r;
+                val[q] = Values[p];
+            }
+        }
+        return new CsrMatrix(Cols, Rows, ptr, idx, val);
+    }
+
+    /// <summary>A matrix with the same pattern and values mapped by <paramref name="f"/>.</summary>
+    public CsrMatrix MapValues(Func<float, float> f)
+    {
+        var v = new float[Values.Length];
+        for (int i = 0; i < v.Length; i++) v[i] = f(Values[i]);
+        return new CsrMatrix(Rows, Cols, RowPtr, ColIdx, v);
+    }
+}

@@ -1,0 +1,84 @@
+namespace BatchRecs.Core.Data;
+
+/// <summary>The physical type of an external id column.</summary>
+public enum IdKind { Int64, String }
+
+/// <summary>
+/// A bijection between external ids (INT64 or STRING, as they appear in the lake) and dense
+/// indices 0..Count-1 used by every algorithm. Indices follow the sorted order of the external
+/// ids, so the same set of ids always gets the same indices whatever order the files were read
+/// in; that is what makes factors reproducible across runs and executors.
+/// </summary>
+/// <remarks>Immutable after construction; safe to share between threads.</remarks>
+public sealed class IdMap
+{
+    private readonly long[]? _longIds;
+    private readonly string[]? _stringIds;
+    private readonly Dictionary<long, int>? _longIndex;
+    private readonly Dictionary<string, int>? _stringIndex;
+
+    private IdMap(long[] ids)
+    {
+        Kind = IdKind.Int64;
+        _longIds = ids;
+        _longIndex = new Dictionary<long, int>(ids.Length);
+        for (int i = 0; i < ids.Length; i++) _longIndex.Add(ids[i], i);
+    }
+
+    private IdMap(string[] ids)
+    {
+        Kind = IdKind.String;
+        _stringIds = ids;
+        _stringIndex = new Dictionary<string, int>(ids.Length, StringComparer.Ordinal);
+        for (int i = 0; i < ids.Length; i++) _stringIndex.Add(ids[i], i);
+    }
+
+    public IdKind Kind { get; }
+
+    public int Count => Kind == IdKind.Int64 ? _longIds!.Length : _stringIds!.Length;
+
+    /// <summary>Builds a map from any (unsorted, possibly repeated) sequence of INT64 ids.</summary>
+    public static IdMap FromInt64(IEnumerable<long> ids)
+    {
+        var distinct = ids.Distinct().ToArray();
+        Array.Sort(distinct);
+        return new IdMap(distinct);
+    }
+
+    /// <summary>Builds a map from any (unsorted, possibly repeated) sequence of STRING ids (ordinal order).</summary>
+    public static IdMap FromStrings(IEnumerable<string> ids)
+    {
+        var distinct = ids.Distinct(StringComparer.Ordinal).ToArray();
+        Array.Sort(distinct, StringComparer.Ordinal);
+        return new IdMap(distinct);
+    }
+
+    public long Int64At(int index) => Kind == IdKind.Int64
+        ? _longIds![index]
+        : throw new InvalidOperationException("This id map holds STRING ids.");
+
+    public string StringAt(int index) => Kind == IdKind.String
+        ? _stringIds![index]
+        : throw new InvalidOperationException("This id map holds INT64 ids.");
+
+    /// <summary>The external id at a dense index, boxed as long or string.</summary>
+    public object ExternalAt(int index) => Kind == IdKind.Int64 ? _longIds![index] : _stringIds![index];
+
+    public bool TryGetIndex(long id, out int index)
+    {
+        if (_longIndex is null) { index = -1; return false; }
+        return _longIndex.TryGetValue(id, out index);
+    }
+
+    public bool TryGetIndex(string id, out int index)
+    {
+        if (_stringIndex is null) { index = -1; return false; }
+        return _stringIndex.TryGetValue(id, out index);
+    }
+
+    /// <summary>All external ids in index order (INT64 maps only).</summary>
+    public ReadOnlySpan<long> Int64Ids => _longIds ?? throw new InvalidOperationException("This id map holds STRING ids.");
+
+    /// <summary>All external ids in index order (STRING maps only).</summary>
+    public ReadOnlySpan<string> StringIds => _stringIds ?? throw new InvalidOperationException("This id map holds INT64 ids.");
+}

@@ -1,0 +1,17 @@
+using BatchRecs.Core.Als;
+
+namespace BatchRecs.Core.Execution;
+
+/// <summary>
+/// The engine boundary: runs the block tasks of an ALS half-step. Implementations decide where
+/// blocks run (threads of this process, Hangfire workers on other hosts, ...); they must produce
+/// exactly what <see cref="BlockSolver.Solve(HalfStep, BatchRecs.Core.Data.RowBlock)"/> produces
+/// for every block, so the factors are bit-identical whatever the executor.
+/// </summary>
+public interface IExecutor
+{
+    string Name { get; }
+
+    /// <summary>Solves every block of <paramref name="step"/>, writing into <c>step.SrcFactors</c>.</summary>
+    void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default);
+}

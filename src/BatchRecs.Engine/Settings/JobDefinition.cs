@@ -1,0 +1,57 @@
+using System.Text.Json;
+
+namespace BatchRecs.Engine.Settings;
+
+/// <summary>
+/// A job file (<c>jobs/*.json</c>): its name, schedule and settings.
+/// <code>
+/// { "name": "nightly", "schedule": "30 2 * * *", "timeZone": "UTC",
+///   "settings": { "factors": 64, "alpha": 2 }, "event_weights": { "view": 1, "purchase": 5 } }
+/// </code>
+/// </summary>
+public sealed record JobDefinition(string Name, string? Schedule, string TimeZone, IReadOnlyDictionary<string, string> Settings,
+    IReadOnlyDictionary<string, float> EventWeights, string? Path)
+{
+    private static readonly string[] TopLevelKeys = ["name", "description", "schedule", "timeZone", "settings", "event_weights", "$schema"];
+
+    public static JobDefinition Default { get; } = new("default", null, "UTC", new Dictionary<string, string>(), new Dictionary<string, float>(), null);
+
+    public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
+
+    public JobSettings ResolveSettings(IEnumerable<string> overrides) => JobSettings.Create(Settings, overrides, EventWeights);
+
+    public static JobDefinition Load(string path)
+    {
+        if (!File.Exists(path)) throw new SettingsException("job", $"job file '{path}' does not exist.");
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        catch (JsonException e) { throw new SettingsException("job", $"job file '{path}' is not valid JSON: {e.Message}"); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new SettingsException("job", $"job file '{path}' must hold a JSON object.");
+            foreach (var p in root.EnumerateObject())
+                if (!TopLevelKeys.Contains(p.Name)) throw new SettingsException(p.Name, $"job file '{path}': unknown key '{p.Name}' (known: {string.Join(", ", TopLevelKeys)}).");
+            string name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : System.IO.Path.GetFileNameWithoutExtension(path);
+            string? schedule = root.TryGetProperty("schedule", out var s) ? s.GetString() : null;
+            string zone = root.TryGetProperty("timeZone", out var z) ? z.GetString() ?? "UTC" : "UTC";
+            try { TimeZoneInfo.FindSystemTimeZoneById(zone); }
+            catch (TimeZoneNotFoundException) { throw new SettingsException("timeZone", $"job file '{path}': time zone '{zone}' is not a known IANA zone."); }
+            var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (root.TryGetProperty("settings", out var st))
+            {
+                if (st.ValueKind != JsonValueKind.Object) throw new SettingsException("settings", $"job file '{path}': 'settings' must be an object.");
+                foreach (var p in st.EnumerateObject()) settings[p.Name] = JobSettings.JsonScalar(p.Value, p.Name);
+            }
+            var weights = new Dictionary<string, float>(StringComparer.Ordinal);
+            if (root.TryGetProperty("event_weights", out var ew))
+            {
+                if (ew.ValueKind != JsonValueKind.Object) throw new SettingsException("event_weights", $"job file '{path}': 'event_weights' must be an object.");
+                foreach (var p in ew.EnumerateObject()) weights[p.Name] = JobSettings.ParseWeight("event_weights." + p.Name, JobSettings.JsonScalar(p.Value, p.Name));
+            }
+            var job = new JobDefinition(name, schedule, zone, settings, weights, System.IO.Path.GetFullPath(path));
+            job.ResolveSettings([]); // validate now, naming the file's bad key
+            return job;
+        }
+    }
+}

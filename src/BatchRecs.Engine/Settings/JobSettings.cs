@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Text.Json;
+using BatchRecs.Core.Als;
+
+namespace BatchRecs.Engine.Settings;
+
+/// <summary>
+/// The settings of a job: defaults, then the job file's <c>settings</c> object, then <c>--set key=value</c>
+/// overrides. Every key must be known and every value valid; errors name the key and the source.
+/// </summary>
+public sealed class JobSettings
+{
+    public static readonly IReadOnlyList<SettingDefinition> Definitions =
+    [
+        SettingDefinition.Int("factors", 64, 1, 1024, "latent dimension k"),
+        SettingDefinition.Float("regularization", 0.05, 0, 1e6, "L2 penalty λ added to every normal equation"),
+        SettingDefinition.Float("alpha", 2, 0, 1e6, "confidence slope: c = 1 + alpha·r"),
+        SettingDefinition.Int("iterations", 15, 1, 1000, "ALS iterations"),
+        SettingDefinition.Int("refit_iterations", 5, 0, 1000, "iterations of the full-window refit, warm-started from the evaluated fit"),
+        SettingDefinition.Int("top_n", 20, 1, 10_000, "list length per user, also K of Recall@K/NDCG@K"),
+        SettingDefinition.Int("lookback_days", 28, 1, 3650, "days of input before the run date"),
+        SettingDefinition.Float("holdout_fraction", 0.2, 0, 1, "per-user fraction of the latest pairs held out for evaluation (0 = off)", maxExclusive: true),
+        SettingDefinition.Int("seed", 42, 0, int.MaxValue, "random seed"),
+        SettingDefinition.Choice("solver", "cg", ["cg", "cholesky"], "per-row solver"),
+        SettingDefinition.Int("cg_steps", 3, 1, 100, "conjugate-gradient steps per row and half-step"),
+        SettingDefinition.Choice("confidence", "linear", ["linear", "log"], "confidence function of the strength r"),
+        SettingDefinition.IntOrAuto("user_blocks", 1, 1_000_000, "user blocks per half-step (auto: from data size and cores)"),
+        SettingDefinition.IntOrAuto("item_blocks", 1, 1_000_000, "item blocks per half-step (auto: from data size and cores)"),
+        SettingDefinition.Choice("combine", "sum", ["sum", "max", "last"], "how repeated events of a (user, item) pair combine"),
+        SettingDefinition.Float("half_life_days", 0, 0, 36500, "time decay half-life of an event's weight (0 = off)"),
+        SettingDefinition.Choice("epoch_unit", "s", ["s", "ms", "us", "ns"], "unit of an INT64 event_time"),
+    ];
+
+    private static readonly Dictionary<string, SettingDefinition> ByKey = Definitions.ToDictionary(d => d.Key, StringComparer.Ordinal);
+
+    private readonly Dictionary<string, string> _raw;
+    private readonly Dictionary<string, object> _parsed;
+
+    private JobSettings(Dictionary<string, string> raw, Dictionary<string, float> eventWeights)
+    {
+        _raw = raw;
+        EventWeights = eventWeights;
+        _parsed = raw.ToDictionary(kv => kv.Key, kv => ByKey[kv.Key].Parse(kv.Value), StringComparer.Ordinal);
+    }
+
+    /// <summary>Weights per event_type from the job file's <c>event_weights</c> object (or <c>--set event_weights.TYPE=W</c>).</summary>
+    public IReadOnlyDictionary<string, float> EventWeights { get; }
+
+    /// <summary>The effective settings as strings (for the manifest and the runs table).</summary>
+    public IReadOnlyDictionary<string, string> Effective
+    {
+        get
+        {
+            var d = new SortedDictionary<string, string>(_raw, StringComparer.Ordinal);
+            foreach (var (t, w) in EventWeights) d["event_weights." + t] = w.ToString("R", CultureInfo.InvariantCulture);
+            return d;
+        }
+    }
+
+    public int GetInt(string key) => (int)Get(key);
+    public double GetDouble(string key) => (double)Get(key);
+    public string GetString(string key) => (string)Get(key);
+    private object Get(string key) => _parsed.TryGetValue(key, out var v) ? v : throw new KeyNotFoundException($"unknown setting '{key}'.");
+
+    public int Factors => GetInt("factors");
+    public int TopN => GetInt("top_n");
+    public int Iterations => GetInt("iterations");
+    public int RefitIterations => GetInt("refit_iterations");
+    public int LookbackDays => GetInt("lookback_days");
+    public double HoldoutFraction => GetDouble("holdout_fraction");
+    public int Seed => GetInt("seed");
+
+    public AlsSettings ToAls(int? iterations = null) => new(
+        Factors: Factors,
+        Regularization: (float)GetDouble("regularization"),
+        Alpha: (float)GetDouble("alpha"),
+        Iterations: iterations ?? Iterations,
+        Solver: GetString("solver") == "cholesky" ? AlsSolver.Cholesky : AlsSolver.ConjugateGradient,
+        CgSteps: GetInt("cg_steps"),
+        Confidence: GetString("confidence") == "log" ? ConfidenceKind.Log : ConfidenceKind.Linear,
+        Seed: (ulong)Seed);
+
+    public static JobSettings Defaults() => Create(null, []);
+
+    /// <summary>Defaults, then <paramref name="fromJob"/> (the job file's settings), then <paramref name="overrides"/> (key=value).</summary>
+    public static JobSettings Create(IReadOnlyDictionary<string, string>? fromJob, IEnumerable<string> overrides, IReadOnlyDictionary<string, float>? eventWeights = null)
+    {
+        var raw = Definitions.ToDictionary(d => d.Key, d => d.Default, StringComparer.Ordinal);
+        var weights = new Dictionary<string, float>(eventWeights ?? new Dictionary<string, float>(), StringComparer.Ordinal);
+        foreach (var (k, v) in fromJob ?? new Dictionary<string, string>())
+        {
+            if (!ByKey.ContainsKey(k)) throw Unknown(k, "the job file");
+            raw[k] = v;
+        }
+        foreach (var o in overrides)
+        {
+            int eq = o.IndexOf('=');
+            if (eq <= 0) throw new SettingsException(o, $"--set expects key=value (got '{o}').");
+            string k = o[..eq].Trim(), v = o[(eq + 1)..].Trim();
+            if (k.StartsWith("event_weights.", StringComparison.Ordinal))
+            {
+                weights[k["event_weights.".Length..]] = ParseWeight(k, v);
+                continue;
+            }
+            if (!ByKey.ContainsKey(k)) throw Unknown(k, "--set");
+            raw[k] = v;
+        }
+        return new JobSettings(raw, weights);
+    }
+
+    internal static float ParseWeight(string key, string v) =>
+        float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out float w) && float.IsFinite(w) && w >= 0
+            ? w : throw new SettingsException(key, $"setting '{key}' must be a number ≥ 0 (got '{v}').");
+
+    private static SettingsException Unknown(string key, string source)
+    {
+        var near = Definitions.Select(d => d.Key).OrderBy(d => Levenshtein(d, key)).First();
+        return new SettingsException(key, $"unknown setting '{key}' in {source}; did you mean '{near}'? Known settings: {string.Join(", ", Definitions.Select(d => d.Key))}.");
+    }
+
+    private static int Levenshtein(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
+    }
+
+    internal static string JsonScalar(JsonElement e, string key) => e.ValueKind switch
+    {
+        JsonValueKind.Number => e.GetRawText(),
+        JsonValueKind.String => e.GetString()!,
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        _ => throw new SettingsException(key, $"setting '{key}' must be a number or a string (got {e.ValueKind})."),
+    };
+}

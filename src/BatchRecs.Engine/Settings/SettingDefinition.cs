@@ -1,0 +1,27 @@
+using System.Globalization;
+
+namespace BatchRecs.Engine.Settings;
+
+/// <summary>One known setting: its key, default, description and a parser that rejects bad values.</summary>
+public sealed record SettingDefinition(string Key, string Default, string Description, Func<string, object> Parse)
+{
+    public static SettingDefinition Int(string key, int def, int min, int max, string description) =>
+        new(key, def.ToString(CultureInfo.InvariantCulture), description, s =>
+            int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max
+                ? v : throw new SettingsException(key, $"setting '{key}' must be an integer in [{min}, {max}] (got '{s}')."));
+
+    public static SettingDefinition Float(string key, double def, double min, double max, string description, bool maxExclusive = false) =>
+        new(key, def.ToString("R", CultureInfo.InvariantCulture), description, s =>
+            double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) && v >= min && (maxExclusive ? v < max : v <= max)
+                ? v : throw new SettingsException(key, $"setting '{key}' must be a number in [{min}, {max}{(maxExclusive ? ")" : "]")} (got '{s}')."));
+
+    public static SettingDefinition Choice(string key, string def, string[] choices, string description) =>
+        new(key, def, description, s => choices.Contains(s, StringComparer.Ordinal)
+            ? s : throw new SettingsException(key, $"setting '{key}' must be one of {string.Join(", ", choices)} (got '{s}')."));
+
+    /// <summary>An integer, or "auto" (parsed as 0).</summary>
+    public static SettingDefinition IntOrAuto(string key, int min, int max, string description) =>
+        new(key, "auto", description, s => s == "auto" ? 0
+            : int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max
+                ? v : throw new SettingsException(key, $"setting '{key}' must be 'auto' or an integer in [{min}, {max}] (got '{s}')."));
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text.Json;
+using BatchRecs.Core.Data;
+using DuckDB.NET.Data;
+
+namespace BatchRecs.Lake.Output;
+
+/// <summary>
+/// The analysts' DuckDB database (<c>LAKE/batchrecs.duckdb</c>): tables <c>recommendations</c>, <c>runs</c>,
+/// <c>run_metrics</c>, <c>item_factors</c>, <c>user_factors</c>.
+/// </summary>
+/// <remarks>
+/// DuckDB lets one process write a database file, and a reader holding it open blocks other writers. So a publish
+/// never opens the live file for writing: it copies it beside itself, applies the run in one transaction,
+/// checkpoints, closes, and renames the copy over the live name. A notebook left open keeps reading the old
+/// file (its inode) undisturbed and sees the new run on reconnect; a crash leaves the old file intact.
+/// </remarks>
+public static class DuckDbCatalog
+{
+    public const string FileName = "batchrecs.duckdb";
+
+    /// <summary>Builds the next database file from the current one plus this run; returns its temporary path.</summary>
+    public static string Stage(string lakeDir, PublishRequest req, IReadOnlyList<string> parquetFiles)
+    {
+        string live = Path.Combine(lakeDir, FileName);
+        string staged = Path.Combine(lakeDir, $".{FileName}.{req.Run.RunId}.tmp");
+        File.Delete(staged);
+        File.Delete(staged + ".wal");
+        if (File.Exists(live)) File.Copy(live, staged);
+        using (var con = new DuckDBConnection($"Data Source={staged}"))
+        {
+            con.Open();
+            EnsureSchema(con, req.Users.Kind, req.Items.Kind);
+            using (var tx = con.BeginTransaction())
+            {
+                var date = req.Run.RunDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                Exec(con, $"DELETE FROM recommendations WHERE run_date = DATE '{date}'");
+                Exec(con, "DELETE FROM item_factors; DELETE FROM user_factors;");
+                if (parquetFiles.Count > 0)
+                {
+                    var list = string.Join(", ", parquetFiles.Select(f => "'" + f.Replace("'", "''") + "'"));
+                    Exec(con, $"INSERT INTO recommendations SELECT run_id, DATE '{date}', user_id, item_id, rank, score, source FROM read_parquet([{list}])");
+                }
+                AppendFactors(con, "user_factors", req, req.Users, req.UserFactors);
+                AppendFactors(con, "item_factors", req, req.Items, req.ItemFactors);
+                WriteRun(con, req.Run);
+                tx.Commit();
+            }
+            Exec(con, "CHECKPOINT");
+        }
+        FsyncFile(staged);
+        return staged;
+    }
+
+    /// <summary>Makes a staged database file the live one (atomic rename).</summary>
+    public static void Commit(string lakeDir, string stagedPath) => File.Move(stagedPath, Path.Combine(lakeDir, FileName), overwrite: true);
+
+    /// <summary>Records a run that published nothing (failed or rejected): only <c>runs</c> and <c>run_metrics</c> change.</summary>
+    public static void RecordRun(string lakeDir, RunRecord run)
+    {
+        Directory.CreateDirectory(lakeDir);
+        string live = Path.Combine(lakeDir, FileName);
+        string staged = Path.Combine(lakeDir, $".{FileName}.{run.RunId}.tmp");
+        File.Delete(staged);
+        if (File.Exists(live)) File.Copy(live, staged);
+        using (var con = new DuckDBConnection($"Data Source={staged}"))
+        {
+            con.Open();
+            EnsureMetadataTables(con);
+            using (var tx = con.BeginTransaction())
+            {
+                WriteRun(con, run);
+                tx.Commit();
+            }
+            Exec(con, "CHECKPOINT");
+        }
+        FsyncFile(staged);
+        File.Move(staged, live, overwrite: true);
+    }
+
+    private static void EnsureSchema(DuckDBConnection con, IdKind users, IdKind items)
+    {
+        EnsureMetadataTables(con);
+        string ut = users == IdKind.Int64 ? "BIGINT" : "VARCHAR", it = items == IdKind.Int64 ? "BIGINT" : "VARCHAR";
+        Exec(con, $"""
+            CREATE TABLE IF NOT EXISTS recommendations (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, item_id {it} NOT NULL, rank INTEGER NOT NULL, score FLOAT, source VARCHAR);
+            CREATE TABLE IF NOT EXISTS user_factors (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, factors FLOAT[] NOT NULL);
+            CREATE TABLE IF NOT EXISTS item_factors (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, item_id {it} NOT NULL, factors FLOAT[] NOT NULL);
+            """);
+    }
+
+    private static void EnsureMetadataTables(DuckDBConnection con) => Exec(con, """
+        CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, job VARCHAR NOT NULL, run_date DATE NOT NULL, status VARCHAR NOT NULL,
+            started_at TIMESTAMP, finished_at TIMESTAMP, seconds DOUBLE, input_rows BIGINT, users INTEGER, items INTEGER, reason VARCHAR, settings VARCHAR);
+        CREATE TABLE IF NOT EXISTS run_metrics (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, metric VARCHAR NOT NULL, value DOUBLE);
+        """);
+
+    private static void WriteRun(DuckDBConnection con, RunRecord run)
+    {
+        using (var a = con.CreateAppender("runs"))
+        {
+            a.CreateRow()
+                .AppendValue(run.RunId).AppendValue(run.Job).AppendValue((DateOnly?)run.RunDate).AppendValue(run.Status)
+                .AppendValue((DateTime?)run.StartedUtc).AppendValue((DateTime?)run.FinishedUtc)
+                .AppendValue((double?)(run.FinishedUtc - run.StartedUtc).TotalSeconds)
+                .AppendValue((long?)run.InputRows).AppendValue((int?)run.Users).AppendValue((int?)run.Items)
+                .AppendValue(run.Reason).AppendValue(JsonSerializer.Serialize(run.Settings))
+                .EndRow();
+        }
+        using (var a = con.CreateAppender("run_metrics"))
+        {
+            foreach (var (metric, value) in run.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal))
+                a.CreateRow().AppendValue(run.RunId).AppendValue((DateOnly?)run.RunDate).AppendValue(metric).AppendValue((double?)value).EndRow();
+        }
+    }
+
+    private static void AppendFactors(DuckDBConnection con, string table, PublishRequest req, IdMap ids, float[] factors)
+    {
+        int k = req.Factors;
+        using var a = con.CreateAppender(table);
+        for (int r = 0; r < ids.Count; r++)
+        {
+            var row = a.CreateRow().AppendValue(req.Run.RunId).AppendValue((DateOnly?)req.Run.RunDate);
+            row = ids.Kind == IdKind.Int64 ? row.AppendValue((long?)ids.Int64At(r)) : row.AppendValue(ids.StringAt(r));
+            row.AppendValue<float>(factors.AsSpan(r * k, k).ToArray()).EndRow();
+        }
+    }
+
+    internal static void Exec(DuckDBConnection con, string sql)
+    {
+        using var cmd = con.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private static void FsyncFile(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        fs.Flush(flushToDisk: true);
+    }
+}

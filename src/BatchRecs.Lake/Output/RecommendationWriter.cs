@@ -1,0 +1,104 @@
+using System.Security.Cryptography;
+using BatchRecs.Core.Data;
+using Parquet;
+using Parquet.Schema;
+
+namespace BatchRecs.Lake.Output;
+
+/// <summary>
+/// Writes top-N lists in the output contract: <c>user_id</c>, <c>item_id</c> (input types), <c>rank</c> INT32 1-based,
+/// <c>score</c> FLOAT, <c>source</c> STRING, <c>run_id</c> STRING; sorted by user then rank, split into part files of
+/// at most <see cref="RowsPerFile"/> rows with row groups of at most <see cref="RowsPerRowGroup"/>.
+/// </summary>
+public static class RecommendationWriter
+{
+    public const int RowsPerRowGroup = 1 << 20;
+    public const int RowsPerFile = 8 << 20;
+
+    public static readonly string[] Columns = ["user_id", "item_id", "rank", "score", "source", "run_id"];
+
+    public static async Task<IReadOnlyList<PartFile>> WriteAsync(string dir, PublishRequest req, CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(dir);
+        var recs = req.Recommendations;
+        var parts = new List<PartFile>();
+        int user = 0;
+        while (user < recs.Users || parts.Count == 0)
+        {
+            // Users [user, end) go into this part.
+            int end = user;
+            long rows = 0;
+            while (end < recs.Users && (rows + recs.Counts[end] <= RowsPerFile || rows == 0)) rows += recs.Counts[end++];
+            string name = $"part-{parts.Count:D5}.parquet";
+            string path = Path.Combine(dir, name);
+            await WritePartAsync(path, req, user, end, ct);
+            parts.Add(new PartFile(name, rows, new FileInfo(path).Length, await Sha256Async(path, ct)));
+            user = end;
+            if (recs.Users == 0) break;
+        }
+        return parts;
+    }
+
+    private static async Task WritePartAsync(string path, PublishRequest req, int userStart, int userEnd, CancellationToken ct)
+    {
+        var recs = req.Recommendations;
+        DataField userField = req.Users.Kind == IdKind.Int64 ? new DataField<long>("user_id") : new DataField<string>("user_id");
+        DataField itemField = req.Items.Kind == IdKind.Int64 ? new DataField<long>("item_id") : new DataField<string>("item_id");
+        var rankField = new DataField<int>("rank");
+        var scoreField = new DataField<float>("score");
+        var sourceField = new DataField<string>("source");
+        var runField = new DataField<string>("run_id");
+        var schema = new ParquetSchema(userField, itemField, rankField, scoreField, sourceField, runField);
+        await using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        await using (var writer = await ParquetWriter.CreateAsync(schema, stream, cancellationToken: ct))
+        {
+            int u = userStart;
+            while (u < userEnd)
+            {
+                int gEnd = u;
+                int rows = 0;
+                while (gEnd < userEnd && (rows + recs.Counts[gEnd] <= RowsPerRowGroup || rows == 0)) rows += recs.Counts[gEnd++];
+                var users = new int[rows]; var items = new int[rows]; var ranks = new int[rows]; var scores = new float[rows];
+                int w = 0;
+                for (int x = u; x < gEnd; x++)
+                {
+                    var its = recs.ItemsOf(x); var sc = recs.ScoresOf(x);
+                    for (int r = 0; r < its.Length; r++) { users[w] = x; items[w] = its[r]; ranks[w] = r + 1; scores[w] = sc[r]; w++; }
+                }
+                using var rg = writer.CreateRowGroup();
+                await WriteIdsAsync(rg, userField, req.Users, users, ct);
+                await WriteIdsAsync(rg, itemField, req.Items, items, ct);
+                await rg.WriteAsync<int>(rankField, ranks, null, null, ct);
+                await rg.WriteAsync<float>(scoreField, scores, null, null, ct);
+                await rg.WriteAsync(sourceField, Enumerable.Repeat(req.Source, rows).ToArray(), null);
+                await rg.WriteAsync(runField, Enumerable.Repeat(req.Run.RunId, rows).ToArray(), null);
+                u = gEnd;
+            }
+        }
+        await stream.FlushAsync(ct);
+        stream.Flush(flushToDisk: true);
+    }
+
+    internal static async Task WriteIdsAsync(ParquetRowGroupWriter rg, DataField field, IdMap map, int[] idx, CancellationToken ct)
+    {
+        if (map.Kind == IdKind.Int64)
+        {
+            var ids = map.Int64Ids;
+            var a = new long[idx.Length];
+            for (int r = 0; r < a.Length; r++) a[r] = ids[idx[r]];
+            await rg.WriteAsync<long>(field, a, null, null, ct);
+        }
+        else
+        {
+            var a = new string[idx.Length];
+            for (int r = 0; r < a.Length; r++) a[r] = map.StringAt(idx[r]);
+            await rg.WriteAsync(field, a, null);
+        }
+    }
+
+    public static async Task<string> Sha256Async(string path, CancellationToken ct = default)
+    {
+        await using var s = File.OpenRead(path);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(s, ct));
+    }
+}
