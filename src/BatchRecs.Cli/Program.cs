@@ -7,5 +7,6 @@ var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parque
     DemoDataCommand.Create(),
     ImportCommand.Create(),
     RunCommand.Create(),
+    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();
