@@ -2,7 +2,7 @@ namespace BatchRecs.Core.Data;
 
 /// <summary>Shape of a synthetic interaction log.</summary>
 public sealed record SyntheticSpec(int Users = 5_000, int Items = 2_000, int Interactions = 200_000, int Days = 28,
-    ulong Seed = 42, DateOnly? LastDay = null, double ZipfExponent = 1.0, double ExploreFraction = 0.15)
+    ulong Seed = 42, DateOnly? LastDay = null, double ZipfExponent = 0.8, double ExploreFraction = 0.1)
 {
     public DateOnly EndDay => LastDay ?? new DateOnly(2026, 11, 26);
     public DateOnly FirstDay => EndDay.AddDays(-(Days - 1));
@@ -28,7 +28,7 @@ public static class SyntheticInteractions
         if (spec.Users <= 0 || spec.Items <= 0 || spec.Interactions <= 0 || spec.Days <= 0)
             throw new ArgumentException("users, items, interactions and days must all be positive.");
         var rng = new Random(unchecked((int)(spec.Seed ^ (spec.Seed >> 32))));
-        int clusters = Math.Clamp((int)Math.Sqrt(spec.Items) / 2, 4, 200);
+        int clusters = Math.Clamp((int)Math.Sqrt(spec.Items), 4, 400);
 
         // Item popularity: Zipf over a random permutation, so popularity and id are unrelated.
         var perm = Enumerable.Range(0, spec.Items).ToArray();
