@@ -15,7 +15,7 @@ public static class SharedData
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             var candidate = System.IO.Path.Combine(dir.FullName, "shared", "data");
-            if (Directory.Exists(candidate) && File.Exists(System.IO.Path.Combine(candidate, "README.md"))) return candidate;
+            if (Directory.Exists(candidate) && System.IO.File.Exists(System.IO.Path.Combine(candidate, "README.md"))) return candidate;
         }
         return null;
     }

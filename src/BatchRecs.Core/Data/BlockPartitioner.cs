@@ -30,8 +30,11 @@ public static class BlockPartitioner
         for (int r = 0; r < m.Rows; r++)
         {
             acc += rowWeight + m.RowLength(r);
+            int blocksLeft = blocks - result.Count - 1;   // blocks still to open after this one
+            int rowsLeft = m.Rows - (r + 1);
             long target = total * (result.Count + 1) / blocks;
-            if (acc >= target && result.Count < blocks - 1)
+            // Cut at the balance point, or when only one row per remaining block is left.
+            if (blocksLeft > 0 && (acc >= target || rowsLeft == blocksLeft))
             {
                 result.Add(new RowBlock(result.Count, start, r + 1));
                 start = r + 1;

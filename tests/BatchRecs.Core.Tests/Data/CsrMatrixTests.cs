@@ -1,0 +1,69 @@
+using BatchRecs.Core.Data;
+
+namespace BatchRecs.Core.Tests.Data;
+
+public class CsrMatrixTests
+{
+    [Fact]
+    public void FromEntries_sorts_rows_and_sums_duplicates()
+    {
+        var m = CsrMatrix.FromEntries(3, 4, [2, 0, 0, 1, 0], [1, 3, 0, 2, 3], [1f, 1f, 2f, 5f, 0.5f]);
+        Assert.Equal(new[] { 0, 2, 3, 4 }, m.RowPtr);
+        Assert.Equal(new[] { 0, 3, 2, 1 }, m.ColIdx);
+        Assert.Equal(new[] { 2f, 1.5f, 5f, 1f }, m.Values);
+        Assert.True(m.Contains(0, 3));
+        Assert.False(m.Contains(1, 3));
+    }
+
+    [Fact]
+    public void Transpose_twice_is_identity_and_matches_dense()
+    {
+        var rng = new Random(3);
+        int rows = 37, cols = 23, n = 300;
+        var r = new int[n]; var c = new int[n]; var v = new float[n];
+        for (int e = 0; e < n; e++) { r[e] = rng.Next(rows); c[e] = rng.Next(cols); v[e] = rng.Next(1, 9); }
+        var m = CsrMatrix.FromEntries(rows, cols, r, c, v);
+        var dense = new float[rows, cols];
+        for (int e = 0; e < n; e++) dense[r[e], c[e]] += v[e];
+        var t = m.Transpose();
+        for (int i = 0; i < cols; i++)
+            for (int p = t.RowPtr[i]; p < t.RowPtr[i + 1]; p++)
+                Assert.Equal(dense[t.ColIdx[p], i], t.Values[p]);
+        Assert.Equal(m.NonZeros, t.NonZeros);
+        var tt = t.Transpose();
+        Assert.Equal(m.RowPtr, tt.RowPtr);
+        Assert.Equal(m.ColIdx, tt.ColIdx);
+        Assert.Equal(m.Values, tt.Values);
+    }
+
+    [Fact]
+    public void Entries_outside_the_shape_are_rejected()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => CsrMatrix.FromEntries(2, 2, [0, 2], [0, 0], [1f, 1f]));
+        Assert.Contains("entry 1", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(7)]
+    [InlineData(100)]
+    public void Blocks_cover_every_row_once_in_order(int blocks)
+    {
+        var rng = new Random(blocks);
+        int rows = 50;
+        var r = Enumerable.Range(0, 400).Select(_ => rng.Next(rows)).ToArray();
+        var c = Enumerable.Range(0, 400).Select(_ => rng.Next(10)).ToArray();
+        var m = CsrMatrix.FromEntries(rows, 10, r, c, Enumerable.Repeat(1f, 400).ToArray());
+        var parts = BlockPartitioner.Partition(m, blocks, 4);
+        Assert.Equal(Math.Min(blocks, rows), parts.Length);
+        Assert.Equal(0, parts[0].Start);
+        Assert.Equal(rows, parts[^1].End);
+        for (int b = 0; b < parts.Length; b++)
+        {
+            Assert.Equal(b, parts[b].Index);
+            Assert.True(parts[b].Length > 0);
+            if (b > 0) Assert.Equal(parts[b - 1].End, parts[b].Start);
+        }
+    }
+}
