@@ -24,7 +24,8 @@ internal static class ColumnReaders
         throw new LakeInputException($"{file}: column '{f.Name}' has unsupported type {t.Name}; ids must be INT64, INT32 or STRING.", file, f.Name);
     }
 
-    public static async Task<int[]> ReadIdsAsync(ParquetRowGroupReader rg, DataField f, int n, IdCollector ids, Location at, CancellationToken ct)
+    /// <summary>Reads an id column; only rows with <paramref name="keep"/> set are interned (others get −1), but every row is checked.</summary>
+    public static async Task<int[]> ReadIdsAsync(ParquetRowGroupReader rg, DataField f, int n, IdCollector ids, bool[] keep, Location at, CancellationToken ct)
     {
         var result = new int[n];
         var t = f.ClrType;
@@ -33,30 +34,30 @@ internal static class ColumnReaders
             var s = new string?[n];
             await rg.ReadAsync(f, s.AsMemory(), null, ct);
             for (int r = 0; r < n; r++)
-                result[r] = s[r] is { } id ? ids.Add(id) : throw at.Error("null id", r);
+                result[r] = s[r] is { } id ? (keep[r] ? ids.Add(id) : -1) : throw at.Error("null id", r);
         }
-        else if (t == typeof(long)) await ReadIntegersAsync<long>(rg, f, n, x => x, result, ids, at, ct);
-        else if (t == typeof(int)) await ReadIntegersAsync<int>(rg, f, n, x => x, result, ids, at, ct);
-        else if (t == typeof(uint)) await ReadIntegersAsync<uint>(rg, f, n, x => x, result, ids, at, ct);
-        else if (t == typeof(short)) await ReadIntegersAsync<short>(rg, f, n, x => x, result, ids, at, ct);
+        else if (t == typeof(long)) await ReadIntegersAsync<long>(rg, f, n, x => x, result, ids, keep, at, ct);
+        else if (t == typeof(int)) await ReadIntegersAsync<int>(rg, f, n, x => x, result, ids, keep, at, ct);
+        else if (t == typeof(uint)) await ReadIntegersAsync<uint>(rg, f, n, x => x, result, ids, keep, at, ct);
+        else if (t == typeof(short)) await ReadIntegersAsync<short>(rg, f, n, x => x, result, ids, keep, at, ct);
         else throw at.Error($"unsupported id type {t.Name}", 0);
         return result;
     }
 
     private static async Task ReadIntegersAsync<T>(ParquetRowGroupReader rg, DataField f, int n, Func<T, long> widen,
-        int[] result, IdCollector ids, Location at, CancellationToken ct) where T : struct
+        int[] result, IdCollector ids, bool[] keep, Location at, CancellationToken ct) where T : struct
     {
         if (f.IsNullable)
         {
             var a = new T?[n];
             await rg.ReadAsync(f, a.AsMemory(), null, ct);
-            for (int r = 0; r < n; r++) result[r] = a[r] is { } x ? ids.Add(widen(x)) : throw at.Error("null id", r);
+            for (int r = 0; r < n; r++) result[r] = a[r] is { } x ? (keep[r] ? ids.Add(widen(x)) : -1) : throw at.Error("null id", r);
         }
         else
         {
             var a = new T[n];
             await rg.ReadAsync(f, a.AsMemory(), null, ct);
-            for (int r = 0; r < n; r++) result[r] = ids.Add(widen(a[r]));
+            for (int r = 0; r < n; r++) result[r] = keep[r] ? ids.Add(widen(a[r])) : -1;
         }
     }
 

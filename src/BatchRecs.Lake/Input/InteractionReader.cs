@@ -85,9 +85,11 @@ public static class InteractionReader
                     int[] uu, ii; long[] tt; float[] vv;
                     try
                     {
-                        uu = await ColumnReaders.ReadIdsAsync(rg, userField, n, users, at with { Column = UserColumn }, ct);
-                        ii = await ColumnReaders.ReadIdsAsync(rg, itemField, n, items, at with { Column = ItemColumn }, ct);
                         tt = await ColumnReaders.ReadTimesAsync(rg, timeField, n, rules.EpochUnit, at with { Column = TimeColumn }, ct);
+                        var keep = new bool[n];
+                        for (int r = 0; r < n; r++) keep[r] = tt[r] >= start && tt[r] < end;
+                        uu = await ColumnReaders.ReadIdsAsync(rg, userField, n, users, keep, at with { Column = UserColumn }, ct);
+                        ii = await ColumnReaders.ReadIdsAsync(rg, itemField, n, items, keep, at with { Column = ItemColumn }, ct);
                         vv = valueField is null ? Ones(n) : await ColumnReaders.ReadValuesAsync(rg, valueField, n, at with { Column = ValueColumn }, ct);
                         if (typeField is not null) await ColumnReaders.ApplyEventWeightsAsync(rg, typeField, vv, rules, at with { Column = TypeColumn }, ct);
                         else if (rules.DefaultEventWeight != 1f) for (int r = 0; r < n; r++) vv[r] *= rules.DefaultEventWeight;
@@ -99,7 +101,7 @@ public static class InteractionReader
                     }
                     for (int r = 0; r < n; r++)
                     {
-                        if (tt[r] < start || tt[r] >= end) continue;
+                        if (uu[r] < 0) continue; // outside the window
                         float w = vv[r];
                         if (decayPerMicro > 0) w *= (float)Math.Exp(-decayPerMicro * (end - tt[r]));
                         u.Add(uu[r]); i.Add(ii[r]); v.Add(w); t.Add(tt[r]);

@@ -1,0 +1,90 @@
+using BatchRecs.Core.Data;
+using BatchRecs.Core.Index;
+using BatchRecs.Lake.Output;
+using BatchRecs.Tests;
+using DuckDB.NET.Data;
+
+namespace BatchRecs.Lake.Tests;
+
+public class LakePublisherTests
+{
+    private static PublishRequest Request(string runId, DateOnly date, int users, int n, IdMap? userIds = null)
+    {
+        var u = userIds ?? IdMap.FromInt64(Enumerable.Range(1, users).Select(i => (long)i * 10));
+        var items = IdMap.FromStrings(Enumerable.Range(0, 50).Select(i => $"item-{i:D2}"));
+        var recs = new TopNResult(users, n);
+        for (int x = 0; x < users; x++)
+        {
+            recs.Counts[x] = x % 4 == 3 ? n - 1 : n; // some users have a shorter list
+            for (int r = 0; r < recs.Counts[x]; r++) { recs.Items[x * n + r] = (x + r) % 50; recs.Scores[x * n + r] = 10 - r; }
+        }
+        var run = new RunRecord(runId, "test", date, RunStatus.Succeeded, DateTime.UtcNow, DateTime.UtcNow, null, 123, users, 50,
+            new Dictionary<string, double> { ["model.recall@5"] = 0.25 }, new Dictionary<string, string> { ["factors"] = "2" });
+        return new PublishRequest(run, u, items, recs, "als", 2, new float[users * 2], new float[50 * 2], []);
+    }
+
+    private static List<object[]> Query(string db, string sql)
+    {
+        using var con = new DuckDBConnection($"Data Source={db};ACCESS_MODE=READ_ONLY");
+        con.Open();
+        using var cmd = con.CreateCommand();
+        cmd.CommandText = sql;
+        using var r = cmd.ExecuteReader();
+        var rows = new List<object[]>();
+        while (r.Read()) { var row = new object[r.FieldCount]; r.GetValues(row); rows.Add(row); }
+        return rows;
+    }
+
+    [Fact]
+    public async Task Published_parquet_read_by_duckdb_matches_the_lists_and_the_tables()
+    {
+        using var lake = new TempDirectory();
+        var req = Request("r1", new DateOnly(2026, 5, 1), 9, 5);
+        var result = await LakePublisher.PublishAsync(lake.Path, req);
+        Assert.True(File.Exists(Path.Combine(result.PartitionDir, "_SUCCESS")));
+        var manifest = RunManifest.Read(Path.Combine(result.PartitionDir, "manifest.json"));
+        Assert.Equal(req.Recommendations.TotalRows, manifest.Rows);
+        Assert.All(manifest.Files, f => Assert.Equal(RecommendationWriter.Sha256Async(Path.Combine(result.PartitionDir, f.Name)).Result, f.Sha256));
+
+        var glob = Path.Combine(result.PartitionDir, "*.parquet");
+        var schema = Query(result.DatabasePath, $"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{glob}', hive_partitioning = false))");
+        Assert.Equal(["user_id:BIGINT", "item_id:VARCHAR", "rank:INTEGER", "score:FLOAT", "source:VARCHAR", "run_id:VARCHAR"],
+            schema.Select(r => $"{r[0]}:{r[1]}").ToArray());
+        var rows = Query(result.DatabasePath, $"SELECT user_id, item_id, rank, score FROM read_parquet('{glob}') ORDER BY user_id, rank");
+        Assert.Equal((int)req.Recommendations.TotalRows, rows.Count);
+        int k = 0;
+        for (int u = 0; u < 9; u++)
+            for (int r = 0; r < req.Recommendations.Counts[u]; r++, k++)
+            {
+                Assert.Equal(req.Users.Int64At(u), (long)rows[k][0]);
+                Assert.Equal(req.Items.StringAt(req.Recommendations.Items[u * 5 + r]), (string)rows[k][1]);
+                Assert.Equal(r + 1, (int)rows[k][2]);
+            }
+        Assert.Equal(rows.Count, Convert.ToInt32(Query(result.DatabasePath, "SELECT count(*) FROM recommendations")[0][0]));
+        Assert.Equal(9, Convert.ToInt32(Query(result.DatabasePath, "SELECT count(*) FROM user_factors")[0][0]));
+        Assert.Equal(50, Convert.ToInt32(Query(result.DatabasePath, "SELECT count(*) FROM item_factors")[0][0]));
+        Assert.Equal("succeeded", Query(result.DatabasePath, "SELECT status FROM runs WHERE run_id = 'r1'")[0][0]);
+        Assert.Equal(0.25, (double)Query(result.DatabasePath, "SELECT value FROM run_metrics WHERE metric = 'model.recall@5'")[0][0]);
+    }
+
+    [Fact]
+    public async Task Rerunning_a_date_replaces_its_partition_and_rows_and_keeps_other_dates()
+    {
+        using var lake = new TempDirectory();
+        await LakePublisher.PublishAsync(lake.Path, Request("a", new DateOnly(2026, 5, 1), 8, 4));
+        await LakePublisher.PublishAsync(lake.Path, Request("b", new DateOnly(2026, 5, 2), 8, 4));
+        var again = await LakePublisher.PublishAsync(lake.Path, Request("c", new DateOnly(2026, 5, 1), 3, 2));
+        var db = again.DatabasePath;
+        var perDate = Query(db, "SELECT strftime(run_date, '%Y-%m-%d'), any_value(run_id), count(*) FROM recommendations GROUP BY 1 ORDER BY 1");
+        Assert.Equal(2, perDate.Count);
+        Assert.Equal(("2026-05-01", "c"), ((string)perDate[0][0], (string)perDate[0][1]));
+        Assert.Equal(("2026-05-02", "b"), ((string)perDate[1][0], (string)perDate[1][1]));
+        var files = Directory.GetFiles(again.PartitionDir).Select(f => Path.GetFileName(f)!).Order().ToArray();
+        Assert.Equal(["_SUCCESS", "manifest.json", "part-00000.parquet"], files);
+        Assert.Equal("c", RunManifest.Read(Path.Combine(again.PartitionDir, "manifest.json")).RunId);
+        // Nothing staged is left behind.
+        Assert.Empty(Directory.GetDirectories(Path.Combine(lake.Path, "recommendations"), ".*"));
+        Assert.Empty(Directory.GetFiles(lake.Path, ".*"));
+        Assert.Equal(3, Convert.ToInt32(Query(db, "SELECT count(*) FROM runs")[0][0]));
+    }
+}
