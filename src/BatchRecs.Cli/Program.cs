@@ -7,6 +7,7 @@ var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parque
     DemoDataCommand.Create(),
     ImportCommand.Create(),
     RunCommand.Create(),
+    SqlCommand.Create(),
     BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -47,7 +47,9 @@ public static class InteractionWriter
     {
         var userField = c.UserLongs is not null ? new DataField<long>(InteractionReader.UserColumn) : (DataField)new DataField<string>(InteractionReader.UserColumn);
         var itemField = c.ItemLongs is not null ? new DataField<long>(InteractionReader.ItemColumn) : (DataField)new DataField<string>(InteractionReader.ItemColumn);
-        var timeField = new DateTimeDataField(InteractionReader.TimeColumn, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Micros);
+        // Millis, not micros: Parquet.Net 6.1 writes micros columns with min/max statistics in millis, so readers that
+        // prune row groups by statistics (DuckDB, Spark) would skip every row of a time filter.
+        var timeField = new DateTimeDataField(InteractionReader.TimeColumn, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis);
         var fields = new List<Field> { userField, itemField, timeField };
         var typeField = new DataField<string>(InteractionReader.TypeColumn);
         var valueField = new DataField<double>(InteractionReader.ValueColumn);
