@@ -28,7 +28,7 @@ internal static class DemoCommand
                 new RunRequest(input, lake, spec.EndDay.AddDays(1), jobDef, p.GetValue(set) ?? []), ct);
             RunCommand.PrintSummary(summary);
             Console.WriteLine();
-            Console.WriteLine($"try: duckdb {Path.GetFullPath(Path.Combine(lake, "batchrecs.duckdb"))} \"SELECT * FROM run_metrics WHERE metric LIKE '%@%'\"");
+            Console.WriteLine($"query it: ./batchrecs sql --lake {lake} \"SELECT metric, value FROM run_metrics WHERE metric LIKE '%@%'\"");
             return 0;
         }));
         return cmd;
