@@ -141,4 +141,67 @@ public class InteractionReaderTests
         Assert.Equal(new long[] { 1, 2, 3 }, log.UserIds.Int64Ids.ToArray());
         Assert.Equal(4, log.Count);
     }
+
+    private static async Task WriteValuesFile(string path, double[] values, long userBase = 1)
+    {
+        var user = new DataField<long>("user_id");
+        var item = new DataField<long>("item_id");
+        var time = new DataField<long>("event_time");
+        var value = new DataField<double>("value");
+        await using var s = File.Create(path);
+        await using var w = await ParquetWriter.CreateAsync(new ParquetSchema(user, item, time, value), s);
+        using var rg = w.CreateRowGroup();
+        await rg.WriteAsync<long>(user, values.Select((_, i) => userBase + i).ToArray());
+        await rg.WriteAsync<long>(item, values.Select((_, i) => 100L + i).ToArray());
+        await rg.WriteAsync<long>(time, values.Select(_ => 1772700000L).ToArray());
+        await rg.WriteAsync<double>(value, values);
+    }
+
+    [Fact]
+    public async Task A_non_finite_value_names_file_column_and_row()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "v.parquet");
+        await WriteValuesFile(path, [1, 2, 3, double.NaN]);
+        var e = await Assert.ThrowsAsync<LakeInputException>(() => InteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules()));
+        Assert.Contains($"{path}: column 'value', row group 0, row 3", e.Message);
+    }
+
+    [Fact]
+    public async Task An_unsupported_id_type_names_the_column()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "d.parquet");
+        var user = new DataField<double>("user_id");
+        var item = new DataField<long>("item_id");
+        var time = new DataField<long>("event_time");
+        await using (var s = File.Create(path))
+        await using (var w = await ParquetWriter.CreateAsync(new ParquetSchema(user, item, time), s))
+        {
+            using var rg = w.CreateRowGroup();
+            await rg.WriteAsync<double>(user, new[] { 1.5 });
+            await rg.WriteAsync<long>(item, new[] { 1L });
+            await rg.WriteAsync<long>(time, new[] { 1772700000L });
+        }
+        var e = await Assert.ThrowsAsync<LakeInputException>(() => InteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules()));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("'user_id'", e.Message);
+        Assert.Contains("unsupported type", e.Message);
+    }
+
+    [Fact]
+    public async Task Skip_bad_files_lists_them_and_keeps_none_of_their_rows_or_ids()
+    {
+        using var dir = new TempDirectory();
+        await WriteValuesFile(Path.Combine(dir.Path, "a.parquet"), [1, 2], userBase: 1);
+        await WriteValuesFile(Path.Combine(dir.Path, "b.parquet"), [1, 2, double.PositiveInfinity], userBase: 50); // bad at row 2
+        await File.WriteAllTextAsync(Path.Combine(dir.Path, "c.parquet"), "garbage");
+        await WriteValuesFile(Path.Combine(dir.Path, "d.parquet"), [4], userBase: 9);
+        var r = await InteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules(SkipBadFiles: true));
+        Assert.Equal(["b.parquet", "c.parquet"], r.Skipped.Select(s => Path.GetFileName(s.Path)).ToArray());
+        Assert.Contains("row 2", r.Skipped[0].Reason);
+        Assert.Equal(new long[] { 1, 2, 9 }, r.Events.UserIds.Int64Ids.ToArray());
+        Assert.Equal(3, r.Events.Count);
+        Assert.Equal(2, r.Files.Count);
+    }
 }

@@ -14,13 +14,15 @@ internal static class RunCommand
         var job = new Option<string?>("--job") { Description = "job file (JSON), e.g. jobs/nightly.json" };
         var runDate = new Option<string?>("--run-date") { Description = "run date YYYY-MM-DD (default: today in the job's time zone)" };
         var set = new Option<string[]>("--set") { Description = "setting override key=value (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var cmd = new Command("run", "Run a job once: read, fit, evaluate, score and publish.") { input, lake, job, runDate, set };
+        var skipBad = new Option<bool>("--skip-bad-files") { Description = "skip unreadable or invalid input files (listed in the manifest) instead of failing" };
+        var cmd = new Command("run", "Run a job once: read, fit, evaluate, score and publish.") { input, lake, job, runDate, set, skipBad };
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
             var jobDef = p.GetValue(job) is { } path ? JobDefinition.Load(path) : JobDefinition.Default;
             var date = DemoDataCommand.ParseDate(p.GetValue(runDate)) ?? Today(jobDef);
             var summary = await new NightlyRun(new RunLog(Console.Out)).ExecuteAsync(
-                new RunRequest(p.GetValue(input)!, p.GetValue(lake)!, date, jobDef, p.GetValue(set) ?? []), ct);
+                new RunRequest(p.GetValue(input)!, p.GetValue(lake)!, date, jobDef,
+                    [.. p.GetValue(set) ?? [], .. p.GetValue(skipBad) ? ["skip_bad_files=true"] : Array.Empty<string>()]), ct);
             PrintSummary(summary);
             return 0;
         }));

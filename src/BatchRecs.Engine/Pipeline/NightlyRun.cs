@@ -36,13 +36,15 @@ public sealed class NightlyRun(RunLog log)
 
             // 1. Read the window.
             var window = new ReadWindow(req.RunDate, settings.LookbackDays, req.Job.Zone);
-            var rules = new EventRules(settings.EventWeights, 1f, settings.GetDouble("half_life_days"), settings.GetString("epoch_unit"));
+            var rules = new EventRules(settings.EventWeights, 1f, settings.GetDouble("half_life_days"), settings.GetString("epoch_unit"), settings.GetBool("skip_bad_files"));
             var read = await stages.TimeAsync("read", () => InteractionReader.ReadAsync(req.InputDir, window, rules, ct));
             inputRows = read.RowsInWindow;
             metrics["input.rows_read"] = read.RowsRead;
             metrics["input.rows_in_window"] = read.RowsInWindow;
             metrics["input.files"] = read.Files.Count;
             metrics["input.files_pruned"] = read.PrunedFiles;
+            metrics["input.files_skipped"] = read.Skipped.Count;
+            foreach (var skip in read.Skipped) log.Event("run.input_skipped", ("file", skip.Path), ("reason", skip.Reason));
             if (read.Events.Count == 0)
                 throw new LakeInputException($"no events in the window {window.FirstDay:yyyy-MM-dd} ≤ date < {window.RunDate:yyyy-MM-dd} under '{req.InputDir}'.", req.InputDir);
 
@@ -100,7 +102,7 @@ public sealed class NightlyRun(RunLog log)
             metrics["time.total_s"] = (finished - started).TotalSeconds;
             var record = new RunRecord(runId, req.Job.Name, req.RunDate, RunStatus.Succeeded, started, finished, null, inputRows, users, items, metrics, settings.Effective);
             var publish = await stages.TimeAsync("publish", () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
-                record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files), ct));
+                record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped), ct));
             log.Event("run.succeeded", ("run_id", runId), ("rows", recs.TotalRows), ("partition", publish.PartitionDir), ("duckdb", publish.DatabasePath),
                 ("seconds", (DateTime.UtcNow - started).TotalSeconds));
             return new RunSummary(record, publish);

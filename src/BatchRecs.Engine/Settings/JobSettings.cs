@@ -29,6 +29,7 @@ public sealed class JobSettings
         SettingDefinition.Choice("combine", "sum", ["sum", "max", "last"], "how repeated events of a (user, item) pair combine"),
         SettingDefinition.Float("half_life_days", 0, 0, 36500, "time decay half-life of an event's weight (0 = off)"),
         SettingDefinition.Choice("epoch_unit", "s", ["s", "ms", "us", "ns"], "unit of an INT64 event_time"),
+        SettingDefinition.Bool("skip_bad_files", false, "skip unreadable or invalid input files (listed in the manifest) instead of failing"),
     ];
 
     private static readonly Dictionary<string, SettingDefinition> ByKey = Definitions.ToDictionary(d => d.Key, StringComparer.Ordinal);
@@ -58,6 +59,7 @@ public sealed class JobSettings
     }
 
     public int GetInt(string key) => (int)Get(key);
+    public bool GetBool(string key) => (bool)Get(key);
     public double GetDouble(string key) => (double)Get(key);
     public string GetString(string key) => (string)Get(key);
     private object Get(string key) => _parsed.TryGetValue(key, out var v) ? v : throw new KeyNotFoundException($"unknown setting '{key}'.");

@@ -19,6 +19,14 @@ public sealed record SettingDefinition(string Key, string Default, string Descri
         new(key, def, description, s => choices.Contains(s, StringComparer.Ordinal)
             ? s : throw new SettingsException(key, $"setting '{key}' must be one of {string.Join(", ", choices)} (got '{s}')."));
 
+    public static SettingDefinition Bool(string key, bool def, string description) =>
+        new(key, def ? "true" : "false", description, s => s switch
+        {
+            "true" => true,
+            "false" => false,
+            _ => throw new SettingsException(key, $"setting '{key}' must be true or false (got '{s}')."),
+        });
+
     /// <summary>An integer, or "auto" (parsed as 0).</summary>
     public static SettingDefinition IntOrAuto(string key, int min, int max, string description) =>
         new(key, "auto", description, s => s == "auto" ? 0

@@ -12,5 +12,8 @@ internal sealed class GrowableArray<T>(int capacity = 1024)
         _items[Count++] = item;
     }
 
+    /// <summary>Drops the items after the first <paramref name="count"/>.</summary>
+    public void Truncate(int count) => Count = Math.Min(Count, count);
+
     public T[] ToArray() => _items.AsSpan(0, Count).ToArray();
 }

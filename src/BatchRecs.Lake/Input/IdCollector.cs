@@ -11,6 +11,8 @@ internal sealed class IdCollector(string column)
 {
     private readonly Dictionary<long, int> _longs = new();
     private readonly Dictionary<string, int> _strings = new(StringComparer.Ordinal);
+    private readonly List<long> _longOrder = new();      // provisional index → id, for rollback
+    private readonly List<string> _stringOrder = new();
     public IdKind? Kind { get; private set; }
 
     public void SetKind(IdKind kind, string file)
@@ -24,14 +26,27 @@ internal sealed class IdCollector(string column)
 
     public int Add(long id)
     {
-        if (!_longs.TryGetValue(id, out int i)) { i = _longs.Count; _longs.Add(id, i); }
+        if (!_longs.TryGetValue(id, out int i)) { i = _longs.Count; _longs.Add(id, i); _longOrder.Add(id); }
         return i;
     }
 
     public int Add(string id)
     {
-        if (!_strings.TryGetValue(id, out int i)) { i = _strings.Count; _strings.Add(id, i); }
+        if (!_strings.TryGetValue(id, out int i)) { i = _strings.Count; _strings.Add(id, i); _stringOrder.Add(id); }
         return i;
+    }
+
+    /// <summary>A point to roll back to (the number of ids interned so far) and the kind at that point.</summary>
+    public (int Count, IdKind? Kind) Checkpoint() => (Kind == IdKind.String ? _strings.Count : _longs.Count, Kind);
+
+    /// <summary>Forgets every id interned after <paramref name="checkpoint"/> (a skipped bad file's ids).</summary>
+    public void Rollback((int Count, IdKind? Kind) checkpoint)
+    {
+        for (int i = checkpoint.Count; i < _longOrder.Count; i++) _longs.Remove(_longOrder[i]);
+        for (int i = checkpoint.Count; i < _stringOrder.Count; i++) _strings.Remove(_stringOrder[i]);
+        if (_longOrder.Count > checkpoint.Count) _longOrder.RemoveRange(checkpoint.Count, _longOrder.Count - checkpoint.Count);
+        if (_stringOrder.Count > checkpoint.Count) _stringOrder.RemoveRange(checkpoint.Count, _stringOrder.Count - checkpoint.Count);
+        Kind = checkpoint.Kind;
     }
 
     /// <summary>The final map (ids sorted) and remap[provisional] = final index.</summary>

@@ -8,14 +8,20 @@ namespace BatchRecs.Lake.Input;
 /// <param name="EventWeights">weight per <c>event_type</c> (missing types weigh <see cref="DefaultEventWeight"/>).</param>
 /// <param name="HalfLifeDays">time decay: an event's weight halves every this many days before the window end (0 = off).</param>
 /// <param name="EpochUnit">unit of an INT64 <c>event_time</c>: s, ms, us or ns.</param>
+/// <param name="SkipBadFiles">skip (and list) unreadable or invalid files instead of failing the run.</param>
 public sealed record EventRules(
     IReadOnlyDictionary<string, float>? EventWeights = null,
     float DefaultEventWeight = 1f,
     double HalfLifeDays = 0,
-    string EpochUnit = "s");
+    string EpochUnit = "s",
+    bool SkipBadFiles = false);
+
+/// <summary>A file left out under <see cref="EventRules.SkipBadFiles"/>, and why.</summary>
+public sealed record SkippedFile(string Path, string Reason);
 
 /// <summary>The outcome of reading an input directory.</summary>
-public sealed record ReadResult(InteractionLog Events, IReadOnlyList<InputFileInfo> Files, int PrunedFiles, long RowsRead, long RowsInWindow);
+public sealed record ReadResult(InteractionLog Events, IReadOnlyList<InputFileInfo> Files, int PrunedFiles, long RowsRead, long RowsInWindow,
+    IReadOnlyList<SkippedFile> Skipped);
 
 /// <summary>
 /// Reads the interaction log contract from Parquet files under a directory: <c>user_id</c>, <c>item_id</c>
@@ -55,62 +61,24 @@ public static class InteractionReader
         long rowsRead = 0;
         double decayPerMicro = rules.HalfLifeDays > 0 ? Math.Log(2) / (rules.HalfLifeDays * 86_400e6) : 0;
 
+        var skipped = new List<SkippedFile>();
         foreach (var (path, _) in selected)
         {
             ct.ThrowIfCancellationRequested();
-            var fi = new FileInfo(path);
-            long fileRows = 0;
-            ParquetReader reader;
-            try { reader = await ParquetReader.CreateAsync(path, cancellationToken: ct); }
-            catch (Exception e) when (e is not OperationCanceledException)
+            var (userMark, itemMark, rowMark) = (users.Checkpoint(), items.Checkpoint(), u.Count);
+            try
             {
-                throw new LakeInputException($"{path}: not a readable Parquet file ({e.Message}).", path, null, e);
+                long fileRows = await ReadFileAsync(path, users, items, u, i, v, t, start, end, decayPerMicro, rules, ct);
+                var fi = new FileInfo(path);
+                rowsRead += fileRows;
+                infos.Add(new InputFileInfo(path, fi.Length, fi.LastWriteTimeUtc, fileRows));
             }
-            await using (reader)
+            catch (LakeInputException e) when (rules.SkipBadFiles)
             {
-                var schema = reader.Schema;
-                var userField = Require(schema, UserColumn, path);
-                var itemField = Require(schema, ItemColumn, path);
-                var timeField = Require(schema, TimeColumn, path);
-                var typeField = schema.DataFields.FirstOrDefault(f => f.Name == TypeColumn);
-                var valueField = schema.DataFields.FirstOrDefault(f => f.Name == ValueColumn);
-                users.SetKind(ColumnReaders.IdKindOf(userField, path), path);
-                items.SetKind(ColumnReaders.IdKindOf(itemField, path), path);
-
-                for (int g = 0; g < reader.RowGroupCount; g++)
-                {
-                    using var rg = reader.OpenRowGroupReader(g);
-                    int n = checked((int)rg.RowCount);
-                    var at = new ColumnReaders.Location(path, g);
-                    int[] uu, ii; long[] tt; float[] vv;
-                    try
-                    {
-                        tt = await ColumnReaders.ReadTimesAsync(rg, timeField, n, rules.EpochUnit, at with { Column = TimeColumn }, ct);
-                        var keep = new bool[n];
-                        for (int r = 0; r < n; r++) keep[r] = tt[r] >= start && tt[r] < end;
-                        uu = await ColumnReaders.ReadIdsAsync(rg, userField, n, users, keep, at with { Column = UserColumn }, ct);
-                        ii = await ColumnReaders.ReadIdsAsync(rg, itemField, n, items, keep, at with { Column = ItemColumn }, ct);
-                        vv = valueField is null ? Ones(n) : await ColumnReaders.ReadValuesAsync(rg, valueField, n, at with { Column = ValueColumn }, ct);
-                        if (typeField is not null) await ColumnReaders.ApplyEventWeightsAsync(rg, typeField, vv, rules, at with { Column = TypeColumn }, ct);
-                        else if (rules.DefaultEventWeight != 1f) for (int r = 0; r < n; r++) vv[r] *= rules.DefaultEventWeight;
-                    }
-                    catch (LakeInputException) { throw; }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        throw new LakeInputException($"{path}: row group {g} could not be decoded ({e.Message}); the file may be corrupt.", path, null, e);
-                    }
-                    for (int r = 0; r < n; r++)
-                    {
-                        if (uu[r] < 0) continue; // outside the window
-                        float w = vv[r];
-                        if (decayPerMicro > 0) w *= (float)Math.Exp(-decayPerMicro * (end - tt[r]));
-                        u.Add(uu[r]); i.Add(ii[r]); v.Add(w); t.Add(tt[r]);
-                    }
-                    fileRows += n;
-                }
+                users.Rollback(userMark); items.Rollback(itemMark);
+                u.Truncate(rowMark); i.Truncate(rowMark); v.Truncate(rowMark); t.Truncate(rowMark);
+                skipped.Add(new SkippedFile(path, e.Message));
             }
-            rowsRead += fileRows;
-            infos.Add(new InputFileInfo(path, fi.Length, fi.LastWriteTimeUtc, fileRows));
         }
 
         var (userMap, userRemap) = users.Finish();
@@ -118,7 +86,65 @@ public static class InteractionReader
         var ua = u.ToArray(); var ia = i.ToArray();
         for (int e = 0; e < ua.Length; e++) { ua[e] = userRemap[ua[e]]; ia[e] = itemRemap[ia[e]]; }
         var log = new InteractionLog(userMap, itemMap, ua, ia, v.ToArray(), t.ToArray());
-        return new ReadResult(log, infos, pruned, rowsRead, log.Count);
+        return new ReadResult(log, infos, pruned, rowsRead, log.Count, skipped);
+    }
+
+    /// <summary>Reads one file's in-window rows into the accumulators; returns the file's row count.</summary>
+    private static async Task<long> ReadFileAsync(string path, IdCollector users, IdCollector items,
+        GrowableArray<int> u, GrowableArray<int> i, GrowableArray<float> v, GrowableArray<long> t,
+        long start, long end, double decayPerMicro, EventRules rules, CancellationToken ct)
+    {
+        long fileRows = 0;
+        ParquetReader reader;
+        try { reader = await ParquetReader.CreateAsync(path, cancellationToken: ct); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new LakeInputException($"{path}: not a readable Parquet file ({e.Message}).", path, null, e);
+        }
+        await using (reader)
+        {
+            var schema = reader.Schema;
+            var userField = Require(schema, UserColumn, path);
+            var itemField = Require(schema, ItemColumn, path);
+            var timeField = Require(schema, TimeColumn, path);
+            var typeField = schema.DataFields.FirstOrDefault(f => f.Name == TypeColumn);
+            var valueField = schema.DataFields.FirstOrDefault(f => f.Name == ValueColumn);
+            users.SetKind(ColumnReaders.IdKindOf(userField, path), path);
+            items.SetKind(ColumnReaders.IdKindOf(itemField, path), path);
+
+            for (int g = 0; g < reader.RowGroupCount; g++)
+            {
+                using var rg = reader.OpenRowGroupReader(g);
+                int n = checked((int)rg.RowCount);
+                var at = new ColumnReaders.Location(path, g);
+                int[] uu, ii; long[] tt; float[] vv;
+                try
+                {
+                    tt = await ColumnReaders.ReadTimesAsync(rg, timeField, n, rules.EpochUnit, at with { Column = TimeColumn }, ct);
+                    var keep = new bool[n];
+                    for (int r = 0; r < n; r++) keep[r] = tt[r] >= start && tt[r] < end;
+                    uu = await ColumnReaders.ReadIdsAsync(rg, userField, n, users, keep, at with { Column = UserColumn }, ct);
+                    ii = await ColumnReaders.ReadIdsAsync(rg, itemField, n, items, keep, at with { Column = ItemColumn }, ct);
+                    vv = valueField is null ? Ones(n) : await ColumnReaders.ReadValuesAsync(rg, valueField, n, at with { Column = ValueColumn }, ct);
+                    if (typeField is not null) await ColumnReaders.ApplyEventWeightsAsync(rg, typeField, vv, rules, at with { Column = TypeColumn }, ct);
+                    else if (rules.DefaultEventWeight != 1f) for (int r = 0; r < n; r++) vv[r] *= rules.DefaultEventWeight;
+                }
+                catch (LakeInputException) { throw; }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw new LakeInputException($"{path}: row group {g} could not be decoded ({e.Message}); the file may be corrupt.", path, null, e);
+                }
+                for (int r = 0; r < n; r++)
+                {
+                    if (uu[r] < 0) continue; // outside the window
+                    float w = vv[r];
+                    if (decayPerMicro > 0) w *= (float)Math.Exp(-decayPerMicro * (end - tt[r]));
+                    u.Add(uu[r]); i.Add(ii[r]); v.Add(w); t.Add(tt[r]);
+                }
+                fileRows += n;
+            }
+        }
+        return fileRows;
     }
 
     private static DataField Require(ParquetSchema schema, string name, string path) =>

@@ -27,7 +27,7 @@ public static class LakePublisher
 
         var parts = await RecommendationWriter.WriteAsync(staged, req, ct);
         var manifest = new RunManifest(req.Run.RunId, req.Run.Job, req.Run.RunDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            DateTime.UtcNow, parts.Sum(p => p.Rows), OutputSchema(req), parts, req.Run.Settings, req.Run.Metrics, req.InputFiles);
+            DateTime.UtcNow, parts.Sum(p => p.Rows), OutputSchema(req), parts, req.Run.Settings, req.Run.Metrics, req.InputFiles, req.SkippedInputs ?? []);
         AtomicRename.WriteFile(Path.Combine(staged, RunManifest.SuccessMarker), []);
         AtomicRename.WriteFile(Path.Combine(staged, RunManifest.FileName), manifest.ToUtf8());
 

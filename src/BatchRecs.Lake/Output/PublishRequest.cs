@@ -15,4 +15,5 @@ public sealed record PublishRequest(
     int Factors,
     float[] UserFactors,
     float[] ItemFactors,
-    IReadOnlyList<InputFileInfo> InputFiles);
+    IReadOnlyList<InputFileInfo> InputFiles,
+    IReadOnlyList<SkippedFile>? SkippedInputs = null);

@@ -18,7 +18,8 @@ public sealed record RunManifest(
     [property: JsonPropertyName("files")] IReadOnlyList<PartFile> Files,
     [property: JsonPropertyName("settings")] IReadOnlyDictionary<string, string> Settings,
     [property: JsonPropertyName("metrics")] IReadOnlyDictionary<string, double> Metrics,
-    [property: JsonPropertyName("inputs")] IReadOnlyList<InputFileInfo> Inputs)
+    [property: JsonPropertyName("inputs")] IReadOnlyList<InputFileInfo> Inputs,
+    [property: JsonPropertyName("skipped_inputs")] IReadOnlyList<SkippedFile> SkippedInputs)
 {
     public const string FileName = "manifest.json";
     public const string SuccessMarker = "_SUCCESS";
