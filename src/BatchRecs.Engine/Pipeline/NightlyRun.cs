@@ -24,6 +24,7 @@ public sealed class NightlyRun(RunLog log)
         string runId = NewRunId(req.Job.Name, req.RunDate, started);
         var metrics = new SortedDictionary<string, double>(StringComparer.Ordinal);
         JobSettings? settings = null;
+        PublishOptions? publishOptions = null;
         long inputRows = 0;
         int users = 0, items = 0;
         log.Event("run.start", ("run_id", runId), ("job", req.Job.Name), ("run_date", req.RunDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
@@ -31,6 +32,9 @@ public sealed class NightlyRun(RunLog log)
         try
         {
             settings = req.Job.ResolveSettings(req.Overrides);
+            publishOptions = new PublishOptions(settings.GetInt("retention_days"));
+            await LakePublisher.RecordRunAsync(req.LakeDir, new RunRecord(runId, req.Job.Name, req.RunDate, RunStatus.Running, started, started,
+                null, 0, 0, 0, new Dictionary<string, double>(), settings.Effective), publishOptions, ct);
             var executor = req.Executor ?? new LocalExecutor();
             var stages = new StageTimer(metrics, log);
 
@@ -102,7 +106,7 @@ public sealed class NightlyRun(RunLog log)
             metrics["time.total_s"] = (finished - started).TotalSeconds;
             var record = new RunRecord(runId, req.Job.Name, req.RunDate, RunStatus.Succeeded, started, finished, null, inputRows, users, items, metrics, settings.Effective);
             var publish = await stages.TimeAsync("publish", () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
-                record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped), ct));
+                record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped), publishOptions, ct));
             log.Event("run.succeeded", ("run_id", runId), ("rows", recs.TotalRows), ("partition", publish.PartitionDir), ("duckdb", publish.DatabasePath),
                 ("seconds", (DateTime.UtcNow - started).TotalSeconds));
             return new RunSummary(record, publish);
@@ -113,8 +117,8 @@ public sealed class NightlyRun(RunLog log)
             log.Event("run.failed", ("run_id", runId), ("reason", reason));
             try
             {
-                DuckDbCatalog.RecordRun(req.LakeDir, new RunRecord(runId, req.Job.Name, req.RunDate, RunStatus.Failed, started, DateTime.UtcNow,
-                    reason, inputRows, users, items, metrics, settings?.Effective ?? new Dictionary<string, string>()));
+                await LakePublisher.RecordRunAsync(req.LakeDir, new RunRecord(runId, req.Job.Name, req.RunDate, RunStatus.Failed, started, DateTime.UtcNow,
+                    reason, inputRows, users, items, metrics, settings?.Effective ?? new Dictionary<string, string>()), publishOptions, CancellationToken.None);
             }
             catch (Exception recordError)
             {

@@ -19,8 +19,11 @@ public static class DuckDbCatalog
 {
     public const string FileName = "batchrecs.duckdb";
 
-    /// <summary>Builds the next database file from the current one plus this run; returns its temporary path.</summary>
-    public static string Stage(string lakeDir, PublishRequest req, IReadOnlyList<string> parquetFiles)
+    /// <summary>
+    /// Builds the next database file from the current one plus this run; returns its temporary path.
+    /// Recommendations older than <paramref name="retentionDays"/> before this run date are deleted.
+    /// </summary>
+    public static string Stage(string lakeDir, PublishRequest req, IReadOnlyList<string> parquetFiles, int retentionDays)
     {
         string live = Path.Combine(lakeDir, FileName);
         string staged = Path.Combine(lakeDir, $".{FileName}.{req.Run.RunId}.tmp");
@@ -34,15 +37,20 @@ public static class DuckDbCatalog
             using (var tx = con.BeginTransaction())
             {
                 var date = req.Run.RunDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-                Exec(con, $"DELETE FROM recommendations WHERE run_date = DATE '{date}'");
-                Exec(con, "DELETE FROM item_factors; DELETE FROM user_factors;");
+                var oldest = req.Run.RunDate.AddDays(-retentionDays).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                Exec(con, $"DELETE FROM recommendations WHERE run_date = DATE '{date}' OR run_date < DATE '{oldest}'");
                 if (parquetFiles.Count > 0)
                 {
                     var list = string.Join(", ", parquetFiles.Select(f => "'" + f.Replace("'", "''") + "'"));
-                    Exec(con, $"INSERT INTO recommendations SELECT run_id, DATE '{date}', user_id, item_id, rank, score, source FROM read_parquet([{list}])");
+                    Exec(con, $"INSERT INTO recommendations SELECT run_id, DATE '{date}', user_id, item_id, rank, score, source FROM read_parquet([{list}], hive_partitioning = false)");
                 }
-                AppendFactors(con, "user_factors", req, req.Users, req.UserFactors);
-                AppendFactors(con, "item_factors", req, req.Items, req.ItemFactors);
+                // Factors are kept for the newest run date only (a backfill of an older date leaves them alone).
+                if (Scalar(con, $"SELECT count(*) FROM user_factors WHERE run_date > DATE '{date}'") == 0)
+                {
+                    Exec(con, "DELETE FROM item_factors; DELETE FROM user_factors;");
+                    AppendFactors(con, "user_factors", req, req.Users, req.UserFactors);
+                    AppendFactors(con, "item_factors", req, req.Items, req.ItemFactors);
+                }
                 WriteRun(con, req.Run);
                 tx.Commit();
             }
@@ -55,7 +63,8 @@ public static class DuckDbCatalog
     /// <summary>Makes a staged database file the live one (atomic rename).</summary>
     public static void Commit(string lakeDir, string stagedPath) => File.Move(stagedPath, Path.Combine(lakeDir, FileName), overwrite: true);
 
-    /// <summary>Records a run that published nothing (failed or rejected): only <c>runs</c> and <c>run_metrics</c> change.</summary>
+    /// <summary>Records a run that publishes nothing (running, failed or rejected): only <c>runs</c> and <c>run_metrics</c> change.
+    /// The caller holds the <see cref="PublishLock"/>.</summary>
     public static void RecordRun(string lakeDir, RunRecord run)
     {
         Directory.CreateDirectory(lakeDir);
@@ -86,6 +95,14 @@ public static class DuckDbCatalog
             CREATE TABLE IF NOT EXISTS recommendations (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, item_id {it} NOT NULL, rank INTEGER NOT NULL, score FLOAT, source VARCHAR);
             CREATE TABLE IF NOT EXISTS user_factors (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, factors FLOAT[] NOT NULL);
             CREATE TABLE IF NOT EXISTS item_factors (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, item_id {it} NOT NULL, factors FLOAT[] NOT NULL);
+            CREATE OR REPLACE VIEW current_recommendations AS
+                SELECT * FROM recommendations WHERE run_date = (SELECT max(run_date) FROM recommendations);
+            CREATE OR REPLACE VIEW current_run AS
+                SELECT * FROM runs WHERE run_id = (SELECT any_value(run_id) FROM current_recommendations);
+            CREATE OR REPLACE VIEW current_run_metrics AS
+                SELECT m.* FROM run_metrics m JOIN current_run r USING (run_id);
+            CREATE OR REPLACE VIEW current_user_factors AS SELECT * FROM user_factors;
+            CREATE OR REPLACE VIEW current_item_factors AS SELECT * FROM item_factors;
             """);
     }
 
@@ -95,8 +112,11 @@ public static class DuckDbCatalog
         CREATE TABLE IF NOT EXISTS run_metrics (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, metric VARCHAR NOT NULL, value DOUBLE);
         """);
 
+    /// <summary>Inserts or replaces the run's row and metrics (a run is first recorded as running, then with its outcome).</summary>
     private static void WriteRun(DuckDBConnection con, RunRecord run)
     {
+        string id = run.RunId.Replace("'", "''");
+        Exec(con, $"DELETE FROM runs WHERE run_id = '{id}'; DELETE FROM run_metrics WHERE run_id = '{id}';");
         using (var a = con.CreateAppender("runs"))
         {
             a.CreateRow()
@@ -124,6 +144,13 @@ public static class DuckDbCatalog
             row = ids.Kind == IdKind.Int64 ? row.AppendValue((long?)ids.Int64At(r)) : row.AppendValue(ids.StringAt(r));
             row.AppendValue<float>(factors.AsSpan(r * k, k).ToArray()).EndRow();
         }
+    }
+
+    private static long Scalar(DuckDBConnection con, string sql)
+    {
+        using var cmd = con.CreateCommand();
+        cmd.CommandText = sql;
+        return Convert.ToInt64(cmd.ExecuteScalar());
     }
 
     internal static void Exec(DuckDBConnection con, string sql)

@@ -1,0 +1,37 @@
+namespace BatchRecs.Lake.Output;
+
+/// <summary>
+/// An exclusive lock on a lake's publish (<c>LAKE/.publish.lock</c>, an advisory file lock that the OS
+/// releases when the holder dies). Two jobs publishing into one lake take turns, so neither loses the
+/// other's DuckDB update, and leftovers found while holding it belong to dead publishers.
+/// </summary>
+public sealed class PublishLock : IDisposable
+{
+    private readonly FileStream _stream;
+
+    private PublishLock(FileStream stream) => _stream = stream;
+
+    public static async Task<PublishLock> AcquireAsync(string lakeDir, TimeSpan timeout, CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(lakeDir);
+        string path = Path.Combine(lakeDir, ".publish.lock");
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                return new PublishLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200, ct);
+            }
+            catch (IOException e)
+            {
+                throw new TimeoutException($"another process has held the publish lock of '{lakeDir}' for {timeout.TotalSeconds:F0} s.", e);
+            }
+        }
+    }
+
+    public void Dispose() => _stream.Dispose();
+}
