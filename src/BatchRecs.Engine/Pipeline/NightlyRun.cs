@@ -41,7 +41,9 @@ public sealed class NightlyRun(RunLog log)
             // 1. Read the window.
             var window = new ReadWindow(req.RunDate, settings.LookbackDays, req.Job.Zone);
             var rules = new EventRules(settings.EventWeights, 1f, settings.GetDouble("half_life_days"), settings.GetString("epoch_unit"), settings.GetBool("skip_bad_files"));
-            var read = await stages.TimeAsync("read", () => InteractionReader.ReadAsync(req.InputDir, window, rules, ct));
+            var read = await stages.TimeAsync("read", () => settings.GetString("reader") == "duckdb"
+                ? DuckDbInteractionReader.ReadAsync(req.InputDir, window, rules, ct)
+                : InteractionReader.ReadAsync(req.InputDir, window, rules, ct));
             inputRows = read.RowsInWindow;
             metrics["input.rows_read"] = read.RowsRead;
             metrics["input.rows_in_window"] = read.RowsInWindow;

@@ -29,6 +29,7 @@ public sealed class JobSettings
         SettingDefinition.Choice("combine", "sum", ["sum", "max", "last"], "how repeated events of a (user, item) pair combine"),
         SettingDefinition.Float("half_life_days", 0, 0, 36500, "time decay half-life of an event's weight (0 = off)"),
         SettingDefinition.Choice("epoch_unit", "s", ["s", "ms", "us", "ns"], "unit of an INT64 event_time"),
+        SettingDefinition.Choice("reader", "parquet-net", ["parquet-net", "duckdb"], "input reader: Parquet.Net row groups, or DuckDB read_parquet (falls back to Parquet.Net to diagnose bad input)"),
         SettingDefinition.Int("retention_days", 30, 1, 36500, "days of published run dates kept (Parquet partitions and DuckDB rows)"),
         SettingDefinition.Bool("skip_bad_files", false, "skip unreadable or invalid input files (listed in the manifest) instead of failing"),
     ];

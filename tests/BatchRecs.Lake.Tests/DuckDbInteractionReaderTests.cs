@@ -1,0 +1,61 @@
+using BatchRecs.Core.Data;
+using BatchRecs.Lake.Input;
+using BatchRecs.Tests;
+
+namespace BatchRecs.Lake.Tests;
+
+/// <summary>The DuckDB reader must produce exactly what the Parquet.Net reader produces, and the same errors.</summary>
+public class DuckDbInteractionReaderTests
+{
+    private static readonly DateOnly RunDate = new(2026, 4, 1);
+
+    private static void AssertSameLog(InteractionLog a, InteractionLog b)
+    {
+        Assert.Equal(a.UserIds.Kind, b.UserIds.Kind);
+        Assert.Equal(a.UserCount, b.UserCount);
+        Assert.Equal(a.ItemCount, b.ItemCount);
+        Assert.Equal(a.Count, b.Count);
+        // Same multiset of (user, item, time, value) rows: compare sorted.
+        static (int, int, long, float)[] Rows(InteractionLog l) =>
+            Enumerable.Range(0, l.Count).Select(e => (l.Users[e], l.Items[e], l.Times[e], l.Values[e])).Order().ToArray();
+        Assert.Equal(Rows(a), Rows(b));
+    }
+
+    [Fact]
+    public async Task Both_readers_agree_on_int_ids_with_event_weights_decay_and_a_window()
+    {
+        using var dir = new TempDirectory();
+        var log = SyntheticInteractions.Generate(new SyntheticSpec(300, 120, 8000, 20, 5, RunDate.AddDays(-1)));
+        var cols = new InteractionColumns(log.UserIds, null, log.ItemIds, null, log.TimesMicros,
+            log.EventTypes.Select(t => SyntheticLog.EventTypeNames[t]).ToArray(), null);
+        await InteractionWriter.WriteByDayAsync(dir.Path, cols);
+        var window = new ReadWindow(RunDate, 9);
+        var rules = new EventRules(new Dictionary<string, float> { ["cart"] = 3, ["purchase"] = 5 }, HalfLifeDays: 4);
+        var a = await InteractionReader.ReadAsync(dir.Path, window, rules);
+        var b = await DuckDbInteractionReader.ReadAsync(dir.Path, window, rules);
+        AssertSameLog(a.Events, b.Events);
+        Assert.Equal(a.Files.Select(f => (f.Path, f.Rows)), b.Files.Select(f => (f.Path, f.Rows)));
+    }
+
+    [Fact]
+    public async Task Both_readers_agree_on_string_ids_and_values()
+    {
+        using var dir = new TempDirectory();
+        long t0 = new DateTimeOffset(2026, 3, 20, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds() * 1000;
+        var cols = new InteractionColumns(null, ["a", "b", "a", "c"], null, ["x", "y", "y", "x"],
+            [t0, t0 + 1000, t0 + 86_400_000_000, t0 + 2 * 86_400_000_000], null, [1.5, 2, 4, 0.5]);
+        await InteractionWriter.WriteByDayAsync(dir.Path, cols);
+        var a = await InteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules());
+        var b = await DuckDbInteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules());
+        AssertSameLog(a.Events, b.Events);
+    }
+
+    [Fact]
+    public async Task Bad_input_gets_the_located_message_of_the_row_group_reader()
+    {
+        using var dir = new TempDirectory();
+        await File.WriteAllTextAsync(Path.Combine(dir.Path, "bad.parquet"), "not parquet");
+        var e = await Assert.ThrowsAsync<LakeInputException>(() => DuckDbInteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules()));
+        Assert.Contains("bad.parquet", e.Message);
+    }
+}
