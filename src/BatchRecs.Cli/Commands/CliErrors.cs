@@ -1,3 +1,4 @@
+using BatchRecs.Engine.Pipeline;
 using BatchRecs.Engine.Settings;
 using BatchRecs.Lake.Input;
 
@@ -6,7 +7,7 @@ namespace BatchRecs.Cli.Commands;
 /// <summary>Maps failures to exit codes: 2 for bad input or settings (fix and re-run), 1 for anything else.</summary>
 internal static class CliErrors
 {
-    public const int BadInput = 2, Failure = 1;
+    public const int BadInput = 2, Failure = 1, Rejected = 3;
 
     public static async Task<int> Guard(Func<Task<int>> body)
     {
@@ -15,6 +16,11 @@ internal static class CliErrors
         {
             await Console.Error.WriteLineAsync("error: " + e.Message);
             return BadInput;
+        }
+        catch (QualityGateException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return Rejected;
         }
         catch (OperationCanceledException)
         {

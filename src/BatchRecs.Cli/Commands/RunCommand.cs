@@ -37,8 +37,16 @@ internal static class RunCommand
         Console.WriteLine();
         Console.WriteLine($"run {s.Run.RunId}: {s.Run.Status} in {(s.Run.FinishedUtc - s.Run.StartedUtc).TotalSeconds:F1} s");
         Console.WriteLine($"  input     {m.GetValueOrDefault("input.rows_in_window"):N0} events, {s.Run.Users:N0} users, {s.Run.Items:N0} items");
-        foreach (var key in m.Keys.Where(k => k.StartsWith("model.", StringComparison.Ordinal) || k.StartsWith("popular.", StringComparison.Ordinal)))
-            Console.WriteLine($"  {key,-22} {m[key].ToString("F4", CultureInfo.InvariantCulture)}");
+        var k = m.Keys.FirstOrDefault(x => x.StartsWith("model.ndcg@", StringComparison.Ordinal))?["model.ndcg@".Length..];
+        if (k is not null)
+        {
+            Console.WriteLine($"  {"metric @" + k,-22} {"model",8} {"popular",8}");
+            foreach (var name in new[] { "recall", "ndcg", "map", "hitrate", "snips_recall", "coverage", "gini", "mean_pop_rank" })
+            {
+                string F(string who) => m.TryGetValue($"{who}.{name}@{k}", out var v) ? v.ToString(name == "mean_pop_rank" ? "F1" : "F4", CultureInfo.InvariantCulture) : "-";
+                Console.WriteLine($"  {name,-22} {F("model"),8} {F("popular"),8}");
+            }
+        }
         if (s.Published is { } pub)
         {
             Console.WriteLine($"  parquet   {pub.PartitionDir} ({pub.Manifest.Rows:N0} rows in {pub.Manifest.Files.Count} file(s))");

@@ -1,3 +1,5 @@
+using BatchRecs.Core.Data;
+
 namespace BatchRecs.Core.Als;
 
 /// <summary>
@@ -15,20 +17,12 @@ public static class FactorInit
 
     public static void FillRow(Span<float> row, ulong seed, Side side, long index, float scale = 0.01f)
     {
-        ulong state = SplitMix64(seed ^ ((ulong)side + 1) * 0x9E3779B97F4A7C15UL ^ (ulong)index * 0xD1B54A32D192ED03UL);
+        ulong state = SplitMix64.Mix(seed ^ ((ulong)side + 1) * 0x9E3779B97F4A7C15UL ^ (ulong)index * 0xD1B54A32D192ED03UL);
         for (int f = 0; f < row.Length; f++)
         {
-            state = SplitMix64(state);
+            state = SplitMix64.Mix(state);
             // 24 random bits → [0, 1), as implicit's rand(…) · 0.01 start.
             row[f] = (state >> 40) * (1f / (1 << 24)) * scale;
         }
-    }
-
-    internal static ulong SplitMix64(ulong x)
-    {
-        x += 0x9E3779B97F4A7C15UL;
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-        return x ^ (x >> 31);
     }
 }

@@ -12,9 +12,10 @@ using BatchRecs.Engine.Settings;
 namespace BatchRecs.Engine.Pipeline;
 
 /// <summary>
-/// One run of a job for one run date: read → pairs → hold-out split → fit and evaluate → refit on the whole
-/// window → top-N for every user → publish. Nothing is published unless every stage succeeded; a failure is
-/// recorded in the <c>runs</c> table with its reason and rethrown.
+/// One run of a job for one run date: read → pairs → hold-out split → fit and evaluate against popularity →
+/// quality gate → refit on the whole window → top-N for every user → publish. Nothing is published unless every
+/// stage succeeded and the gate passed; the run is recorded in <c>runs</c> as running, then succeeded, rejected
+/// or failed (with the reason).
 /// </summary>
 public sealed class NightlyRun(RunLog log)
 {
@@ -27,100 +28,60 @@ public sealed class NightlyRun(RunLog log)
         PublishOptions? publishOptions = null;
         long inputRows = 0;
         int users = 0, items = 0;
+        RunRecord Record(string status, string? reason) => new(runId, req.Job.Name, req.RunDate, status, started, DateTime.UtcNow,
+            reason, inputRows, users, items, metrics, settings?.Effective ?? new Dictionary<string, string>());
         log.Event("run.start", ("run_id", runId), ("job", req.Job.Name), ("run_date", req.RunDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
             ("input", req.InputDir), ("lake", req.LakeDir));
         try
         {
             settings = req.Job.ResolveSettings(req.Overrides);
             publishOptions = new PublishOptions(settings.GetInt("retention_days"));
-            await LakePublisher.RecordRunAsync(req.LakeDir, new RunRecord(runId, req.Job.Name, req.RunDate, RunStatus.Running, started, started,
-                null, 0, 0, 0, new Dictionary<string, double>(), settings.Effective), publishOptions, ct);
-            var executor = req.Executor ?? new LocalExecutor();
+            await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct);
             var stages = new StageTimer(metrics, log);
+            var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor());
 
-            // 1. Read the window.
-            var window = new ReadWindow(req.RunDate, settings.LookbackDays, req.Job.Zone);
-            var rules = new EventRules(settings.EventWeights, 1f, settings.GetDouble("half_life_days"), settings.GetString("epoch_unit"), settings.GetBool("skip_bad_files"));
-            var read = await stages.TimeAsync("read", () => settings.GetString("reader") == "duckdb"
-                ? DuckDbInteractionReader.ReadAsync(req.InputDir, window, rules, ct)
-                : InteractionReader.ReadAsync(req.InputDir, window, rules, ct));
+            var read = await stages.TimeAsync("read", () => ReadAsync(req, settings, ct));
+            RecordInput(metrics, read);
             inputRows = read.RowsInWindow;
-            metrics["input.rows_read"] = read.RowsRead;
-            metrics["input.rows_in_window"] = read.RowsInWindow;
-            metrics["input.files"] = read.Files.Count;
-            metrics["input.files_pruned"] = read.PrunedFiles;
-            metrics["input.files_skipped"] = read.Skipped.Count;
-            foreach (var skip in read.Skipped) log.Event("run.input_skipped", ("file", skip.Path), ("reason", skip.Reason));
-            if (read.Events.Count == 0)
-                throw new LakeInputException($"no events in the window {window.FirstDay:yyyy-MM-dd} ≤ date < {window.RunDate:yyyy-MM-dd} under '{req.InputDir}'.", req.InputDir);
-
             var rule = settings.GetString("combine") switch { "max" => CombineRule.Max, "last" => CombineRule.Last, _ => CombineRule.Sum };
             var pairs = stages.Time("pairs", () => PairAggregator.Combine(read.Events, rule));
-            users = pairs.UserCount;
-            items = pairs.ItemCount;
+            (users, items) = (pairs.UserCount, pairs.ItemCount);
             metrics["input.users"] = users;
             metrics["input.items"] = items;
             metrics["input.pairs"] = pairs.Count;
 
-            int n = settings.TopN;
-            int userBlocks = settings.GetInt("user_blocks"), itemBlocks = settings.GetInt("item_blocks");
-            AlsModel? evalModel = null;
+            AlsModel? evalModel = settings.HoldoutFraction > 0 ? Evaluate(pairs, settings, plan, stages, metrics, ct) : null;
+            if (settings.GetBool("quality_gate") &&
+                QualityGate.Check(metrics, DuckDbCatalog.LastAcceptedMetrics(req.LakeDir, req.Job.Name), plan.N, settings.GetDouble("gate_tolerance")) is { } why)
+                throw new QualityGateException("rejected by the quality gate: " + why);
 
-            // 2. Hold out each user's latest pairs, fit on the rest, compare with popularity.
-            if (settings.HoldoutFraction > 0)
-            {
-                var split = TemporalSplit.PerUserLast(pairs, settings.HoldoutFraction);
-                var train = pairs.Where(split.IsTrain).ToUserItemMatrix();
-                var heldOut = pairs.Where(split.IsTrain.Select(t => !t).ToArray()).ToUserItemMatrix();
-                metrics["eval.train_pairs"] = train.NonZeros;
-                metrics["eval.heldout_pairs"] = heldOut.NonZeros;
-                var als = settings.ToAls();
-                var problem = AlsProblem.Build(train, als);
-                evalModel = stages.Time("fit_eval", () => ImplicitAls.Fit(problem, als, executor, userBlocks, itemBlocks, cancellationToken: ct));
-                RecordFit(metrics, "fit_eval", evalModel);
-                var evalUsers = Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray();
-                var modelRecs = stages.Time("score_eval", () => Expand(ExactTopN.Search(evalModel.UserFactors, evalModel.ItemFactors, evalModel.Factors, new TopNQuery(n, train), evalUsers), evalUsers, heldOut.Rows, n));
-                var popRecs = PopularityRanker.Recommend(train, n);
-                var m = Metrics.Evaluate(modelRecs, heldOut, n);
-                var p = Metrics.Evaluate(popRecs, heldOut, n);
-                metrics["eval.users"] = m.Users;
-                metrics[$"model.recall@{n}"] = m.Recall;
-                metrics[$"model.ndcg@{n}"] = m.Ndcg;
-                metrics[$"popular.recall@{n}"] = p.Recall;
-                metrics[$"popular.ndcg@{n}"] = p.Ndcg;
-                log.Event("run.evaluation", ("k", n), ("users", m.Users), ("model_recall", m.Recall), ("model_ndcg", m.Ndcg),
-                    ("popular_recall", p.Recall), ("popular_ndcg", p.Ndcg));
-            }
-
-            // 3. Refit on the whole window (warm-started from the evaluated fit) and score everyone.
+            // Refit on the whole window, warm-started from the evaluated fit, and score everyone.
             var all = pairs.ToUserItemMatrix();
-            var fullAls = settings.ToAls(evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations));
-            var fullProblem = AlsProblem.Build(all, fullAls);
-            var model = stages.Time("fit", () => ImplicitAls.Fit(fullProblem, fullAls, executor, userBlocks, itemBlocks,
-                evalModel?.UserFactors, evalModel?.ItemFactors, cancellationToken: ct));
+            var counts = PopularityRanker.Counts(all);
+            var propensity = plan.PopularityPropensity(counts);
+            var model = stages.Time("fit", () => plan.Fit(all, propensity,
+                evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), evalModel, ct));
             RecordFit(metrics, "fit", model);
-            var recs = stages.Time("score", () => ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(n, all)));
+            var recs = stages.Time("score", () => plan.Score(model, all, propensity));
             metrics["output.rows"] = recs.TotalRows;
             metrics["output.users"] = recs.Users;
 
-            // 4. Publish all or nothing.
-            var finished = DateTime.UtcNow;
-            metrics["time.total_s"] = (finished - started).TotalSeconds;
-            var record = new RunRecord(runId, req.Job.Name, req.RunDate, RunStatus.Succeeded, started, finished, null, inputRows, users, items, metrics, settings.Effective);
+            metrics["time.total_s"] = (DateTime.UtcNow - started).TotalSeconds;
+            var record = Record(RunStatus.Succeeded, null);
             var publish = await stages.TimeAsync("publish", () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
-                record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped), publishOptions, ct));
+                record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
+                new ItemPropensities(propensity, counts)), publishOptions, ct));
             log.Event("run.succeeded", ("run_id", runId), ("rows", recs.TotalRows), ("partition", publish.PartitionDir), ("duckdb", publish.DatabasePath),
                 ("seconds", (DateTime.UtcNow - started).TotalSeconds));
             return new RunSummary(record, publish);
         }
         catch (Exception e)
         {
-            string reason = e.Message;
-            log.Event("run.failed", ("run_id", runId), ("reason", reason));
+            string status = e is QualityGateException ? RunStatus.Rejected : RunStatus.Failed;
+            log.Event("run." + status, ("run_id", runId), ("reason", e.Message));
             try
             {
-                await LakePublisher.RecordRunAsync(req.LakeDir, new RunRecord(runId, req.Job.Name, req.RunDate, RunStatus.Failed, started, DateTime.UtcNow,
-                    reason, inputRows, users, items, metrics, settings?.Effective ?? new Dictionary<string, string>()), publishOptions, CancellationToken.None);
+                await LakePublisher.RecordRunAsync(req.LakeDir, Record(status, e.Message), publishOptions, CancellationToken.None);
             }
             catch (Exception recordError)
             {
@@ -128,6 +89,50 @@ public sealed class NightlyRun(RunLog log)
             }
             throw;
         }
+    }
+
+    private static Task<ReadResult> ReadAsync(RunRequest req, JobSettings settings, CancellationToken ct)
+    {
+        var window = new ReadWindow(req.RunDate, settings.LookbackDays, req.Job.Zone);
+        var rules = new EventRules(settings.EventWeights, 1f, settings.GetDouble("half_life_days"), settings.GetString("epoch_unit"), settings.GetBool("skip_bad_files"));
+        return settings.GetString("reader") == "duckdb"
+            ? DuckDbInteractionReader.ReadAsync(req.InputDir, window, rules, ct)
+            : InteractionReader.ReadAsync(req.InputDir, window, rules, ct);
+    }
+
+    private void RecordInput(IDictionary<string, double> metrics, ReadResult read)
+    {
+        metrics["input.rows_read"] = read.RowsRead;
+        metrics["input.rows_in_window"] = read.RowsInWindow;
+        metrics["input.files"] = read.Files.Count;
+        metrics["input.files_pruned"] = read.PrunedFiles;
+        metrics["input.files_skipped"] = read.Skipped.Count;
+        foreach (var skip in read.Skipped) log.Event("run.input_skipped", ("file", skip.Path), ("reason", skip.Reason));
+        if (read.Events.Count == 0) throw new LakeInputException("no events in the run's window.");
+    }
+
+    /// <summary>Holds out each user's latest pairs, fits on the rest, and scores the model and popularity on them.</summary>
+    private AlsModel Evaluate(InteractionLog pairs, JobSettings settings, ModelPlan plan, StageTimer stages, IDictionary<string, double> metrics, CancellationToken ct)
+    {
+        var split = TemporalSplit.PerUserLast(pairs, settings.HoldoutFraction);
+        var train = pairs.Where(split.IsTrain).ToUserItemMatrix();
+        var heldOut = pairs.Where(split.IsTrain.Select(t => !t).ToArray()).ToUserItemMatrix();
+        metrics["eval.train_pairs"] = train.NonZeros;
+        metrics["eval.heldout_pairs"] = heldOut.NonZeros;
+        var counts = PopularityRanker.Counts(train);
+        var propensity = plan.PopularityPropensity(counts);
+        var model = stages.Time("fit_eval", () => plan.Fit(train, propensity, settings.Iterations, null, ct));
+        RecordFit(metrics, "fit_eval", model);
+        var evalUsers = Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray();
+        var modelRecs = stages.Time("score_eval", () => Expand(plan.Score(model, train, propensity, evalUsers), evalUsers, heldOut.Rows));
+        var popRecs = PopularityRanker.Recommend(train, plan.N);
+        var m = Metrics.Evaluate(modelRecs, heldOut, plan.N, propensity, counts);
+        var p = Metrics.Evaluate(popRecs, heldOut, plan.N, propensity, counts);
+        metrics["eval.users"] = m.Users;
+        foreach (var (k, v) in m.Named("model").Concat(p.Named("popular"))) metrics[k] = v;
+        log.Event("run.evaluation", ("k", plan.N), ("users", m.Users), ("model_recall", m.Recall), ("model_ndcg", m.Ndcg),
+            ("popular_recall", p.Recall), ("popular_ndcg", p.Ndcg), ("model_coverage", m.Coverage));
+        return model;
     }
 
     public static string NewRunId(string job, DateOnly runDate, DateTime startedUtc) =>
@@ -147,8 +152,9 @@ public sealed class NightlyRun(RunLog log)
     }
 
     /// <summary>Spreads a result over a subset of users back to full user indexing (other rows empty).</summary>
-    private static TopNResult Expand(TopNResult subset, int[] users, int totalUsers, int n)
+    private static TopNResult Expand(TopNResult subset, int[] users, int totalUsers)
     {
+        int n = subset.N;
         var full = new TopNResult(totalUsers, n);
         for (int j = 0; j < users.Length; j++)
         {

@@ -27,6 +27,9 @@ public sealed record SettingDefinition(string Key, string Default, string Descri
             _ => throw new SettingsException(key, $"setting '{key}' must be true or false (got '{s}')."),
         });
 
+    /// <summary>Free text (a path, a name); empty means unset.</summary>
+    public static SettingDefinition Text(string key, string def, string description) => new(key, def, description, s => s);
+
     /// <summary>An integer, or "auto" (parsed as 0).</summary>
     public static SettingDefinition IntOrAuto(string key, int min, int max, string description) =>
         new(key, "auto", description, s => s == "auto" ? 0

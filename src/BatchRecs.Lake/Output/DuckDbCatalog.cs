@@ -47,9 +47,10 @@ public static class DuckDbCatalog
                 // Factors are kept for the newest run date only (a backfill of an older date leaves them alone).
                 if (Scalar(con, $"SELECT count(*) FROM user_factors WHERE run_date > DATE '{date}'") == 0)
                 {
-                    Exec(con, "DELETE FROM item_factors; DELETE FROM user_factors;");
+                    Exec(con, "DELETE FROM item_factors; DELETE FROM user_factors; DELETE FROM item_propensity;");
                     AppendFactors(con, "user_factors", req, req.Users, req.UserFactors);
                     AppendFactors(con, "item_factors", req, req.Items, req.ItemFactors);
+                    AppendPropensity(con, req);
                 }
                 WriteRun(con, req.Run);
                 tx.Commit();
@@ -87,6 +88,25 @@ public static class DuckDbCatalog
         File.Move(staged, live, overwrite: true);
     }
 
+    /// <summary>The metrics of the job's last accepted (succeeded) run, or null if it has none.</summary>
+    public static IReadOnlyDictionary<string, double>? LastAcceptedMetrics(string lakeDir, string job)
+    {
+        string live = Path.Combine(lakeDir, FileName);
+        if (!File.Exists(live)) return null;
+        using var con = new DuckDBConnection($"Data Source={live};ACCESS_MODE=READ_ONLY");
+        con.Open();
+        using var cmd = con.CreateCommand();
+        cmd.CommandText = """
+            SELECT m.metric, m.value FROM run_metrics m
+            WHERE m.run_id = (SELECT run_id FROM runs WHERE job = $job AND status = 'succeeded' ORDER BY finished_at DESC LIMIT 1)
+            """;
+        cmd.Parameters.Add(new DuckDBParameter("job", job));
+        using var r = cmd.ExecuteReader();
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        while (r.Read()) if (!r.IsDBNull(1)) result[r.GetString(0)] = r.GetDouble(1);
+        return result.Count == 0 ? null : result;
+    }
+
     private static void EnsureSchema(DuckDBConnection con, IdKind users, IdKind items)
     {
         EnsureMetadataTables(con);
@@ -95,6 +115,7 @@ public static class DuckDbCatalog
             CREATE TABLE IF NOT EXISTS recommendations (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, item_id {it} NOT NULL, rank INTEGER NOT NULL, score FLOAT, source VARCHAR);
             CREATE TABLE IF NOT EXISTS user_factors (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, factors FLOAT[] NOT NULL);
             CREATE TABLE IF NOT EXISTS item_factors (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, item_id {it} NOT NULL, factors FLOAT[] NOT NULL);
+            CREATE TABLE IF NOT EXISTS item_propensity (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, item_id {it} NOT NULL, propensity FLOAT NOT NULL, interactions INTEGER NOT NULL);
             CREATE OR REPLACE VIEW current_recommendations AS
                 SELECT * FROM recommendations WHERE run_date = (SELECT max(run_date) FROM recommendations);
             CREATE OR REPLACE VIEW current_run AS
@@ -131,6 +152,18 @@ public static class DuckDbCatalog
         {
             foreach (var (metric, value) in run.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal))
                 a.CreateRow().AppendValue(run.RunId).AppendValue((DateOnly?)run.RunDate).AppendValue(metric).AppendValue((double?)value).EndRow();
+        }
+    }
+
+    private static void AppendPropensity(DuckDBConnection con, PublishRequest req)
+    {
+        if (req.ItemPropensity is not { } p) return;
+        using var a = con.CreateAppender("item_propensity");
+        for (int i = 0; i < req.Items.Count; i++)
+        {
+            var row = a.CreateRow().AppendValue(req.Run.RunId).AppendValue((DateOnly?)req.Run.RunDate);
+            row = req.Items.Kind == IdKind.Int64 ? row.AppendValue((long?)req.Items.Int64At(i)) : row.AppendValue(req.Items.StringAt(i));
+            row.AppendValue((float?)p.Propensity[i]).AppendValue((int?)p.Interactions[i]).EndRow();
         }
     }
 

@@ -16,4 +16,8 @@ public sealed record PublishRequest(
     float[] UserFactors,
     float[] ItemFactors,
     IReadOnlyList<InputFileInfo> InputFiles,
-    IReadOnlyList<SkippedFile>? SkippedInputs = null);
+    IReadOnlyList<SkippedFile>? SkippedInputs = null,
+    ItemPropensities? ItemPropensity = null);
+
+/// <summary>Per-item propensities and the interaction counts they came from (the <c>item_propensity</c> table).</summary>
+public sealed record ItemPropensities(float[] Propensity, int[] Interactions);

@@ -21,14 +21,16 @@ public class MetricsTests
     public void Recall_and_ndcg_match_hand_computed_values()
     {
         // user 0: held out {1, 4}; list [1, 2, 4]: hits at ranks 1 and 3.
-        // user 1: held out {0, 2, 3, 5}; list [5, 9, 8]: hit at rank 1, K=3 so ideal = 3 hits.
+        // user 1: held out {0, 2, 3, 5}; list [5, 9, 8]: hit at rank 1; recall 1/4, ideal DCG over min(K, 4) = 3.
         // user 2: nothing held out: not evaluated.
         var recs = Lists(3, [1, 2, 4], [5, 9, 8], [0, 1, 2]);
         var heldOut = CsrMatrix.FromEntries(3, 10, [0, 0, 1, 1, 1, 1], [1, 4, 0, 2, 3, 5], Enumerable.Repeat(1f, 6).ToArray());
         var m = Metrics.Evaluate(recs, heldOut, 3);
         Assert.Equal(2, m.Users);
-        double recall0 = 2.0 / 2, recall1 = 1.0 / 3;
+        double recall0 = 2.0 / 2, recall1 = 1.0 / 4;
         Assert.Equal((recall0 + recall1) / 2, m.Recall, 12);
+        Assert.Equal(((1.0 + 2.0 / 3) / 2 + 1.0 / 3) / 2, m.Map, 12);
+        Assert.Equal(1.0, m.HitRate, 12);
         double dcg0 = 1 + 1 / Math.Log2(4), idcg0 = 1 + 1 / Math.Log2(3);
         double dcg1 = 1, idcg1 = 1 + 1 / Math.Log2(3) + 1 / Math.Log2(4);
         Assert.Equal((dcg0 / idcg0 + dcg1 / idcg1) / 2, m.Ndcg, 12);
@@ -41,6 +43,7 @@ public class MetricsTests
         var heldOut = CsrMatrix.FromEntries(1, 10, [0, 0], [3, 7], [1f, 1f]);
         var m = Metrics.Evaluate(recs, heldOut, 5);
         Assert.Equal(0.5, m.Recall, 12);
+        Assert.Equal(0.5, m.Map, 12);
         Assert.Equal(1.0 / (1 + 1 / Math.Log2(3)), m.Ndcg, 12);
     }
 
@@ -49,5 +52,54 @@ public class MetricsTests
     {
         var m = Metrics.Evaluate(Lists(2, [1, 2]), CsrMatrix.FromEntries(1, 3, [], [], []), 2);
         Assert.Equal(0, m.Users);
+    }
+
+    [Fact]
+    public void Snips_recall_equals_recall_when_propensities_are_equal_and_ips_scales_by_one_over_p()
+    {
+        var rng = new Random(11);
+        int users = 40, items = 30, n = 5;
+        var recs = new TopNResult(users, n);
+        var r = new List<int>(); var c = new List<int>();
+        for (int u = 0; u < users; u++)
+        {
+            var list = Enumerable.Range(0, items).OrderBy(_ => rng.Next()).Take(n).ToArray();
+            recs.Counts[u] = n;
+            list.CopyTo(recs.Items, u * n);
+            foreach (int i in Enumerable.Range(0, items).OrderBy(_ => rng.Next()).Take(1 + rng.Next(6))) { r.Add(u); c.Add(i); }
+        }
+        var heldOut = CsrMatrix.FromEntries(users, items, r.ToArray(), c.ToArray(), Enumerable.Repeat(1f, r.Count).ToArray());
+        var plain = Metrics.Evaluate(recs, heldOut, n);
+        var equal = Metrics.Evaluate(recs, heldOut, n, Enumerable.Repeat(0.25f, items).ToArray());
+        Assert.Equal(plain.Recall, equal.SnipsRecall, 12);
+        Assert.Equal(plain.Recall, plain.SnipsRecall, 12);
+        Assert.Equal(plain.Recall * 4, equal.IpsRecall, 10);
+        Assert.Equal(equal.IpsDcg / 4, equal.SnipsDcg, 10);
+    }
+
+    [Fact]
+    public void Ips_upweights_hits_on_rarely_exposed_items()
+    {
+        // One user, held out {0 (popular, p=1), 1 (rare, p=0.1)}; a list that hits only the rare item.
+        var heldOut = CsrMatrix.FromEntries(1, 3, [0, 0], [0, 1], [1f, 1f]);
+        var m = Metrics.Evaluate(Lists(1, [1]), heldOut, 1, new[] { 1f, 0.1f, 1f });
+        Assert.Equal(0.5, m.Recall, 12);
+        // 1/0.1f is 10 in float precision only to ~1e-7.
+        Assert.Equal(10.0 / 11.0, m.SnipsRecall, 6);
+        Assert.Equal(10.0 / 2, m.IpsRecall, 5);
+    }
+
+    [Fact]
+    public void Coverage_gini_and_popularity_rank_match_hand_computation()
+    {
+        // 2 users, 4 items; lists [0, 1] and [0, 2]; item counts in training 9, 5, 1, 0.
+        var heldOut = CsrMatrix.FromEntries(2, 4, [0, 1], [3, 3], [1f, 1f]);
+        var m = Metrics.Evaluate(Lists(2, [0, 1], [0, 2]), heldOut, 2, default, new[] { 9, 5, 1, 0 });
+        Assert.Equal(3.0 / 4, m.Coverage, 12);
+        // exposure sorted [0, 1, 1, 2], total 4: Σ (2i − n − 1)x = (−3)0 + (−1)1 + (1)1 + (3)2 = 6 → 6 / (4·4)
+        Assert.Equal(6.0 / 16, m.GiniExposure, 12);
+        // popularity ranks: item0 1, item1 2, item2 3 → (1 + 2 + 1 + 3) / 4
+        Assert.Equal(7.0 / 4, m.MeanPopularityRank, 12);
+        Assert.Equal(0, Metrics.Gini(new long[] { 5, 5, 5 }), 12);
     }
 }

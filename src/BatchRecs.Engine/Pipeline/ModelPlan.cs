@@ -1,0 +1,41 @@
+using BatchRecs.Core.Als;
+using BatchRecs.Core.Data;
+using BatchRecs.Core.Debias;
+using BatchRecs.Core.Execution;
+using BatchRecs.Core.Index;
+using BatchRecs.Engine.Settings;
+
+namespace BatchRecs.Engine.Pipeline;
+
+/// <summary>
+/// How a job turns pairs into lists, shared by the evaluated fit and the published refit so the two can
+/// never drift apart: confidence and (for ipw-train) Rel-MF preferences, the block layout, and scoring with
+/// seen items excluded and (for ipw-rerank) a propensity re-rank of over-fetched candidates.
+/// </summary>
+internal sealed class ModelPlan(JobSettings settings, IExecutor executor)
+{
+    public int N { get; } = settings.TopN;
+    public string Debias { get; } = settings.GetString("debias");
+    public bool TrainWithIpw => Debias is "ipw-train" or "both";
+    public bool RerankWithIpw => Debias is "ipw-rerank" or "both";
+
+    /// <summary>Propensities from the popularity of items in <paramref name="strengths"/> (clipped).</summary>
+    public float[] PopularityPropensity(int[] counts) =>
+        Propensity.FromPopularity(counts, settings.GetDouble("propensity_eta"), settings.GetDouble("propensity_clip"));
+
+    public AlsModel Fit(CsrMatrix strengths, float[] propensity, int iterations, AlsModel? warm, CancellationToken ct)
+    {
+        var als = settings.ToAls(iterations);
+        var problem = AlsProblem.Build(strengths, als, TrainWithIpw ? RelMf.Preferences(strengths, propensity) : null);
+        return ImplicitAls.Fit(problem, als, executor, settings.GetInt("user_blocks"), settings.GetInt("item_blocks"),
+            warm?.UserFactors, warm?.ItemFactors, cancellationToken: ct);
+    }
+
+    /// <summary>Top-N for <paramref name="users"/> (null = all), excluding each user's items in <paramref name="exclude"/>.</summary>
+    public TopNResult Score(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null)
+    {
+        int fetch = RerankWithIpw ? N * settings.GetInt("rerank_candidates") : N;
+        var candidates = ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(fetch, exclude), users);
+        return RerankWithIpw ? PopularityRerank.Apply(candidates, propensity, settings.GetDouble("rerank_beta"), N) : candidates;
+    }
+}
