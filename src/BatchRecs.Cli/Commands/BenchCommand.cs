@@ -10,6 +10,7 @@ internal static class BenchCommand
         var cmd = new Command("bench", "Benchmarks on synthetic data: als, topn, read.");
         // Subcommands are added here, one file each (BenchAlsCommand, BenchTopNCommand, ...).
         cmd.Add(BenchReadCommand.Create());
+        cmd.Add(BenchQualityCommand.Create());
         return cmd;
     }
 }

@@ -12,7 +12,7 @@ namespace BatchRecs.Engine.Pipeline;
 /// never drift apart: confidence and (for ipw-train) Rel-MF preferences, the block layout, and scoring with
 /// seen items excluded and (for ipw-rerank) a propensity re-rank of over-fetched candidates.
 /// </summary>
-internal sealed class ModelPlan(JobSettings settings, IExecutor executor)
+public sealed class ModelPlan(JobSettings settings, IExecutor executor)
 {
     public int N { get; } = settings.TopN;
     public string Debias { get; } = settings.GetString("debias");
