@@ -45,3 +45,31 @@ public class QualityGateTests
         Assert.True(DuckQuery.Scalar("SELECT count(*) FROM run_metrics JOIN runs USING (run_id) WHERE status = 'rejected' AND metric = 'model.ndcg@10'", db) == 1);
     }
 }
+
+public class ExposureInputTests
+{
+    [Fact]
+    public async Task Exposure_propensities_run_end_to_end_and_a_malformed_exposure_log_names_file_and_column()
+    {
+        using var dir = new TempDirectory("batchrecs-exposure");
+        string input = dir.Sub("input"), exposures = dir.Sub("exposures"), lake = dir.Sub("lake");
+        Assert.Equal(0, (await CliProcess.RunAsync("demo-data", "--out", input, "--exposures", exposures, "--users", "600", "--items", "200",
+            "--interactions", "20000", "--days", "10", "--end-date", "2026-04-30")).ExitCode);
+        string[] run = ["run", "--input", input, "--lake", lake, "--run-date", "2026-05-01", "--set", "lookback_days=10",
+            "--set", "propensity=exposure", "--set", $"exposure_input={exposures}", "--set", "debias=ipw-rerank"];
+        var ok = await CliProcess.RunAsync(run);
+        Assert.True(ok.ExitCode == 0, ok.StdErr);
+        string db = Path.Combine(lake, "batchrecs.duckdb");
+        Assert.True(DuckQuery.Scalar("SELECT count(DISTINCT propensity) FROM item_propensity", db) > 10);
+
+        // Break one exposure file: drop its item_id column.
+        var victim = Directory.GetFiles(exposures, "*.parquet", SearchOption.AllDirectories).Order().Last();
+        DuckQuery.Rows($"COPY (SELECT user_id, event_time FROM read_parquet('{victim}')) TO '{victim}.new' (FORMAT parquet)");
+        File.Move(victim + ".new", victim, overwrite: true);
+        var bad = await CliProcess.RunAsync(run);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("exposure log", bad.StdErr);
+        Assert.Contains(victim, bad.StdErr);
+        Assert.Contains("'item_id'", bad.StdErr);
+    }
+}

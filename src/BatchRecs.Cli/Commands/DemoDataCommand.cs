@@ -16,13 +16,14 @@ internal static class DemoDataCommand
         var days = new Option<int>("--days") { Description = "days of events", DefaultValueFactory = _ => 28 };
         var seed = new Option<int>("--seed") { Description = "random seed", DefaultValueFactory = _ => 42 };
         var end = new Option<string?>("--end-date") { Description = "last day of events, YYYY-MM-DD (default: yesterday, UTC)" };
+        var exposures = new Option<string?>("--exposures") { Description = "also write an impression log (user_id, item_id, event_time) here, biased toward popular items" };
         var cmd = new Command("demo-data", "Write a synthetic interaction log (power-law items, users with latent tastes) as Hive-partitioned Parquet.")
-        { outOpt, users, items, interactions, days, seed, end };
+        { outOpt, users, items, interactions, days, seed, end, exposures };
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
             var spec = new SyntheticSpec(p.GetValue(users), p.GetValue(items), p.GetValue(interactions), p.GetValue(days),
                 (ulong)p.GetValue(seed), ParseDate(p.GetValue(end)) ?? DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1));
-            var result = await WriteAsync(p.GetValue(outOpt)!, spec, ct);
+            var result = await WriteAsync(p.GetValue(outOpt)!, spec, ct, p.GetValue(exposures));
             Console.WriteLine($"wrote {spec.Interactions:N0} events of {spec.Users:N0} users × {spec.Items:N0} items in {result} daily partitions " +
                 $"({spec.FirstDay:yyyy-MM-dd} .. {spec.EndDay:yyyy-MM-dd}) to {Path.GetFullPath(p.GetValue(outOpt)!)}");
             return 0;
@@ -30,13 +31,20 @@ internal static class DemoDataCommand
         return cmd;
     }
 
-    public static Task<int> WriteAsync(string outDir, SyntheticSpec spec, CancellationToken ct)
+    public static async Task<int> WriteAsync(string outDir, SyntheticSpec spec, CancellationToken ct, string? exposureDir = null)
     {
         var log = SyntheticInteractions.Generate(spec);
         var types = log.EventTypes.Select(t => SyntheticLog.EventTypeNames[t]).ToArray();
         var cols = new InteractionColumns(log.UserIds, null, log.ItemIds, null, log.TimesMicros, types, null);
         Directory.CreateDirectory(outDir);
-        return InteractionWriter.WriteByDayAsync(outDir, cols, ct);
+        int parts = await InteractionWriter.WriteByDayAsync(outDir, cols, ct);
+        if (exposureDir is not null)
+        {
+            var exp = SyntheticInteractions.Exposures(spec, log);
+            Directory.CreateDirectory(exposureDir);
+            await InteractionWriter.WriteByDayAsync(exposureDir, new InteractionColumns(exp.UserIds, null, exp.ItemIds, null, exp.TimesMicros), ct);
+        }
+        return parts;
     }
 
     public static DateOnly? ParseDate(string? s) =>

@@ -88,6 +88,33 @@ public static class SyntheticInteractions
         return new SyntheticLog(users, items, times, types);
     }
 
+    /// <summary>
+    /// An impression log for <paramref name="log"/>: every interaction was shown, plus <paramref name="extraPerEvent"/>
+    /// impressions per event of items drawn by popularity (the old system's bias), at the same times.
+    /// </summary>
+    public static SyntheticLog Exposures(SyntheticSpec spec, SyntheticLog log, double extraPerEvent = 2.0)
+    {
+        var rng = new Random(unchecked((int)(spec.Seed * 31 + 7)));
+        var counts = new double[spec.Items];
+        foreach (long i in log.ItemIds) counts[i - 1] += 1;
+        for (int i = 0; i < counts.Length; i++) counts[i] += 0.5;
+        var cdf = Cdf(counts);
+        int extra = (int)(log.UserIds.Length * extraPerEvent);
+        int n = log.UserIds.Length + extra;
+        var users = new long[n]; var items = new long[n]; var times = new long[n];
+        Array.Copy(log.UserIds, users, log.UserIds.Length);
+        Array.Copy(log.ItemIds, items, log.ItemIds.Length);
+        Array.Copy(log.TimesMicros, times, log.TimesMicros.Length);
+        for (int e = log.UserIds.Length; e < n; e++)
+        {
+            int src = rng.Next(log.UserIds.Length);
+            users[e] = log.UserIds[src];
+            items[e] = Sample(cdf, rng.NextDouble()) + 1;
+            times[e] = log.TimesMicros[src];
+        }
+        return new SyntheticLog(users, items, times, new byte[n]);
+    }
+
     private static double[] Cdf(IEnumerable<double> weights)
     {
         var w = weights.ToArray();

@@ -12,16 +12,29 @@ namespace BatchRecs.Engine.Pipeline;
 /// never drift apart: confidence and (for ipw-train) Rel-MF preferences, the block layout, and scoring with
 /// seen items excluded and (for ipw-rerank) a propensity re-rank of over-fetched candidates.
 /// </summary>
-public sealed class ModelPlan(JobSettings settings, IExecutor executor)
+public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatrix? exposures = null)
 {
     public int N { get; } = settings.TopN;
     public string Debias { get; } = settings.GetString("debias");
     public bool TrainWithIpw => Debias is "ipw-train" or "both";
     public bool RerankWithIpw => Debias is "ipw-rerank" or "both";
 
-    /// <summary>Propensities from the popularity of items in <paramref name="strengths"/> (clipped).</summary>
+    /// <summary>Propensities from item popularity counts (clipped).</summary>
     public float[] PopularityPropensity(int[] counts) =>
         Propensity.FromPopularity(counts, settings.GetDouble("propensity_eta"), settings.GetDouble("propensity_clip"));
+
+    /// <summary>
+    /// Item propensities for a user × item matrix: from its popularity, or (propensity=exposure) from the exposure
+    /// model fitted on the exposure log with this matrix's popularity and user activity as features.
+    /// </summary>
+    public float[] Propensities(CsrMatrix strengths, int[] counts)
+    {
+        if (settings.GetString("propensity") != "exposure") return PopularityPropensity(counts);
+        if (exposures is null) throw new SettingsException("exposure_input", "propensity=exposure needs exposure_input (a directory of exposure logs).");
+        var activity = new int[strengths.Rows];
+        for (int u = 0; u < activity.Length; u++) activity[u] = strengths.RowLength(u);
+        return ExposurePropensity.Fit(exposures, counts, activity, settings.GetDouble("propensity_clip"), (ulong)settings.Seed).Propensity;
+    }
 
     public AlsModel Fit(CsrMatrix strengths, float[] propensity, int iterations, AlsModel? warm, CancellationToken ct)
     {

@@ -38,8 +38,6 @@ public sealed class NightlyRun(RunLog log)
             publishOptions = new PublishOptions(settings.GetInt("retention_days"));
             await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct);
             var stages = new StageTimer(metrics, log);
-            var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor());
-
             var read = await stages.TimeAsync("read", () => ReadAsync(req, settings, ct));
             RecordInput(metrics, read);
             inputRows = read.RowsInWindow;
@@ -49,6 +47,12 @@ public sealed class NightlyRun(RunLog log)
             metrics["input.users"] = users;
             metrics["input.items"] = items;
             metrics["input.pairs"] = pairs.Count;
+            var exposures = settings.GetString("exposure_input") is { Length: > 0 } exposureDir
+                ? await stages.TimeAsync("read_exposures", () => ExposureReader.ReadAsync(exposureDir,
+                    new ReadWindow(req.RunDate, settings.LookbackDays, req.Job.Zone), pairs.UserIds, pairs.ItemIds, ct))
+                : null;
+            if (exposures is not null) metrics["input.exposed_pairs"] = exposures.NonZeros;
+            var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor(), exposures);
 
             AlsModel? evalModel = settings.HoldoutFraction > 0 ? Evaluate(pairs, settings, plan, stages, metrics, ct) : null;
             if (settings.GetBool("quality_gate") &&
@@ -58,7 +62,7 @@ public sealed class NightlyRun(RunLog log)
             // Refit on the whole window, warm-started from the evaluated fit, and score everyone.
             var all = pairs.ToUserItemMatrix();
             var counts = PopularityRanker.Counts(all);
-            var propensity = plan.PopularityPropensity(counts);
+            var propensity = plan.Propensities(all, counts);
             var model = stages.Time("fit", () => plan.Fit(all, propensity,
                 evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), evalModel, ct));
             RecordFit(metrics, "fit", model);
@@ -120,7 +124,7 @@ public sealed class NightlyRun(RunLog log)
         metrics["eval.train_pairs"] = train.NonZeros;
         metrics["eval.heldout_pairs"] = heldOut.NonZeros;
         var counts = PopularityRanker.Counts(train);
-        var propensity = plan.PopularityPropensity(counts);
+        var propensity = plan.Propensities(train, counts);
         var model = stages.Time("fit_eval", () => plan.Fit(train, propensity, settings.Iterations, null, ct));
         RecordFit(metrics, "fit_eval", model);
         var evalUsers = Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray();

@@ -1,0 +1,45 @@
+using BatchRecs.Core.Data;
+
+namespace BatchRecs.Lake.Input;
+
+/// <summary>
+/// Reads an exposure (impression) log — Parquet with <c>user_id</c>, <c>item_id</c>, <c>event_time</c> — over the
+/// run's window and maps it onto the run's users and items (exposures of ids the run does not know are dropped).
+/// Errors name the file and column, prefixed so they read as the exposure log's.
+/// </summary>
+public static class ExposureReader
+{
+    public static async Task<CsrMatrix> ReadAsync(string exposureDir, ReadWindow window, IdMap users, IdMap items, CancellationToken ct = default)
+    {
+        ReadResult read;
+        try
+        {
+            read = await InteractionReader.ReadAsync(exposureDir, window, new EventRules(), ct);
+        }
+        catch (LakeInputException e)
+        {
+            throw new LakeInputException("exposure log: " + e.Message, e.File, e.Column, e);
+        }
+        var log = read.Events;
+        if (log.UserIds.Kind != users.Kind || log.ItemIds.Kind != items.Kind)
+            throw new LakeInputException($"exposure log '{exposureDir}': id kinds ({log.UserIds.Kind}/{log.ItemIds.Kind}) differ from the interaction log's ({users.Kind}/{items.Kind}).", exposureDir);
+        var userMap = Remap(log.UserIds, users);
+        var itemMap = Remap(log.ItemIds, items);
+        var r = new List<int>(log.Count); var c = new List<int>(log.Count);
+        for (int e = 0; e < log.Count; e++)
+        {
+            int u = userMap[log.Users[e]], i = itemMap[log.Items[e]];
+            if (u >= 0 && i >= 0) { r.Add(u); c.Add(i); }
+        }
+        var m = CsrMatrix.FromEntries(users.Count, items.Count, r.ToArray(), c.ToArray(), Enumerable.Repeat(1f, r.Count).ToArray());
+        return m.MapValues(_ => 1f); // distinct exposed pairs
+    }
+
+    private static int[] Remap(IdMap from, IdMap to)
+    {
+        var result = new int[from.Count];
+        for (int x = 0; x < from.Count; x++)
+            result[x] = (from.Kind == IdKind.Int64 ? to.TryGetIndex(from.Int64At(x), out int i) : to.TryGetIndex(from.StringAt(x), out i)) ? i : -1;
+        return result;
+    }
+}
