@@ -8,6 +8,10 @@ var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parque
     ImportCommand.Create(),
     RunCommand.Create(),
     SqlCommand.Create(),
+    SchedulerCommand.Create(),
+    WorkerCommand.Create(),
+    BackfillCommand.Create(),
+    DashboardCommand.Create(),
     BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

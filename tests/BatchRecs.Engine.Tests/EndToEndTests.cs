@@ -1,4 +1,4 @@
-using BatchRecs.Tests;
+
 
 namespace BatchRecs.Engine.Tests;
 

@@ -1,5 +1,5 @@
 using BatchRecs.Engine.Settings;
-using BatchRecs.Tests;
+
 
 namespace BatchRecs.Engine.Tests;
 

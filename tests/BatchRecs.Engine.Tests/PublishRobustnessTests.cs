@@ -1,6 +1,6 @@
 using BatchRecs.Lake.Output;
-using BatchRecs.Tests;
 using DuckDB.NET.Data;
+
 
 namespace BatchRecs.Engine.Tests;
 

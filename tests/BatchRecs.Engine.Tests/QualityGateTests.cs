@@ -1,5 +1,5 @@
 using BatchRecs.Engine.Pipeline;
-using BatchRecs.Tests;
+
 
 namespace BatchRecs.Engine.Tests;
 

@@ -1,6 +1,5 @@
 using BatchRecs.Core.Data;
 using BatchRecs.Lake.Input;
-using BatchRecs.Tests;
 
 namespace BatchRecs.Lake.Tests;
 

@@ -1,6 +1,5 @@
 using BatchRecs.Core.Data;
 using BatchRecs.Lake.Input;
-using BatchRecs.Tests;
 using Parquet;
 using Parquet.Schema;
 

@@ -1,7 +1,6 @@
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Index;
 using BatchRecs.Lake.Output;
-using BatchRecs.Tests;
 using DuckDB.NET.Data;
 
 namespace BatchRecs.Lake.Tests;

@@ -1,7 +1,6 @@
 using BatchRecs.Core.Data;
 using BatchRecs.Lake.Import;
 using BatchRecs.Lake.Input;
-using BatchRecs.Tests;
 
 namespace BatchRecs.Lake.Tests;
 

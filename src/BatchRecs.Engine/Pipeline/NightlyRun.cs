@@ -35,7 +35,7 @@ public sealed class NightlyRun(RunLog log)
         try
         {
             settings = req.Job.ResolveSettings(req.Overrides);
-            publishOptions = new PublishOptions(settings.GetInt("retention_days"));
+            publishOptions = new PublishOptions(settings.GetInt("retention_days"), settings.GetInt("lock_timeout_seconds"));
             await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct);
             var stages = new StageTimer(metrics, log);
             var read = await stages.TimeAsync("read", () => ReadAsync(req, settings, ct));

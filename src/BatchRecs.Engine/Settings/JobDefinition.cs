@@ -5,14 +5,16 @@ namespace BatchRecs.Engine.Settings;
 /// <summary>
 /// A job file (<c>jobs/*.json</c>): its name, schedule and settings.
 /// <code>
-/// { "name": "nightly", "schedule": "30 2 * * *", "timeZone": "UTC",
+/// { "name": "nightly", "schedule": "30 2 * * *", "timeZone": "UTC", "input": "/lake/interactions", "lake": "/lake",
 ///   "settings": { "factors": 64, "alpha": 2 }, "event_weights": { "view": 1, "purchase": 5 } }
 /// </code>
+/// <c>input</c> and <c>lake</c> (relative to the job file's folder) are what the scheduler runs the job on;
+/// <c>batchrecs run --input/--lake</c> override them.
 /// </summary>
 public sealed record JobDefinition(string Name, string? Schedule, string TimeZone, IReadOnlyDictionary<string, string> Settings,
-    IReadOnlyDictionary<string, float> EventWeights, string? Path)
+    IReadOnlyDictionary<string, float> EventWeights, string? Path, string? Input = null, string? Lake = null)
 {
-    private static readonly string[] TopLevelKeys = ["name", "description", "schedule", "timeZone", "settings", "event_weights", "$schema"];
+    private static readonly string[] TopLevelKeys = ["name", "description", "schedule", "timeZone", "input", "lake", "settings", "event_weights", "$schema"];
 
     public static JobDefinition Default { get; } = new("default", null, "UTC", new Dictionary<string, string>(), new Dictionary<string, float>(), null);
 
@@ -49,7 +51,11 @@ public sealed record JobDefinition(string Name, string? Schedule, string TimeZon
                 if (ew.ValueKind != JsonValueKind.Object) throw new SettingsException("event_weights", $"job file '{path}': 'event_weights' must be an object.");
                 foreach (var p in ew.EnumerateObject()) weights[p.Name] = JobSettings.ParseWeight("event_weights." + p.Name, JobSettings.JsonScalar(p.Value, p.Name));
             }
-            var job = new JobDefinition(name, schedule, zone, settings, weights, System.IO.Path.GetFullPath(path));
+            string baseDir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+            string? Dir(string key) => root.TryGetProperty(key, out var d) && d.GetString() is { Length: > 0 } v ? System.IO.Path.GetFullPath(v, baseDir) : null;
+            if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9_.-]+$"))
+                throw new SettingsException("name", $"job file '{path}': name '{name}' may only hold letters, digits, '_', '.' and '-'.");
+            var job = new JobDefinition(name, schedule, zone, settings, weights, System.IO.Path.GetFullPath(path), Dir("input"), Dir("lake"));
             job.ResolveSettings([]); // validate now, naming the file's bad key
             return job;
         }

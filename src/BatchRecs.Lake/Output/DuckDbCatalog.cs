@@ -88,6 +88,20 @@ public static class DuckDbCatalog
         File.Move(staged, live, overwrite: true);
     }
 
+    /// <summary>The id of a succeeded run of (job, run date), or null: the key of exactly-once scheduling.</summary>
+    public static string? SucceededRun(string lakeDir, string job, DateOnly runDate)
+    {
+        string live = Path.Combine(lakeDir, FileName);
+        if (!File.Exists(live)) return null;
+        using var con = new DuckDBConnection($"Data Source={live};ACCESS_MODE=READ_ONLY");
+        con.Open();
+        using var cmd = con.CreateCommand();
+        cmd.CommandText = "SELECT run_id FROM runs WHERE job = $job AND run_date = $date AND status = 'succeeded' ORDER BY finished_at DESC LIMIT 1";
+        cmd.Parameters.Add(new DuckDBParameter("job", job));
+        cmd.Parameters.Add(new DuckDBParameter("date", runDate));
+        return cmd.ExecuteScalar() as string;
+    }
+
     /// <summary>The metrics of the job's last accepted (succeeded) run, or null if it has none.</summary>
     public static IReadOnlyDictionary<string, double>? LastAcceptedMetrics(string lakeDir, string job)
     {

@@ -1,0 +1,56 @@
+using System.ComponentModel;
+using System.Globalization;
+using BatchRecs.Engine.Pipeline;
+using BatchRecs.Engine.Settings;
+using BatchRecs.Lake.Output;
+using Hangfire;
+using Hangfire.Server;
+
+namespace BatchRecs.Hangfire;
+
+/// <summary>
+/// The Hangfire jobs of BatchRecs. A run is keyed by (job, run date): runs of one key never overlap (a distributed
+/// lock in the Hangfire storage), and a key that already succeeded is a no-op unless forced, so Hangfire's
+/// at-least-once delivery has an exactly-once effect.
+/// </summary>
+public sealed class NightlyJobs(RunLog log)
+{
+    public const string Queue = "runs";
+
+    /// <summary>How long a second run of the same key waits for the first before giving up (then retried).</summary>
+    public static TimeSpan KeyLockTimeout { get; set; } = TimeSpan.FromHours(3);
+
+    /// <summary>The recurring entry point: the run date is the day the occurrence was created, in the job's time zone.</summary>
+    [DisplayName("{0}: scheduled run")]
+    [Queue(Queue)]
+    public Task RunScheduledAsync(string jobFile, PerformContext context, CancellationToken ct)
+    {
+        var job = JobDefinition.Load(jobFile);
+        var created = context.BackgroundJob.CreatedAt;
+        var date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(created, DateTimeKind.Utc), job.Zone));
+        return RunAsync(jobFile, date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), false, context, ct);
+    }
+
+    /// <summary>One run of a job file for a run date (YYYY-MM-DD).</summary>
+    [DisplayName("{0}: run for {1}")]
+    [Queue(Queue)]
+    public async Task RunAsync(string jobFile, string runDate, bool force, PerformContext context, CancellationToken ct)
+    {
+        var job = JobDefinition.Load(jobFile);
+        if (job.Input is null || job.Lake is null)
+            throw new SettingsException("input", $"job file '{jobFile}' must name 'input' and 'lake' directories to run under the scheduler.");
+        var date = DateOnly.ParseExact(runDate, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+        string key = $"batchrecs:run:{job.Name}:{runDate}";
+        using (context.Connection.AcquireDistributedLock(key, KeyLockTimeout))
+        {
+            if (!force && DuckDbCatalog.SucceededRun(job.Lake, job.Name, date) is { } done)
+            {
+                log.Event("run.skipped", ("job", job.Name), ("run_date", runDate), ("reason", $"already succeeded as {done}"), ("hangfire_job", context.BackgroundJob.Id));
+                return;
+            }
+            log.Event("run.scheduled", ("job", job.Name), ("run_date", runDate), ("hangfire_job", context.BackgroundJob.Id),
+                ("attempt", context.GetJobParameter<int>(TransientRetryAttribute.RetryParameter) + 1));
+            await new NightlyRun(log).ExecuteAsync(new RunRequest(job.Input, job.Lake, date, job, []), ct);
+        }
+    }
+}

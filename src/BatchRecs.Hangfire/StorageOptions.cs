@@ -1,0 +1,46 @@
+using Hangfire;
+using Hangfire.InMemory;
+using Hangfire.PostgreSql;
+
+namespace BatchRecs.Hangfire;
+
+/// <summary>
+/// Where Hangfire keeps its queues, schedules and locks: PostgreSQL (the default for anything real) or memory
+/// (to try the scheduler without a database; nothing survives a restart).
+/// </summary>
+/// <param name="ConnectionString">Npgsql connection string, e.g. <c>Host=127.0.0.1;Port=5432;Database=batchrecs;Username=batchrecs</c>;
+/// a password is best given through the <c>PGPASSWORD</c> environment variable rather than on the command line.</param>
+/// <param name="PollInterval">how often an idle server looks for work; with long polling (LISTEN/NOTIFY) an enqueue wakes it at once.</param>
+/// <param name="InvisibilityTimeout">after this long without a heartbeat, a job held by a dead server is given to another
+/// (sliding: a live worker keeps extending it, so long jobs are never stolen).</param>
+public sealed record StorageOptions(
+    string? ConnectionString,
+    bool InMemory = false,
+    string Schema = "hangfire",
+    TimeSpan? PollInterval = null,
+    TimeSpan? InvisibilityTimeout = null)
+{
+    public void Apply(IGlobalConfiguration config)
+    {
+        config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings();
+        if (InMemory)
+        {
+            config.UseInMemoryStorage(new InMemoryStorageOptions());
+            return;
+        }
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+            throw new ArgumentException("a PostgreSQL connection string is needed (--db), or --storage memory.", "db");
+        config.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(ConnectionString), new PostgreSqlStorageOptions
+        {
+            SchemaName = Schema,
+            PrepareSchemaIfNecessary = true,
+            QueuePollInterval = PollInterval ?? TimeSpan.FromSeconds(1),
+            EnableLongPolling = true,
+            InvisibilityTimeout = InvisibilityTimeout ?? TimeSpan.FromMinutes(5),
+            UseSlidingInvisibilityTimeout = true,
+            DistributedLockTimeout = TimeSpan.FromMinutes(10),
+        });
+    }
+}
