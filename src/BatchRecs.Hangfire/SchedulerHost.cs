@@ -40,6 +40,7 @@ public static class SchedulerHost
         var log = new RunLog(logWriter ?? Console.Out);
         builder.Services.AddSingleton(log);
         builder.Services.AddTransient<NightlyJobs>();
+        builder.Services.AddTransient<Distributed.BlockTasks>();
         builder.Services.AddHangfire(config =>
         {
             options.Storage.Apply(config);

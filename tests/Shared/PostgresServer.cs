@@ -31,7 +31,17 @@ public sealed class PostgresServer : IDisposable
 
     public int Port { get; }
 
-    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Database=batchrecs;Username=postgres;Pooling=true;Maximum Pool Size=50";
+    public string ConnectionString => ConnectionStringFor("batchrecs");
+
+    public string ConnectionStringFor(string database) => $"Host=127.0.0.1;Port={Port};Database={database};Username=postgres;Pooling=true;Maximum Pool Size=50";
+
+    /// <summary>A new, empty database; returns its connection string.</summary>
+    public string CreateDatabase()
+    {
+        string name = "db_" + Guid.NewGuid().ToString("N")[..12];
+        Run(Path.Combine(BinDir, "psql"), "-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "-c", $"CREATE DATABASE {name}");
+        return ConnectionStringFor(name);
+    }
 
     private void Pg(string tool, params string[] args)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using BatchRecs.Engine.Pipeline;
 using BatchRecs.Engine.Settings;
+using BatchRecs.Hangfire.Distributed;
 
 namespace BatchRecs.Cli.Commands;
 
@@ -15,15 +16,28 @@ internal static class RunCommand
         var runDate = new Option<string?>("--run-date") { Description = "run date YYYY-MM-DD (default: today in the job's time zone)" };
         var set = new Option<string[]>("--set") { Description = "setting override key=value (repeatable)", AllowMultipleArgumentsPerToken = false };
         var skipBad = new Option<bool>("--skip-bad-files") { Description = "skip unreadable or invalid input files (listed in the manifest) instead of failing" };
-        var cmd = new Command("run", "Run a job once: read, fit, evaluate, score and publish.") { input, lake, job, runDate, set, skipBad };
+        var executor = new Option<string>("--executor") { Description = "local (this process, all cores) or hangfire (block tasks on `batchrecs worker` processes; needs --db)", DefaultValueFactory = _ => "local" };
+        var storage = new HangfireOptions();
+        var cmd = new Command("run", "Run a job once: read, fit, evaluate, score and publish.") { input, lake, job, runDate, set, skipBad, executor };
+        storage.AddTo(cmd);
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
             var jobDef = p.GetValue(job) is { } path ? JobDefinition.Load(path) : JobDefinition.Default;
             var date = DemoDataCommand.ParseDate(p.GetValue(runDate)) ?? Today(jobDef);
+            string lakeDir = p.GetValue(lake)!;
+            using var distributed = p.GetValue(executor) switch
+            {
+                "local" => null,
+                "hangfire" => DistributedEngine.Connect(storage.Resolve(p), lakeDir),
+                var e => throw new ArgumentException($"--executor must be local or hangfire (got '{e}')."),
+            };
             var summary = await new NightlyRun(new RunLog(Console.Out)).ExecuteAsync(
-                new RunRequest(p.GetValue(input)!, p.GetValue(lake)!, date, jobDef,
-                    [.. p.GetValue(set) ?? [], .. p.GetValue(skipBad) ? ["skip_bad_files=true"] : Array.Empty<string>()]), ct);
+                new RunRequest(p.GetValue(input)!, lakeDir, date, jobDef,
+                    [.. p.GetValue(set) ?? [], .. p.GetValue(skipBad) ? ["skip_bad_files=true"] : Array.Empty<string>()], distributed?.Executor), ct);
             PrintSummary(summary);
+            if (distributed is not null)
+                Console.WriteLine($"  hangfire  {distributed.Executor.Stats.HalfSteps} half-steps, {distributed.Executor.Stats.BytesWritten / 1e6:F1} MB written, " +
+                    $"{distributed.Executor.Stats.BytesRead / 1e6:F1} MB read, {distributed.Executor.Stats.WaitSeconds:F1} s enqueue→gathered");
             return 0;
         }));
         return cmd;

@@ -1,0 +1,69 @@
+using System.Runtime.InteropServices;
+using BatchRecs.Core.Data;
+
+namespace BatchRecs.Lake.Scratch;
+
+/// <summary>
+/// The scratch-file layout block tasks exchange through the shared lake: a 8-byte magic, then arrays, each as an
+/// int64 element count followed by the raw little-endian elements (so a file can be memory-mapped or read with one
+/// call per array). Files are written to a temporary name, flushed and renamed, so a reader sees all or nothing.
+/// </summary>
+public static class BinaryArrays
+{
+    private static readonly byte[] Magic = "BRSCR001"u8.ToArray();
+
+    public static void Write(string path, Action<BinaryWriter> body)
+    {
+        string tmp = path + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+        using (var w = new BinaryWriter(fs))
+        {
+            w.Write(Magic);
+            body(w);
+            w.Flush();
+            fs.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    public static T Read<T>(string path, Func<BinaryReader, T> body)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        using var r = new BinaryReader(fs);
+        var magic = r.ReadBytes(Magic.Length);
+        if (!magic.AsSpan().SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a BatchRecs scratch file.");
+        return body(r);
+    }
+
+    public static void WriteArray<T>(this BinaryWriter w, ReadOnlySpan<T> values) where T : unmanaged
+    {
+        w.Write((long)values.Length);
+        w.Write(MemoryMarshal.AsBytes(values));
+    }
+
+    public static T[] ReadArray<T>(this BinaryReader r) where T : unmanaged
+    {
+        long n = r.ReadInt64();
+        var a = new T[n];
+        int read = r.BaseStream.ReadAtLeast(MemoryMarshal.AsBytes(a.AsSpan()), checked((int)(n * Marshal.SizeOf<T>())), throwOnEndOfStream: true);
+        if (read != n * Marshal.SizeOf<T>()) throw new EndOfStreamException();
+        return a;
+    }
+
+    /// <summary>A CSR matrix with optional per-entry preferences.</summary>
+    public static void WriteCsr(string path, CsrMatrix m, float[]? pref) => Write(path, w =>
+    {
+        w.Write(m.Rows); w.Write(m.Cols);
+        w.WriteArray<int>(m.RowPtr); w.WriteArray<int>(m.ColIdx); w.WriteArray<float>(m.Values);
+        w.WriteArray<float>(pref ?? []);
+    });
+
+    public static (CsrMatrix Matrix, float[]? Pref) ReadCsr(string path) => Read(path, r =>
+    {
+        int rows = r.ReadInt32(), cols = r.ReadInt32();
+        var m = new CsrMatrix(rows, cols, r.ReadArray<int>(), r.ReadArray<int>(), r.ReadArray<float>());
+        var pref = r.ReadArray<float>();
+        return (m, pref.Length == 0 ? null : pref);
+    });
+}
