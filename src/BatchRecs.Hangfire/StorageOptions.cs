@@ -38,7 +38,7 @@ public sealed record StorageOptions(
             PrepareSchemaIfNecessary = true,
             QueuePollInterval = PollInterval ?? TimeSpan.FromSeconds(1),
             EnableLongPolling = true,
-            InvisibilityTimeout = InvisibilityTimeout ?? TimeSpan.FromMinutes(5),
+            InvisibilityTimeout = InvisibilityTimeout ?? TimeSpan.FromMinutes(1),
             UseSlidingInvisibilityTimeout = true,
             DistributedLockTimeout = TimeSpan.FromMinutes(10),
         });

@@ -17,7 +17,13 @@ internal sealed class HangfireOptions
         DefaultValueFactory = _ => "postgres",
     };
 
-    public void AddTo(Command cmd) { cmd.Add(Db); cmd.Add(Storage); }
+    public Option<int> InvisibilitySeconds { get; } = new("--invisibility-timeout")
+    {
+        Description = "seconds after which a job held by a dead process is handed to another (sliding: live workers keep extending it)",
+        DefaultValueFactory = _ => 60,
+    };
+
+    public void AddTo(Command cmd) { cmd.Add(Db); cmd.Add(Storage); cmd.Add(InvisibilitySeconds); }
 
     public StorageOptions Resolve(ParseResult p)
     {
@@ -29,6 +35,8 @@ internal sealed class HangfireOptions
         };
         string? cs = p.GetValue(Db) ?? Environment.GetEnvironmentVariable("BATCHRECS_DB");
         if (!memory && string.IsNullOrWhiteSpace(cs)) throw new ArgumentException("--db CONNSTR (or $BATCHRECS_DB) is required unless --storage memory.");
-        return new StorageOptions(cs, memory);
+        int invisible = p.GetValue(InvisibilitySeconds);
+        if (invisible < 1) throw new ArgumentException("--invisibility-timeout must be at least 1 second.");
+        return new StorageOptions(cs, memory, InvisibilityTimeout: TimeSpan.FromSeconds(invisible));
     }
 }
