@@ -114,3 +114,100 @@ public sealed class WorkerFailureTests(PostgresFixture pg)
         }
     }
 }
+
+/// <summary>Whole runs through `batchrecs run --executor hangfire`: coordinator restarts and concurrent jobs.</summary>
+[Collection("postgres")]
+public sealed class DistributedRunTests(PostgresFixture pg)
+{
+    private static readonly string[] Settings = ["--set", "iterations=4", "--set", "refit_iterations=2", "--set", "factors=8", "--set", "top_n=5",
+        "--set", "lookback_days=10", "--set", "quality_gate=false", "--set", "user_blocks=3", "--set", "item_blocks=2"];
+
+    private static async Task<string> InputAsync(TempDirectory dir, int seed)
+    {
+        string input = dir.Sub($"input-{seed}");
+        var gen = await CliProcess.RunAsync("demo-data", "--out", input, "--users", "500", "--items", "200", "--interactions", "10000",
+            "--days", "10", "--seed", seed.ToString(), "--end-date", "2026-04-30");
+        Assert.True(gen.ExitCode == 0, gen.StdErr);
+        return input;
+    }
+
+    private static Task<CliProcess.Result> RunAsync(string input, string lake, string? cs, IReadOnlyDictionary<string, string>? env = null, string job = "default") =>
+        CliProcess.RunWithEnvironmentAsync(env, ["run", "--input", input, "--lake", lake, "--run-date", "2026-05-01", .. Settings,
+            .. job == "default" ? Array.Empty<string>() : ["--set", $"seed={job.Length}"],
+            .. cs is null ? Array.Empty<string>() : ["--executor", "hangfire", "--db", cs]]);
+
+    /// <summary>Factors of two lakes' latest runs are bit-identical (DuckDB compares the FLOAT[] lists exactly).</summary>
+    private static void AssertSameFactors(string lakeA, string lakeB)
+    {
+        using var con = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:");
+        con.Open();
+        long Scalar(string sql) { using var cmd = con.CreateCommand(); cmd.CommandText = sql; return Convert.ToInt64(cmd.ExecuteScalar()); }
+        Scalar($"ATTACH '{Path.Combine(lakeA, "batchrecs.duckdb")}' AS a (READ_ONLY)");
+        Scalar($"ATTACH '{Path.Combine(lakeB, "batchrecs.duckdb")}' AS b (READ_ONLY)");
+        foreach (var (table, id) in new[] { ("user_factors", "user_id"), ("item_factors", "item_id") })
+        {
+            Assert.True(Scalar($"SELECT count(*) FROM a.{table}") > 0);
+            Assert.Equal(Scalar($"SELECT count(*) FROM a.{table}"), Scalar($"SELECT count(*) FROM b.{table}"));
+            Assert.Equal(0, Scalar($"SELECT count(*) FROM (SELECT {id}, factors FROM a.{table} EXCEPT SELECT {id}, factors FROM b.{table})"));
+        }
+    }
+
+    private static List<Process> Workers(string cs, int n) =>
+        Enumerable.Range(0, n).Select(_ => CliProcess.Start(null, "worker", "--db", cs, "--queues", BlockTasks.Queue, "--threads", "1")).ToList();
+
+    private static void Stop(List<Process> workers)
+    {
+        foreach (var w in workers)
+        {
+            try { if (!w.HasExited) w.Kill(entireProcessTree: true); w.WaitForExit(10_000); } catch (InvalidOperationException) { }
+            w.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_coordinator_killed_mid_fit_resumes_from_its_checkpoint_and_ends_equal_to_the_local_run()
+    {
+        using var dir = new TempDirectory("batchrecs-restart");
+        string input = await InputAsync(dir, 21);
+        string cs = pg.Server.CreateDatabase();
+        var local = await RunAsync(input, dir.Sub("lake-local"), null);
+        Assert.True(local.ExitCode == 0, local.StdErr);
+        var workers = Workers(cs, 2);
+        try
+        {
+            var crashed = await RunAsync(input, dir.Sub("lake-dist"), cs, new Dictionary<string, string> { ["BATCHRECS_CRASH_AT"] = "fit_eval-iteration-2" });
+            Assert.NotEqual(0, crashed.ExitCode);
+            Assert.Contains("fit_eval-iteration-2", crashed.StdErr);
+            var resumed = await RunAsync(input, dir.Sub("lake-dist"), cs);
+            Assert.True(resumed.ExitCode == 0, resumed.StdOut + resumed.StdErr);
+            Assert.Contains("run.checkpoint_found stage=fit_eval", resumed.StdOut);
+            // Only iterations 3 and 4 of the evaluated fit ran again.
+            Assert.Equal(2, resumed.StdOut.Split('\n').Count(l => l.Contains("run.iteration stage=fit_eval")));
+            AssertSameFactors(dir.Sub("lake-local"), dir.Sub("lake-dist"));
+            Assert.False(Directory.Exists(Path.Combine(dir.Sub("lake-dist"), "_scratch", "checkpoints", "default-20260501")));
+        }
+        finally { Stop(workers); }
+    }
+
+    [Fact]
+    public async Task Two_jobs_running_at_once_on_the_same_workers_do_not_mix_their_blocks()
+    {
+        using var dir = new TempDirectory("batchrecs-twojobs");
+        string inputA = await InputAsync(dir, 31), inputB = await InputAsync(dir, 32);
+        string cs = pg.Server.CreateDatabase();
+        var workers = Workers(cs, 2);
+        try
+        {
+            var a = RunAsync(inputA, dir.Sub("lake-a"), cs, job: "alpha");
+            var b = RunAsync(inputB, dir.Sub("lake-b"), cs, job: "beta-job");
+            var ra = await a; var rb = await b;
+            Assert.True(ra.ExitCode == 0, ra.StdErr);
+            Assert.True(rb.ExitCode == 0, rb.StdErr);
+        }
+        finally { Stop(workers); }
+        Assert.Equal(0, (await RunAsync(inputA, dir.Sub("lake-a-local"), null, job: "alpha")).ExitCode);
+        Assert.Equal(0, (await RunAsync(inputB, dir.Sub("lake-b-local"), null, job: "beta-job")).ExitCode);
+        AssertSameFactors(dir.Sub("lake-a"), dir.Sub("lake-a-local"));
+        AssertSameFactors(dir.Sub("lake-b"), dir.Sub("lake-b-local"));
+    }
+}

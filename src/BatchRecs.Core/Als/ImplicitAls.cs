@@ -14,7 +14,7 @@ public static class ImplicitAls
     /// <summary>Fits factors. <paramref name="warmUsers"/>/<paramref name="warmItems"/> (rows × k) replace the random start when given.</summary>
     public static AlsModel Fit(AlsProblem problem, AlsSettings settings, IExecutor executor,
         int userBlocks = 0, int itemBlocks = 0, float[]? warmUsers = null, float[]? warmItems = null,
-        Action<IterationStats>? onIteration = null, CancellationToken cancellationToken = default)
+        Action<IterationStats>? onIteration = null, CancellationToken cancellationToken = default, IFitCheckpoint? checkpoint = null)
     {
         settings.Validate();
         if (problem.UserItemConf.NonZeros == 0) throw new ArgumentException("there are no interactions to fit (empty input).", "input");
@@ -27,8 +27,15 @@ public static class ImplicitAls
         var y = warmItems is not null ? CheckShape(warmItems, problem.Items, k, "warm item factors") : FactorInit.Random(problem.Items, k, settings.Seed, Side.Items);
 
         var history = new List<IterationStats>(settings.Iterations);
+        int first = 0;
+        if (checkpoint?.Load() is { } saved && saved.UserFactors.Length == x.Length && saved.ItemFactors.Length == y.Length
+            && saved.CompletedIterations <= settings.Iterations)
+        {
+            (x, y, first) = (saved.UserFactors, saved.ItemFactors, saved.CompletedIterations);
+            history.AddRange(saved.History);
+        }
         var gy = GramMatrix.Compute(y, problem.Items, k);
-        for (int it = 0; it < settings.Iterations; it++)
+        for (int it = first; it < settings.Iterations; it++)
         {
             var sw = Stopwatch.StartNew();
             executor.RunHalfStep(new HalfStep(it, Side.Users, problem.UserItemConf, problem.UserItemPref, userBlockList, y, gy, x, settings), cancellationToken);
@@ -41,6 +48,7 @@ public static class ImplicitAls
                 throw new ArithmeticException($"ALS diverged at iteration {it + 1} (loss is {loss}); try increasing regularization or lowering alpha.");
             var stats = new IterationStats(it + 1, seconds, loss);
             history.Add(stats);
+            checkpoint?.Save(new FitState(it + 1, x, y, history));
             onIteration?.Invoke(stats);
         }
         return new AlsModel(problem.Users, problem.Items, k, x, y, history);

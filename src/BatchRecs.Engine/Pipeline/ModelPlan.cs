@@ -4,6 +4,7 @@ using BatchRecs.Core.Debias;
 using BatchRecs.Core.Execution;
 using BatchRecs.Core.Index;
 using BatchRecs.Engine.Settings;
+using BatchRecs.Lake.Scratch;
 
 namespace BatchRecs.Engine.Pipeline;
 
@@ -36,13 +37,21 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         return ExposurePropensity.Fit(exposures, counts, activity, settings.GetDouble("propensity_clip"), (ulong)settings.Seed).Propensity;
     }
 
-    public AlsModel Fit(CsrMatrix strengths, float[] propensity, int iterations, AlsModel? warm, CancellationToken ct)
+    /// <param name="checkpointPath">where to checkpoint every iteration (and resume from), or null.</param>
+    /// <param name="onIteration">called after every completed iteration.</param>
+    public AlsModel Fit(CsrMatrix strengths, float[] propensity, int iterations, AlsModel? warm, CancellationToken ct,
+        string? checkpointPath = null, Action<IterationStats>? onIteration = null)
     {
         var als = settings.ToAls(iterations);
         var problem = AlsProblem.Build(strengths, als, TrainWithIpw ? RelMf.Preferences(strengths, propensity) : null);
+        var checkpoint = checkpointPath is null ? null
+            : new FileCheckpoint(checkpointPath, FileCheckpoint.Fingerprint(problem, als, warm?.UserFactors, warm?.ItemFactors));
         return ImplicitAls.Fit(problem, als, executor, settings.GetInt("user_blocks"), settings.GetInt("item_blocks"),
-            warm?.UserFactors, warm?.ItemFactors, cancellationToken: ct);
+            warm?.UserFactors, warm?.ItemFactors, onIteration, ct, checkpoint);
     }
+
+    /// <summary>Whether fits checkpoint every iteration: always, never, or (auto) when blocks run outside this process.</summary>
+    public bool Checkpoints => settings.GetString("checkpoints") switch { "on" => true, "off" => false, _ => executor is not LocalExecutor };
 
     /// <summary>Top-N for <paramref name="users"/> (null = all), excluding each user's items in <paramref name="exclude"/>.</summary>
     public TopNResult Score(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null)

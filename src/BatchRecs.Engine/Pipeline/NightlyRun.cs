@@ -54,7 +54,8 @@ public sealed class NightlyRun(RunLog log)
             if (exposures is not null) metrics["input.exposed_pairs"] = exposures.NonZeros;
             var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor(), exposures);
 
-            AlsModel? evalModel = settings.HoldoutFraction > 0 ? Evaluate(pairs, settings, plan, stages, metrics, ct) : null;
+            var checkpoints = new Checkpoints(plan.Checkpoints, req, log);
+            AlsModel? evalModel = settings.HoldoutFraction > 0 ? Evaluate(pairs, settings, plan, stages, metrics, checkpoints, ct) : null;
             if (settings.GetBool("quality_gate") &&
                 QualityGate.Check(metrics, DuckDbCatalog.LastAcceptedMetrics(req.LakeDir, req.Job.Name), plan.N, settings.GetDouble("gate_tolerance")) is { } why)
                 throw new QualityGateException("rejected by the quality gate: " + why);
@@ -64,7 +65,7 @@ public sealed class NightlyRun(RunLog log)
             var counts = PopularityRanker.Counts(all);
             var propensity = plan.Propensities(all, counts);
             var model = stages.Time("fit", () => plan.Fit(all, propensity,
-                evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), evalModel, ct));
+                evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), evalModel, ct, checkpoints.PathFor("fit"), checkpoints.OnIteration("fit")));
             RecordFit(metrics, "fit", model);
             var recs = stages.Time("score", () => plan.Score(model, all, propensity));
             metrics["output.rows"] = recs.TotalRows;
@@ -75,6 +76,7 @@ public sealed class NightlyRun(RunLog log)
             var publish = await stages.TimeAsync("publish", () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
                 record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
                 new ItemPropensities(propensity, counts)), publishOptions, ct));
+            checkpoints.Clear();
             log.Event("run.succeeded", ("run_id", runId), ("rows", recs.TotalRows), ("partition", publish.PartitionDir), ("duckdb", publish.DatabasePath),
                 ("seconds", (DateTime.UtcNow - started).TotalSeconds));
             return new RunSummary(record, publish);
@@ -116,7 +118,8 @@ public sealed class NightlyRun(RunLog log)
     }
 
     /// <summary>Holds out each user's latest pairs, fits on the rest, and scores the model and popularity on them.</summary>
-    private AlsModel Evaluate(InteractionLog pairs, JobSettings settings, ModelPlan plan, StageTimer stages, IDictionary<string, double> metrics, CancellationToken ct)
+    private AlsModel Evaluate(InteractionLog pairs, JobSettings settings, ModelPlan plan, StageTimer stages, IDictionary<string, double> metrics,
+        Checkpoints checkpoints, CancellationToken ct)
     {
         var split = TemporalSplit.PerUserLast(pairs, settings.HoldoutFraction);
         var train = pairs.Where(split.IsTrain).ToUserItemMatrix();
@@ -125,7 +128,8 @@ public sealed class NightlyRun(RunLog log)
         metrics["eval.heldout_pairs"] = heldOut.NonZeros;
         var counts = PopularityRanker.Counts(train);
         var propensity = plan.Propensities(train, counts);
-        var model = stages.Time("fit_eval", () => plan.Fit(train, propensity, settings.Iterations, null, ct));
+        var model = stages.Time("fit_eval", () => plan.Fit(train, propensity, settings.Iterations, null, ct,
+            checkpoints.PathFor("fit_eval"), checkpoints.OnIteration("fit_eval")));
         RecordFit(metrics, "fit_eval", model);
         var evalUsers = Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray();
         var modelRecs = stages.Time("score_eval", () => Expand(plan.Score(model, train, propensity, evalUsers), evalUsers, heldOut.Rows));
@@ -168,6 +172,34 @@ public sealed class NightlyRun(RunLog log)
             subset.Scores.AsSpan(j * n, n).CopyTo(full.Scores.AsSpan(u * n, n));
         }
         return full;
+    }
+
+    /// <summary>
+    /// Checkpoint files of a (job, run date)'s fits under <c>LAKE/_scratch/checkpoints/</c>: keyed by the run key, not the
+    /// run id, so a restarted coordinator finds them; removed once the run is published.
+    /// </summary>
+    private sealed class Checkpoints(bool enabled, RunRequest req, RunLog log)
+    {
+        private readonly string _dir = Path.Combine(req.LakeDir, "_scratch", "checkpoints", $"{req.Job.Name}-{req.RunDate:yyyyMMdd}");
+
+        public string? PathFor(string stage)
+        {
+            if (!enabled) return null;
+            string path = Path.Combine(_dir, stage + ".bin");
+            if (File.Exists(path)) log.Event("run.checkpoint_found", ("stage", stage), ("path", path));
+            return path;
+        }
+
+        public Action<IterationStats> OnIteration(string stage) => s =>
+        {
+            log.Event("run.iteration", ("stage", stage), ("iteration", s.Iteration), ("seconds", s.Seconds), ("loss", s.Loss));
+            FaultPoint.Reach($"{stage}-iteration-{s.Iteration}");
+        };
+
+        public void Clear()
+        {
+            if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+        }
     }
 
     private sealed class StageTimer(IDictionary<string, double> metrics, RunLog log)

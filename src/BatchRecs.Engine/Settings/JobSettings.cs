@@ -39,6 +39,7 @@ public sealed class JobSettings
         SettingDefinition.Bool("quality_gate", true, "reject (publish nothing) a run worse than the last accepted run or than popularity"),
         SettingDefinition.Float("gate_tolerance", 0.1, 0, 1, "allowed relative drop of model NDCG@top_n against the last accepted run of the job"),
         SettingDefinition.Choice("reader", "parquet-net", ["parquet-net", "duckdb"], "input reader: Parquet.Net row groups, or DuckDB read_parquet (falls back to Parquet.Net to diagnose bad input)"),
+        SettingDefinition.Choice("checkpoints", "auto", ["auto", "on", "off"], "save the fit after every iteration so a restarted run resumes (auto: on with a distributed executor)"),
         SettingDefinition.Int("lock_timeout_seconds", 600, 1, 86400, "how long a run waits for another publisher of the same lake"),
         SettingDefinition.Int("retention_days", 30, 1, 36500, "days of published run dates kept (Parquet partitions and DuckDB rows)"),
         SettingDefinition.Bool("skip_bad_files", false, "skip unreadable or invalid input files (listed in the manifest) instead of failing"),
