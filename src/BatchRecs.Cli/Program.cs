@@ -7,6 +7,7 @@ var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parque
     DemoDataCommand.Create(),
     ImportCommand.Create(),
     RunCommand.Create(),
+    TuneCommand.Create(),
     SqlCommand.Create(),
     SchedulerCommand.Create(),
     WorkerCommand.Create(),

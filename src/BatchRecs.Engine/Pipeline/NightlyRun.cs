@@ -34,7 +34,8 @@ public sealed class NightlyRun(RunLog log)
             ("input", req.InputDir), ("lake", req.LakeDir));
         try
         {
-            settings = req.Job.ResolveSettings(req.Overrides);
+            settings = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
+            if (settings.TunedFrom is { } tuning) log.Event("run.tuned_settings", ("tuning_id", tuning));
             publishOptions = new PublishOptions(settings.GetInt("retention_days"), settings.GetInt("lock_timeout_seconds"));
             await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct);
             var stages = new StageTimer(metrics, log);

@@ -12,15 +12,22 @@ namespace BatchRecs.Engine.Settings;
 /// <c>batchrecs run --input/--lake</c> override them.
 /// </summary>
 public sealed record JobDefinition(string Name, string? Schedule, string TimeZone, IReadOnlyDictionary<string, string> Settings,
-    IReadOnlyDictionary<string, float> EventWeights, string? Path, string? Input = null, string? Lake = null)
+    IReadOnlyDictionary<string, float> EventWeights, string? Path, string? Input = null, string? Lake = null,
+    Core.Tuning.SearchSpace? SearchSpace = null, string? TuneSchedule = null)
 {
-    private static readonly string[] TopLevelKeys = ["name", "description", "schedule", "timeZone", "input", "lake", "settings", "event_weights", "$schema"];
+    private static readonly string[] TopLevelKeys = ["name", "description", "schedule", "timeZone", "input", "lake", "settings", "event_weights", "search_space", "tune_schedule", "$schema"];
 
     public static JobDefinition Default { get; } = new("default", null, "UTC", new Dictionary<string, string>(), new Dictionary<string, float>(), null);
 
     public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
 
     public JobSettings ResolveSettings(IEnumerable<string> overrides) => JobSettings.Create(Settings, overrides, EventWeights);
+
+    /// <summary>Settings for a run on <paramref name="lakeDir"/>: the job's last adopted tuning applies (between the file and --set).</summary>
+    public JobSettings ResolveSettings(IEnumerable<string> overrides, string lakeDir) =>
+        BatchRecs.Lake.Tuning.TunedSettingsStore.LoadAdopted(lakeDir, Name) is { } t
+            ? JobSettings.Create(Settings, overrides, EventWeights, (t.TuningId, t.Settings))
+            : ResolveSettings(overrides);
 
     public static JobDefinition Load(string path)
     {
@@ -55,7 +62,9 @@ public sealed record JobDefinition(string Name, string? Schedule, string TimeZon
             string? Dir(string key) => root.TryGetProperty(key, out var d) && d.GetString() is { Length: > 0 } v ? System.IO.Path.GetFullPath(v, baseDir) : null;
             if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9_.-]+$"))
                 throw new SettingsException("name", $"job file '{path}': name '{name}' may only hold letters, digits, '_', '.' and '-'.");
-            var job = new JobDefinition(name, schedule, zone, settings, weights, System.IO.Path.GetFullPath(path), Dir("input"), Dir("lake"));
+            var space = root.TryGetProperty("search_space", out var ss) ? SearchSpaceParser.Parse(ss, path) : null;
+            string? tuneSchedule = root.TryGetProperty("tune_schedule", out var ts) ? ts.GetString() : null;
+            var job = new JobDefinition(name, schedule, zone, settings, weights, System.IO.Path.GetFullPath(path), Dir("input"), Dir("lake"), space, tuneSchedule);
             job.ResolveSettings([]); // validate now, naming the file's bad key
             return job;
         }

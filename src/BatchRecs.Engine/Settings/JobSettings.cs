@@ -39,6 +39,9 @@ public sealed class JobSettings
         SettingDefinition.Bool("quality_gate", true, "reject (publish nothing) a run worse than the last accepted run or than popularity"),
         SettingDefinition.Float("gate_tolerance", 0.1, 0, 1, "allowed relative drop of model NDCG@top_n against the last accepted run of the job"),
         SettingDefinition.Choice("reader", "parquet-net", ["parquet-net", "duckdb"], "input reader: Parquet.Net row groups, or DuckDB read_parquet (falls back to Parquet.Net to diagnose bad input)"),
+        SettingDefinition.Bool("use_tuned", true, "apply the job's last adopted tuning (between the job file and --set)"),
+        SettingDefinition.Int("tune_budget", 30, 1, 10_000, "settings tried by a tuning (successive halving keeps the best third at each rung)"),
+        SettingDefinition.Choice("tune_metric", "ndcg", ["ndcg", "recall", "map"], "what tuning maximizes, at top_n, on the validation split"),
         SettingDefinition.Choice("checkpoints", "auto", ["auto", "on", "off"], "save the fit after every iteration so a restarted run resumes (auto: on with a distributed executor)"),
         SettingDefinition.Int("lock_timeout_seconds", 600, 1, 86400, "how long a run waits for another publisher of the same lake"),
         SettingDefinition.Int("retention_days", 30, 1, 36500, "days of published run dates kept (Parquet partitions and DuckDB rows)"),
@@ -50,15 +53,19 @@ public sealed class JobSettings
     private readonly Dictionary<string, string> _raw;
     private readonly Dictionary<string, object> _parsed;
 
-    private JobSettings(Dictionary<string, string> raw, Dictionary<string, float> eventWeights)
+    private JobSettings(Dictionary<string, string> raw, Dictionary<string, float> eventWeights, string? tunedFrom)
     {
         _raw = raw;
+        TunedFrom = tunedFrom;
         EventWeights = eventWeights;
         _parsed = raw.ToDictionary(kv => kv.Key, kv => ByKey[kv.Key].Parse(kv.Value), StringComparer.Ordinal);
     }
 
     /// <summary>Weights per event_type from the job file's <c>event_weights</c> object (or <c>--set event_weights.TYPE=W</c>).</summary>
     public IReadOnlyDictionary<string, float> EventWeights { get; }
+
+    /// <summary>The tuning whose settings were applied (between the job file and --set), or null.</summary>
+    public string? TunedFrom { get; }
 
     /// <summary>The effective settings as strings (for the manifest and the runs table).</summary>
     public IReadOnlyDictionary<string, string> Effective
@@ -67,6 +74,7 @@ public sealed class JobSettings
         {
             var d = new SortedDictionary<string, string>(_raw, StringComparer.Ordinal);
             foreach (var (t, w) in EventWeights) d["event_weights." + t] = w.ToString("R", CultureInfo.InvariantCulture);
+            if (TunedFrom is not null) d["tuned_from"] = TunedFrom;
             return d;
         }
     }
@@ -97,8 +105,12 @@ public sealed class JobSettings
 
     public static JobSettings Defaults() => Create(null, []);
 
-    /// <summary>Defaults, then <paramref name="fromJob"/> (the job file's settings), then <paramref name="overrides"/> (key=value).</summary>
-    public static JobSettings Create(IReadOnlyDictionary<string, string>? fromJob, IEnumerable<string> overrides, IReadOnlyDictionary<string, float>? eventWeights = null)
+    /// <summary>
+    /// Defaults, then <paramref name="fromJob"/> (the job file's settings), then <paramref name="tuned"/> (the job's last
+    /// adopted tuning, unless <c>use_tuned=false</c>), then <paramref name="overrides"/> (key=value).
+    /// </summary>
+    public static JobSettings Create(IReadOnlyDictionary<string, string>? fromJob, IEnumerable<string> overrides,
+        IReadOnlyDictionary<string, float>? eventWeights = null, (string Id, IReadOnlyDictionary<string, string> Settings)? tuned = null)
     {
         var raw = Definitions.ToDictionary(d => d.Key, d => d.Default, StringComparer.Ordinal);
         var weights = new Dictionary<string, float>(eventWeights ?? new Dictionary<string, float>(), StringComparer.Ordinal);
@@ -107,7 +119,19 @@ public sealed class JobSettings
             if (!ByKey.ContainsKey(k)) throw Unknown(k, "the job file");
             raw[k] = v;
         }
-        foreach (var o in overrides)
+        var overrideList = overrides.ToList();
+        bool useTuned = !overrideList.Any(o => o.Replace(" ", "") == "use_tuned=false") && !(fromJob?.TryGetValue("use_tuned", out var u) == true && u == "false");
+        string? tunedFrom = null;
+        if (tuned is { } t && useTuned)
+        {
+            foreach (var (k, v) in t.Settings)
+            {
+                if (!ByKey.ContainsKey(k)) throw Unknown(k, $"tuned settings {t.Id}");
+                raw[k] = v;
+            }
+            tunedFrom = t.Id;
+        }
+        foreach (var o in overrideList)
         {
             int eq = o.IndexOf('=');
             if (eq <= 0) throw new SettingsException(o, $"--set expects key=value (got '{o}').");
@@ -120,7 +144,7 @@ public sealed class JobSettings
             if (!ByKey.ContainsKey(k)) throw Unknown(k, "--set");
             raw[k] = v;
         }
-        return new JobSettings(raw, weights);
+        return new JobSettings(raw, weights, tunedFrom);
     }
 
     internal static float ParseWeight(string key, string v) =>

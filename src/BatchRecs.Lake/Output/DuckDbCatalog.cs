@@ -88,6 +88,42 @@ public static class DuckDbCatalog
         File.Move(staged, live, overwrite: true);
     }
 
+    /// <summary>One trial of a tuning, a row of <c>tuning_trials</c>.</summary>
+    public sealed record TrialRow(int Trial, int Rung, string SettingsJson, double Metric, double Seconds);
+
+    /// <summary>Appends a tuning to <c>tuning_trials</c> and <c>tuned_settings</c>. The caller holds the <see cref="PublishLock"/>.</summary>
+    public static void RecordTuning(string lakeDir, Tuning.TunedSettings tuned, IReadOnlyList<TrialRow> trials)
+    {
+        string live = Path.Combine(lakeDir, FileName);
+        string staged = Path.Combine(lakeDir, $".{FileName}.{tuned.TuningId}.tmp");
+        File.Delete(staged);
+        if (File.Exists(live)) File.Copy(live, staged);
+        using (var con = new DuckDBConnection($"Data Source={staged}"))
+        {
+            con.Open();
+            Exec(con, """
+                CREATE TABLE IF NOT EXISTS tuning_trials (tuning_id VARCHAR NOT NULL, job VARCHAR NOT NULL, trial INTEGER, rung INTEGER, settings VARCHAR, metric DOUBLE, seconds DOUBLE);
+                CREATE TABLE IF NOT EXISTS tuned_settings (tuning_id VARCHAR PRIMARY KEY, job VARCHAR NOT NULL, created_at TIMESTAMP, metric VARCHAR, settings VARCHAR,
+                    tuned_value DOUBLE, current_value DOUBLE, adopted BOOLEAN, trials INTEGER, cost_in_fits DOUBLE);
+                """);
+            using (var tx = con.BeginTransaction())
+            {
+                using (var a = con.CreateAppender("tuning_trials"))
+                    foreach (var t in trials)
+                        a.CreateRow().AppendValue(tuned.TuningId).AppendValue(tuned.Job).AppendValue((int?)t.Trial).AppendValue((int?)t.Rung)
+                            .AppendValue(t.SettingsJson).AppendValue((double?)t.Metric).AppendValue((double?)t.Seconds).EndRow();
+                using (var a = con.CreateAppender("tuned_settings"))
+                    a.CreateRow().AppendValue(tuned.TuningId).AppendValue(tuned.Job).AppendValue((DateTime?)tuned.CreatedUtc).AppendValue(tuned.Metric)
+                        .AppendValue(JsonSerializer.Serialize(tuned.Settings)).AppendValue((double?)tuned.TunedValue).AppendValue((double?)tuned.CurrentValue)
+                        .AppendValue((bool?)tuned.Adopted).AppendValue((int?)tuned.Trials).AppendValue((double?)tuned.CostInFits).EndRow();
+                tx.Commit();
+            }
+            Exec(con, "CHECKPOINT");
+        }
+        FsyncFile(staged);
+        File.Move(staged, live, overwrite: true);
+    }
+
     /// <summary>The id of a succeeded run of (job, run date), or null: the key of exactly-once scheduling.</summary>
     public static string? SucceededRun(string lakeDir, string job, DateOnly runDate)
     {

@@ -1,0 +1,54 @@
+namespace BatchRecs.Core.Tuning;
+
+/// <summary>
+/// One rung of a successive-halving search: how much of the budget a trial gets there.
+/// </summary>
+/// <param name="IterationFraction">share of the trial's own iterations trained by the end of this rung.</param>
+/// <param name="UserFraction">share of the users trained on (a seeded sample), 1 = all.</param>
+public sealed record Rung(double IterationFraction, double UserFraction);
+
+/// <summary>The outcome of one trial at one rung.</summary>
+public sealed record TrialResult(int Trial, int Rung, IReadOnlyDictionary<string, string> Settings, double Metric, double Seconds);
+
+/// <summary>
+/// Successive halving (Jamieson & Talwalkar 2016; the building block of Hyperband, Li et al. 2017): many settings are
+/// tried cheaply (few iterations, a user sample), the best 1/η continue to the next rung with more budget, and so on.
+/// Deterministic for a seed: trials are drawn by <see cref="SearchSpace.Draw"/> and ties keep the lower trial number.
+/// </summary>
+public static class SuccessiveHalving
+{
+    public static readonly Rung[] DefaultRungs = [new(0.2, 0.35), new(0.4, 1.0), new(1.0, 1.0)];
+
+    /// <param name="evaluate">trains and scores one trial at one rung: (trial, rung index, settings) → metric (higher is better).</param>
+    public static IReadOnlyList<TrialResult> Run(SearchSpace space, int trials, ulong seed, Func<int, int, IReadOnlyDictionary<string, string>, double> evaluate,
+        IReadOnlyList<Rung>? rungs = null, int eta = 3, Func<bool>? outOfTime = null)
+    {
+        if (trials <= 0) throw new ArgumentException($"budget must be positive (got {trials}).", "budget");
+        if (eta < 2) throw new ArgumentException("eta must be at least 2.", nameof(eta));
+        rungs ??= DefaultRungs;
+        var results = new List<TrialResult>();
+        var alive = Enumerable.Range(0, trials).Select(t => (Trial: t, Settings: space.Draw(seed, t))).ToList();
+        for (int r = 0; r < rungs.Count && alive.Count > 0; r++)
+        {
+            var scored = new List<(int Trial, IReadOnlyDictionary<string, string> Settings, double Metric)>();
+            foreach (var (trial, settings) in alive)
+            {
+                if (outOfTime?.Invoke() == true && scored.Count > 0) break;
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                double metric = evaluate(trial, r, settings);
+                results.Add(new TrialResult(trial, r, settings, metric, sw.Elapsed.TotalSeconds));
+                scored.Add((trial, settings, double.IsFinite(metric) ? metric : double.NegativeInfinity));
+            }
+            int keep = r == rungs.Count - 1 ? 0 : Math.Max(1, scored.Count / eta);
+            alive = scored.OrderByDescending(s => s.Metric).ThenBy(s => s.Trial).Take(keep).Select(s => (s.Trial, s.Settings)).ToList();
+        }
+        return results;
+    }
+
+    /// <summary>The best trial of the highest rung reached (ties: lower trial number).</summary>
+    public static TrialResult Best(IReadOnlyList<TrialResult> results)
+    {
+        int top = results.Max(r => r.Rung);
+        return results.Where(r => r.Rung == top).OrderByDescending(r => r.Metric).ThenBy(r => r.Trial).First();
+    }
+}

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using BatchRecs.Core.Als;
+using BatchRecs.Core.Data;
+using BatchRecs.Core.Evaluation;
+using BatchRecs.Core.Execution;
+using BatchRecs.Core.Index;
+using BatchRecs.Core.Tuning;
+using BatchRecs.Engine.Pipeline;
+using BatchRecs.Engine.Settings;
+using BatchRecs.Lake.Input;
+using BatchRecs.Lake.Output;
+using BatchRecs.Lake.Tuning;
+
+namespace BatchRecs.Engine.Tuning;
+
+/// <summary>What to tune: the same inputs as a run, plus the search's budget.</summary>
+public sealed record TuneRequest(string InputDir, string LakeDir, DateOnly RunDate, JobDefinition Job, IReadOnlyList<string> Overrides,
+    int? Budget = null, TimeSpan? TimeLimit = null, IExecutor? Executor = null);
+
+/// <summary>The splits a tuning uses: training, validation (from the training part) and the evaluation hold-out it never sees.</summary>
+public sealed record TuningSplits(InteractionLog Pairs, bool[] IsEvaluation, bool[] IsValidation)
+{
+    public static TuningSplits Make(InteractionLog pairs, double holdoutFraction)
+    {
+        // The evaluation hold-out is exactly the run's; validation is the latest part of what remains.
+        var evaluation = TemporalSplit.PerUserLast(pairs, holdoutFraction).IsTrain.Select(t => !t).ToArray();
+        var remaining = pairs.Where(evaluation.Select(e => !e).ToArray());
+        var validationOfRemaining = TemporalSplit.PerUserLast(remaining, holdoutFraction).IsTrain;
+        var validation = new bool[pairs.Count];
+        for (int e = 0, r = 0; e < pairs.Count; e++)
+            if (!evaluation[e]) validation[e] = !validationOfRemaining[r++];
+        return new TuningSplits(pairs, evaluation, validation);
+    }
+}
+
+/// <summary>
+/// Searches alpha, regularization, factors, confidence and iterations by successive halving on a temporal validation
+/// split taken before the evaluation hold-out (so the settings are never tuned on the data a run reports). The CSR,
+/// id maps and propensities are built once and shared by all trials; trials run through the job's executor. The best
+/// setting is adopted only if it beats the current settings on the same validation split; either way it is recorded
+/// (<c>tuning_trials</c>, <c>tuned_settings</c>, <c>LAKE/tuning/JOB/</c>).
+/// </summary>
+public sealed class TuningRun(RunLog log)
+{
+    public async Task<TunedSettings> ExecuteAsync(TuneRequest req, CancellationToken ct = default)
+    {
+        var current = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
+        var overridesWithoutTuning = req.Overrides.Where(o => !o.StartsWith("use_tuned", StringComparison.Ordinal)).ToList();
+        var window = new ReadWindow(req.RunDate, current.LookbackDays, req.Job.Zone);
+        var read = await InteractionReader.ReadAsync(req.InputDir, window,
+            new EventRules(current.EventWeights, 1f, current.GetDouble("half_life_days"), current.GetString("epoch_unit"), current.GetBool("skip_bad_files")), ct);
+        var pairs = PairAggregator.Combine(read.Events);
+        double fraction = current.HoldoutFraction > 0 ? current.HoldoutFraction : 0.2;
+        var splits = TuningSplits.Make(pairs, fraction);
+        var train = pairs.Where(splits.IsEvaluation.Zip(splits.IsValidation, (e, v) => !e && !v).ToArray()).ToUserItemMatrix();
+        var validation = pairs.Where(splits.IsValidation).ToUserItemMatrix();
+        var counts = PopularityRanker.Counts(train);
+        var executor = req.Executor ?? new LocalExecutor();
+        int k = current.TopN;
+        string metricName = current.GetString("tune_metric");
+        var space = req.Job.SearchSpace ?? SearchSpace.Default;
+        int budget = req.Budget ?? current.GetInt("tune_budget");
+        ulong seed = (ulong)current.Seed;
+        log.Event("tune.start", ("job", req.Job.Name), ("pairs", pairs.Count), ("train", train.NonZeros), ("validation", validation.NonZeros), ("budget", budget));
+
+        var models = new Dictionary<int, (AlsModel Model, int Iterations, double UserFraction)>();
+        var samples = new Dictionary<double, (CsrMatrix Train, CsrMatrix Validation)>();
+
+        // The current settings, at full length: the bar to beat and the unit of cost.
+        var sw = Stopwatch.StartNew();
+        double currentValue = Score(current, null, 1.0);
+        double fitSeconds = sw.Elapsed.TotalSeconds;
+        var deadline = req.TimeLimit is { } limit ? DateTime.UtcNow + limit : (DateTime?)null;
+        var searchTime = Stopwatch.StartNew();
+        var results = SuccessiveHalving.Run(space, budget, seed, (trial, rung, values) =>
+        {
+            var s = JobSettings.Create(req.Job.Settings, [.. overridesWithoutTuning, .. values.Select(kv => $"{kv.Key}={kv.Value}"), "use_tuned=false"], req.Job.EventWeights);
+            var r = SuccessiveHalving.DefaultRungs[rung];
+            // A user sample pays on big data only: under ~20k sampled users its noise costs more than it saves.
+            double users = r.UserFraction * train.Rows >= 20_000 ? r.UserFraction : 1.0;
+            double value = Score(s, trial, users, r.IterationFraction);
+            log.Event("tune.trial", ("trial", trial), ("rung", rung), (metricName, value), ("settings", string.Join(",", values.Select(kv => $"{kv.Key}={kv.Value}"))));
+            return value;
+        }, outOfTime: () => deadline is { } d && DateTime.UtcNow > d);
+        double searchSeconds = searchTime.Elapsed.TotalSeconds;
+        var best = SuccessiveHalving.Best(results);
+        bool adopted = best.Metric > currentValue;
+        var tuned = new TunedSettings($"tune-{req.Job.Name}-{DateTime.UtcNow:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..6]}", req.Job.Name, DateTime.UtcNow,
+            $"{metricName}@{k}", best.Settings, best.Metric, currentValue, adopted, budget, fitSeconds > 0 ? searchSeconds / fitSeconds : 0);
+        using (await PublishLock.AcquireAsync(req.LakeDir, TimeSpan.FromSeconds(current.GetInt("lock_timeout_seconds")), ct))
+        {
+            DuckDbCatalog.RecordTuning(req.LakeDir, tuned, results.Select(r => new DuckDbCatalog.TrialRow(r.Trial, r.Rung, JsonSerializer.Serialize(r.Settings), r.Metric, r.Seconds)).ToList());
+            TunedSettingsStore.Save(req.LakeDir, tuned);
+        }
+        log.Event("tune.done", ("tuning_id", tuned.TuningId), ("best", best.Metric), ("current", currentValue), ("adopted", adopted),
+            ("cost_in_fits", tuned.CostInFits), ("settings", string.Join(",", best.Settings.Select(kv => $"{kv.Key}={kv.Value}"))));
+        return tuned;
+
+        // Fits on the (possibly user-sampled) training part and scores the validation users; continues a trial's earlier
+        // rung when its user sample is the same (ALS iterations resume exactly from the factors).
+        double Score(JobSettings s, int? trial, double userFraction, double iterationFraction = 1.0)
+        {
+            var (tr, va) = userFraction >= 1 ? (train, validation) : Sample(userFraction);
+            var plan = new ModelPlan(s, executor);
+            int target = RungIterations(s.Iterations, iterationFraction);
+            AlsModel? warm = null;
+            int done = 0;
+            if (trial is { } t && models.TryGetValue(t, out var prev) && prev.UserFraction == userFraction && prev.Iterations <= target)
+                (warm, done) = (prev.Model, prev.Iterations);
+            var prop = plan.Propensities(tr, counts);
+            var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, ct);
+            if (trial is { } t2) models[t2] = (model, target, userFraction);
+            var users = Enumerable.Range(0, va.Rows).Where(u => va.RowLength(u) > 0).ToArray();
+            var recs = plan.Score(model, tr, prop, users);
+            var full = new TopNResult(va.Rows, recs.N);
+            for (int j = 0; j < users.Length; j++)
+            {
+                full.Counts[users[j]] = recs.Counts[j];
+                recs.Items.AsSpan(j * recs.N, recs.N).CopyTo(full.Items.AsSpan(users[j] * recs.N, recs.N));
+            }
+            var m = Metrics.Evaluate(full, va, k);
+            return metricName switch { "recall" => m.Recall, "map" => m.Map, _ => m.Ndcg };
+        }
+
+        // Iterations at a rung: a share of the trial's own, at least 2, and strictly more at every later rung.
+        static int RungIterations(int total, double fraction)
+        {
+            int target = Math.Max(2, (int)Math.Round(total * fraction));
+            int rank = Array.FindIndex(SuccessiveHalving.DefaultRungs, r => r.IterationFraction == fraction);
+            if (rank > 0) target = Math.Max(target, RungIterations(total, SuccessiveHalving.DefaultRungs[rank - 1].IterationFraction) + 2);
+            return Math.Min(total, target);
+        }
+
+        (CsrMatrix, CsrMatrix) Sample(double userFraction)
+        {
+            if (samples.TryGetValue(userFraction, out var cached)) return cached;
+            bool Keep(int u) => (SplitMix64.Mix(seed ^ 0xA5A5A5A5UL ^ (ulong)u) >> 11) * (1.0 / (1UL << 53)) < userFraction;
+            CsrMatrix Filter(CsrMatrix m)
+            {
+                var r = new List<int>(); var c = new List<int>(); var v = new List<float>();
+                for (int u = 0; u < m.Rows; u++)
+                    if (Keep(u))
+                        for (int p = m.RowPtr[u]; p < m.RowPtr[u + 1]; p++) { r.Add(u); c.Add(m.ColIdx[p]); v.Add(m.Values[p]); }
+                return CsrMatrix.FromEntries(m.Rows, m.Cols, r.ToArray(), c.ToArray(), v.ToArray());
+            }
+            return samples[userFraction] = (Filter(train), Filter(validation));
+        }
+    }
+}

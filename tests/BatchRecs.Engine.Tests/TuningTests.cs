@@ -1,0 +1,148 @@
+using BatchRecs.Core.Data;
+using BatchRecs.Core.Evaluation;
+using BatchRecs.Core.Execution;
+using BatchRecs.Core.Index;
+using BatchRecs.Core.Tuning;
+using BatchRecs.Engine.Pipeline;
+using BatchRecs.Engine.Settings;
+using BatchRecs.Engine.Tuning;
+using BatchRecs.Lake.Input;
+using BatchRecs.Lake.Tuning;
+
+namespace BatchRecs.Engine.Tests;
+
+public class TuningTests
+{
+    private static async Task<string> DemoAsync(TempDirectory dir)
+    {
+        string input = dir.Sub("input");
+        var gen = await CliProcess.RunAsync("demo-data", "--out", input, "--users", "700", "--items", "250", "--interactions", "20000",
+            "--days", "10", "--seed", "13", "--end-date", "2026-04-30");
+        Assert.True(gen.ExitCode == 0, gen.StdErr);
+        return input;
+    }
+
+    private static JobDefinition Job(TempDirectory dir, string searchSpace, string settings = "")
+    {
+        string path = dir.Sub("job.json");
+        File.WriteAllText(path, $$"""
+            { "name": "tuned", "settings": { "lookback_days": 10, "top_n": 10, "factors": 8, "iterations": 6 {{settings}} },
+              "search_space": {{searchSpace}} }
+            """);
+        return JobDefinition.Load(path);
+    }
+
+    [Fact]
+    public void The_validation_split_never_touches_the_evaluation_hold_out()
+    {
+        var log = SyntheticInteractions.Generate(new SyntheticSpec(300, 100, 6000, 10, 2));
+        var users = IdMap.FromInt64(log.UserIds); var items = IdMap.FromInt64(log.ItemIds);
+        var events = new InteractionLog(users, items,
+            log.UserIds.Select(id => { users.TryGetIndex(id, out int i); return i; }).ToArray(),
+            log.ItemIds.Select(id => { items.TryGetIndex(id, out int i); return i; }).ToArray(),
+            Enumerable.Repeat(1f, log.UserIds.Length).ToArray(), log.TimesMicros);
+        var pairs = PairAggregator.Combine(events);
+        var splits = TuningSplits.Make(pairs, 0.2);
+        var runHoldout = TemporalSplit.PerUserLast(pairs, 0.2).IsTrain.Select(t => !t).ToArray();
+        Assert.Equal(runHoldout, splits.IsEvaluation);
+        Assert.DoesNotContain(Enumerable.Range(0, pairs.Count), e => splits.IsEvaluation[e] && splits.IsValidation[e]);
+        Assert.True(splits.IsValidation.Count(v => v) > 500);
+        // Validation pairs are each user's latest among the non-evaluation pairs.
+        for (int e = 0; e < pairs.Count; e++)
+            if (splits.IsValidation[e])
+                Assert.DoesNotContain(Enumerable.Range(0, pairs.Count), f => pairs.Users[f] == pairs.Users[e] && !splits.IsEvaluation[f]
+                    && !splits.IsValidation[f] && pairs.Times[f] > pairs.Times[e]);
+    }
+
+    [Fact]
+    public async Task The_search_finds_a_setting_near_the_best_of_an_exhaustive_grid_and_the_same_seed_chooses_the_same()
+    {
+        using var dir = new TempDirectory("batchrecs-tune");
+        string input = await DemoAsync(dir);
+        const string space = """{ "alpha": { "values": [0.2, 2, 20] }, "regularization": { "values": [0.01, 1, 50] }, "factors": { "values": [4, 16] } }""";
+        var job = Job(dir, space);
+        var date = new DateOnly(2026, 5, 1);
+
+        // Exhaustive grid over the same space, on the same splits, through the same code path.
+        var settings = job.ResolveSettings([]);
+        var read = await InteractionReader.ReadAsync(input, new ReadWindow(date, 10), new EventRules());
+        var pairs = PairAggregator.Combine(read.Events);
+        var splits = TuningSplits.Make(pairs, settings.HoldoutFraction);
+        var train = pairs.Where(splits.IsEvaluation.Zip(splits.IsValidation, (e, v) => !e && !v).ToArray()).ToUserItemMatrix();
+        var validation = pairs.Where(splits.IsValidation).ToUserItemMatrix();
+        var grid = new List<double>();
+        foreach (var a in new[] { "0.2", "2", "20" })
+            foreach (var r in new[] { "0.01", "1", "50" })
+                foreach (var f in new[] { "4", "16" })
+                {
+                    var s = JobSettings.Create(job.Settings, [$"alpha={a}", $"regularization={r}", $"factors={f}"]);
+                    var plan = new ModelPlan(s, new LocalExecutor());
+                    var prop = plan.PopularityPropensity(PopularityRanker.Counts(train));
+                    var model = plan.Fit(train, prop, s.Iterations, null, CancellationToken.None);
+                    var recs = plan.Score(model, train, prop);
+                    grid.Add(Metrics.Evaluate(recs, validation, s.TopN).Ndcg);
+                }
+        double best = grid.Max();
+
+        var tune = new TuningRun(RunLog.Null);
+        var first = await tune.ExecuteAsync(new TuneRequest(input, dir.Sub("lake"), date, job, [], Budget: 18));
+        Assert.True(first.TunedValue >= best * 0.98, $"search found {first.TunedValue:F4}, grid best {best:F4}");
+        var second = await tune.ExecuteAsync(new TuneRequest(input, dir.Sub("lake2"), date, job, [], Budget: 18));
+        Assert.Equal(first.Settings, second.Settings);
+        Assert.Equal(first.TunedValue, second.TunedValue);
+
+        // Recorded in DuckDB and in the lake; a run then uses it, and --set still overrides.
+        string db = Path.Combine(dir.Sub("lake"), "batchrecs.duckdb");
+        Assert.True(DuckQuery.Scalar("SELECT count(*) FROM tuning_trials", db) >= 18);
+        Assert.Equal(1, DuckQuery.Scalar("SELECT count(*) FROM tuned_settings", db));
+        Assert.NotNull(TunedSettingsStore.LoadAdopted(dir.Sub("lake"), "tuned"));
+        var resolved = job.ResolveSettings(["factors=8"], dir.Sub("lake"));
+        Assert.Equal(first.TuningId, resolved.TunedFrom);
+        Assert.Equal(double.Parse(first.Settings["alpha"], System.Globalization.CultureInfo.InvariantCulture), resolved.GetDouble("alpha"));
+        Assert.Equal(8, resolved.Factors);
+        Assert.Equal(first.TuningId, resolved.Effective["tuned_from"]);
+        Assert.Null(job.ResolveSettings(["use_tuned=false"], dir.Sub("lake")).TunedFrom);
+    }
+
+    [Fact]
+    public async Task A_result_worse_than_the_current_settings_is_recorded_but_not_adopted()
+    {
+        using var dir = new TempDirectory("batchrecs-tune-worse");
+        string input = await DemoAsync(dir);
+        var job = Job(dir, """{ "regularization": { "values": [5000, 20000] }, "factors": { "values": [1] } }""", ", \"regularization\": 0.1");
+        var result = await new TuningRun(RunLog.Null).ExecuteAsync(new TuneRequest(input, dir.Sub("lake"), new DateOnly(2026, 5, 1), job, [], Budget: 4));
+        Assert.False(result.Adopted);
+        Assert.True(result.TunedValue < result.CurrentValue);
+        Assert.Null(TunedSettingsStore.LoadAdopted(dir.Sub("lake"), "tuned"));
+        Assert.Equal(1, DuckQuery.Scalar("SELECT count(*) FROM tuned_settings WHERE NOT adopted", Path.Combine(dir.Sub("lake"), "batchrecs.duckdb")));
+        Assert.Null(job.ResolveSettings([], dir.Sub("lake")).TunedFrom);
+    }
+
+    [Theory]
+    [InlineData("""{ "alfa": { "min": 1, "max": 2 } }""", "search_space.alfa")]
+    [InlineData("""{ "alpha": { "min": 0, "max": 2, "scale": "log" } }""", "search_space.alpha")]
+    [InlineData("""{ "factors": { "values": [16, -3] } }""", "search_space.factors")]
+    [InlineData("""{ "solver": { "values": ["cg", "qr"] } }""", "search_space.solver")]
+    [InlineData("""{ "alpha": { "min": 5, "max": 1 } }""", "search_space.alpha")]
+    public void A_bad_search_space_entry_is_rejected_naming_the_key(string space, string key)
+    {
+        using var dir = new TempDirectory();
+        var e = Assert.Throws<SettingsException>(() => Job(dir, space));
+        Assert.Equal(key, e.Key);
+        Assert.Contains(key, e.Message);
+    }
+
+    [Fact]
+    public void Search_space_draws_are_seeded_and_on_their_scales()
+    {
+        var space = SearchSpace.Default;
+        var a = Enumerable.Range(0, 50).Select(t => space.Draw(7, t)).ToList();
+        var b = Enumerable.Range(0, 50).Select(t => space.Draw(7, t)).ToList();
+        Assert.Equal(a.Select(d => string.Join(",", d.Values)), b.Select(d => string.Join(",", d.Values)));
+        Assert.All(a, d => Assert.Contains(d["factors"], new[] { "16", "32", "64", "128" }));
+        var alphas = a.Select(d => double.Parse(d["alpha"], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.All(alphas, x => Assert.InRange(x, 0.1, 100));
+        Assert.Contains(alphas, x => x < 1);   // log scale: the low decade is sampled
+        Assert.Contains(alphas, x => x > 10);
+    }
+}
