@@ -1,0 +1,177 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace BatchRecs.Core.Index;
+
+/// <summary>
+/// The micro-kernel of every top-N path: a tile of up to 8 users against a range of item panels. For each
+/// panel it keeps 8 users × 16 items of scores in registers (8 Vector512 accumulators, the loop over the k
+/// dimensions inside: one item load and 8 broadcast FMAs per dimension), compares each user's 16 scores with
+/// that user's current threshold in one SIMD compare, and only when some score can enter a top N does it leave
+/// registers and go to the user's <see cref="CandidateBuffer"/>. Scores never reach memory otherwise, so no
+/// users × items matrix exists. Order: Vector512, then Vector256 (two half panels), then scalar.
+/// </summary>
+internal static unsafe class TileScanner
+{
+    public const int TileUsers = 8;
+
+    /// <summary>Packs up to 8 rows of <paramref name="queries"/> (rows × dim) into <paramref name="tile"/> (dim × 8), zero-padded.</summary>
+    public static void PackTile(float[] queries, int dim, ReadOnlySpan<int> rows, float* tile)
+    {
+        for (int j = 0; j < TileUsers; j++)
+        {
+            if (j < rows.Length)
+            {
+                var src = queries.AsSpan(rows[j] * dim, dim);
+                for (int d = 0; d < dim; d++) tile[d * TileUsers + j] = src[d];
+            }
+            else
+            {
+                for (int d = 0; d < dim; d++) tile[d * TileUsers + j] = 0f;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Scans panels [<paramref name="p0"/>, <paramref name="p1"/>) for the <paramref name="users"/> (≤ 8) users of
+    /// <paramref name="tile"/> (dim × 8, from <see cref="PackTile"/>), offering candidates to <paramref name="buffers"/>[j].
+    /// </summary>
+    public static void Scan(float* tile, int users, PackedPanels panels, int p0, int p1,
+        ReadOnlySpan<CandidateBuffer> buffers, ItemExclusions exclusions)
+    {
+        float* thr = stackalloc float[TileUsers];
+        for (int j = 0; j < TileUsers; j++) thr[j] = j < users ? buffers[j].ThresholdScore : float.PositiveInfinity;
+        if (Vector512.IsHardwareAccelerated) Scan512(tile, thr, users, panels, p0, p1, buffers, exclusions);
+        else if (Vector256.IsHardwareAccelerated) Scan256(tile, thr, users, panels, p0, p1, buffers, exclusions);
+        else ScanScalar(tile, thr, users, panels, p0, p1, buffers, exclusions);
+    }
+
+    private static void Scan512(float* tile, float* thr, int users, PackedPanels panels, int p0, int p1,
+        ReadOnlySpan<CandidateBuffer> buffers, ItemExclusions exclusions)
+    {
+        int dim = panels.Dim;
+        float* scores = stackalloc float[TileUsers * PackedPanels.Width];
+        float* basePtr = panels.Pointer;
+        for (int p = p0; p < p1; p++)
+        {
+            float* v = basePtr + (long)p * panels.PanelFloats;
+            float* u = tile;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default,
+                             a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int d = 0; d < dim; d++, v += PackedPanels.Width, u += TileUsers)
+            {
+                var x = Vector512.LoadAligned(v);
+                a0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[0]), a0);
+                a1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[1]), a1);
+                a2 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[2]), a2);
+                a3 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[3]), a3);
+                a4 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[4]), a4);
+                a5 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[5]), a5);
+                a6 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[6]), a6);
+                a7 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[7]), a7);
+            }
+            var hit = Vector512.GreaterThanOrEqual(a0, Vector512.Create(thr[0]))
+                    | Vector512.GreaterThanOrEqual(a1, Vector512.Create(thr[1]))
+                    | Vector512.GreaterThanOrEqual(a2, Vector512.Create(thr[2]))
+                    | Vector512.GreaterThanOrEqual(a3, Vector512.Create(thr[3]))
+                    | Vector512.GreaterThanOrEqual(a4, Vector512.Create(thr[4]))
+                    | Vector512.GreaterThanOrEqual(a5, Vector512.Create(thr[5]))
+                    | Vector512.GreaterThanOrEqual(a6, Vector512.Create(thr[6]))
+                    | Vector512.GreaterThanOrEqual(a7, Vector512.Create(thr[7]));
+            if (hit == Vector512<float>.Zero) continue;
+            a0.Store(scores); a1.Store(scores + 16); a2.Store(scores + 32); a3.Store(scores + 48);
+            a4.Store(scores + 64); a5.Store(scores + 80); a6.Store(scores + 96); a7.Store(scores + 112);
+            int slot0 = p * PackedPanels.Width;
+            for (int j = 0; j < users; j++)
+            {
+                float* s = scores + j * PackedPanels.Width;
+                uint mask = (uint)Vector512.GreaterThanOrEqual(Vector512.Load(s), Vector512.Create(thr[j])).ExtractMostSignificantBits();
+                if (mask != 0) thr[j] = Offer(s, mask, slot0, panels.SlotIds, buffers[j], exclusions);
+            }
+        }
+    }
+
+    private static void Scan256(float* tile, float* thr, int users, PackedPanels panels, int p0, int p1,
+        ReadOnlySpan<CandidateBuffer> buffers, ItemExclusions exclusions)
+    {
+        const int half = 8;
+        int dim = panels.Dim;
+        float* scores = stackalloc float[TileUsers * half];
+        float* basePtr = panels.Pointer;
+        for (int p = p0; p < p1; p++)
+        {
+            for (int h = 0; h < PackedPanels.Width; h += half)
+            {
+                float* v = basePtr + (long)p * panels.PanelFloats + h;
+                float* u = tile;
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default,
+                                 a4 = default, a5 = default, a6 = default, a7 = default;
+                for (int d = 0; d < dim; d++, v += PackedPanels.Width, u += TileUsers)
+                {
+                    var x = Vector256.Load(v);
+                    a0 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[0]), a0);
+                    a1 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[1]), a1);
+                    a2 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[2]), a2);
+                    a3 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[3]), a3);
+                    a4 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[4]), a4);
+                    a5 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[5]), a5);
+                    a6 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[6]), a6);
+                    a7 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[7]), a7);
+                }
+                var hit = Vector256.GreaterThanOrEqual(a0, Vector256.Create(thr[0]))
+                        | Vector256.GreaterThanOrEqual(a1, Vector256.Create(thr[1]))
+                        | Vector256.GreaterThanOrEqual(a2, Vector256.Create(thr[2]))
+                        | Vector256.GreaterThanOrEqual(a3, Vector256.Create(thr[3]))
+                        | Vector256.GreaterThanOrEqual(a4, Vector256.Create(thr[4]))
+                        | Vector256.GreaterThanOrEqual(a5, Vector256.Create(thr[5]))
+                        | Vector256.GreaterThanOrEqual(a6, Vector256.Create(thr[6]))
+                        | Vector256.GreaterThanOrEqual(a7, Vector256.Create(thr[7]));
+                if (hit == Vector256<float>.Zero) continue;
+                a0.Store(scores); a1.Store(scores + 8); a2.Store(scores + 16); a3.Store(scores + 24);
+                a4.Store(scores + 32); a5.Store(scores + 40); a6.Store(scores + 48); a7.Store(scores + 56);
+                int slot0 = p * PackedPanels.Width + h;
+                for (int j = 0; j < users; j++)
+                {
+                    float* s = scores + j * half;
+                    uint mask = Vector256.GreaterThanOrEqual(Vector256.Load(s), Vector256.Create(thr[j])).ExtractMostSignificantBits();
+                    if (mask != 0) thr[j] = Offer(s, mask, slot0, panels.SlotIds, buffers[j], exclusions);
+                }
+            }
+        }
+    }
+
+    private static void ScanScalar(float* tile, float* thr, int users, PackedPanels panels, int p0, int p1,
+        ReadOnlySpan<CandidateBuffer> buffers, ItemExclusions exclusions)
+    {
+        int dim = panels.Dim;
+        float* basePtr = panels.Pointer;
+        for (int p = p0; p < p1; p++)
+        {
+            for (int t = 0; t < PackedPanels.Width; t++)
+            {
+                float* v = basePtr + (long)p * panels.PanelFloats + t;
+                for (int j = 0; j < users; j++)
+                {
+                    float s = 0f;
+                    for (int d = 0; d < dim; d++) s = MathF.FusedMultiplyAdd(v[d * PackedPanels.Width], tile[d * TileUsers + j], s);
+                    if (s >= thr[j]) thr[j] = Offer(&s, 1u, p * PackedPanels.Width + t, panels.SlotIds, buffers[j], exclusions);
+                }
+            }
+        }
+    }
+
+    /// <summary>Offers the lanes set in <paramref name="mask"/>; returns the buffer's new threshold.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static float Offer(float* scores, uint mask, int slot0, int[] slotIds, CandidateBuffer buffer, ItemExclusions exclusions)
+    {
+        while (mask != 0)
+        {
+            int t = BitOperations.TrailingZeroCount(mask);
+            mask &= mask - 1;
+            int item = slotIds[slot0 + t];
+            if (item >= 0) buffer.Offer(scores[t], item, exclusions);
+        }
+        return buffer.ThresholdScore;
+    }
+}
