@@ -21,6 +21,7 @@ public static class ExactTopN
     /// <param name="userSubset">indices of the users to score (null = all, in order); the result's row j is user userSubset[j].</param>
     public static TopNResult Search(float[] userFactors, float[] itemFactors, int k, TopNQuery q, int[]? userSubset = null)
     {
+        ArgumentNullException.ThrowIfNull(q);
         var (users, items) = Validate(userFactors, itemFactors, k, q, userSubset);
         var result = new TopNResult(users, q.N);
         if (users == 0 || items == 0 || q.N == 0) return result;
@@ -64,6 +65,7 @@ public static class ExactTopN
     /// </summary>
     public static TopNResult SearchReference(float[] userFactors, float[] itemFactors, int k, TopNQuery q, int[]? userSubset = null)
     {
+        ArgumentNullException.ThrowIfNull(q);
         var (users, items) = Validate(userFactors, itemFactors, k, q, userSubset);
         var result = new TopNResult(users, q.N);
         var options = new ParallelOptions { MaxDegreeOfParallelism = q.MaxThreads };
@@ -108,19 +110,25 @@ public static class ExactTopN
 
     internal static (int Users, int Items) Validate(float[] userFactors, float[] itemFactors, int k, TopNQuery q, int[]? userSubset)
     {
-        ArgumentNullException.ThrowIfNull(userFactors);
         ArgumentNullException.ThrowIfNull(itemFactors);
-        ArgumentNullException.ThrowIfNull(q);
-        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"k (factors) must be positive (got {k}).");
-        if (q.N < 0) throw new ArgumentOutOfRangeException(nameof(q), $"N must be ≥ 0 (got {q.N}).");
-        if (userFactors.Length % k != 0) throw new ArgumentException($"user factors have {userFactors.Length} values, not a multiple of k = {k}.", nameof(userFactors));
+        int users = ValidateUsers(userFactors, k, q.N, userSubset);
         if (itemFactors.Length % k != 0) throw new ArgumentException($"item factors have {itemFactors.Length} values, not a multiple of k = {k}.", nameof(itemFactors));
+        return (users, itemFactors.Length / k);
+    }
+
+    /// <summary>Checks the user side of a query; returns the number of result rows.</summary>
+    internal static int ValidateUsers(float[] userFactors, int k, int n, int[]? userSubset)
+    {
+        ArgumentNullException.ThrowIfNull(userFactors);
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"k (factors) must be positive (got {k}).");
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), $"N must be ≥ 0 (got {n}).");
+        if (userFactors.Length % k != 0) throw new ArgumentException($"user factors have {userFactors.Length} values, not a multiple of k = {k}.", nameof(userFactors));
         int allUsers = userFactors.Length / k;
         if (userSubset is not null)
         {
             foreach (int u in userSubset)
                 if ((uint)u >= (uint)allUsers) throw new ArgumentOutOfRangeException(nameof(userSubset), $"user index {u} is outside 0..{allUsers - 1}.");
         }
-        return (userSubset?.Length ?? allUsers, itemFactors.Length / k);
+        return userSubset?.Length ?? allUsers;
     }
 }

@@ -4,13 +4,12 @@ namespace BatchRecs.Core.Index;
 
 /// <summary>
 /// One worker's scratch for blocked scans: a candidate buffer per user of the current block and a pinned
-/// user tile. Owned by one thread; a block's users are scanned against panel ranges, then drained.
+/// zero vector that pads partial user tiles. Owned by one thread; a block's users are scanned against panel ranges, then drained.
 /// </summary>
 internal sealed unsafe class ScanWorkspace
 {
-    private readonly float[] _tile;
+    private readonly float[] _zero;
     private readonly CandidateBuffer[] _tileBuffers = new CandidateBuffer[TileScanner.TileUsers];
-    private readonly int[] _tileRows = new int[TileScanner.TileUsers];
 
     /// <param name="n">list length kept per user.</param>
     /// <param name="blockUsers">users per block (buffers).</param>
@@ -19,7 +18,7 @@ internal sealed unsafe class ScanWorkspace
     {
         Buffers = new CandidateBuffer[blockUsers];
         for (int i = 0; i < blockUsers; i++) Buffers[i] = new CandidateBuffer(n);
-        _tile = GC.AllocateArray<float>(dim * TileScanner.TileUsers, pinned: true);
+        _zero = GC.AllocateArray<float>(dim, pinned: true);
     }
 
     public CandidateBuffer[] Buffers { get; }
@@ -32,17 +31,21 @@ internal sealed unsafe class ScanWorkspace
         PackedPanels panels, int p0, int p1, ItemExclusions exclusions)
     {
         if (p1 <= p0) return;
-        float* tile = (float*)Unsafe.AsPointer(ref _tile[0]);
-        for (int j0 = 0; j0 < rows.Length; j0 += TileScanner.TileUsers)
+        int dim = panels.Dim;
+        float** tile = stackalloc float*[TileScanner.TileUsers];
+        float* zero = (float*)Unsafe.AsPointer(ref _zero[0]);
+        fixed (float* q = queries)
         {
-            int m = Math.Min(TileScanner.TileUsers, rows.Length - j0);
-            for (int j = 0; j < m; j++)
+            for (int j0 = 0; j0 < rows.Length; j0 += TileScanner.TileUsers)
             {
-                _tileRows[j] = rows[j0 + j];
-                _tileBuffers[j] = Buffers[bufferIds[j0 + j]];
+                int m = Math.Min(TileScanner.TileUsers, rows.Length - j0);
+                for (int j = 0; j < TileScanner.TileUsers; j++)
+                {
+                    tile[j] = j < m ? q + (long)rows[j0 + j] * dim : zero;
+                    if (j < m) _tileBuffers[j] = Buffers[bufferIds[j0 + j]];
+                }
+                TileScanner.Scan(tile, m, panels, p0, p1, _tileBuffers.AsSpan(0, m), exclusions);
             }
-            TileScanner.PackTile(queries, panels.Dim, _tileRows.AsSpan(0, m), tile);
-            TileScanner.Scan(tile, m, panels, p0, p1, _tileBuffers.AsSpan(0, m), exclusions);
         }
     }
 }

@@ -16,60 +16,45 @@ internal static unsafe class TileScanner
 {
     public const int TileUsers = 8;
 
-    /// <summary>Packs up to 8 rows of <paramref name="queries"/> (rows × dim) into <paramref name="tile"/> (dim × 8), zero-padded.</summary>
-    public static void PackTile(float[] queries, int dim, ReadOnlySpan<int> rows, float* tile)
-    {
-        for (int j = 0; j < TileUsers; j++)
-        {
-            if (j < rows.Length)
-            {
-                var src = queries.AsSpan(rows[j] * dim, dim);
-                for (int d = 0; d < dim; d++) tile[d * TileUsers + j] = src[d];
-            }
-            else
-            {
-                for (int d = 0; d < dim; d++) tile[d * TileUsers + j] = 0f;
-            }
-        }
-    }
-
     /// <summary>
-    /// Scans panels [<paramref name="p0"/>, <paramref name="p1"/>) for the <paramref name="users"/> (≤ 8) users of
-    /// <paramref name="tile"/> (dim × 8, from <see cref="PackTile"/>), offering candidates to <paramref name="buffers"/>[j].
+    /// Scans panels [<paramref name="p0"/>, <paramref name="p1"/>) for the <paramref name="users"/> (≤ 8) users whose
+    /// vectors (panels.Dim floats each) start at <paramref name="rows"/>[j], offering candidates to <paramref name="buffers"/>[j].
+    /// All 8 pointers must be valid: pad with a zero vector. User values are broadcast straight from their rows
+    /// (one embedded-broadcast FMA per user and dimension), so a tile needs no packing.
     /// </summary>
-    public static void Scan(float* tile, int users, PackedPanels panels, int p0, int p1,
+    public static void Scan(float** rows, int users, PackedPanels panels, int p0, int p1,
         ReadOnlySpan<CandidateBuffer> buffers, ItemExclusions exclusions)
     {
         float* thr = stackalloc float[TileUsers];
         for (int j = 0; j < TileUsers; j++) thr[j] = j < users ? buffers[j].ThresholdScore : float.PositiveInfinity;
-        if (Vector512.IsHardwareAccelerated) Scan512(tile, thr, users, panels, p0, p1, buffers, exclusions);
-        else if (Vector256.IsHardwareAccelerated) Scan256(tile, thr, users, panels, p0, p1, buffers, exclusions);
-        else ScanScalar(tile, thr, users, panels, p0, p1, buffers, exclusions);
+        if (Vector512.IsHardwareAccelerated) Scan512(rows, thr, users, panels, p0, p1, buffers, exclusions);
+        else if (Vector256.IsHardwareAccelerated) Scan256(rows, thr, users, panels, p0, p1, buffers, exclusions);
+        else ScanScalar(rows, thr, users, panels, p0, p1, buffers, exclusions);
     }
 
-    private static void Scan512(float* tile, float* thr, int users, PackedPanels panels, int p0, int p1,
+    private static void Scan512(float** rows, float* thr, int users, PackedPanels panels, int p0, int p1,
         ReadOnlySpan<CandidateBuffer> buffers, ItemExclusions exclusions)
     {
         int dim = panels.Dim;
+        float* r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3], r4 = rows[4], r5 = rows[5], r6 = rows[6], r7 = rows[7];
         float* scores = stackalloc float[TileUsers * PackedPanels.Width];
         float* basePtr = panels.Pointer;
         for (int p = p0; p < p1; p++)
         {
             float* v = basePtr + (long)p * panels.PanelFloats;
-            float* u = tile;
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default,
                              a4 = default, a5 = default, a6 = default, a7 = default;
-            for (int d = 0; d < dim; d++, v += PackedPanels.Width, u += TileUsers)
+            for (int d = 0; d < dim; d++, v += PackedPanels.Width)
             {
                 var x = Vector512.LoadAligned(v);
-                a0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[0]), a0);
-                a1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[1]), a1);
-                a2 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[2]), a2);
-                a3 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[3]), a3);
-                a4 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[4]), a4);
-                a5 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[5]), a5);
-                a6 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[6]), a6);
-                a7 = Vector512.FusedMultiplyAdd(x, Vector512.Create(u[7]), a7);
+                a0 = Vector512.FusedMultiplyAdd(x, Vector512.Create(r0[d]), a0);
+                a1 = Vector512.FusedMultiplyAdd(x, Vector512.Create(r1[d]), a1);
+                a2 = Vector512.FusedMultiplyAdd(x, Vector512.Create(r2[d]), a2);
+                a3 = Vector512.FusedMultiplyAdd(x, Vector512.Create(r3[d]), a3);
+                a4 = Vector512.FusedMultiplyAdd(x, Vector512.Create(r4[d]), a4);
+                a5 = Vector512.FusedMultiplyAdd(x, Vector512.Create(r5[d]), a5);
+                a6 = Vector512.FusedMultiplyAdd(x, Vector512.Create(r6[d]), a6);
+                a7 = Vector512.FusedMultiplyAdd(x, Vector512.Create(r7[d]), a7);
             }
             var hit = Vector512.GreaterThanOrEqual(a0, Vector512.Create(thr[0]))
                     | Vector512.GreaterThanOrEqual(a1, Vector512.Create(thr[1]))
@@ -92,11 +77,12 @@ internal static unsafe class TileScanner
         }
     }
 
-    private static void Scan256(float* tile, float* thr, int users, PackedPanels panels, int p0, int p1,
+    private static void Scan256(float** rows, float* thr, int users, PackedPanels panels, int p0, int p1,
         ReadOnlySpan<CandidateBuffer> buffers, ItemExclusions exclusions)
     {
         const int half = 8;
         int dim = panels.Dim;
+        float* r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3], r4 = rows[4], r5 = rows[5], r6 = rows[6], r7 = rows[7];
         float* scores = stackalloc float[TileUsers * half];
         float* basePtr = panels.Pointer;
         for (int p = p0; p < p1; p++)
@@ -104,20 +90,19 @@ internal static unsafe class TileScanner
             for (int h = 0; h < PackedPanels.Width; h += half)
             {
                 float* v = basePtr + (long)p * panels.PanelFloats + h;
-                float* u = tile;
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default,
                                  a4 = default, a5 = default, a6 = default, a7 = default;
-                for (int d = 0; d < dim; d++, v += PackedPanels.Width, u += TileUsers)
+                for (int d = 0; d < dim; d++, v += PackedPanels.Width)
                 {
                     var x = Vector256.Load(v);
-                    a0 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[0]), a0);
-                    a1 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[1]), a1);
-                    a2 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[2]), a2);
-                    a3 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[3]), a3);
-                    a4 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[4]), a4);
-                    a5 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[5]), a5);
-                    a6 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[6]), a6);
-                    a7 = Vector256.FusedMultiplyAdd(x, Vector256.Create(u[7]), a7);
+                    a0 = Vector256.FusedMultiplyAdd(x, Vector256.Create(r0[d]), a0);
+                    a1 = Vector256.FusedMultiplyAdd(x, Vector256.Create(r1[d]), a1);
+                    a2 = Vector256.FusedMultiplyAdd(x, Vector256.Create(r2[d]), a2);
+                    a3 = Vector256.FusedMultiplyAdd(x, Vector256.Create(r3[d]), a3);
+                    a4 = Vector256.FusedMultiplyAdd(x, Vector256.Create(r4[d]), a4);
+                    a5 = Vector256.FusedMultiplyAdd(x, Vector256.Create(r5[d]), a5);
+                    a6 = Vector256.FusedMultiplyAdd(x, Vector256.Create(r6[d]), a6);
+                    a7 = Vector256.FusedMultiplyAdd(x, Vector256.Create(r7[d]), a7);
                 }
                 var hit = Vector256.GreaterThanOrEqual(a0, Vector256.Create(thr[0]))
                         | Vector256.GreaterThanOrEqual(a1, Vector256.Create(thr[1]))
@@ -141,7 +126,7 @@ internal static unsafe class TileScanner
         }
     }
 
-    private static void ScanScalar(float* tile, float* thr, int users, PackedPanels panels, int p0, int p1,
+    private static void ScanScalar(float** rows, float* thr, int users, PackedPanels panels, int p0, int p1,
         ReadOnlySpan<CandidateBuffer> buffers, ItemExclusions exclusions)
     {
         int dim = panels.Dim;
@@ -154,7 +139,7 @@ internal static unsafe class TileScanner
                 for (int j = 0; j < users; j++)
                 {
                     float s = 0f;
-                    for (int d = 0; d < dim; d++) s = MathF.FusedMultiplyAdd(v[d * PackedPanels.Width], tile[d * TileUsers + j], s);
+                    for (int d = 0; d < dim; d++) s = MathF.FusedMultiplyAdd(v[d * PackedPanels.Width], rows[j][d], s);
                     if (s >= thr[j]) thr[j] = Offer(&s, 1u, p * PackedPanels.Width + t, panels.SlotIds, buffers[j], exclusions);
                 }
             }
