@@ -28,7 +28,7 @@ internal static class BenchTopNCommand
         var source = new Option<string>("--source") { Description = "als (quick ALS fit on synthetic interactions, seen items excluded) or synthetic (clustered factors, log-normal norms)", DefaultValueFactory = _ => "als" };
         var target = new Option<double>("--target") { Description = "recall@N target of the auto-tune", DefaultValueFactory = _ => 0.95 };
         var repeat = new Option<int>("--repeat") { Description = "timed runs per measurement (median reported)", DefaultValueFactory = _ => 3 };
-        var ranges = new Option<int>("--norm-ranges") { Description = "IVF norm ranges (1 = a single MIPS transform)", DefaultValueFactory = _ => 8 };
+        var ranges = new Option<int>("--norm-ranges") { Description = "IVF norm ranges (1 = a single MIPS transform)", DefaultValueFactory = _ => 1 };
         var skipExact = new Option<bool>("--skip-exact-timing") { Description = "time exact search once only" };
         var cmd = new Command("topn", "Exact top-N vs the IVF index: times, recall@N over nprobe, auto-tuned nprobe.")
         { users, items, factors, n, threads, nlist, nprobe, seed, source, target, repeat, ranges, skipExact };

@@ -12,6 +12,8 @@ internal sealed class CandidateBuffer
 {
     private readonly ulong[] _keys;
     private ulong _thresholdKey;
+    private int[] _seen = [];
+    private int _seenStart, _seenLength;
 
     public CandidateBuffer(int n)
     {
@@ -32,24 +34,56 @@ internal sealed class CandidateBuffer
     /// <summary>A candidate scoring below this cannot enter the top N (at equal score the item index decides).</summary>
     public float ThresholdScore { get; private set; }
 
+    /// <summary>Starts a new user; <paramref name="exclusions"/> supplies the user's excluded items.</summary>
+    public void Reset(int user, ItemExclusions exclusions)
+    {
+        Reset(user);
+        (_seen, _seenStart, _seenLength) = exclusions.RowOf(user);
+    }
+
+    /// <summary>Starts a new user with no excluded items of their own.</summary>
     public void Reset(int user)
     {
         User = user;
+        _seenLength = 0;
         Count = 0;
         _thresholdKey = 0;
         ThresholdScore = float.NegativeInfinity;
     }
 
-    /// <summary>Offers an item; it is kept when it beats the threshold and is not excluded for this user.</summary>
+    /// <summary>
+    /// Offers an item; it is kept when it beats the threshold and is not excluded for this user (the row given to
+    /// <see cref="Reset(int, ItemExclusions)"/>, and the bans of <paramref name="exclusions"/>).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Offer(float score, int item, ItemExclusions exclusions)
     {
+        // Branch-light: the key is always written to the free slot and only counted when it qualifies, because
+        // "beats the threshold" is unpredictable while the threshold lags.
         ulong key = ScoreKey.Encode(score, item);
-        if (key <= _thresholdKey) return;
-        if (exclusions.Excludes(User, item)) return;
-        _keys[Count++] = key;
+        _keys[Count] = key;
+        bool keep = key > _thresholdKey;
+        if ((_seenLength != 0) | exclusions.HasBans)
+            keep = keep && !(_seenLength != 0 && IsSeen(item)) && !(exclusions.HasBans && exclusions.IsBanned(item));
+        Count += keep ? 1 : 0;
         if (Count == _keys.Length) Compact();
     }
 
+    private bool IsSeen(int item)
+    {
+        // lower-bound binary search over the user's sorted row
+        int lo = _seenStart, n = _seenLength;
+        var cols = _seen;
+        while (n > 1)
+        {
+            int half = n >> 1;
+            lo = cols[lo + half - 1] < item ? lo + half : lo;
+            n -= half;
+        }
+        return cols[lo] == item;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void Compact()
     {
         var keys = _keys.AsSpan(0, Count);
@@ -75,7 +109,7 @@ internal sealed class CandidateBuffer
             items[r] = ScoreKey.Item(key);
             scores[r] = ScoreKey.Score(key);
         }
-        Reset(User);
+        Count = 0;
         return n;
     }
 }

@@ -46,7 +46,7 @@ public static class ExactTopN
             {
                 rows[j] = userSubset?[u0 + j] ?? u0 + j;
                 ids[j] = j;
-                ws.Buffers[j].Reset(rows[j]);
+                ws.Buffers[j].Reset(rows[j], exclusions);
             }
             for (int c0 = 0; c0 < panels.Panels; c0 += chunk)
                 ws.Scan(queries, rows.AsSpan(0, m), ids.AsSpan(0, m), panels, c0, Math.Min(panels.Panels, c0 + chunk), exclusions);

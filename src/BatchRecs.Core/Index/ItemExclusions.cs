@@ -34,6 +34,21 @@ internal sealed class ItemExclusions
         return items - excluded;
     }
 
+    /// <summary>The user's sorted row as (array, start, length), so a buffer can cache it for the user's scan.</summary>
+    public (int[] Cols, int Start, int Length) RowOf(int user)
+    {
+        if (_seen is null || user >= _seen.Rows) return ([], 0, 0);
+        int s = _seen.RowPtr[user];
+        return (_seen.ColIdx, s, _seen.RowPtr[user + 1] - s);
+    }
+
+    /// <summary>An upper bound on the items excluded for <paramref name="user"/>: their row length plus the bans.</summary>
+    public int ExcludedBound(int user) => RowOf(user).Length + _banned.Length;
+
+    public bool HasBans => _banned.Length != 0;
+
+    public bool IsBanned(int item) => Array.BinarySearch(_banned, item) >= 0;
+
     public bool Excludes(int user, int item)
     {
         if (_banned.Length != 0 && Array.BinarySearch(_banned, item) >= 0) return true;

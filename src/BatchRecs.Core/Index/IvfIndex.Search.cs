@@ -22,18 +22,19 @@ public sealed partial class IvfIndex
     }
 
     /// <summary>Per-worker state of a search: buffers for a block of users and the block's list schedule.</summary>
-    private sealed class Workspace(int k, int n, int nprobe, int nlist)
+    private sealed class Workspace(int k, int n, int depth, int nlist)
     {
-        public readonly ScanWorkspace Coarse = new(nprobe, SearchBlock, k + 1);
+        public readonly ScanWorkspace Coarse = new(depth, SearchBlock, k + 1);
         public readonly ScanWorkspace Main = new(n, SearchBlock, k);
         public readonly float[] Queries = new float[SearchBlock * (k + 1)];
         public readonly int[] Rows = new int[SearchBlock];
         public readonly int[] Local = new int[SearchBlock];
-        public readonly int[] Probes = new int[SearchBlock * nprobe];
-        public readonly float[] ProbeScores = new float[nprobe];
+        public readonly int[] Probes = new int[SearchBlock * depth];
+        public readonly int[] ProbeCount = new int[SearchBlock];
+        public readonly float[] ProbeScores = new float[depth];
         public readonly int[] ListStart = new int[nlist + 1];
-        public readonly int[] ListUsers = new int[SearchBlock * nprobe];
-        public readonly int[] ListRows = new int[SearchBlock * nprobe];
+        public readonly int[] ListUsers = new int[SearchBlock * depth];
+        public readonly int[] ListRows = new int[SearchBlock * depth];
         public long Lists, Candidates, Centroids;
         public int Extended;
     }
@@ -41,12 +42,15 @@ public sealed partial class IvfIndex
     private IvfSearchStats SearchCore(float[] userFactors, IvfSearchOptions options, int[]? userSubset, int users, TopNResult result)
     {
         int n = options.N, k = K, nlist = Nlist, nprobe = Math.Min(options.Nprobe, nlist);
+        // Over-fetch: rank a few more lists than nprobe, and let a user whose nprobe lists are too small to hold
+        // N eligible items (list sizes minus the user's seen and banned items) take further ranked lists.
+        int depth = Math.Min(nlist, 2 * nprobe + 8);
         var exclusions = new ItemExclusions(options.Exclude, options.Banned);
         int blocks = (users + SearchBlock - 1) / SearchBlock;
         long lists = 0, candidates = 0, centroids = 0;
         int extended = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxThreads };
-        Parallel.For(0, blocks, parallel, () => new Workspace(k, n, nprobe, nlist), (b, _, ws) =>
+        Parallel.For(0, blocks, parallel, () => new Workspace(k, n, depth, nlist), (b, _, ws) =>
         {
             int u0 = b * SearchBlock, m = Math.Min(SearchBlock, users - u0);
             // 1. Coarse: the nprobe best centroids per user, scored as [q, 1]ᵀ[c, −‖c̃‖²/2].
@@ -58,24 +62,33 @@ public sealed partial class IvfIndex
                 userFactors.AsSpan(u * k, k).CopyTo(ws.Queries.AsSpan(j * (k + 1), k));
                 ws.Queries[j * (k + 1) + k] = 1f;
                 ws.Coarse.Buffers[j].Reset(j);
-                ws.Main.Buffers[j].Reset(u);
+                ws.Main.Buffers[j].Reset(u, exclusions);
             }
             var local = ws.Local.AsSpan(0, m);
             ws.Coarse.Scan(ws.Queries, local, local, _centroids, 0, _centroids.Panels, ItemExclusions.None);
             ws.Centroids += (long)m * nlist;
             for (int j = 0; j < m; j++)
-                ws.Coarse.Buffers[j].Drain(ws.Probes.AsSpan(j * nprobe, nprobe), ws.ProbeScores);
+            {
+                var probes = ws.Probes.AsSpan(j * depth, depth);
+                ws.Coarse.Buffers[j].Drain(probes, ws.ProbeScores);
+                long need = (long)n + exclusions.ExcludedBound(ws.Rows[j]);
+                long have = 0;
+                int c = 0;
+                while (c < depth && (c < nprobe || have < need)) have += _lists.Sizes[probes[c++]];
+                ws.ProbeCount[j] = c;
+            }
 
             // 2. Group the block's users by probed list (counting sort; users ascending within a list).
             Array.Clear(ws.ListStart);
-            for (int e = 0; e < m * nprobe; e++) ws.ListStart[ws.Probes[e] + 1]++;
+            for (int j = 0; j < m; j++)
+                for (int p = 0; p < ws.ProbeCount[j]; p++) ws.ListStart[ws.Probes[j * depth + p] + 1]++;
             for (int l = 0; l < nlist; l++) ws.ListStart[l + 1] += ws.ListStart[l];
             var fill = ws.ListStart.AsSpan(0, nlist).ToArray();
             for (int j = 0; j < m; j++)
             {
-                for (int p = 0; p < nprobe; p++)
+                for (int p = 0; p < ws.ProbeCount[j]; p++)
                 {
-                    int at = fill[ws.Probes[j * nprobe + p]]++;
+                    int at = fill[ws.Probes[j * depth + p]]++;
                     ws.ListUsers[at] = j;
                     ws.ListRows[at] = ws.Rows[j];
                 }
@@ -95,8 +108,8 @@ public sealed partial class IvfIndex
             // 4. Users whose probed lists held fewer than N eligible items scan further lists, nearest first.
             for (int j = 0; j < m; j++)
             {
-                if (ws.Main.Buffers[j].Count >= n || nprobe == nlist) continue;
-                Extend(ws, j, userFactors, exclusions, n, nprobe);
+                if (ws.Main.Buffers[j].Count >= n || ws.ProbeCount[j] == nlist) continue;
+                Extend(ws, j, userFactors, exclusions, n, ws.ProbeCount[j]);
             }
 
             for (int j = 0; j < m; j++)
@@ -115,10 +128,10 @@ public sealed partial class IvfIndex
         return new IvfSearchStats(users, lists, candidates, centroids, extended);
     }
 
-    private void Extend(Workspace ws, int j, float[] userFactors, ItemExclusions exclusions, int n, int nprobe)
+    private void Extend(Workspace ws, int j, float[] userFactors, ItemExclusions exclusions, int n, int scanned)
     {
         int k = K, nlist = Nlist;
-        // Rank all lists with the same scores the kernel computed (ScoreKey.Dot), so the first nprobe are the
+        // Rank all lists with the same scores the kernel computed (ScoreKey.Dot), so the first `scanned` are the
         // lists already scanned and are skipped.
         var q = ws.Queries.AsSpan(j * (k + 1), k + 1);
         var keys = new ulong[nlist];
@@ -129,7 +142,7 @@ public sealed partial class IvfIndex
         ReadOnlySpan<int> row = [ws.Rows[j]];
         ReadOnlySpan<int> id = [j];
         var buffer = ws.Main.Buffers[j];
-        for (int r = nprobe; r < nlist && buffer.Count < n; r++)
+        for (int r = scanned; r < nlist && buffer.Count < n; r++)
         {
             int l = ScoreKey.Item(keys[nlist - 1 - r]);
             ws.Main.Scan(userFactors, row, id, _lists.Panels, _lists.PanelStart[l], _lists.PanelStart[l + 1], exclusions);

@@ -8,9 +8,9 @@ namespace BatchRecs.Core.Index;
 /// <param name="TrainPointsPerList">k-means trains on at most this many items per list (a seeded sample).</param>
 /// <param name="Seed">seed of the sampling and the k-means++ choices; the same seed gives the same index.</param>
 /// <param name="NormRanges">items are split by norm into this many equal-count ranges, each clustered on its own
-/// (1 = one MIPS transform over all items).</param>
+/// (1, the default = one MIPS transform over all items; on ALS factors more ranges needed more lists for the same recall).</param>
 /// <param name="MaxThreads">threads (−1 = all cores); the index does not depend on it.</param>
-public sealed record IvfBuildOptions(int Nlist = 0, int Iterations = 10, int TrainPointsPerList = 64, ulong Seed = 42, int NormRanges = 8, int MaxThreads = -1);
+public sealed record IvfBuildOptions(int Nlist = 0, int Iterations = 10, int TrainPointsPerList = 64, ulong Seed = 42, int NormRanges = 1, int MaxThreads = -1);
 
 /// <summary>One search over an <see cref="IvfIndex"/>.</summary>
 /// <param name="N">list length per user.</param>

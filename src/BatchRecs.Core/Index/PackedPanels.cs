@@ -30,11 +30,17 @@ internal sealed class PackedPanels
         _offset = offset;
         Dim = dim;
         SlotIds = slotIds;
+        LaneMasks = new uint[slotIds.Length / Width];
+        for (int i = 0; i < slotIds.Length; i++)
+            if (slotIds[i] >= 0) LaneMasks[i / Width] |= 1u << (i % Width);
     }
 
     public int Dim { get; }
     public int Panels => SlotIds.Length / Width;
     public int[] SlotIds { get; }
+
+    /// <summary>Per panel, bit t set when slot t holds a vector (not padding): padding scores 0 and must never be offered.</summary>
+    public uint[] LaneMasks { get; }
 
     /// <summary>Floats per panel: Dim × Width.</summary>
     public int PanelFloats => Dim * Width;

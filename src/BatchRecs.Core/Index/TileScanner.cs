@@ -68,10 +68,11 @@ internal static unsafe class TileScanner
             a0.Store(scores); a1.Store(scores + 16); a2.Store(scores + 32); a3.Store(scores + 48);
             a4.Store(scores + 64); a5.Store(scores + 80); a6.Store(scores + 96); a7.Store(scores + 112);
             int slot0 = p * PackedPanels.Width;
+            uint lanes = panels.LaneMasks[p];
             for (int j = 0; j < users; j++)
             {
                 float* s = scores + j * PackedPanels.Width;
-                uint mask = (uint)Vector512.GreaterThanOrEqual(Vector512.Load(s), Vector512.Create(thr[j])).ExtractMostSignificantBits();
+                uint mask = (uint)Vector512.GreaterThanOrEqual(Vector512.Load(s), Vector512.Create(thr[j])).ExtractMostSignificantBits() & lanes;
                 if (mask != 0) thr[j] = Offer(s, mask, slot0, panels.SlotIds, buffers[j], exclusions);
             }
         }
@@ -116,10 +117,11 @@ internal static unsafe class TileScanner
                 a0.Store(scores); a1.Store(scores + 8); a2.Store(scores + 16); a3.Store(scores + 24);
                 a4.Store(scores + 32); a5.Store(scores + 40); a6.Store(scores + 48); a7.Store(scores + 56);
                 int slot0 = p * PackedPanels.Width + h;
+                uint lanes = panels.LaneMasks[p] >> h;
                 for (int j = 0; j < users; j++)
                 {
                     float* s = scores + j * half;
-                    uint mask = Vector256.GreaterThanOrEqual(Vector256.Load(s), Vector256.Create(thr[j])).ExtractMostSignificantBits();
+                    uint mask = Vector256.GreaterThanOrEqual(Vector256.Load(s), Vector256.Create(thr[j])).ExtractMostSignificantBits() & lanes;
                     if (mask != 0) thr[j] = Offer(s, mask, slot0, panels.SlotIds, buffers[j], exclusions);
                 }
             }
@@ -140,13 +142,13 @@ internal static unsafe class TileScanner
                 {
                     float s = 0f;
                     for (int d = 0; d < dim; d++) s = MathF.FusedMultiplyAdd(v[d * PackedPanels.Width], rows[j][d], s);
-                    if (s >= thr[j]) thr[j] = Offer(&s, 1u, p * PackedPanels.Width + t, panels.SlotIds, buffers[j], exclusions);
+                    if (s >= thr[j] && panels.SlotIds[p * PackedPanels.Width + t] >= 0) thr[j] = Offer(&s, 1u, p * PackedPanels.Width + t, panels.SlotIds, buffers[j], exclusions);
                 }
             }
         }
     }
 
-    /// <summary>Offers the lanes set in <paramref name="mask"/>; returns the buffer's new threshold.</summary>
+    /// <summary>Offers the lanes set in <paramref name="mask"/> (never padding); returns the buffer's new threshold.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float Offer(float* scores, uint mask, int slot0, int[] slotIds, CandidateBuffer buffer, ItemExclusions exclusions)
     {
@@ -154,8 +156,7 @@ internal static unsafe class TileScanner
         {
             int t = BitOperations.TrailingZeroCount(mask);
             mask &= mask - 1;
-            int item = slotIds[slot0 + t];
-            if (item >= 0) buffer.Offer(scores[t], item, exclusions);
+            buffer.Offer(scores[t], slotIds[slot0 + t], exclusions);
         }
         return buffer.ThresholdScore;
     }
