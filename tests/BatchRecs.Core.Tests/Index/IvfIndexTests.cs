@@ -42,6 +42,22 @@ public class IvfIndexTests
     }
 
     [Fact]
+    public void Recall_never_falls_as_nprobe_grows_even_where_lists_are_over_fetched()
+    {
+        var index = IvfIndex.Build(Data.Items, K, new IvfBuildOptions(Seed: 3));
+        var seen = TopNTestData.History(1200, 3000, 60, 8);
+        var exact = ExactTopN.Search(Data.Users, Data.Items, K, new TopNQuery(100, seen));
+        double last = 0;
+        foreach (int nprobe in new[] { 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, index.Nlist })
+        {
+            var r = RecallMeasurement.Compare(exact, index.Search(Data.Users, new IvfSearchOptions(100, nprobe, seen)).Result);
+            Assert.True(r.Mean >= last, $"recall fell from {last:F4} to {r.Mean:F4} at nprobe {nprobe}");
+            last = r.Mean;
+        }
+        Assert.Equal(1.0, last);
+    }
+
+    [Fact]
     public void Every_user_gets_N_unseen_unbanned_distinct_items_even_with_one_probe()
     {
         var index = IvfIndex.Build(Data.Items, K, new IvfBuildOptions(Seed: 3));
