@@ -11,6 +11,7 @@ internal static class BenchCommand
         // Subcommands are added here, one file each (BenchAlsCommand, BenchTopNCommand, ...).
         cmd.Add(BenchReadCommand.Create());
         cmd.Add(BenchQualityCommand.Create());
+        cmd.Add(BenchTopNCommand.Create());
         return cmd;
     }
 }

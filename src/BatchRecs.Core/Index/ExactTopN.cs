@@ -1,62 +1,134 @@
-using System.Numerics.Tensors;
-using BatchRecs.Core.Data;
-
 namespace BatchRecs.Core.Index;
-
-/// <summary>Options of a top-N query.</summary>
-/// <param name="N">list length per user.</param>
-/// <param name="Exclude">user × item CSR of items each user must not get (their history), or null.</param>
-/// <param name="Banned">items nobody gets, or null.</param>
-public sealed record TopNQuery(int N, CsrMatrix? Exclude = null, IReadOnlySet<int>? Banned = null, int MaxThreads = -1);
 
 /// <summary>
 /// Exact maximum-inner-product top-N: every user scored against every item. The reference the IVF
 /// index is measured against.
 /// </summary>
+/// <remarks>
+/// <see cref="Search"/> is blocked: items are packed once into 16-wide panels (<see cref="PackedPanels"/>); each
+/// worker takes a block of 64 users and walks the items in chunks that stay in L2, scanning every chunk with
+/// 8-user tiles (<see cref="TileScanner"/>). Only scores that beat a user's running threshold leave registers.
+/// Scores follow <see cref="ScoreKey.Dot"/> exactly, so <see cref="Search"/> and <see cref="SearchReference"/> return
+/// identical lists (same items, same float scores, ties to the lower item index).
+/// </remarks>
 public static class ExactTopN
 {
-    private const int ItemTile = 1024;
+    private const int UserBlock = 64;
+    private const int ChunkBytes = 256 * 1024;
 
     /// <param name="userFactors">users × k row-major.</param>
     /// <param name="itemFactors">items × k row-major.</param>
     /// <param name="userSubset">indices of the users to score (null = all, in order); the result's row j is user userSubset[j].</param>
     public static TopNResult Search(float[] userFactors, float[] itemFactors, int k, TopNQuery q, int[]? userSubset = null)
     {
-        if (q.N < 0) throw new ArgumentOutOfRangeException(nameof(q), "N must be ≥ 0.");
-        int users = userSubset?.Length ?? userFactors.Length / k;
-        int items = itemFactors.Length / k;
+        ArgumentNullException.ThrowIfNull(q);
+        var (users, items) = Validate(userFactors, itemFactors, k, q, userSubset);
         var result = new TopNResult(users, q.N);
-        var opts = new ParallelOptions { MaxDegreeOfParallelism = q.MaxThreads };
-        Parallel.For(0, (users + 63) / 64, opts, () => (new TopKHeap(q.N), new float[ItemTile]), (b, _, local) =>
+        if (users == 0 || items == 0 || q.N == 0) return result;
+        var panels = PackedPanels.Pack(itemFactors, k, ByNormDescending(itemFactors, items, k));
+        var exclusions = new ItemExclusions(q.Exclude, q.Banned);
+        SearchCore(userFactors, panels, q.N, exclusions, userSubset, users, q.MaxThreads, result);
+        return result;
+    }
+
+    /// <summary>Blocked scan of all panels for all users; arguments already checked.</summary>
+    internal static void SearchCore(float[] queries, PackedPanels panels, int n, ItemExclusions exclusions,
+        int[]? userSubset, int users, int maxThreads, TopNResult result)
+    {
+        int chunk = Math.Max(1, ChunkBytes / (panels.PanelFloats * sizeof(float)));
+        int blocks = (users + UserBlock - 1) / UserBlock;
+        var options = new ParallelOptions { MaxDegreeOfParallelism = maxThreads };
+        Parallel.For(0, blocks, options, () => (new ScanWorkspace(n, UserBlock, panels.Dim), new int[UserBlock], new int[UserBlock]), (b, _, local) =>
         {
-            var (heap, scores) = local;
-            int end = Math.Min(users, (b + 1) * 64);
-            for (int j = b * 64; j < end; j++)
+            var (ws, rows, ids) = local;
+            int u0 = b * UserBlock, m = Math.Min(UserBlock, users - u0);
+            for (int j = 0; j < m; j++)
             {
-                int u = userSubset?[j] ?? j;
-                var xu = userFactors.AsSpan(u * k, k);
-                var seen = q.Exclude is null ? ReadOnlySpan<int>.Empty : q.Exclude.RowCols(u);
-                int sp = 0;
-                heap.Clear();
-                for (int i0 = 0; i0 < items; i0 += ItemTile)
-                {
-                    int len = Math.Min(ItemTile, items - i0);
-                    for (int t = 0; t < len; t++)
-                        scores[t] = TensorPrimitives.Dot(xu, itemFactors.AsSpan((i0 + t) * k, k));
-                    for (int t = 0; t < len; t++)
-                    {
-                        int item = i0 + t;
-                        if (scores[t] < heap.Threshold) continue;
-                        while (sp < seen.Length && seen[sp] < item) sp++;
-                        if (sp < seen.Length && seen[sp] == item) continue;
-                        if (q.Banned is not null && q.Banned.Contains(item)) continue;
-                        heap.Push(scores[t], item);
-                    }
-                }
-                result.Counts[j] = heap.DrainSorted(result.Items.AsSpan(j * q.N, q.N), result.Scores.AsSpan(j * q.N, q.N));
+                rows[j] = userSubset?[u0 + j] ?? u0 + j;
+                ids[j] = j;
+                ws.Buffers[j].Reset(rows[j], exclusions);
+            }
+            for (int c0 = 0; c0 < panels.Panels; c0 += chunk)
+                ws.Scan(queries, rows.AsSpan(0, m), ids.AsSpan(0, m), panels, c0, Math.Min(panels.Panels, c0 + chunk), exclusions);
+            for (int j = 0; j < m; j++)
+            {
+                long at = (long)(u0 + j) * n;
+                result.Counts[u0 + j] = ws.Buffers[j].Drain(result.Items.AsSpan((int)at, n), result.Scores.AsSpan((int)at, n));
             }
             return local;
         }, _ => { });
+    }
+
+    /// <summary>
+    /// The plain scalar reference: for each user, score every item with <see cref="ScoreKey.Dot"/> and keep the
+    /// best N in a <see cref="TopKHeap"/>, skipping the user's excluded and the banned items. Slow; for tests.
+    /// </summary>
+    public static TopNResult SearchReference(float[] userFactors, float[] itemFactors, int k, TopNQuery q, int[]? userSubset = null)
+    {
+        ArgumentNullException.ThrowIfNull(q);
+        var (users, items) = Validate(userFactors, itemFactors, k, q, userSubset);
+        var result = new TopNResult(users, q.N);
+        var options = new ParallelOptions { MaxDegreeOfParallelism = q.MaxThreads };
+        Parallel.For(0, users, options, () => new TopKHeap(q.N), (j, _, heap) =>
+        {
+            int u = userSubset?[j] ?? j;
+            var xu = userFactors.AsSpan(u * k, k);
+            var seen = q.Exclude is null || u >= q.Exclude.Rows ? ReadOnlySpan<int>.Empty : q.Exclude.RowCols(u);
+            int sp = 0;
+            heap.Clear();
+            for (int item = 0; item < items; item++)
+            {
+                float s = ScoreKey.Dot(xu, itemFactors.AsSpan(item * k, k));
+                if (s < heap.Threshold) continue;
+                while (sp < seen.Length && seen[sp] < item) sp++;
+                if (sp < seen.Length && seen[sp] == item) continue;
+                if (q.Banned is not null && q.Banned.Contains(item)) continue;
+                heap.Push(s, item);
+            }
+            result.Counts[j] = heap.DrainSorted(result.Items.AsSpan(j * q.N, q.N), result.Scores.AsSpan(j * q.N, q.N));
+            return heap;
+        }, _ => { });
         return result;
+    }
+
+    /// <summary>
+    /// Slot order for the exact scan: items by descending norm (ties by index), padded to whole panels. Large-norm
+    /// items tend to score high, so each user's threshold rises early and later panels rarely produce candidates.
+    /// The order does not change the result (ties are decided by item index, not by position).
+    /// </summary>
+    internal static int[] ByNormDescending(float[] itemFactors, int items, int k)
+    {
+        var norms = new float[items];
+        for (int i = 0; i < items; i++) norms[i] = -ScoreKey.Dot(itemFactors.AsSpan(i * k, k), itemFactors.AsSpan(i * k, k));
+        var order = new int[items];
+        for (int i = 0; i < items; i++) order[i] = i;
+        Array.Sort(norms, order);
+        var slots = PackedPanels.IdentitySlots(items);
+        order.CopyTo(slots, 0);
+        return slots;
+    }
+
+    internal static (int Users, int Items) Validate(float[] userFactors, float[] itemFactors, int k, TopNQuery q, int[]? userSubset)
+    {
+        ArgumentNullException.ThrowIfNull(itemFactors);
+        int users = ValidateUsers(userFactors, k, q.N, userSubset);
+        if (itemFactors.Length % k != 0) throw new ArgumentException($"item factors have {itemFactors.Length} values, not a multiple of k = {k}.", nameof(itemFactors));
+        return (users, itemFactors.Length / k);
+    }
+
+    /// <summary>Checks the user side of a query; returns the number of result rows.</summary>
+    internal static int ValidateUsers(float[] userFactors, int k, int n, int[]? userSubset)
+    {
+        ArgumentNullException.ThrowIfNull(userFactors);
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), $"k (factors) must be positive (got {k}).");
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), $"N must be ≥ 0 (got {n}).");
+        if (userFactors.Length % k != 0) throw new ArgumentException($"user factors have {userFactors.Length} values, not a multiple of k = {k}.", nameof(userFactors));
+        int allUsers = userFactors.Length / k;
+        if (userSubset is not null)
+        {
+            foreach (int u in userSubset)
+                if ((uint)u >= (uint)allUsers) throw new ArgumentOutOfRangeException(nameof(userSubset), $"user index {u} is outside 0..{allUsers - 1}.");
+        }
+        return userSubset?.Length ?? allUsers;
     }
 }

@@ -1,0 +1,60 @@
+namespace BatchRecs.Core.Index;
+
+/// <summary>
+/// The items of an IVF index grouped by coarse centroid and stored contiguously: list l is the panel range
+/// [<see cref="PanelStart"/>[l], <see cref="PanelStart"/>[l + 1]) of <see cref="Panels"/>, holding the original
+/// (un-augmented) item vectors with their original ids in <see cref="PackedPanels.SlotIds"/>.
+/// </summary>
+/// <remarks>
+/// Example, 5 items in 2 lists (assignment [1, 0, 1, 1, 0]), panel width 16:
+/// <code>
+///   list 0: items 1, 4         → panel 0: slots [1, 4, −1 × 14]
+///   list 1: items 0, 2, 3      → panel 1: slots [0, 2, 3, −1 × 13]
+///   PanelStart = [0, 1, 2], Sizes = [2, 3]
+/// </code>
+/// Within a list, items are ordered by descending norm (ties by id): large-norm items tend to score high, so a
+/// user's threshold rises early in each scan. Each item is in exactly one list, so a scan of distinct lists never
+/// yields a duplicate. Padding costs on average half a panel per list. Immutable; shared between threads.
+/// </remarks>
+internal sealed class InvertedLists
+{
+    private InvertedLists(PackedPanels panels, int[] panelStart, int[] sizes)
+    {
+        Panels = panels;
+        PanelStart = panelStart;
+        Sizes = sizes;
+    }
+
+    public PackedPanels Panels { get; }
+    public int[] PanelStart { get; }
+    public int[] Sizes { get; }
+    public int Count => Sizes.Length;
+
+    /// <param name="items">items × k, row-major.</param>
+    /// <param name="assignment">list of every item.</param>
+    public static InvertedLists Build(float[] items, int k, int[] assignment, int lists)
+    {
+        int n = assignment.Length;
+        var sizes = new int[lists];
+        foreach (int l in assignment) sizes[l]++;
+        var panelStart = new int[lists + 1];
+        for (int l = 0; l < lists; l++) panelStart[l + 1] = panelStart[l] + (sizes[l] + PackedPanels.Width - 1) / PackedPanels.Width;
+
+        var negNorm = new float[n];
+        for (int i = 0; i < n; i++) negNorm[i] = -ScoreKey.Dot(items.AsSpan(i * k, k), items.AsSpan(i * k, k));
+        var order = Enumerable.Range(0, n).ToArray();
+        // by list, then by descending norm, then by id: a total order, so the layout is deterministic.
+        Array.Sort(order, (a, b) => assignment[a] != assignment[b] ? assignment[a].CompareTo(assignment[b])
+            : negNorm[a] != negNorm[b] ? negNorm[a].CompareTo(negNorm[b]) : a.CompareTo(b));
+
+        var slots = new int[panelStart[lists] * PackedPanels.Width];
+        Array.Fill(slots, -1);
+        int p = 0;
+        for (int l = 0; l < lists; l++)
+        {
+            int s0 = panelStart[l] * PackedPanels.Width;
+            for (int j = 0; j < sizes[l]; j++) slots[s0 + j] = order[p++];
+        }
+        return new InvertedLists(PackedPanels.Pack(items, k, slots), panelStart, sizes);
+    }
+}
