@@ -42,7 +42,7 @@ public sealed class TransientRetryAttribute : JobFilterAttribute, IElectStateFil
     public static bool IsPermanent(Exception? e)
     {
         for (; e is not null; e = e.InnerException)
-            if (e is LakeInputException or SettingsException or QualityGateException or ArgumentException or FormatException) return true;
+            if (e is LakeInputException or SettingsException or QualityGateException or RecallSloException or ArgumentException or FormatException) return true;
         return false;
     }
 }

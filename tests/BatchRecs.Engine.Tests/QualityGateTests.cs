@@ -73,3 +73,31 @@ public class ExposureInputTests
         Assert.Contains("'item_id'", bad.StdErr);
     }
 }
+
+public class RecallSloTests
+{
+    [Fact]
+    public async Task Every_run_records_canary_recall_and_one_under_the_floor_publishes_nothing_and_says_why()
+    {
+        using var dir = new TempDirectory("batchrecs-slo");
+        string input = dir.Sub("input"), lake = dir.Sub("lake");
+        Assert.Equal(0, (await CliProcess.RunAsync("demo-data", "--out", input, "--users", "1500", "--items", "1200", "--interactions", "40000",
+            "--days", "10", "--end-date", "2026-04-30")).ExitCode);
+        string[] run = ["run", "--input", input, "--lake", lake, "--set", "lookback_days=10", "--set", "quality_gate=false", "--set", "canary_users=300"];
+        var ok = await CliProcess.RunAsync([.. run, "--run-date", "2026-04-30"]);
+        Assert.True(ok.ExitCode == 0, ok.StdErr);
+        string db = Path.Combine(lake, "batchrecs.duckdb");
+        var m = DuckQuery.Rows("SELECT metric, value FROM run_metrics WHERE metric LIKE 'index.%'", db).ToDictionary(r => (string)r[0], r => (double)r[1]);
+        Assert.True(m["index.recall_mean"] >= 0.95, $"canary recall {m["index.recall_mean"]}");
+        Assert.Equal(300, m["index.canary_users"]);
+        Assert.True(m["index.nprobe"] >= 1 && m["index.nprobe"] <= m["index.nlist"]);
+
+        var bad = await CliProcess.RunAsync([.. run, "--run-date", "2026-05-01", "--set", "nprobe=1", "--set", "nlist=200", "--set", "recall_floor=0.999"]);
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("recall_floor", bad.StdErr);
+        Assert.False(Directory.Exists(Path.Combine(lake, "recommendations", "run_date=2026-05-01")));
+        var failed = DuckQuery.Rows("SELECT status, reason FROM runs WHERE run_date = DATE '2026-05-01'", db).Single();
+        Assert.Equal("failed", failed[0]);
+        Assert.Contains("canary recall", (string)failed[1]);
+    }
+}

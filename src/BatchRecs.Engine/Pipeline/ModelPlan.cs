@@ -13,6 +13,9 @@ namespace BatchRecs.Engine.Pipeline;
 /// never drift apart: confidence and (for ipw-train) Rel-MF preferences, the block layout, and scoring with
 /// seen items excluded and (for ipw-rerank) a propensity re-rank of over-fetched candidates.
 /// </summary>
+/// <summary>What the IVF index did in a run (recorded in <c>run_metrics</c> as <c>index.*</c>).</summary>
+public sealed record IndexReport(int Nlist, int Nprobe, RecallReport Recall, double BuildSeconds, double TuneSeconds, double SearchSeconds, double FractionScored);
+
 public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatrix? exposures = null)
 {
     public int N { get; } = settings.TopN;
@@ -54,10 +57,51 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     public bool Checkpoints => settings.GetString("checkpoints") switch { "on" => true, "off" => false, _ => executor is not LocalExecutor };
 
     /// <summary>Top-N for <paramref name="users"/> (null = all), excluding each user's items in <paramref name="exclude"/>.</summary>
-    public TopNResult Score(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null)
+    public TopNResult Score(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null) => Retrieve(model, exclude, propensity, users).Lists;
+
+    /// <summary>
+    /// Top-N through the configured index, with what the index did: for <c>index=ivf</c> the index is built over the
+    /// item factors, nprobe auto-tuned to reach <c>recall_floor</c> (plus a margin) on a seeded sample, every user searched,
+    /// and a different seeded canary sample scored both exactly and through the index. A canary recall under the floor
+    /// throws <see cref="RecallSloException"/>.
+    /// </summary>
+    public (TopNResult Lists, IndexReport? Index) Retrieve(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null)
     {
         int fetch = RerankWithIpw ? N * settings.GetInt("rerank_candidates") : N;
-        var candidates = ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(fetch, exclude), users);
-        return RerankWithIpw ? PopularityRerank.Apply(candidates, propensity, settings.GetDouble("rerank_beta"), N) : candidates;
+        TopNResult candidates;
+        IndexReport? report = null;
+        if (settings.GetString("index") == "exact")
+            candidates = ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(fetch, exclude), users);
+        else
+            (candidates, report) = SearchIvf(model, exclude, fetch, users);
+        var lists = RerankWithIpw ? PopularityRerank.Apply(candidates, propensity, settings.GetDouble("rerank_beta"), N) : candidates;
+        return (lists, report);
+    }
+
+    private (TopNResult, IndexReport) SearchIvf(AlsModel model, CsrMatrix exclude, int fetch, int[]? users)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var index = IvfIndex.Build(model.ItemFactors, model.Factors, new IvfBuildOptions(Nlist: settings.GetInt("nlist"), Seed: (ulong)settings.Seed));
+        double build = sw.Elapsed.TotalSeconds;
+        double floor = settings.GetDouble("recall_floor");
+        var options = new IvfSearchOptions(fetch, 1, exclude);
+        int canary = settings.GetInt("canary_users");
+        // Only users with history are scored for real; sample the tuning and the canary among them.
+        var active = users ?? Enumerable.Range(0, model.Users).Where(u => exclude.RowLength(u) > 0).ToArray();
+        sw.Restart();
+        int nprobe = settings.GetInt("nprobe");
+        if (nprobe == 0)
+            nprobe = index.AutoTuneNprobe(model.UserFactors, model.ItemFactors, options, Math.Min(1.0, floor + 0.01), canary, (ulong)settings.Seed + 1, active).Nprobe;
+        double tune = sw.Elapsed.TotalSeconds;
+        options = options with { Nprobe = nprobe };
+        sw.Restart();
+        var (lists, stats) = index.Search(model.UserFactors, options, users);
+        double search = sw.Elapsed.TotalSeconds;
+        var recall = RecallMeasurement.Measure(index, model.UserFactors, model.ItemFactors, options, canary, RecallMeasurement.DefaultSeed, active);
+        var report = new IndexReport(index.Nlist, nprobe, recall, build, tune, search, stats.FractionScored(model.Items));
+        if (recall.Mean < floor)
+            throw new RecallSloException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"IVF canary recall@{fetch} {recall.Mean:F4} (p5 {recall.P5:F4}, {recall.Users} users, nlist {index.Nlist}, nprobe {nprobe}) is under recall_floor {floor}; raise nprobe or use index=exact."));
+        return (lists, report);
     }
 }

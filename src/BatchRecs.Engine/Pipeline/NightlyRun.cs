@@ -68,7 +68,8 @@ public sealed class NightlyRun(RunLog log)
             var model = stages.Time("fit", () => plan.Fit(all, propensity,
                 evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), evalModel, ct, checkpoints.PathFor("fit"), checkpoints.OnIteration("fit")));
             RecordFit(metrics, "fit", model);
-            var recs = stages.Time("score", () => plan.Score(model, all, propensity));
+            var (recs, index) = stages.Time("score", () => plan.Retrieve(model, all, propensity));
+            if (index is not null) RecordIndex(metrics, index);
             metrics["output.rows"] = recs.TotalRows;
             metrics["output.users"] = recs.Users;
 
@@ -142,6 +143,21 @@ public sealed class NightlyRun(RunLog log)
         log.Event("run.evaluation", ("k", plan.N), ("users", m.Users), ("model_recall", m.Recall), ("model_ndcg", m.Ndcg),
             ("popular_recall", p.Recall), ("popular_ndcg", p.Ndcg), ("model_coverage", m.Coverage));
         return model;
+    }
+
+    private void RecordIndex(IDictionary<string, double> metrics, IndexReport index)
+    {
+        metrics["index.nlist"] = index.Nlist;
+        metrics["index.nprobe"] = index.Nprobe;
+        metrics["index.recall_mean"] = index.Recall.Mean;
+        metrics["index.recall_p5"] = index.Recall.P5;
+        metrics["index.canary_users"] = index.Recall.Users;
+        metrics["index.build_s"] = index.BuildSeconds;
+        metrics["index.tune_s"] = index.TuneSeconds;
+        metrics["index.search_s"] = index.SearchSeconds;
+        metrics["index.fraction_scored"] = index.FractionScored;
+        log.Event("run.index", ("nlist", index.Nlist), ("nprobe", index.Nprobe), ("recall_mean", index.Recall.Mean), ("recall_p5", index.Recall.P5),
+            ("search_s", index.SearchSeconds));
     }
 
     public static string NewRunId(string job, DateOnly runDate, DateTime startedUtc) =>
