@@ -9,6 +9,7 @@ internal static class BenchCommand
     {
         var cmd = new Command("bench", "Benchmarks on synthetic data: als, topn, read.");
         // Subcommands are added here, one file each (BenchAlsCommand, BenchTopNCommand, ...).
+        cmd.Add(BenchAlsCommand.Create());
         return cmd;
     }
 }
