@@ -27,14 +27,15 @@ public static class ImplicitAls
         var y = warmItems is not null ? CheckShape(warmItems, problem.Items, k, "warm item factors") : FactorInit.Random(problem.Items, k, settings.Seed, Side.Items);
 
         var history = new List<IterationStats>(settings.Iterations);
-        var gy = GramMatrix.Compute(y, problem.Items, k);
+        int gramThreads = executor is LocalExecutor local ? local.MaxThreads : -1;
+        var gy = GramMatrix.Compute(y, problem.Items, k, gramThreads);
         for (int it = 0; it < settings.Iterations; it++)
         {
             var sw = Stopwatch.StartNew();
             executor.RunHalfStep(new HalfStep(it, Side.Users, problem.UserItemConf, problem.UserItemPref, userBlockList, y, gy, x, settings), cancellationToken);
-            var gx = GramMatrix.Compute(x, problem.Users, k);
+            var gx = GramMatrix.Compute(x, problem.Users, k, gramThreads);
             executor.RunHalfStep(new HalfStep(it, Side.Items, problem.ItemUserConf, problem.ItemUserPref, itemBlockList, x, gx, y, settings), cancellationToken);
-            gy = GramMatrix.Compute(y, problem.Items, k);
+            gy = GramMatrix.Compute(y, problem.Items, k, gramThreads);
             double seconds = sw.Elapsed.TotalSeconds;
             double loss = TrainingLoss.Compute(problem, settings, x, y, gy);
             if (!double.IsFinite(loss))
@@ -55,6 +56,14 @@ public static class ImplicitAls
     {
         settings.Validate();
         int k = model.Factors;
+        if (settings.Factors != k) throw new ArgumentException($"factors is {settings.Factors} but the model has {k}.", "factors");
+        if (strengths.Length != items.Length) throw new ArgumentException("items and strengths must have the same length.", nameof(strengths));
+        for (int e = 0; e < items.Length; e++)
+        {
+            if ((uint)items[e] >= (uint)model.Items) throw new ArgumentOutOfRangeException(nameof(items), $"item index {items[e]} is outside the model's {model.Items} items.");
+            if (!float.IsFinite(strengths[e]) || strengths[e] < 0) throw new ArgumentException($"interaction strength must be a finite number ≥ 0; got {strengths[e]} for item index {items[e]}.", "value");
+        }
+        if (!warmStart.IsEmpty && warmStart.Length != k) throw new ArgumentException($"warmStart must have k = {k} values.", nameof(warmStart));
         var gram = itemGram ?? GramMatrix.Compute(model.ItemFactors, model.Items, k);
         var order = items.ToArray();
         var conf = new float[order.Length];
