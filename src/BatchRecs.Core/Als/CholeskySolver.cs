@@ -21,6 +21,7 @@ internal static class CholeskySolver
     /// <param name="x">out: the solution (length k).</param>
     /// <param name="dst">the other side's factors, rows × k row-major (shared, read-only); cols must be valid rows.</param>
     /// <param name="scratch">at least <see cref="ScratchLength"/> floats, owned by the calling thread.</param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Solve(Span<float> x, ReadOnlySpan<float> gram, float lambda, ReadOnlySpan<float> dst,
         ReadOnlySpan<int> cols, ReadOnlySpan<float> conf, ReadOnlySpan<float> pref, Span<float> scratch)
     {

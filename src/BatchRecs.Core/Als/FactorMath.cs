@@ -131,6 +131,7 @@ internal static class FactorMath
         for (; c < k; c++) Unsafe.Add(ref dr, c) = Dot(ref Unsafe.Add(ref mr, c * k), ref vr, k) + lambda * Unsafe.Add(ref vr, c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SymMatVecFixed<TK>(ref float m, ref float v, ref float dst, float lambda) where TK : struct, IFixedK
     {
         int k = TK.K;
@@ -206,6 +207,7 @@ internal static class FactorMath
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateFixed<TK>(ref float acc, ref float v, ref float dst, ReadOnlySpan<int> cols,
         ReadOnlySpan<float> conf, ReadOnlySpan<float> pref, bool residual) where TK : struct, IFixedK
     {
@@ -256,8 +258,8 @@ internal static class FactorMath
     /// matrix. Entries below the diagonal inside a diagonal 16×16 tile may also be written: callers
     /// never read the strict lower triangle.
     /// </summary>
-    /// <remarks>A register-blocked micro-kernel: 4 rows of A × 64 columns (16 accumulators) over all n,
-    /// so each loaded Y vector feeds 4 FMAs and each broadcast Z value feeds 4.</remarks>
+    /// <remarks>A register-blocked micro-kernel: 4 rows of A × up to 64 columns (16 accumulators) over all n,
+    /// so each loaded Y vector feeds 4 FMAs and each broadcast Z value up to 4.</remarks>
     public static void RankUpdateUpper(Span<float> a, int k, ReadOnlySpan<float> z, ReadOnlySpan<float> y, int n)
     {
         if (a.Length < k * k || z.Length < n * k || y.Length < n * k) throw new ArgumentException("RankUpdateUpper needs A of k×k and Z, Y of n×k.");
@@ -269,8 +271,14 @@ internal static class FactorMath
         for (; i0 + 4 <= k; i0 += 4)
         {
             int c = Math.Min(i0 & ~(W - 1), kv);
-            for (; c + 4 * W <= kv; c += 4 * W) Tile4x4(ref ar, ref zr, ref yr, k, n, i0, c);
-            for (; c + W <= kv; c += W) Tile4x1(ref ar, ref zr, ref yr, k, n, i0, c);
+            for (; c + 4 * W <= kv; c += 4 * W) Tile4<K64>(ref ar, ref zr, ref yr, k, n, i0, c);
+            switch (kv - c)
+            {
+                case 3 * W: Tile4<K48>(ref ar, ref zr, ref yr, k, n, i0, c); break;
+                case 2 * W: Tile4<K32>(ref ar, ref zr, ref yr, k, n, i0, c); break;
+                case W: Tile4<K16>(ref ar, ref zr, ref yr, k, n, i0, c); break;
+            }
+            c = kv;
             for (int i = i0; i < i0 + 4; i++) ScalarCells(ref ar, ref zr, ref yr, k, n, i, Math.Max(c, i), k);
         }
         for (; i0 < k; i0++)
@@ -281,7 +289,9 @@ internal static class FactorMath
         }
     }
 
-    private static void Tile4x4(ref float a, ref float z, ref float y, int k, int n, int i0, int c)
+    /// <summary>A[i0..i0+4, c..c+TC.K) += Σₑ Z[e, i0..i0+4]ᵀ·Y[e, c..c+TC.K): up to 16 accumulators in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4<TC>(ref float a, ref float z, ref float y, int k, int n, int i0, int c) where TC : struct, IFixedK
     {
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
@@ -292,56 +302,52 @@ internal static class FactorMath
             ref float ye = ref Unsafe.Add(ref y, e * k + c);
             ref float ze = ref Unsafe.Add(ref z, e * k + i0);
             var y0 = Vector512.LoadUnsafe(ref ye, 0);
-            var y1 = Vector512.LoadUnsafe(ref ye, 16);
-            var y2 = Vector512.LoadUnsafe(ref ye, 32);
-            var y3 = Vector512.LoadUnsafe(ref ye, 48);
-            var s = Vector512.Create(ze);
-            a00 = Vector512.FusedMultiplyAdd(s, y0, a00); a01 = Vector512.FusedMultiplyAdd(s, y1, a01);
-            a02 = Vector512.FusedMultiplyAdd(s, y2, a02); a03 = Vector512.FusedMultiplyAdd(s, y3, a03);
-            s = Vector512.Create(Unsafe.Add(ref ze, 1));
-            a10 = Vector512.FusedMultiplyAdd(s, y0, a10); a11 = Vector512.FusedMultiplyAdd(s, y1, a11);
-            a12 = Vector512.FusedMultiplyAdd(s, y2, a12); a13 = Vector512.FusedMultiplyAdd(s, y3, a13);
-            s = Vector512.Create(Unsafe.Add(ref ze, 2));
-            a20 = Vector512.FusedMultiplyAdd(s, y0, a20); a21 = Vector512.FusedMultiplyAdd(s, y1, a21);
-            a22 = Vector512.FusedMultiplyAdd(s, y2, a22); a23 = Vector512.FusedMultiplyAdd(s, y3, a23);
-            s = Vector512.Create(Unsafe.Add(ref ze, 3));
-            a30 = Vector512.FusedMultiplyAdd(s, y0, a30); a31 = Vector512.FusedMultiplyAdd(s, y1, a31);
-            a32 = Vector512.FusedMultiplyAdd(s, y2, a32); a33 = Vector512.FusedMultiplyAdd(s, y3, a33);
+            var y1 = TC.K > 16 ? Vector512.LoadUnsafe(ref ye, 16) : default;
+            var y2 = TC.K > 32 ? Vector512.LoadUnsafe(ref ye, 32) : default;
+            var y3 = TC.K > 48 ? Vector512.LoadUnsafe(ref ye, 48) : default;
+            var s0 = Vector512.Create(ze);
+            var s1 = Vector512.Create(Unsafe.Add(ref ze, 1));
+            var s2 = Vector512.Create(Unsafe.Add(ref ze, 2));
+            var s3 = Vector512.Create(Unsafe.Add(ref ze, 3));
+            a00 = Vector512.FusedMultiplyAdd(s0, y0, a00);
+            a10 = Vector512.FusedMultiplyAdd(s1, y0, a10);
+            a20 = Vector512.FusedMultiplyAdd(s2, y0, a20);
+            a30 = Vector512.FusedMultiplyAdd(s3, y0, a30);
+            if (TC.K > 16)
+            {
+                a01 = Vector512.FusedMultiplyAdd(s0, y1, a01);
+                a11 = Vector512.FusedMultiplyAdd(s1, y1, a11);
+                a21 = Vector512.FusedMultiplyAdd(s2, y1, a21);
+                a31 = Vector512.FusedMultiplyAdd(s3, y1, a31);
+            }
+            if (TC.K > 32)
+            {
+                a02 = Vector512.FusedMultiplyAdd(s0, y2, a02);
+                a12 = Vector512.FusedMultiplyAdd(s1, y2, a12);
+                a22 = Vector512.FusedMultiplyAdd(s2, y2, a22);
+                a32 = Vector512.FusedMultiplyAdd(s3, y2, a32);
+            }
+            if (TC.K > 48)
+            {
+                a03 = Vector512.FusedMultiplyAdd(s0, y3, a03);
+                a13 = Vector512.FusedMultiplyAdd(s1, y3, a13);
+                a23 = Vector512.FusedMultiplyAdd(s2, y3, a23);
+                a33 = Vector512.FusedMultiplyAdd(s3, y3, a33);
+            }
         }
-        AddTo(ref a, i0 * k + c, a00, a01, a02, a03);
-        AddTo(ref a, (i0 + 1) * k + c, a10, a11, a12, a13);
-        AddTo(ref a, (i0 + 2) * k + c, a20, a21, a22, a23);
-        AddTo(ref a, (i0 + 3) * k + c, a30, a31, a32, a33);
+        AddTo<TC>(ref Unsafe.Add(ref a, i0 * k + c), a00, a01, a02, a03);
+        AddTo<TC>(ref Unsafe.Add(ref a, (i0 + 1) * k + c), a10, a11, a12, a13);
+        AddTo<TC>(ref Unsafe.Add(ref a, (i0 + 2) * k + c), a20, a21, a22, a23);
+        AddTo<TC>(ref Unsafe.Add(ref a, (i0 + 3) * k + c), a30, a31, a32, a33);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddTo(ref float a, int at, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3)
+    private static void AddTo<TC>(ref float r, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3) where TC : struct, IFixedK
     {
-        ref float r = ref Unsafe.Add(ref a, at);
         (Vector512.LoadUnsafe(ref r, 0) + v0).StoreUnsafe(ref r, 0);
-        (Vector512.LoadUnsafe(ref r, 16) + v1).StoreUnsafe(ref r, 16);
-        (Vector512.LoadUnsafe(ref r, 32) + v2).StoreUnsafe(ref r, 32);
-        (Vector512.LoadUnsafe(ref r, 48) + v3).StoreUnsafe(ref r, 48);
-    }
-
-    private static void Tile4x1(ref float a, ref float z, ref float y, int k, int n, int i0, int c)
-    {
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (int e = 0; e < n; e++)
-        {
-            var y0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref y, e * k + c));
-            ref float ze = ref Unsafe.Add(ref z, e * k + i0);
-            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(ze), y0, a0);
-            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ze, 1)), y0, a1);
-            a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ze, 2)), y0, a2);
-            a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref ze, 3)), y0, a3);
-        }
-        for (int r = 0; r < 4; r++)
-        {
-            ref float dst = ref Unsafe.Add(ref a, (i0 + r) * k + c);
-            var add = r switch { 0 => a0, 1 => a1, 2 => a2, _ => a3 };
-            (Vector512.LoadUnsafe(ref dst) + add).StoreUnsafe(ref dst);
-        }
+        if (TC.K > 16) (Vector512.LoadUnsafe(ref r, 16) + v1).StoreUnsafe(ref r, 16);
+        if (TC.K > 32) (Vector512.LoadUnsafe(ref r, 32) + v2).StoreUnsafe(ref r, 32);
+        if (TC.K > 48) (Vector512.LoadUnsafe(ref r, 48) + v3).StoreUnsafe(ref r, 48);
     }
 
     private static void Tile1x1(ref float a, ref float z, ref float y, int k, int n, int i, int c)
@@ -368,6 +374,7 @@ internal static class FactorMath
     /// (right-looking, row-major: every update is a contiguous row axpy). Returns false when A is not
     /// positive definite. The strict lower triangle is scratch.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool CholeskyUpper(Span<float> a, int k)
     {
         if (a.Length < k * k) throw new ArgumentException("CholeskyUpper needs A of k×k.");
@@ -378,17 +385,34 @@ internal static class FactorMath
             float d = Unsafe.Add(ref rowJ, j);
             if (!(d > 0f) || !float.IsFinite(d)) return false;
             float u = MathF.Sqrt(d), inv = 1f / u;
-            for (int c = j + 1; c < k; c++) Unsafe.Add(ref rowJ, c) *= inv;
+            // Rows are processed from a 16-aligned column (s ≤ the diagonal), so every update is whole
+            // vectors when k is a multiple of 16. Columns left of the diagonal are scratch: they receive
+            // junk, and nothing on or right of the diagonal ever reads them.
+            int sj = j & ~(W - 1);
+            Scale(inv, ref Unsafe.Add(ref rowJ, sj), k - sj);
             Unsafe.Add(ref rowJ, j) = u;
             // Trailing update A[i, i..] −= U[j, i]·U[j, i..] for i > j.
             for (int i = j + 1; i < k; i++)
             {
                 float f = Unsafe.Add(ref rowJ, i);
                 if (f == 0f) continue;
-                Axpy(-f, ref Unsafe.Add(ref rowJ, i), ref Unsafe.Add(ref ar, i * k + i), k - i);
+                int si = i & ~(W - 1);
+                Axpy(-f, ref Unsafe.Add(ref rowJ, si), ref Unsafe.Add(ref ar, i * k + si), k - si);
             }
         }
         return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scale(float a, ref float x, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var av = Vector512.Create(a);
+            for (; i <= n - W; i += W) (av * Vector512.LoadUnsafe(ref x, (nuint)i)).StoreUnsafe(ref x, (nuint)i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref x, i) *= a;
     }
 
     /// <summary>Solves UᵀU·x = b given the factor U in the upper triangle of <paramref name="u"/>; b is overwritten.</summary>
