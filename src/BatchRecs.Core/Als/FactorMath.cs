@@ -379,6 +379,16 @@ internal static class FactorMath
     {
         if (a.Length < k * k) throw new ArgumentException("CholeskyUpper needs A of k×k.");
         ref float ar = ref MemoryMarshal.GetReference(a);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            switch (k)
+            {
+                case 16: return CholeskyUpperFixed<K16>(ref ar);
+                case 32: return CholeskyUpperFixed<K32>(ref ar);
+                case 48: return CholeskyUpperFixed<K48>(ref ar);
+                case 64: return CholeskyUpperFixed<K64>(ref ar);
+            }
+        }
         for (int j = 0; j < k; j++)
         {
             ref float rowJ = ref Unsafe.Add(ref ar, j * k);
@@ -399,6 +409,74 @@ internal static class FactorMath
                 int si = i & ~(W - 1);
                 Axpy(-f, ref Unsafe.Add(ref rowJ, si), ref Unsafe.Add(ref ar, i * k + si), k - si);
             }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The same factorization, up-looking for a fixed k: row i of U is A[i, :] − Σⱼ₍ⱼ﹤ᵢ₎ U[j, i]·U[j, :],
+    /// accumulated in registers (two sets, even and odd j, to halve the FMA chains) from the 16-aligned
+    /// chunk that holds the diagonal, then scaled by 1/√d. Columns left of the diagonal are scratch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool CholeskyUpperFixed<TK>(ref float a) where TK : struct, IFixedK
+    {
+        int k = TK.K;
+        for (int i = 0; i < k; i++)
+        {
+            int c0 = i / W; // first chunk that holds columns ≥ i
+            ref float rowI = ref Unsafe.Add(ref a, i * k);
+            var a0 = c0 == 0 ? Vector512.LoadUnsafe(ref rowI, 0) : default;
+            var a1 = TK.K > 16 && c0 <= 1 ? Vector512.LoadUnsafe(ref rowI, 16) : default;
+            var a2 = TK.K > 32 && c0 <= 2 ? Vector512.LoadUnsafe(ref rowI, 32) : default;
+            var a3 = TK.K > 48 ? Vector512.LoadUnsafe(ref rowI, 48) : default;
+            Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+            int j = 0;
+            for (; j + 1 < i; j += 2)
+            {
+                ref float rj = ref Unsafe.Add(ref a, j * k);
+                ref float rn = ref Unsafe.Add(ref rj, k);
+                var s = Vector512.Create(-Unsafe.Add(ref rj, i));
+                var t = Vector512.Create(-Unsafe.Add(ref rn, i));
+                if (c0 == 0)
+                {
+                    a0 = Vector512.FusedMultiplyAdd(s, Vector512.LoadUnsafe(ref rj, 0), a0);
+                    b0 = Vector512.FusedMultiplyAdd(t, Vector512.LoadUnsafe(ref rn, 0), b0);
+                }
+                if (TK.K > 16 && c0 <= 1)
+                {
+                    a1 = Vector512.FusedMultiplyAdd(s, Vector512.LoadUnsafe(ref rj, 16), a1);
+                    b1 = Vector512.FusedMultiplyAdd(t, Vector512.LoadUnsafe(ref rn, 16), b1);
+                }
+                if (TK.K > 32 && c0 <= 2)
+                {
+                    a2 = Vector512.FusedMultiplyAdd(s, Vector512.LoadUnsafe(ref rj, 32), a2);
+                    b2 = Vector512.FusedMultiplyAdd(t, Vector512.LoadUnsafe(ref rn, 32), b2);
+                }
+                if (TK.K > 48)
+                {
+                    a3 = Vector512.FusedMultiplyAdd(s, Vector512.LoadUnsafe(ref rj, 48), a3);
+                    b3 = Vector512.FusedMultiplyAdd(t, Vector512.LoadUnsafe(ref rn, 48), b3);
+                }
+            }
+            if (j < i)
+            {
+                ref float rj = ref Unsafe.Add(ref a, j * k);
+                var s = Vector512.Create(-Unsafe.Add(ref rj, i));
+                if (c0 == 0) a0 = Vector512.FusedMultiplyAdd(s, Vector512.LoadUnsafe(ref rj, 0), a0);
+                if (TK.K > 16 && c0 <= 1) a1 = Vector512.FusedMultiplyAdd(s, Vector512.LoadUnsafe(ref rj, 16), a1);
+                if (TK.K > 32 && c0 <= 2) a2 = Vector512.FusedMultiplyAdd(s, Vector512.LoadUnsafe(ref rj, 32), a2);
+                if (TK.K > 48) a3 = Vector512.FusedMultiplyAdd(s, Vector512.LoadUnsafe(ref rj, 48), a3);
+            }
+            if (c0 == 0) (a0 + b0).StoreUnsafe(ref rowI, 0);
+            if (TK.K > 16 && c0 <= 1) (a1 + b1).StoreUnsafe(ref rowI, 16);
+            if (TK.K > 32 && c0 <= 2) (a2 + b2).StoreUnsafe(ref rowI, 32);
+            if (TK.K > 48) (a3 + b3).StoreUnsafe(ref rowI, 48);
+            float d = Unsafe.Add(ref rowI, i);
+            if (!(d > 0f) || !float.IsFinite(d)) return false;
+            float u = MathF.Sqrt(d);
+            Scale(1f / u, ref Unsafe.Add(ref rowI, c0 * W), k - c0 * W);
+            Unsafe.Add(ref rowI, i) = u;
         }
         return true;
     }
