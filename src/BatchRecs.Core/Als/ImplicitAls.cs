@@ -17,6 +17,7 @@ public static class ImplicitAls
         Action<IterationStats>? onIteration = null, CancellationToken cancellationToken = default)
     {
         settings.Validate();
+        if (settings.Mode != AlsMode.Implicit) throw new ArgumentException("mode is explicit: fit ratings with ExplicitAls.Fit.", "mode");
         if (problem.UserItemConf.NonZeros == 0) throw new ArgumentException("there are no interactions to fit (empty input).", "input");
         int k = settings.Factors;
         int cores = Environment.ProcessorCount;
