@@ -12,6 +12,7 @@ internal static class BenchCommand
         cmd.Add(BenchReadCommand.Create());
         cmd.Add(BenchQualityCommand.Create());
         cmd.Add(BenchTopNCommand.Create());
+        cmd.Add(BenchAlsCommand.Create());
         return cmd;
     }
 }

@@ -4,6 +4,9 @@ public enum AlsSolver { ConjugateGradient, Cholesky }
 
 public enum ConfidenceKind { Linear, Log }
 
+/// <summary>Implicit feedback (confidence-weighted, all pairs) or explicit ratings (observed pairs only, with biases).</summary>
+public enum AlsMode { Implicit, Explicit }
+
 /// <summary>The settings of one ALS fit. Validated by <see cref="Validate"/> before any work starts.</summary>
 /// <param name="Factors">k, the latent dimension.</param>
 /// <param name="Regularization">λ, added as λ·I to every row's normal equation (as the <c>implicit</c> library does).</param>
@@ -11,6 +14,7 @@ public enum ConfidenceKind { Linear, Log }
 /// <param name="Iterations">full iterations (a user half-step then an item half-step).</param>
 /// <param name="Solver">CG with <see cref="CgSteps"/> warm-started steps per row, or exact Cholesky.</param>
 /// <param name="ScaleRegularization">multiply λ by the row's number of entries, as Spark's ALS does.</param>
+/// <param name="Mode">implicit (<see cref="ImplicitAls"/>) or explicit biased MF on ratings (<see cref="ExplicitAls"/>).</param>
 public sealed record AlsSettings(
     int Factors = 64,
     float Regularization = 0.01f,
@@ -21,7 +25,8 @@ public sealed record AlsSettings(
     ConfidenceKind Confidence = ConfidenceKind.Linear,
     float LogEpsilon = 1f,
     bool ScaleRegularization = false,
-    ulong Seed = 42)
+    ulong Seed = 42,
+    AlsMode Mode = AlsMode.Implicit)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()

@@ -9,13 +9,28 @@ namespace BatchRecs.Core.Als;
 /// </summary>
 public static class BlockSolver
 {
+    /// <param name="conf">src × dst confidences (CSR, shared, read-only).</param>
+    /// <param name="pref">preferences aligned with <c>conf.Values</c>, or empty for all ones.</param>
+    /// <param name="dstFactors">dst rows × k, row-major (shared, read-only).</param>
+    /// <param name="gram">YᵀY of <paramref name="dstFactors"/>, k×k row-major (shared, read-only).</param>
     /// <param name="srcBlockFactors">the block's rows × k (in: warm start, out: solution).</param>
     public static void Solve(CsrMatrix conf, ReadOnlySpan<float> pref, RowBlock block,
         ReadOnlySpan<float> dstFactors, ReadOnlySpan<float> gram, Span<float> srcBlockFactors, AlsSettings s)
     {
         int k = s.Factors;
-        if (srcBlockFactors.Length != block.Length * k) throw new ArgumentException("srcBlockFactors must hold block.Length × k floats.");
-        Span<float> scratch = s.Solver == AlsSolver.Cholesky ? new float[k * k + k] : stackalloc float[3 * k];
+        if (srcBlockFactors.Length != block.Length * k) throw new ArgumentException("srcBlockFactors must hold block.Length × k floats.", nameof(srcBlockFactors));
+        if (block.Start < 0 || block.End > conf.Rows || block.Start > block.End) throw new ArgumentOutOfRangeException(nameof(block), $"block [{block.Start}, {block.End}) is outside the {conf.Rows} rows.");
+        if (gram.Length != k * k) throw new ArgumentException($"gram must be k×k ({k * k} floats), got {gram.Length}.", nameof(gram));
+        if ((long)dstFactors.Length < (long)conf.Cols * k) throw new ArgumentException($"dstFactors must hold {conf.Cols} × {k} floats.", nameof(dstFactors));
+        if (!pref.IsEmpty && pref.Length != conf.NonZeros) throw new ArgumentException("pref must have one value per stored entry.", nameof(pref));
+        // The kernels read dst rows through unchecked references: check this block's columns once.
+        int lo0 = conf.RowPtr[block.Start], hi0 = conf.RowPtr[block.End];
+        foreach (int col in conf.ColIdx.AsSpan(lo0, hi0 - lo0))
+            if ((uint)col >= (uint)conf.Cols) throw new ArgumentException($"column index {col} is outside the {conf.Cols} dst rows.", nameof(conf));
+
+        bool cholesky = s.Solver == AlsSolver.Cholesky;
+        int need = cholesky ? CholeskySolver.ScratchLength(k) : ConjugateGradientSolver.ScratchLength(k);
+        Span<float> scratch = need <= 1024 ? stackalloc float[need] : new float[need];
         for (int row = block.Start; row < block.End; row++)
         {
             int lo = conf.RowPtr[row], n = conf.RowPtr[row + 1] - lo;
@@ -25,7 +40,7 @@ public static class BlockSolver
             var c = conf.Values.AsSpan(lo, n);
             var p = pref.IsEmpty ? ReadOnlySpan<float>.Empty : pref.Slice(lo, n);
             float lambda = s.ScaleRegularization ? s.Regularization * n : s.Regularization;
-            if (s.Solver == AlsSolver.Cholesky)
+            if (cholesky)
                 CholeskySolver.Solve(x, gram, lambda, dstFactors, cols, c, p, scratch);
             else
                 ConjugateGradientSolver.Solve(x, gram, lambda, dstFactors, cols, c, p, s.CgSteps, scratch);

@@ -2,67 +2,54 @@ namespace BatchRecs.Core.Als;
 
 /// <summary>
 /// Solves one row's normal equation exactly: forms A = G + λI + Σᵢ (cᵢ − 1)·yᵢyᵢᵀ and b = Σᵢ cᵢpᵢ·yᵢ,
-/// then factors A = LLᵀ (Hu, Koren & Volinsky 2008, eq. 4 with the YᵀY + Yᵀ(Cᵤ − I)Y speed-up).
+/// then factors A = UᵀU (Hu, Koren & Volinsky 2008, eq. 4 with the YᵀY + Yᵀ(Cᵤ − I)Y speed-up).
 /// Costs O(n·k² + k³) per row.
 /// </summary>
+/// <remarks>
+/// The rank-n update is done as a small matrix product: the row's dst rows are gathered a panel at a
+/// time into Y (n × k) and Z = diag(c − 1)·Y, and <see cref="FactorMath.RankUpdateUpper"/> adds ZᵀY to
+/// the upper triangle. The plain scalar version is <see cref="ReferenceSolver.Cholesky"/>.
+/// </remarks>
 internal static class CholeskySolver
 {
+    /// <summary>dst rows gathered per rank-update panel (bounds the scratch whatever the row's length).</summary>
+    internal const int Panel = 64;
+
+    /// <summary>Scratch floats <see cref="Solve"/> needs for a given k: A, b, and the Y and Z panels.</summary>
+    public static int ScratchLength(int k) => k * k + k + 2 * Panel * k;
+
     /// <param name="x">out: the solution (length k).</param>
-    /// <param name="scratch">at least k·k + k floats, owned by the calling thread.</param>
+    /// <param name="dst">the other side's factors, rows × k row-major (shared, read-only); cols must be valid rows.</param>
+    /// <param name="scratch">at least <see cref="ScratchLength"/> floats, owned by the calling thread.</param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Solve(Span<float> x, ReadOnlySpan<float> gram, float lambda, ReadOnlySpan<float> dst,
         ReadOnlySpan<int> cols, ReadOnlySpan<float> conf, ReadOnlySpan<float> pref, Span<float> scratch)
     {
         int k = x.Length;
         var a = scratch[..(k * k)];
         var b = scratch.Slice(k * k, k);
-        gram.CopyTo(a);
+        var yPanel = scratch.Slice(k * k + k, Panel * k);
+        var zPanel = scratch.Slice(k * k + k + Panel * k, Panel * k);
+        gram[..(k * k)].CopyTo(a);
         for (int f = 0; f < k; f++) a[f * k + f] += lambda;
         b.Clear();
-        for (int e = 0; e < cols.Length; e++)
+        for (int e0 = 0; e0 < cols.Length; e0 += Panel)
         {
-            var y = dst.Slice(cols[e] * k, k);
-            float c = conf[e];
-            float w = c - 1f;
-            // Lower triangle is enough for the factorization.
-            if (w != 0f)
-                for (int i = 0; i < k; i++)
-                    FactorMath.Axpy(w * y[i], y[..(i + 1)], a.Slice(i * k, i + 1));
-            FactorMath.Axpy(c * (pref.IsEmpty ? 1f : pref[e]), y, b);
-        }
-        Factor(a, k);
-        SolveFactored(a, b, x, k);
-    }
-
-    /// <summary>In-place Cholesky A = LLᵀ of a symmetric positive definite k×k matrix (lower triangle used).</summary>
-    public static void Factor(Span<float> a, int k)
-    {
-        for (int j = 0; j < k; j++)
-        {
-            var rowJ = a.Slice(j * k, j);
-            float d = a[j * k + j] - FactorMath.Dot(rowJ, rowJ);
-            if (!(d > 0)) throw new ArithmeticException(
-                "the normal equation is not positive definite (NaN or degenerate factors); try increasing regularization.");
-            float ljj = MathF.Sqrt(d);
-            a[j * k + j] = ljj;
-            float inv = 1f / ljj;
-            for (int i = j + 1; i < k; i++)
+            int n = Math.Min(Panel, cols.Length - e0);
+            for (int e = 0; e < n; e++)
             {
-                float s = a[i * k + j] - FactorMath.Dot(a.Slice(i * k, j), rowJ);
-                a[i * k + j] = s * inv;
+                var y = dst.Slice(cols[e0 + e] * k, k);
+                float c = conf[e0 + e];
+                y.CopyTo(yPanel.Slice(e * k, k));
+                var z = zPanel.Slice(e * k, k);
+                z.Clear();
+                FactorMath.Axpy(c - 1f, y, z);
+                FactorMath.Axpy(c * (pref.IsEmpty ? 1f : pref[e0 + e]), y, b);
             }
+            FactorMath.RankUpdateUpper(a, k, zPanel, yPanel, n);
         }
-    }
-
-    /// <summary>Solves LLᵀx = b given the factor L in the lower triangle of <paramref name="l"/>.</summary>
-    public static void SolveFactored(ReadOnlySpan<float> l, ReadOnlySpan<float> b, Span<float> x, int k)
-    {
-        for (int i = 0; i < k; i++)
-            x[i] = (b[i] - FactorMath.Dot(l.Slice(i * k, i), x[..i])) / l[i * k + i];
-        for (int i = k - 1; i >= 0; i--)
-        {
-            float s = x[i];
-            for (int j = i + 1; j < k; j++) s -= l[j * k + i] * x[j];
-            x[i] = s / l[i * k + i];
-        }
+        if (!FactorMath.CholeskyUpper(a, k))
+            throw new ArithmeticException("the normal equation is not positive definite (NaN or degenerate factors); try increasing regularization.");
+        FactorMath.CholeskySolveUpper(a, b, x, k);
     }
 }

@@ -17,6 +17,7 @@ public static class ImplicitAls
         Action<IterationStats>? onIteration = null, CancellationToken cancellationToken = default, IFitCheckpoint? checkpoint = null)
     {
         settings.Validate();
+        if (settings.Mode != AlsMode.Implicit) throw new ArgumentException("mode is explicit: fit ratings with ExplicitAls.Fit.", "mode");
         if (problem.UserItemConf.NonZeros == 0) throw new ArgumentException("there are no interactions to fit (empty input).", "input");
         int k = settings.Factors;
         int cores = Environment.ProcessorCount;
@@ -34,14 +35,15 @@ public static class ImplicitAls
             (x, y, first) = (saved.UserFactors, saved.ItemFactors, saved.CompletedIterations);
             history.AddRange(saved.History);
         }
-        var gy = GramMatrix.Compute(y, problem.Items, k);
+        int gramThreads = executor is LocalExecutor local ? local.MaxThreads : -1;
+        var gy = GramMatrix.Compute(y, problem.Items, k, gramThreads);
         for (int it = first; it < settings.Iterations; it++)
         {
             var sw = Stopwatch.StartNew();
             executor.RunHalfStep(new HalfStep(it, Side.Users, problem.UserItemConf, problem.UserItemPref, userBlockList, y, gy, x, settings), cancellationToken);
-            var gx = GramMatrix.Compute(x, problem.Users, k);
+            var gx = GramMatrix.Compute(x, problem.Users, k, gramThreads);
             executor.RunHalfStep(new HalfStep(it, Side.Items, problem.ItemUserConf, problem.ItemUserPref, itemBlockList, x, gx, y, settings), cancellationToken);
-            gy = GramMatrix.Compute(y, problem.Items, k);
+            gy = GramMatrix.Compute(y, problem.Items, k, gramThreads);
             double seconds = sw.Elapsed.TotalSeconds;
             double loss = TrainingLoss.Compute(problem, settings, x, y, gy);
             if (!double.IsFinite(loss))
@@ -63,6 +65,14 @@ public static class ImplicitAls
     {
         settings.Validate();
         int k = model.Factors;
+        if (settings.Factors != k) throw new ArgumentException($"factors is {settings.Factors} but the model has {k}.", "factors");
+        if (strengths.Length != items.Length) throw new ArgumentException("items and strengths must have the same length.", nameof(strengths));
+        for (int e = 0; e < items.Length; e++)
+        {
+            if ((uint)items[e] >= (uint)model.Items) throw new ArgumentOutOfRangeException(nameof(items), $"item index {items[e]} is outside the model's {model.Items} items.");
+            if (!float.IsFinite(strengths[e]) || strengths[e] < 0) throw new ArgumentException($"interaction strength must be a finite number ≥ 0; got {strengths[e]} for item index {items[e]}.", "value");
+        }
+        if (!warmStart.IsEmpty && warmStart.Length != k) throw new ArgumentException($"warmStart must have k = {k} values.", nameof(warmStart));
         var gram = itemGram ?? GramMatrix.Compute(model.ItemFactors, model.Items, k);
         var order = items.ToArray();
         var conf = new float[order.Length];

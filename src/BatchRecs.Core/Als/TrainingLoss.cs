@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace BatchRecs.Core.Als;
 
 /// <summary>
@@ -9,9 +7,14 @@ namespace BatchRecs.Core.Als;
 /// </summary>
 public static class TrainingLoss
 {
+    /// <param name="x">users × k, row-major.</param>
+    /// <param name="y">items × k, row-major.</param>
+    /// <param name="gy">YᵀY, k×k.</param>
     public static double Compute(AlsProblem problem, AlsSettings s, float[] x, float[] y, float[] gy)
     {
         int k = s.Factors;
+        if (x.Length != problem.Users * k || y.Length != problem.Items * k || gy.Length != k * k)
+            throw new ArgumentException("x, y and gy must be users × k, items × k and k × k.");
         var m = problem.UserItemConf;
         const int chunk = 1024;
         int chunks = (m.Rows + chunk - 1) / chunk;
@@ -25,13 +28,13 @@ public static class TrainingLoss
             {
                 var xu = x.AsSpan(u * k, k);
                 FactorMath.SymMatVec(gy, xu, gx, k);
-                acc += TensorPrimitives.Dot(xu, gx);
+                acc += FactorMath.Dot(xu, gx);
                 int n = m.RowPtr[u + 1] - m.RowPtr[u];
                 float lambda = s.ScaleRegularization ? s.Regularization * n : s.Regularization;
-                acc += lambda * TensorPrimitives.Dot(xu, xu);
+                acc += lambda * FactorMath.Dot(xu, xu);
                 for (int e = m.RowPtr[u]; e < m.RowPtr[u + 1]; e++)
                 {
-                    double sc = TensorPrimitives.Dot(xu, y.AsSpan(m.ColIdx[e] * k, k));
+                    double sc = FactorMath.Dot(xu, y.AsSpan(m.ColIdx[e] * k, k));
                     double p = problem.UserItemPref?[e] ?? 1.0;
                     acc += m.Values[e] * (p - sc) * (p - sc) - sc * sc;
                 }
@@ -45,7 +48,7 @@ public static class TrainingLoss
         {
             var yi = y.AsSpan(i * k, k);
             int n = it.RowPtr[i + 1] - it.RowPtr[i];
-            total += (s.ScaleRegularization ? s.Regularization * n : s.Regularization) * TensorPrimitives.Dot(yi, yi);
+            total += (s.ScaleRegularization ? s.Regularization * n : s.Regularization) * FactorMath.Dot(yi, yi);
         }
         return total;
     }
