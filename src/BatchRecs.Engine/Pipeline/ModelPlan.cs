@@ -46,11 +46,27 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         string? checkpointPath = null, Action<IterationStats>? onIteration = null)
     {
         var als = settings.ToAls(iterations);
+        if (als.Mode == AlsMode.Explicit) return ForRanking(ExplicitAls.Fit(strengths, als, onIteration: onIteration));
         var problem = AlsProblem.Build(strengths, als, TrainWithIpw ? RelMf.Preferences(strengths, propensity) : null);
         var checkpoint = checkpointPath is null ? null
             : new FileCheckpoint(checkpointPath, FileCheckpoint.Fingerprint(problem, als, warm?.UserFactors, warm?.ItemFactors));
         return ImplicitAls.Fit(problem, als, executor, settings.GetInt("user_blocks"), settings.GetInt("item_blocks"),
             warm?.UserFactors, warm?.ItemFactors, onIteration, ct, checkpoint);
+    }
+
+    /// <summary>
+    /// Explicit mode ranks a user's items by bᵢ + xᵤᵀyᵢ (the global mean and bᵤ do not change a user's order), i.e. by the
+    /// inner product of [xᵤ, 1] and [yᵢ, bᵢ]: the model is returned with those (k+1)-dimensional factors, so scoring, the
+    /// index and publishing stay one code path.
+    /// </summary>
+    private static AlsModel ForRanking(BiasedModel m)
+    {
+        int k = m.Factors.Factors, k1 = k + 1;
+        var users = new float[m.Factors.Users * k1];
+        var items = new float[m.Factors.Items * k1];
+        for (int u = 0; u < m.Factors.Users; u++) { m.Factors.UserVector(u).CopyTo(users.AsSpan(u * k1)); users[u * k1 + k] = 1f; }
+        for (int i = 0; i < m.Factors.Items; i++) { m.Factors.ItemVector(i).CopyTo(items.AsSpan(i * k1)); items[i * k1 + k] = m.ItemBias[i]; }
+        return new AlsModel(m.Factors.Users, m.Factors.Items, k1, users, items, m.Factors.History);
     }
 
     /// <summary>Whether fits checkpoint every iteration: always, never, or (auto) when blocks run outside this process.</summary>

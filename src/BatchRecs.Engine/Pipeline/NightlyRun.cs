@@ -65,8 +65,9 @@ public sealed class NightlyRun(RunLog log)
             var all = pairs.ToUserItemMatrix();
             var counts = PopularityRanker.Counts(all);
             var propensity = plan.Propensities(all, counts);
+            var warm = evalModel ?? (settings.GetString("warm_start") == "last_run" ? LastRunFactors(req.LakeDir, pairs, settings, metrics) : null);
             var model = stages.Time("fit", () => plan.Fit(all, propensity,
-                evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), evalModel, ct, checkpoints.PathFor("fit"), checkpoints.OnIteration("fit")));
+                evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), warm, ct, checkpoints.PathFor("fit"), checkpoints.OnIteration("fit")));
             RecordFit(metrics, "fit", model);
             var (recs, index) = stages.Time("score", () => plan.Retrieve(model, all, propensity));
             if (index is not null) RecordIndex(metrics, index);
@@ -143,6 +144,23 @@ public sealed class NightlyRun(RunLog log)
         log.Event("run.evaluation", ("k", plan.N), ("users", m.Users), ("model_recall", m.Recall), ("model_ndcg", m.Ndcg),
             ("popular_recall", p.Recall), ("popular_ndcg", p.Ndcg), ("model_coverage", m.Coverage));
         return model;
+    }
+
+    /// <summary>The last published factors mapped onto today's ids (new ids get the usual seeded random start).</summary>
+    private AlsModel? LastRunFactors(string lakeDir, InteractionLog pairs, JobSettings settings, IDictionary<string, double> metrics)
+    {
+        int k = settings.Factors;
+        ulong seed = (ulong)settings.Seed;
+        var users = DuckDbCatalog.LastFactors(lakeDir, "user_factors", pairs.UserIds, k, (i, row) => FactorInit.FillRow(row, seed, Side.Users, i));
+        var items = DuckDbCatalog.LastFactors(lakeDir, "item_factors", pairs.ItemIds, k, (i, row) => FactorInit.FillRow(row, seed, Side.Items, i));
+        if (users is null || items is null)
+        {
+            log.Event("run.warm_start", ("from", "none"), ("reason", "no published factors of this shape"));
+            return null;
+        }
+        metrics["fit.warm_started"] = 1;
+        log.Event("run.warm_start", ("from", "last_run"));
+        return new AlsModel(pairs.UserCount, pairs.ItemCount, k, users, items, []);
     }
 
     private void RecordIndex(IDictionary<string, double> metrics, IndexReport index)

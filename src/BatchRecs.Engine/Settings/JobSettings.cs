@@ -16,6 +16,7 @@ public sealed class JobSettings
         SettingDefinition.Float("regularization", 0.05, 0, 1e6, "L2 penalty λ added to every normal equation"),
         SettingDefinition.Float("alpha", 2, 0, 1e6, "confidence slope: c = 1 + alpha·r"),
         SettingDefinition.Int("iterations", 15, 1, 1000, "ALS iterations"),
+        SettingDefinition.Choice("warm_start", "none", ["none", "last_run"], "start the fit from the last published factors (ids matched by external id; new ids random); only when holdout_fraction=0, where it cannot leak held-out pairs"),
         SettingDefinition.Int("refit_iterations", 5, 0, 1000, "iterations of the full-window refit, warm-started from the evaluated fit"),
         SettingDefinition.Int("top_n", 20, 1, 10_000, "list length per user, also K of Recall@K/NDCG@K"),
         SettingDefinition.Int("lookback_days", 28, 1, 3650, "days of input before the run date"),
@@ -24,6 +25,8 @@ public sealed class JobSettings
         SettingDefinition.Choice("solver", "cg", ["cg", "cholesky"], "per-row solver"),
         SettingDefinition.Int("cg_steps", 3, 1, 100, "conjugate-gradient steps per row and half-step"),
         SettingDefinition.Choice("confidence", "linear", ["linear", "log"], "confidence function of the strength r"),
+        SettingDefinition.Choice("mode", "implicit", ["implicit", "explicit"], "implicit feedback (confidence-weighted ALS) or explicit ratings (biased MF: mean + user + item bias + taste)"),
+        SettingDefinition.Bool("scale_regularization", false, "multiply λ by each row's number of entries, as Spark's ALS does"),
         SettingDefinition.IntOrAuto("user_blocks", 1, 1_000_000, "user blocks per half-step (auto: from data size and cores)"),
         SettingDefinition.IntOrAuto("item_blocks", 1, 1_000_000, "item blocks per half-step (auto: from data size and cores)"),
         SettingDefinition.Choice("combine", "sum", ["sum", "max", "last"], "how repeated events of a (user, item) pair combine"),
@@ -106,6 +109,8 @@ public sealed class JobSettings
         Solver: GetString("solver") == "cholesky" ? AlsSolver.Cholesky : AlsSolver.ConjugateGradient,
         CgSteps: GetInt("cg_steps"),
         Confidence: GetString("confidence") == "log" ? ConfidenceKind.Log : ConfidenceKind.Linear,
+        ScaleRegularization: GetBool("scale_regularization"),
+        Mode: GetString("mode") == "explicit" ? AlsMode.Explicit : AlsMode.Implicit,
         Seed: (ulong)Seed);
 
     public static JobSettings Defaults() => Create(null, []);

@@ -88,6 +88,45 @@ public static class DuckDbCatalog
         File.Move(staged, live, overwrite: true);
     }
 
+    /// <summary>
+    /// The latest published factors of one side mapped onto <paramref name="ids"/> by external id: rows × k, with
+    /// <paramref name="fill"/> called for ids the last run did not know (or a null result if nothing matches or k differs).
+    /// </summary>
+    public static float[]? LastFactors(string lakeDir, string table, IdMap ids, int k, Action<int, Span<float>> fill)
+    {
+        string live = Path.Combine(lakeDir, FileName);
+        if (!File.Exists(live)) return null;
+        string idColumn = table == "user_factors" ? "user_id" : "item_id";
+        using var con = new DuckDBConnection($"Data Source={live};ACCESS_MODE=READ_ONLY");
+        con.Open();
+        using var cmd = con.CreateCommand();
+        cmd.CommandText = $"SELECT {idColumn}, factors FROM {table}";
+        float[] result = new float[ids.Count * k];
+        var known = new bool[ids.Count];
+        int matched = 0;
+        try
+        {
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                var vec = (List<float>)r.GetValue(1);
+                if (vec.Count != k) return null;
+                bool found = ids.Kind == IdKind.Int64 ? ids.TryGetIndex(r.GetInt64(0), out int i) : ids.TryGetIndex(r.GetString(0), out i);
+                if (!found) continue;
+                vec.CopyTo(result, i * k);
+                known[i] = true;
+                matched++;
+            }
+        }
+        catch (Exception e) when (e is DuckDBException or InvalidCastException)
+        {
+            return null; // no such table yet, or the id type changed
+        }
+        if (matched == 0) return null;
+        for (int i = 0; i < ids.Count; i++) if (!known[i]) fill(i, result.AsSpan(i * k, k));
+        return result;
+    }
+
     /// <summary>One trial of a tuning, a row of <c>tuning_trials</c>.</summary>
     public sealed record TrialRow(int Trial, int Rung, string SettingsJson, double Metric, double Seconds);
 
