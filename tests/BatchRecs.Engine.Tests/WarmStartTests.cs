@@ -15,7 +15,7 @@ public class WarmStartTests
         var cold = await CliProcess.RunAsync([.. common, "--lake", dir.Sub("cold"), "--run-date", "2026-05-01", "--set", "iterations=1"]);
         Assert.True(warm.ExitCode == 0 && cold.ExitCode == 0, warm.StdErr + cold.StdErr);
         Assert.Contains("run.warm_start from=last_run", warm.StdOut);
-        double Loss(string db) => (double)DuckQuery.Rows("SELECT value FROM run_metrics JOIN runs USING (run_id) WHERE metric = 'fit.loss_final' AND run_date = DATE '2026-05-01'", db).Single()[0];
+        double Loss(string db) => (double)DuckQuery.Rows("SELECT value FROM run_metrics WHERE metric = 'fit.loss_final' AND run_date = DATE '2026-05-01'", db).Single()[0];
         double warmLoss = Loss(Path.Combine(dir.Sub("lake"), "batchrecs.duckdb")), coldLoss = Loss(Path.Combine(dir.Sub("cold"), "batchrecs.duckdb"));
         Assert.True(warmLoss < coldLoss, $"warm {warmLoss} vs cold {coldLoss}");
     }
