@@ -13,6 +13,7 @@ internal static class BenchCommand
         cmd.Add(BenchQualityCommand.Create());
         cmd.Add(BenchTopNCommand.Create());
         cmd.Add(BenchAlsCommand.Create());
+        cmd.Add(BenchDistributedCommand.Create());
         return cmd;
     }
 }

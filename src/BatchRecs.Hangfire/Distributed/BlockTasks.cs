@@ -9,15 +9,16 @@ namespace BatchRecs.Hangfire.Distributed;
 /// <summary>
 /// The worker side of <see cref="HangfireExecutor"/>: one Hangfire job solves one block of one half-step with the
 /// same <see cref="BlockSolver"/> the local executor uses, reading its inputs from the scratch area and writing its
-/// rows by write-then-rename. A worker keeps the last CSR and the last half-step input it read, so the blocks of one
-/// half-step that land on the same worker read them once.
+/// rows by write-then-rename. A worker keeps the CSRs it read (both sides of the last fits: they are read once per fit,
+/// not per half-step) and the last half-step input, so the blocks of one half-step that land on it read that once.
 /// </summary>
 public sealed class BlockTasks
 {
     public const string Queue = "blocks";
 
     private static readonly Lock CacheLock = new();
-    private static (string Path, CsrMatrix Matrix, float[]? Pref)? _csr;
+    private const int CsrCacheSize = 4;
+    private static readonly List<(string Path, CsrMatrix Matrix, float[]? Pref)> Csrs = [];
     private static (string Dir, BlockTaskFiles.StepInput Input)? _step;
 
     /// <summary>Test hook: milliseconds to sleep before solving (to kill a worker mid-task). Read from BATCHRECS_BLOCK_DELAY_MS.</summary>
@@ -32,9 +33,16 @@ public sealed class BlockTasks
         CsrMatrix conf; float[]? pref; BlockTaskFiles.StepInput input;
         lock (CacheLock)
         {
-            if (_csr is not { } c || c.Path != csrPath) { var (m, p) = BinaryArrays.ReadCsr(csrPath); _csr = (csrPath, m, p); }
+            int hit = Csrs.FindIndex(c => c.Path == csrPath);
+            if (hit < 0)
+            {
+                var (m, p) = BinaryArrays.ReadCsr(csrPath);
+                if (Csrs.Count == CsrCacheSize) Csrs.RemoveAt(0);
+                Csrs.Add((csrPath, m, p));
+                hit = Csrs.Count - 1;
+            }
+            (_, conf, pref) = Csrs[hit];
             if (_step is not { } s || s.Dir != stepDir) _step = (stepDir, BlockTaskFiles.ReadStep(stepDir));
-            (conf, pref) = (_csr.Value.Matrix, _csr.Value.Pref);
             input = _step.Value.Input;
         }
         int k = input.Settings.Factors;

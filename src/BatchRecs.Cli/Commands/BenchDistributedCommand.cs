@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Diagnostics;
+using BatchRecs.Core.Als;
+using BatchRecs.Core.Data;
+using BatchRecs.Core.Execution;
+using BatchRecs.Hangfire;
+using BatchRecs.Hangfire.Distributed;
+
+namespace BatchRecs.Cli.Commands;
+
+/// <summary>
+/// <c>batchrecs bench distributed</c>: the same fit on the local executor and on 1, 2, 4 … single-threaded
+/// `batchrecs worker` processes that this command starts, reporting seconds per iteration, the coordination overhead
+/// per half-step (enqueue → all blocks gathered, minus the blocks' own solve time) and the bytes moved per iteration.
+/// </summary>
+internal static class BenchDistributedCommand
+{
+    public static Command Create()
+    {
+        var db = new Option<string>("--db") { Description = "PostgreSQL connection string shared with the workers", Required = true };
+        var workers = new Option<int[]>("--workers") { Description = "worker process counts to measure", DefaultValueFactory = _ => [1, 2, 4], AllowMultipleArgumentsPerToken = true };
+        var users = new Option<int>("--users") { DefaultValueFactory = _ => 100_000 };
+        var items = new Option<int>("--items") { DefaultValueFactory = _ => 20_000 };
+        var interactions = new Option<int>("--interactions") { DefaultValueFactory = _ => 4_000_000 };
+        var factors = new Option<int>("--factors") { DefaultValueFactory = _ => 64 };
+        var iterations = new Option<int>("--iterations") { DefaultValueFactory = _ => 3 };
+        var blocks = new Option<int>("--blocks") { Description = "blocks per half-step", DefaultValueFactory = _ => 8 };
+        var cmd = new Command("distributed", "ALS on the local executor vs on N Hangfire worker processes (started here).") { db, workers, users, items, interactions, factors, iterations, blocks };
+        cmd.SetAction((p, ct) => CliErrors.Guard(() =>
+        {
+            var log = SyntheticInteractions.Generate(new SyntheticSpec(p.GetValue(users), p.GetValue(items), p.GetValue(interactions), 30, 42));
+            var uMap = IdMap.FromInt64(log.UserIds); var iMap = IdMap.FromInt64(log.ItemIds);
+            var m = CsrMatrix.FromEntries(uMap.Count, iMap.Count,
+                log.UserIds.Select(id => { uMap.TryGetIndex(id, out int i); return i; }).ToArray(),
+                log.ItemIds.Select(id => { iMap.TryGetIndex(id, out int i); return i; }).ToArray(),
+                Enumerable.Repeat(1f, log.UserIds.Length).ToArray());
+            var s = new AlsSettings(Factors: p.GetValue(factors), Regularization: 0.05f, Alpha: 2, Iterations: p.GetValue(iterations));
+            var problem = AlsProblem.Build(m, s);
+            int nb = p.GetValue(blocks);
+            Console.WriteLine($"{uMap.Count:N0} users × {iMap.Count:N0} items, {m.NonZeros:N0} pairs, k={s.Factors}, {s.Iterations} iterations, {nb} blocks per half-step");
+
+            var sw = Stopwatch.StartNew();
+            var local1 = ImplicitAls.Fit(problem, s, new LocalExecutor(1), nb, nb);
+            double local1Secs = sw.Elapsed.TotalSeconds;
+            sw.Restart();
+            var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), nb, nb);
+            Console.WriteLine($"local, 1 thread:   {local1Secs / s.Iterations:F2} s/iteration");
+            Console.WriteLine($"local, all cores:  {sw.Elapsed.TotalSeconds / s.Iterations:F2} s/iteration");
+
+            string lake = Path.Combine(Path.GetTempPath(), $"batchrecs-bench-dist-{Guid.NewGuid():N}");
+            foreach (int n in p.GetValue(workers)!)
+            {
+                using var engine = DistributedEngine.Connect(new StorageOptions(p.GetValue(db)), lake, TimeSpan.FromMinutes(10));
+                var procs = Enumerable.Range(0, n).Select(_ => StartWorker(p.GetValue(db)!)).ToList();
+                try
+                {
+                    Thread.Sleep(3000); // let the workers connect
+                    sw.Restart();
+                    var dist = ImplicitAls.Fit(problem, s, engine.Executor, nb, nb);
+                    double secs = sw.Elapsed.TotalSeconds;
+                    bool same = dist.UserFactors.AsSpan().SequenceEqual(local.UserFactors) && dist.ItemFactors.AsSpan().SequenceEqual(local.ItemFactors);
+                    var st = engine.Executor.Stats;
+                    // Ideal half-step time with n single-threaded workers: the single-thread local time / n.
+                    double ideal = local1Secs / Math.Min(n, nb) / (2 * s.Iterations);
+                    Console.WriteLine($"hangfire, {n} worker(s): {secs / s.Iterations:F2} s/iteration; half-step enqueue→gathered {st.WaitSeconds / st.HalfSteps:F3} s " +
+                        $"(ideal {ideal:F3} s, overhead ≈ {st.WaitSeconds / st.HalfSteps - ideal:F3} s); {(st.BytesWritten + st.BytesRead) / 1e6 / s.Iterations:F1} MB moved per iteration; bit-identical to local: {same}");
+                }
+                finally
+                {
+                    foreach (var w in procs) { try { w.Kill(entireProcessTree: true); w.WaitForExit(); } catch (InvalidOperationException) { } w.Dispose(); }
+                }
+            }
+            try { Directory.Delete(lake, recursive: true); } catch (IOException) { }
+            return Task.FromResult(0);
+        }));
+        return cmd;
+    }
+
+    private static Process StartWorker(string db)
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(typeof(BenchDistributedCommand).Assembly.Location);
+        foreach (var a in new[] { "worker", "--db", db, "--queues", BlockTasks.Queue, "--threads", "1" }) psi.ArgumentList.Add(a);
+        var proc = Process.Start(psi)!;
+        proc.OutputDataReceived += (_, _) => { };
+        proc.ErrorDataReceived += (_, _) => { };
+        proc.BeginOutputReadLine();
+        proc.BeginErrorReadLine();
+        return proc;
+    }
+}
