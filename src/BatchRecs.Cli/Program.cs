@@ -9,6 +9,8 @@ var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parque
     RunCommand.Create(),
     TuneCommand.Create(),
     SqlCommand.Create(),
+    RunsCommand.Create(),
+    RecommendCommand.Create(),
     SchedulerCommand.Create(),
     WorkerCommand.Create(),
     BackfillCommand.Create(),

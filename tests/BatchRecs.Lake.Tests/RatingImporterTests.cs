@@ -83,4 +83,25 @@ public class RatingImporterTests
         Assert.Equal(9_724, log.ItemCount);
         Assert.Equal(0.5f, log.Values.Min());
     }
+
+    [Fact]
+    public async Task MovieLens_item_metadata_is_imported_beside_the_log_and_never_read_as_interactions()
+    {
+        using var dir = new TempDirectory();
+        await File.WriteAllTextAsync(dir.Sub("u.data"), "1\t10\t5\t881250949\n2\t20\t4\t881250949\n");
+        await File.WriteAllTextAsync(dir.Sub("u.genre"), "unknown|0\nAction|1\nComedy|2\n\n");
+        await File.WriteAllTextAsync(dir.Sub("u.item"), "10|Heat (1995)|01-Jan-1995||http://x|0|1|0\n20|Babe (1995)|01-Jan-1995||http://y|0|0|1\n", System.Text.Encoding.Latin1);
+        var r = await RatingImporter.ImportMovieLensAsync(dir.Path, dir.Sub("out"));
+        Assert.Equal(2, r.Items);
+        string items = Path.Combine(dir.Sub("out"), ItemMetadata.DefaultRelativePath);
+        await using (var reader = await Parquet.ParquetReader.CreateAsync(items))
+        {
+            using var rg = reader.OpenRowGroupReader(0);
+            var cat = new string?[2];
+            await rg.ReadAsync(reader.Schema.DataFields.Single(f => f.Name == "category"), cat.AsMemory());
+            Assert.Equal(new[] { "Action", "Comedy" }, cat);
+        }
+        var log = (await InteractionReader.ReadAsync(dir.Sub("out"), Everything, new EventRules())).Events;
+        Assert.Equal(2, log.Count); // _items/items.parquet is not an interaction file
+    }
 }

@@ -39,5 +39,6 @@ internal static class ImportCommand
     }
 
     private static void Print(ImportResult r, string outDir) =>
-        Console.WriteLine($"imported {r.Rows:N0} rows into {r.Partitions} daily partitions ({(r.StringIds ? "STRING" : "INT64")} ids) under {Path.GetFullPath(outDir)}");
+        Console.WriteLine($"imported {r.Rows:N0} rows into {r.Partitions} daily partitions ({(r.StringIds ? "STRING" : "INT64")} ids) under {Path.GetFullPath(outDir)}" +
+            (r.Items is { } n ? $"; {n:N0} items' titles and genres into {Path.Combine(outDir, BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath)}" : ""));
 }

@@ -16,10 +16,7 @@ internal static class SqlCommand
         var cmd = new Command("sql", "Run a SQL query on the run's DuckDB database (read-only) and print the result.") { query, lake, db, max };
         cmd.SetAction((p, ct) => CliErrors.Guard(() =>
         {
-            string path = p.GetValue(db) ?? Path.Combine(p.GetValue(lake) ?? Path.Combine("demo-out", "lake"), "batchrecs.duckdb");
-            if (path != ":memory:" && !File.Exists(path)) throw new ArgumentException($"database '{path}' does not exist; run a job first or pass --lake/--db.");
-            using var con = new DuckDBConnection(path == ":memory:" ? "Data Source=:memory:" : $"Data Source={path};ACCESS_MODE=READ_ONLY");
-            con.Open();
+            using var con = Open(p.GetValue(db) ?? DatabasePath(p.GetValue(lake)));
             using var c = con.CreateCommand();
             c.CommandText = p.GetValue(query)!;
             using var r = c.ExecuteReader();
@@ -29,7 +26,29 @@ internal static class SqlCommand
         return cmd;
     }
 
-    private static void Print(System.Data.Common.DbDataReader r, int maxRows)
+    /// <summary>The run database of a lake (default: the demo's).</summary>
+    public static string DatabasePath(string? lake) => Path.Combine(lake ?? Path.Combine("demo-out", "lake"), "batchrecs.duckdb");
+
+    /// <summary>Opens a run database read-only (never blocks the nightly publish), or an in-memory one for ':memory:'.</summary>
+    public static DuckDBConnection Open(string path)
+    {
+        if (path != ":memory:" && !File.Exists(path)) throw new ArgumentException($"database '{path}' does not exist; run a job first or pass --lake/--db.");
+        var con = new DuckDBConnection(path == ":memory:" ? "Data Source=:memory:" : $"Data Source={path};ACCESS_MODE=READ_ONLY");
+        con.Open();
+        return con;
+    }
+
+    /// <summary>Runs a query with named parameters ($name) and prints the result as a table.</summary>
+    public static void Query(DuckDBConnection con, string sql, int maxRows = 50, params (string Name, object Value)[] parameters)
+    {
+        using var c = con.CreateCommand();
+        c.CommandText = sql;
+        foreach (var (name, value) in parameters) c.Parameters.Add(new DuckDBParameter(name, value));
+        using var r = c.ExecuteReader();
+        Print(r, maxRows);
+    }
+
+    public static void Print(System.Data.Common.DbDataReader r, int maxRows)
     {
         var names = Enumerable.Range(0, r.FieldCount).Select(r.GetName).ToArray();
         var rows = new List<string[]>();

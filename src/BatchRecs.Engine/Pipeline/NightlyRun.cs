@@ -78,7 +78,7 @@ public sealed class NightlyRun(RunLog log)
             var record = Record(RunStatus.Succeeded, null);
             var publish = await stages.TimeAsync("publish", () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
                 record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
-                new ItemPropensities(propensity, counts)), publishOptions, ct));
+                new ItemPropensities(propensity, counts), ItemsFile(req, settings)), publishOptions, ct));
             checkpoints.Clear();
             log.Event("run.succeeded", ("run_id", runId), ("rows", recs.TotalRows), ("partition", publish.PartitionDir), ("duckdb", publish.DatabasePath),
                 ("seconds", (DateTime.UtcNow - started).TotalSeconds));
@@ -98,6 +98,14 @@ public sealed class NightlyRun(RunLog log)
             }
             throw;
         }
+    }
+
+    private static string? ItemsFile(RunRequest req, JobSettings settings)
+    {
+        if (settings.GetString("items_input") is { Length: > 0 } path)
+            return File.Exists(path) ? Path.GetFullPath(path) : throw new LakeInputException($"items_input '{path}' does not exist.", path);
+        string conventional = Path.Combine(req.InputDir, BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath);
+        return File.Exists(conventional) ? Path.GetFullPath(conventional) : null;
     }
 
     private static Task<ReadResult> ReadAsync(RunRequest req, JobSettings settings, CancellationToken ct)

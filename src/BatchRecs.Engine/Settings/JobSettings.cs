@@ -41,6 +41,7 @@ public sealed class JobSettings
         SettingDefinition.Choice("propensity", "popularity", ["popularity", "exposure"], "propensity model: item popularity power law, or a logistic model over an exposure log"),
         SettingDefinition.Float("propensity_eta", 0.5, 0, 10, "η of p_i = (n_i / max n)^η"),
         SettingDefinition.Float("propensity_clip", 0.05, 1e-6, 1, "p_min: propensities are clipped to [p_min, 1]"),
+        SettingDefinition.Text("items_input", "", "Parquet file of item metadata (item_id, title, category, …) loaded as the DuckDB items table (default: INPUT/_items/items.parquet when present)"),
         SettingDefinition.Text("exposure_input", "", "directory of Parquet exposure logs (user_id, item_id, event_time[, position]) for propensity=exposure"),
         SettingDefinition.Float("rerank_beta", 0.3, 0, 100, "β of the re-rank score − β·log p_i"),
         SettingDefinition.Int("rerank_candidates", 3, 1, 100, "candidates per user retrieved for re-ranking, as a multiple of top_n"),

@@ -9,7 +9,7 @@ public sealed record DelimitedLayout(char Separator, bool HasHeader, string User
     string? ValueColumn, string EventType = "rating", string MultiCharSeparator = "", DateTimeOffset? DefaultTime = null);
 
 /// <summary>Summary of an import.</summary>
-public sealed record ImportResult(long Rows, int Partitions, bool StringIds);
+public sealed record ImportResult(long Rows, int Partitions, bool StringIds, int? Items = null);
 
 /// <summary>
 /// Turns public rating files (MovieLens <c>u.data</c>, <c>ratings.csv</c>, <c>ratings.dat</c>; any delimited file)
@@ -33,7 +33,14 @@ public static class RatingImporter
             _ when name.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) => new(',', true, "userId", "movieId", "timestamp", "rating"),
             _ => throw new LakeInputException($"'{file}' is not a MovieLens ratings file (u.data, ratings.csv or ratings.dat).", file),
         };
-        return ImportDelimitedAsync(file, outDir, layout, ct);
+        return ImportWithItemsAsync(file, outDir, layout, ct);
+    }
+
+    private static async Task<ImportResult> ImportWithItemsAsync(string file, string outDir, DelimitedLayout layout, CancellationToken ct)
+    {
+        var result = await ImportDelimitedAsync(file, outDir, layout, ct);
+        var items = await ItemMetadata.ImportMovieLensAsync(Path.GetDirectoryName(Path.GetFullPath(file))!, outDir, ct);
+        return result with { Items = items };
     }
 
     public static async Task<ImportResult> ImportDelimitedAsync(string file, string outDir, DelimitedLayout layout, CancellationToken ct = default)

@@ -37,8 +37,9 @@ public static class InteractionReader
     public static IReadOnlyList<(string Path, DateOnly? Day)> Discover(string inputDir)
     {
         if (!Directory.Exists(inputDir)) throw new LakeInputException($"input directory '{inputDir}' does not exist.", inputDir);
+        // Names starting with '_' or '.' (files or folders, e.g. _items/, .staging) are metadata or in flight, as in Hive/Spark.
         return Directory.EnumerateFiles(inputDir, "*.parquet", SearchOption.AllDirectories)
-            .Where(p => !Path.GetFileName(p).StartsWith('.') && !Path.GetFileName(p).StartsWith('_'))
+            .Where(p => !Path.GetRelativePath(inputDir, p).Split(Path.DirectorySeparatorChar).Any(seg => seg.StartsWith('.') || seg.StartsWith('_')))
             .Order(StringComparer.Ordinal)
             .Select(p => (p, PartitionPath.DateOf(Path.GetRelativePath(inputDir, p))))
             .ToList();

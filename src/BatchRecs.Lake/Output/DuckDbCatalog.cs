@@ -52,6 +52,8 @@ public static class DuckDbCatalog
                     AppendFactors(con, "item_factors", req, req.Items, req.ItemFactors);
                     AppendPropensity(con, req);
                 }
+                if (req.ItemsFile is { } items)
+                    Exec(con, $"CREATE OR REPLACE TABLE items AS SELECT * FROM read_parquet('{items.Replace("'", "''")}')");
                 WriteRun(con, req.Run);
                 tx.Commit();
             }

@@ -17,7 +17,8 @@ public sealed record PublishRequest(
     float[] ItemFactors,
     IReadOnlyList<InputFileInfo> InputFiles,
     IReadOnlyList<SkippedFile>? SkippedInputs = null,
-    ItemPropensities? ItemPropensity = null);
+    ItemPropensities? ItemPropensity = null,
+    string? ItemsFile = null);
 
 /// <summary>Per-item propensities and the interaction counts they came from (the <c>item_propensity</c> table).</summary>
 public sealed record ItemPropensities(float[] Propensity, int[] Interactions);
