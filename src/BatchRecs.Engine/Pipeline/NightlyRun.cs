@@ -249,6 +249,7 @@ public sealed class NightlyRun(RunLog log)
     {
         public T Time<T>(string stage, Func<T> f)
         {
+            log.Event("run.stage_start", ("stage", stage));
             var sw = Stopwatch.StartNew();
             var r = f();
             Done(stage, sw.Elapsed.TotalSeconds);
@@ -257,6 +258,7 @@ public sealed class NightlyRun(RunLog log)
 
         public async Task<T> TimeAsync<T>(string stage, Func<Task<T>> f)
         {
+            log.Event("run.stage_start", ("stage", stage));
             var sw = Stopwatch.StartNew();
             var r = await f();
             Done(stage, sw.Elapsed.TotalSeconds);

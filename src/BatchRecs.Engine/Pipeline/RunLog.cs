@@ -11,8 +11,12 @@ public sealed class RunLog(TextWriter? writer)
 {
     public static RunLog Null { get; } = new(null);
 
+    /// <summary>Every event as it happens (for progress displays); called on the thread that logs it.</summary>
+    public event Action<string, (string Key, object? Value)[]>? Observed;
+
     public void Event(string name, params (string Key, object? Value)[] fields)
     {
+        Observed?.Invoke(name, fields);
         if (writer is null) return;
         var sb = new StringBuilder();
         sb.Append(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)).Append(' ').Append(name);

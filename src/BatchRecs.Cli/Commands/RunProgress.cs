@@ -1,0 +1,50 @@
+using BatchRecs.Engine.Pipeline;
+using Spectre.Console;
+
+namespace BatchRecs.Cli.Commands;
+
+/// <summary>
+/// How a run shows itself on the console: progress bars with rates and time left when attached to a terminal
+/// (Spectre.Console), plain structured log lines otherwise (under the scheduler, in CI, piped to a file).
+/// </summary>
+internal static class RunProgress
+{
+    public static bool Interactive => !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+
+    public static async Task<T> RunAsync<T>(int iterations, int refitIterations, Func<RunLog, Task<T>> body)
+    {
+        if (!Interactive) return await body(new RunLog(Console.Out));
+        var log = new RunLog(null);
+        return await AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async ctx =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>();
+                ProgressTask Task(string stage, double max) =>
+                    tasks.TryGetValue(stage, out var t) ? t : tasks[stage] = ctx.AddTask(stage, maxValue: max);
+                log.Observed += (name, fields) =>
+                {
+                    var f = fields.ToDictionary(x => x.Key, x => x.Value);
+                    switch (name)
+                    {
+                        case "run.iteration" when f["stage"] is string stage:
+                            Task(stage == "fit" ? "fit (whole window)" : "fit (evaluated)", stage == "fit" ? refitIterations : iterations).Increment(1);
+                            break;
+                        case "run.stage_start" when f["stage"] is string stage && !stage.StartsWith("fit", StringComparison.Ordinal):
+                            Task(stage, 1).IsIndeterminate = true;
+                            break;
+                        case "run.stage" when f["stage"] is string stage && !stage.StartsWith("fit", StringComparison.Ordinal):
+                            var t = Task(stage, 1);
+                            t.IsIndeterminate = false;
+                            t.Value = t.MaxValue;
+                            break;
+                        case "run.failed" or "run.rejected":
+                            foreach (var open in tasks.Values) open.StopTask();
+                            break;
+                    }
+                };
+                return await body(log);
+            });
+    }
+}
