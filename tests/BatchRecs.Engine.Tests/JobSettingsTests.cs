@@ -65,4 +65,13 @@ public class JobSettingsTests
         foreach (var f in Directory.GetFiles(Path.Combine(dir!.FullName, "jobs"), "*.json").Where(f => !f.EndsWith(".schema.json")))
             JobDefinition.Load(f);
     }
+
+    [Fact]
+    public void The_readme_documents_every_setting()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "BatchRecs.sln"))) dir = dir.Parent;
+        var readme = File.ReadAllText(Path.Combine(dir!.FullName, "README.md"));
+        Assert.All(JobSettings.Definitions, d => Assert.Contains($"| `{d.Key}` | {d.Default} |", readme));
+    }
 }

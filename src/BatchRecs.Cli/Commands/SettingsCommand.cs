@@ -1,0 +1,31 @@
+using System.CommandLine;
+using BatchRecs.Engine.Settings;
+
+namespace BatchRecs.Cli.Commands;
+
+/// <summary><c>batchrecs settings</c>: every setting key with its default and meaning (Markdown with --markdown).</summary>
+internal static class SettingsCommand
+{
+    public static Command Create()
+    {
+        var markdown = new Option<bool>("--markdown") { Description = "print a Markdown table" };
+        var cmd = new Command("settings", "List every job setting (--set key=value, job file 'settings') with its default.") { markdown };
+        cmd.SetAction(p =>
+        {
+            if (p.GetValue(markdown))
+            {
+                Console.WriteLine("| key | default | meaning |");
+                Console.WriteLine("|---|---|---|");
+                foreach (var d in JobSettings.Definitions) Console.WriteLine($"| `{d.Key}` | {d.Default} | {d.Description} |");
+                Console.WriteLine("| `event_weights.TYPE` | 1 | weight of an event_type (job file: \"event_weights\": {\"view\": 1, \"purchase\": 5}) |");
+            }
+            else
+            {
+                int w = JobSettings.Definitions.Max(d => d.Key.Length);
+                foreach (var d in JobSettings.Definitions) Console.WriteLine($"{d.Key.PadRight(w)}  {d.Default,-12} {d.Description}");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}
