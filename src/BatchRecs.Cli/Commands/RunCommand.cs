@@ -32,9 +32,7 @@ internal static class RunCommand
                 var e => throw new ArgumentException($"--executor must be local or hangfire (got '{e}')."),
             };
             string[] overrides = [.. p.GetValue(set) ?? [], .. p.GetValue(skipBad) ? ["skip_bad_files=true"] : Array.Empty<string>()];
-            var settings = jobDef.ResolveSettings(overrides, lakeDir);
-            var summary = await RunProgress.RunAsync(settings.Iterations, settings.HoldoutFraction > 0 ? settings.RefitIterations : settings.Iterations,
-                log => new NightlyRun(log).ExecuteAsync(new RunRequest(p.GetValue(input)!, lakeDir, date, jobDef, overrides, distributed?.Executor), ct));
+            var summary = await RunProgress.RunAsync(log => new NightlyRun(log).ExecuteAsync(new RunRequest(p.GetValue(input)!, lakeDir, date, jobDef, overrides, distributed?.Executor), ct));
             PrintSummary(summary);
             if (distributed is not null)
                 Console.WriteLine($"  hangfire  {distributed.Executor.Stats.HalfSteps} half-steps, {distributed.Executor.Stats.BytesWritten / 1e6:F1} MB written, " +

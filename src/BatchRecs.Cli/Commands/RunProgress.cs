@@ -11,7 +11,7 @@ internal static class RunProgress
 {
     public static bool Interactive => !Console.IsOutputRedirected && !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 
-    public static async Task<T> RunAsync<T>(int iterations, int refitIterations, Func<RunLog, Task<T>> body)
+    public static async Task<T> RunAsync<T>(Func<RunLog, Task<T>> body)
     {
         if (!Interactive) return await body(new RunLog(Console.Out));
         var log = new RunLog(null);
@@ -21,6 +21,7 @@ internal static class RunProgress
             .StartAsync(async ctx =>
             {
                 var tasks = new Dictionary<string, ProgressTask>();
+                int iterations = 1, refitIterations = 1;
                 ProgressTask Task(string stage, double max) =>
                     tasks.TryGetValue(stage, out var t) ? t : tasks[stage] = ctx.AddTask(stage, maxValue: max);
                 log.Observed += (name, fields) =>
@@ -28,6 +29,10 @@ internal static class RunProgress
                     var f = fields.ToDictionary(x => x.Key, x => x.Value);
                     switch (name)
                     {
+                        case "run.settings":
+                            iterations = Convert.ToInt32(f["iterations"]);
+                            refitIterations = Convert.ToInt32(f["refit_iterations"]);
+                            break;
                         case "run.iteration" when f["stage"] is string stage:
                             Task(stage == "fit" ? "fit (whole window)" : "fit (evaluated)", stage == "fit" ? refitIterations : iterations).Increment(1);
                             break;

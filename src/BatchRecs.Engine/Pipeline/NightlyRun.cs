@@ -36,6 +36,8 @@ public sealed class NightlyRun(RunLog log)
         {
             settings = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
             if (settings.TunedFrom is { } tuning) log.Event("run.tuned_settings", ("tuning_id", tuning));
+            log.Event("run.settings", ("iterations", settings.Iterations),
+                ("refit_iterations", settings.HoldoutFraction > 0 ? Math.Max(1, settings.RefitIterations) : settings.Iterations));
             publishOptions = new PublishOptions(settings.GetInt("retention_days"), settings.GetInt("lock_timeout_seconds"));
             await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct);
             var stages = new StageTimer(metrics, log);

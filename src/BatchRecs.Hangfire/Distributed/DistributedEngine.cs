@@ -16,6 +16,9 @@ public sealed class DistributedEngine : IDisposable
     {
         if (storage.InMemory) throw new ArgumentException("the hangfire executor needs the PostgreSQL that the workers share (--db): memory storage is private to one process.");
         var config = GlobalConfiguration.Configuration;
+        // A host built earlier in this process may have left its (now disposed) logger factory as Hangfire's global
+        // log provider; the coordinator logs through RunLog, so Hangfire's own logging goes back to its default.
+        global::Hangfire.Logging.LogProvider.SetCurrentLogProvider(null);
         storage.Apply(config);
         SchedulerHost.ConfigurePolicies(config, null);
         string scratch = Path.Combine(Path.GetFullPath(lakeDir), "_scratch", Guid.NewGuid().ToString("N"));
