@@ -17,7 +17,8 @@ public sealed record TrialResult(int Trial, int Rung, IReadOnlyDictionary<string
 /// </summary>
 public static class SuccessiveHalving
 {
-    public static readonly Rung[] DefaultRungs = [new(0.2, 0.35), new(0.4, 1.0), new(1.0, 1.0)];
+    /// <summary>A fifth of the iterations on a quarter of the users; half of them, same users; all of them on everyone.</summary>
+    public static readonly Rung[] DefaultRungs = [new(0.2, 0.25), new(0.5, 0.25), new(1.0, 1.0)];
 
     /// <param name="evaluate">trains and scores one trial at one rung: (trial, rung index, settings) → metric (higher is better).</param>
     public static IReadOnlyList<TrialResult> Run(SearchSpace space, int trials, ulong seed, Func<int, int, IReadOnlyDictionary<string, string>, double> evaluate,

@@ -55,7 +55,7 @@ public sealed class TuningRun(RunLog log)
         double fraction = current.HoldoutFraction > 0 ? current.HoldoutFraction : 0.2;
         var splits = TuningSplits.Make(pairs, fraction);
         var train = pairs.Where(splits.IsEvaluation.Zip(splits.IsValidation, (e, v) => !e && !v).ToArray()).ToUserItemMatrix();
-        var validation = pairs.Where(splits.IsValidation).ToUserItemMatrix();
+        var validationAll = pairs.Where(splits.IsValidation).ToUserItemMatrix();
         var counts = PopularityRanker.Counts(train);
         var executor = req.Executor ?? new LocalExecutor();
         int k = current.TopN;
@@ -63,10 +63,14 @@ public sealed class TuningRun(RunLog log)
         var space = req.Job.SearchSpace ?? SearchSpace.Default;
         int budget = req.Budget ?? current.GetInt("tune_budget");
         ulong seed = (ulong)current.Seed;
-        log.Event("tune.start", ("job", req.Job.Name), ("pairs", pairs.Count), ("train", train.NonZeros), ("validation", validation.NonZeros), ("budget", budget));
-
         var models = new Dictionary<int, (AlsModel Model, int Iterations, double UserFraction)>();
+        // Trials are scored on at most MaxValidationUsers validation users: a seeded sample shared by every trial.
+        const int MaxValidationUsers = 3000;
+        int validationUsers = Enumerable.Range(0, validationAll.Rows).Count(u => validationAll.RowLength(u) > 0);
+        double validationShare = Math.Min(1.0, (double)MaxValidationUsers / Math.Max(1, validationUsers));
+        var validation = validationShare >= 1 ? validationAll : FilterRows(validationAll, InValidationSample);
         var samples = new Dictionary<double, (CsrMatrix Train, CsrMatrix Validation)>();
+        log.Event("tune.start", ("job", req.Job.Name), ("pairs", pairs.Count), ("train", train.NonZeros), ("validation", validation.NonZeros), ("budget", budget));
 
         // The current settings, at full length: the bar to beat and the unit of cost.
         var sw = Stopwatch.StartNew();
@@ -78,8 +82,8 @@ public sealed class TuningRun(RunLog log)
         {
             var s = JobSettings.Create(req.Job.Settings, [.. overridesWithoutTuning, .. values.Select(kv => $"{kv.Key}={kv.Value}"), "use_tuned=false"], req.Job.EventWeights);
             var r = SuccessiveHalving.DefaultRungs[rung];
-            // A user sample pays on big data only: under ~20k sampled users its noise costs more than it saves.
-            double users = r.UserFraction * train.Rows >= 20_000 ? r.UserFraction : 1.0;
+            // A user sample pays on big data only: under ~5k sampled users its noise costs more than it saves.
+            double users = r.UserFraction * train.Rows >= 5_000 ? r.UserFraction : 1.0;
             double value = Score(s, trial, users, r.IterationFraction);
             log.Event("tune.trial", ("trial", trial), ("rung", rung), (metricName, value), ("settings", string.Join(",", values.Select(kv => $"{kv.Key}={kv.Value}"))));
             return value;
@@ -107,7 +111,9 @@ public sealed class TuningRun(RunLog log)
             int target = RungIterations(s.Iterations, iterationFraction);
             AlsModel? warm = null;
             int done = 0;
-            if (trial is { } t && models.TryGetValue(t, out var prev) && prev.UserFraction == userFraction && prev.Iterations <= target)
+            // A trial's next rung continues from its last model: exactly when the users are the same; from a user-sample
+            // model the factors are a warm start (every user is re-solved from the item factors in the first half-step).
+            if (trial is { } t && models.TryGetValue(t, out var prev) && prev.Iterations <= target)
                 (warm, done) = (prev.Model, prev.Iterations);
             var prop = plan.Propensities(tr, counts);
             var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, ct);
@@ -124,6 +130,17 @@ public sealed class TuningRun(RunLog log)
             return metricName switch { "recall" => m.Recall, "map" => m.Map, _ => m.Ndcg };
         }
 
+        static CsrMatrix FilterRows(CsrMatrix m, Func<int, bool> keep)
+        {
+            var r = new List<int>(); var c = new List<int>(); var v = new List<float>();
+            for (int u = 0; u < m.Rows; u++)
+                if (keep(u))
+                    for (int p = m.RowPtr[u]; p < m.RowPtr[u + 1]; p++) { r.Add(u); c.Add(m.ColIdx[p]); v.Add(m.Values[p]); }
+            return CsrMatrix.FromEntries(m.Rows, m.Cols, r.ToArray(), c.ToArray(), v.ToArray());
+        }
+
+        bool InValidationSample(int u) => validationShare >= 1 || (SplitMix64.Mix(seed ^ 0x5EEDUL ^ (ulong)u) >> 11) * (1.0 / (1UL << 53)) < validationShare;
+
         // Iterations at a rung: a share of the trial's own, at least 2, and strictly more at every later rung.
         static int RungIterations(int total, double fraction)
         {
@@ -137,15 +154,7 @@ public sealed class TuningRun(RunLog log)
         {
             if (samples.TryGetValue(userFraction, out var cached)) return cached;
             bool Keep(int u) => (SplitMix64.Mix(seed ^ 0xA5A5A5A5UL ^ (ulong)u) >> 11) * (1.0 / (1UL << 53)) < userFraction;
-            CsrMatrix Filter(CsrMatrix m)
-            {
-                var r = new List<int>(); var c = new List<int>(); var v = new List<float>();
-                for (int u = 0; u < m.Rows; u++)
-                    if (Keep(u))
-                        for (int p = m.RowPtr[u]; p < m.RowPtr[u + 1]; p++) { r.Add(u); c.Add(m.ColIdx[p]); v.Add(m.Values[p]); }
-                return CsrMatrix.FromEntries(m.Rows, m.Cols, r.ToArray(), c.ToArray(), v.ToArray());
-            }
-            return samples[userFraction] = (Filter(train), Filter(validation));
+            return samples[userFraction] = (FilterRows(train, Keep), FilterRows(validation, Keep));
         }
     }
 }
