@@ -9,6 +9,7 @@ var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parque
     RunCommand.Create(),
     TuneCommand.Create(),
     SqlCommand.Create(),
+    ReportCommand.Create(),
     SchedulerCommand.Create(),
     WorkerCommand.Create(),
     BackfillCommand.Create(),
