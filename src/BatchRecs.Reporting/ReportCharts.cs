@@ -66,8 +66,9 @@ public static partial class ReportCharts
         AddLine(plot, evalFit, "evaluated fit (training split)", ChartCanvas.Model);
         AddLine(plot, fit, "refit (whole window, warm start)", ChartCanvas.Popular);
         plot.ShowLegend(Alignment.UpperRight);
-        return new ReportChart(id, title, ChartCanvas.ToSvg(plot),
-            "The loss should fall and flatten. The two fits see different data (the refit adds the held-out pairs), so their levels differ; the refit starts from the evaluated fit's factors.");
+        return new ReportChart(id, title, ChartCanvas.ToSvg(plot), evalFit.Count > 0 && fit.Count > 0
+            ? "The loss should fall and flatten. The two fits see different data (the refit adds the held-out pairs), so their levels differ; the refit starts from the evaluated fit's factors."
+            : "The loss should fall and flatten." + (evalFit.Count == 0 ? " Evaluation was off, so the refit on the whole window is the only fit and starts from random factors." : ""));
     }
 
     private static ReportChart IterationTime(ReportData data)
@@ -125,8 +126,7 @@ public static partial class ReportCharts
             var line = points.Select((p, i) => (X: xs[i], Y: p.Metrics.TryGetValue(metric, out var v) ? v : double.NaN))
                 .Where(p => double.IsFinite(p.Y)).ToList();
             if (line.Count == 0) continue;
-            var s = AddLine(plot, line, name, color);
-            if (dashed) s.MarkerShape = MarkerShape.OpenSquare;
+            if (AddLine(plot, line, name, color) is { } s && dashed) s.MarkerShape = MarkerShape.OpenSquare;
         }
         int current = points.FindIndex(p => p.RunId == data.Run.RunId);
         if (current >= 0)
@@ -328,8 +328,10 @@ public static partial class ReportCharts
             .ToList();
     }
 
-    private static ScottPlot.Plottables.Scatter AddLine(Plot plot, List<(double X, double Y)> points, string name, Color color)
+    /// <summary>A line with markers; nothing (and no legend entry) for an empty series.</summary>
+    private static ScottPlot.Plottables.Scatter? AddLine(Plot plot, List<(double X, double Y)> points, string name, Color color)
     {
+        if (points.Count == 0) return null;
         var s = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
         s.LegendText = name;
         s.Color = color;
