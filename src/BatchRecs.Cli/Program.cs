@@ -12,6 +12,7 @@ var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parque
     SettingsCommand.Create(),
     RunsCommand.Create(),
     RecommendCommand.Create(),
+    ReportCommand.Create(),
     SchedulerCommand.Create(),
     WorkerCommand.Create(),
     BackfillCommand.Create(),

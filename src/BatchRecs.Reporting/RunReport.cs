@@ -1,0 +1,78 @@
+using System.Text;
+using BatchRecs.Lake.Output;
+
+namespace BatchRecs.Reporting;
+
+/// <summary>
+/// The run report: one self-contained <c>report.html</c> (inline SVG charts made with ScottPlot, inline CSS, no
+/// scripts, no network) that shows what a run did and whether it is healthy. Everything comes from the lake:
+/// <c>LAKE/batchrecs.duckdb</c> (read-only) and the run's <c>manifest.json</c>, so a report can be regenerated
+/// for any run still in the <c>runs</c> table (<c>batchrecs report --run ID</c>).
+/// </summary>
+public static class RunReport
+{
+    public const string FileName = "report.html";
+
+    /// <summary>Runs on the trend charts (this one and the job's earlier runs).</summary>
+    public const int TrendRuns = 30;
+
+    /// <summary>The HTML of a run's report. <paramref name="runId"/> must be in the lake's <c>runs</c> table.</summary>
+    public static string Build(string lakeDir, string runId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(lakeDir);
+        ArgumentException.ThrowIfNullOrEmpty(runId);
+        var data = ReportDataReader.Read(lakeDir, runId);
+        return HtmlReport.Render(data, ReportCharts.Build(data), ReportDataReader.DatabasePath(lakeDir));
+    }
+
+    /// <summary>
+    /// Writes a run's report to <paramref name="outputPath"/> (default: <see cref="DefaultPath(string, string)"/>),
+    /// by write-to-temp-and-rename so a reader never sees half a file; returns the path written.
+    /// </summary>
+    public static string Write(string lakeDir, string runId, string? outputPath = null)
+    {
+        string html = Build(lakeDir, runId);
+        string path = Path.GetFullPath(outputPath ?? DefaultPath(lakeDir, runId));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string temp = path + $".{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, html, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        File.Move(temp, path, overwrite: true);
+        return path;
+    }
+
+    /// <summary>
+    /// Where a published run's report belongs: next to its manifest,
+    /// <c>LAKE/recommendations/run_date=YYYY-MM-DD/report.html</c>. Call after the partition is published.
+    /// </summary>
+    public static string DefaultPath(string lakeDir, DateOnly runDate) => Path.Combine(PartitionDir(lakeDir, runDate), FileName);
+
+    /// <summary>
+    /// Where a run's report belongs: next to its manifest when the run's partition is live (<see cref="DefaultPath(string, DateOnly)"/>);
+    /// otherwise — a failed or rejected run, or one whose date was re-run since — <c>LAKE/reports/RUN_ID.html</c>, so it never
+    /// replaces the report of the run that is actually published for that date.
+    /// </summary>
+    public static string DefaultPath(string lakeDir, string runId)
+    {
+        var runDate = ReportDataReader.RunDateOf(lakeDir, runId)
+            ?? throw new ArgumentException($"run '{runId}' is not in the runs table of {ReportDataReader.DatabasePath(lakeDir)}.");
+        string manifest = Path.Combine(PartitionDir(lakeDir, runDate), RunManifest.FileName);
+        return File.Exists(manifest) && RunManifest.Read(manifest).RunId == runId
+            ? DefaultPath(lakeDir, runDate)
+            : Path.Combine(lakeDir, "reports", SafeFileName(runId) + ".html");
+    }
+
+    /// <summary>
+    /// <paramref name="runIdOrLatest"/> itself, or for <c>latest</c> the most recently started run (of <paramref name="job"/>, if given).
+    /// </summary>
+    public static string ResolveRunId(string lakeDir, string runIdOrLatest, string? job = null) =>
+        !string.Equals(runIdOrLatest, "latest", StringComparison.OrdinalIgnoreCase) ? runIdOrLatest
+            : ReportDataReader.LatestRunId(lakeDir, job)
+              ?? throw new ArgumentException($"the runs table of {ReportDataReader.DatabasePath(lakeDir)} has no run{(job is null ? "" : $" of job '{job}'")} yet.");
+
+    /// <summary><c>LAKE/recommendations/run_date=YYYY-MM-DD</c>.</summary>
+    public static string PartitionDir(string lakeDir, DateOnly runDate) =>
+        Path.Combine(lakeDir, LakePublisher.RecommendationsDir, LakePublisher.PartitionName(runDate));
+
+    private static string SafeFileName(string runId) =>
+        string.Concat(runId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
+}

@@ -1,0 +1,70 @@
+using BatchRecs.Reporting;
+using DuckDB.NET.Data;
+
+namespace BatchRecs.Reporting.Tests;
+
+/// <summary>
+/// A small lake made by the real command line, as the nightly job would leave it: two evaluated runs with the IVF
+/// index (2026-04-30, 2026-05-01), one with evaluation off and exact retrieval (2026-05-02), and one that failed
+/// (2026-05-03, an empty input). The report of each published run is written right after it, as the pipeline does:
+/// the lake keeps item popularity for the newest run only.
+/// </summary>
+public sealed class ReportLakeFixture : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new("batchrecs-report");
+
+    public string Lake => _dir.Sub("lake");
+    public string Scratch => _dir.Sub("scratch");
+    public string EvaluatedRun { get; private set; } = "";
+    public string PlainRun { get; private set; } = "";
+    public string FailedRun { get; private set; } = "";
+    public string FailedReason { get; private set; } = "";
+
+    /// <summary>The report of the second evaluated run, written by <c>batchrecs report --run latest</c> right after that run.</summary>
+    public string EvaluatedReport { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        string input = _dir.Sub("input"), empty = _dir.Sub("empty-input");
+        Directory.CreateDirectory(empty);
+        Directory.CreateDirectory(Scratch);
+        await Cli(0, "demo-data", "--out", input, "--users", "800", "--items", "300", "--interactions", "20000", "--days", "10",
+            "--seed", "7", "--end-date", "2026-04-30");
+        string[] common = ["--lake", Lake, "--set", "lookback_days=10", "--set", "top_n=10", "--set", "quality_gate=false"];
+        await Cli(0, ["run", "--input", input, "--run-date", "2026-04-30", .. common]);
+        await Cli(0, ["run", "--input", input, "--run-date", "2026-05-01", .. common]);
+        EvaluatedRun = LatestRun();
+        var report = await Cli(0, "report", "--run", "latest", "--lake", Lake);
+        EvaluatedReport = RunReport.DefaultPath(Lake, new DateOnly(2026, 5, 1));
+        Assert.Contains(EvaluatedReport, report.StdOut);
+        await Cli(0, ["run", "--input", input, "--run-date", "2026-05-02", .. common, "--set", "holdout_fraction=0", "--set", "index=exact"]);
+        PlainRun = LatestRun();
+        await Cli(2, ["run", "--input", empty, "--run-date", "2026-05-03", .. common]);
+        FailedRun = LatestRun();
+        FailedReason = Query($"SELECT reason FROM runs WHERE run_id = '{FailedRun}'");
+    }
+
+    public static async Task<CliProcess.Result> Cli(int expectedExit, params string[] args)
+    {
+        var r = await CliProcess.RunAsync(args);
+        Assert.True(r.ExitCode == expectedExit, $"batchrecs {string.Join(' ', args)} exited {r.ExitCode}, expected {expectedExit}:\n{r.StdOut}\n{r.StdErr}");
+        return r;
+    }
+
+    private string LatestRun() => Query("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1");
+
+    private string Query(string sql)
+    {
+        using var con = new DuckDBConnection($"Data Source={Path.Combine(Lake, "batchrecs.duckdb")};ACCESS_MODE=READ_ONLY");
+        con.Open();
+        using var cmd = con.CreateCommand();
+        cmd.CommandText = sql;
+        return (string)cmd.ExecuteScalar()!;
+    }
+
+    public Task DisposeAsync()
+    {
+        _dir.Dispose();
+        return Task.CompletedTask;
+    }
+}
