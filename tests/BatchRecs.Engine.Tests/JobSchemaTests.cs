@@ -8,8 +8,8 @@ namespace BatchRecs.Engine.Tests;
 /// <summary>
 /// jobs/job.schema.json against the code that loads job files: the schema's keys, types, ranges, enums, defaults
 /// and descriptions are those of <see cref="JobDefinition.TopLevelKeys"/> and <see cref="JobSettings.Definitions"/>,
-/// so the schema an editor validates with cannot drift from what a run accepts. The job files in jobs/ point at
-/// the schema and conform to it.
+/// so the schema an editor validates with cannot drift from what a run accepts. The job files (jobs/, and
+/// infra/compose/jobs/ for docker-compose.yml) point at the schema and conform to it.
 /// </summary>
 public class JobSchemaTests
 {
@@ -64,12 +64,16 @@ public class JobSchemaTests
     [Fact]
     public void The_job_files_point_at_the_schema_and_conform_to_it()
     {
-        var files = Directory.GetFiles(Path.Combine(Root, "jobs"), "*.json").Where(f => !f.EndsWith(".schema.json", StringComparison.Ordinal)).ToList();
-        Assert.NotEmpty(files);
+        // jobs/ and the job files docker-compose.yml mounts.
+        var files = new[] { "jobs", Path.Combine("infra", "compose", "jobs") }
+            .SelectMany(d => Directory.GetFiles(Path.Combine(Root, d), "*.json"))
+            .Where(f => !f.EndsWith(".schema.json", StringComparison.Ordinal)).ToList();
+        Assert.True(files.Count >= 2);
         foreach (var f in files)
         {
             var job = JsonNode.Parse(File.ReadAllText(f), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip })!;
-            Assert.Equal("./job.schema.json", (string?)job["$schema"]);
+            string schemaRef = (string?)job["$schema"] ?? throw new Xunit.Sdk.XunitException($"{f} has no \"$schema\".");
+            Assert.Equal(SchemaPath, Path.GetFullPath(Path.Combine(Path.GetDirectoryName(f)!, schemaRef)));
             Assert.Empty(SchemaSubset.Errors(Schema, job));
             JobDefinition.Load(f);
         }
