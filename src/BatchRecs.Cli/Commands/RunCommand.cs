@@ -64,6 +64,7 @@ internal static class RunCommand
         {
             Console.WriteLine($"  parquet   {pub.PartitionDir} ({pub.Manifest.Rows:N0} rows in {pub.Manifest.Files.Count} file(s))");
             Console.WriteLine($"  duckdb    {pub.DatabasePath}");
+            Console.WriteLine($"  report    {Path.Combine(pub.PartitionDir, "report.html")}");
         }
     }
 }

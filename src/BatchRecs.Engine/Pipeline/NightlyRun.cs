@@ -8,6 +8,7 @@ using BatchRecs.Core.Index;
 using BatchRecs.Lake.Input;
 using BatchRecs.Lake.Output;
 using BatchRecs.Engine.Settings;
+using BatchRecs.Reporting;
 
 namespace BatchRecs.Engine.Pipeline;
 
@@ -82,6 +83,7 @@ public sealed class NightlyRun(RunLog log)
                 record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
                 new ItemPropensities(propensity, counts), ItemsFile(req, settings)), publishOptions, ct));
             checkpoints.Clear();
+            WriteReport(req.LakeDir, runId, RunReport.DefaultPath(req.LakeDir, req.RunDate));
             log.Event("run.succeeded", ("run_id", runId), ("rows", recs.TotalRows), ("partition", publish.PartitionDir), ("duckdb", publish.DatabasePath),
                 ("seconds", (DateTime.UtcNow - started).TotalSeconds));
             return new RunSummary(record, publish);
@@ -98,6 +100,7 @@ public sealed class NightlyRun(RunLog log)
             {
                 log.Event("run.record_failed", ("run_id", runId), ("reason", recordError.Message));
             }
+            if (settings is not null) WriteReport(req.LakeDir, runId, RunReport.DefaultPath(req.LakeDir, runId));
             throw;
         }
     }
@@ -154,6 +157,19 @@ public sealed class NightlyRun(RunLog log)
         log.Event("run.evaluation", ("k", plan.N), ("users", m.Users), ("model_recall", m.Recall), ("model_ndcg", m.Ndcg),
             ("popular_recall", p.Recall), ("popular_ndcg", p.Ndcg), ("model_coverage", m.Coverage));
         return model;
+    }
+
+    /// <summary>Writes the run's report.html; best-effort: a report that cannot be drawn never fails a run.</summary>
+    private void WriteReport(string lakeDir, string runId, string path)
+    {
+        try
+        {
+            log.Event("run.report", ("path", RunReport.Write(lakeDir, runId, path)));
+        }
+        catch (Exception e)
+        {
+            log.Event("run.report_failed", ("run_id", runId), ("reason", e.Message));
+        }
     }
 
     /// <summary>The last published factors mapped onto today's ids (new ids get the usual seeded random start).</summary>

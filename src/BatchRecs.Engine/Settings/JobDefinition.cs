@@ -15,7 +15,8 @@ public sealed record JobDefinition(string Name, string? Schedule, string TimeZon
     IReadOnlyDictionary<string, float> EventWeights, string? Path, string? Input = null, string? Lake = null,
     Core.Tuning.SearchSpace? SearchSpace = null, string? TuneSchedule = null)
 {
-    private static readonly string[] TopLevelKeys = ["name", "description", "schedule", "timeZone", "input", "lake", "settings", "event_weights", "search_space", "tune_schedule", "$schema"];
+    /// <summary>The keys a job file may hold (jobs/job.schema.json lists the same; a test keeps the two equal).</summary>
+    public static IReadOnlyList<string> TopLevelKeys { get; } = ["name", "description", "schedule", "timeZone", "input", "lake", "settings", "event_weights", "search_space", "tune_schedule", "$schema"];
 
     public static JobDefinition Default { get; } = new("default", null, "UTC", new Dictionary<string, string>(), new Dictionary<string, float>(), null);
 
