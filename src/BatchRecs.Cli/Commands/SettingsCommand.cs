@@ -9,9 +9,16 @@ internal static class SettingsCommand
     public static Command Create()
     {
         var markdown = new Option<bool>("--markdown") { Description = "print a Markdown table" };
-        var cmd = new Command("settings", "List every job setting (--set key=value, job file 'settings') with its default.") { markdown };
+        var schema = new Option<string?>("--write-schema") { Description = "rewrite the settings part of this job schema (jobs/job.schema.json) from the code" };
+        var cmd = new Command("settings", "List every job setting (--set key=value, job file 'settings') with its default.") { markdown, schema };
         cmd.SetAction(p =>
         {
+            if (p.GetValue(schema) is { } path)
+            {
+                JobSchema.Update(path);
+                Console.WriteLine($"updated {path}");
+                return 0;
+            }
             if (p.GetValue(markdown))
             {
                 Console.WriteLine("| key | default | meaning |");
