@@ -83,7 +83,7 @@ public sealed class NightlyRun(RunLog log)
                 record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
                 new ItemPropensities(propensity, counts), ItemsFile(req, settings)), publishOptions, ct));
             checkpoints.Clear();
-            WriteReport(req.LakeDir, runId, RunReport.DefaultPath(req.LakeDir, req.RunDate));
+            WriteReport(req.LakeDir, runId, () => RunReport.DefaultPath(req.LakeDir, req.RunDate));
             log.Event("run.succeeded", ("run_id", runId), ("rows", recs.TotalRows), ("partition", publish.PartitionDir), ("duckdb", publish.DatabasePath),
                 ("seconds", (DateTime.UtcNow - started).TotalSeconds));
             return new RunSummary(record, publish);
@@ -100,7 +100,7 @@ public sealed class NightlyRun(RunLog log)
             {
                 log.Event("run.record_failed", ("run_id", runId), ("reason", recordError.Message));
             }
-            if (settings is not null) WriteReport(req.LakeDir, runId, RunReport.DefaultPath(req.LakeDir, runId));
+            if (settings is not null) WriteReport(req.LakeDir, runId, () => RunReport.DefaultPath(req.LakeDir, runId));
             throw;
         }
     }
@@ -160,11 +160,11 @@ public sealed class NightlyRun(RunLog log)
     }
 
     /// <summary>Writes the run's report.html; best-effort: a report that cannot be drawn never fails a run.</summary>
-    private void WriteReport(string lakeDir, string runId, string path)
+    private void WriteReport(string lakeDir, string runId, Func<string> path)
     {
         try
         {
-            log.Event("run.report", ("path", RunReport.Write(lakeDir, runId, path)));
+            log.Event("run.report", ("path", RunReport.Write(lakeDir, runId, path())));
         }
         catch (Exception e)
         {
