@@ -43,14 +43,6 @@ public class DashboardAccessTests
 [Collection("postgres")]
 public sealed class DashboardTests(PostgresFixture pg)
 {
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     private static IPAddress? NonLoopbackAddress() => NetworkInterface.GetAllNetworkInterfaces()
         .Where(n => n.OperationalStatus == OperationalStatus.Up)
@@ -68,7 +60,7 @@ public sealed class DashboardTests(PostgresFixture pg)
         Assert.True(run.ExitCode == 0, run.StdErr);
         string runId = run.StdOut.Split('\n').First(l => l.StartsWith("run ", StringComparison.Ordinal)).Split(' ')[1].TrimEnd(':');
 
-        int port = FreePort();
+        int port = PostgresServer.FreePort();
         var app = DashboardHost.Build(new DashboardSettings(pg.NewStorage(), port, lake), new DashboardAccess(null, null, "tok"));
         await app.StartAsync();
         try

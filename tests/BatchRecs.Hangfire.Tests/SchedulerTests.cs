@@ -190,19 +190,8 @@ public sealed class SchedulerTests(PostgresFixture pg) : IDisposable
         }
     }
 
-    private long DuckScalar(string sql) => Convert.ToInt64(DuckQueryRows(sql)[0][0]);
-    private string DuckQueryScalarString(string sql) => (string)DuckQueryRows(sql)[0][0];
-    private string[] DuckQueryStrings(string sql) => DuckQueryRows(sql).Select(r => (string)r[0]).ToArray();
+    private long DuckScalar(string sql) => Convert.ToInt64(DuckQuery.Rows(sql, Db)[0][0]);
+    private string DuckQueryScalarString(string sql) => (string)DuckQuery.Rows(sql, Db)[0][0];
+    private string[] DuckQueryStrings(string sql) => DuckQuery.Rows(sql, Db).Select(r => (string)r[0]).ToArray();
 
-    private List<object[]> DuckQueryRows(string sql)
-    {
-        using var con = new DuckDB.NET.Data.DuckDBConnection($"Data Source={Db};ACCESS_MODE=READ_ONLY");
-        con.Open();
-        using var cmd = con.CreateCommand();
-        cmd.CommandText = sql;
-        using var r = cmd.ExecuteReader();
-        var rows = new List<object[]>();
-        while (r.Read()) { var row = new object[r.FieldCount]; r.GetValues(row); rows.Add(row); }
-        return rows;
-    }
 }

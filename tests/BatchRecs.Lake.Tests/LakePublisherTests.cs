@@ -22,17 +22,6 @@ public class LakePublisherTests
         return new PublishRequest(run, u, items, recs, "als", 2, new float[users * 2], new float[50 * 2], []);
     }
 
-    private static List<object[]> Query(string db, string sql)
-    {
-        using var con = new DuckDBConnection($"Data Source={db};ACCESS_MODE=READ_ONLY");
-        con.Open();
-        using var cmd = con.CreateCommand();
-        cmd.CommandText = sql;
-        using var r = cmd.ExecuteReader();
-        var rows = new List<object[]>();
-        while (r.Read()) { var row = new object[r.FieldCount]; r.GetValues(row); rows.Add(row); }
-        return rows;
-    }
 
     [Fact]
     public async Task Published_parquet_read_by_duckdb_matches_the_lists_and_the_tables()
@@ -46,10 +35,10 @@ public class LakePublisherTests
         Assert.All(manifest.Files, f => Assert.Equal(RecommendationWriter.Sha256Async(Path.Combine(result.PartitionDir, f.Name)).Result, f.Sha256));
 
         var glob = Path.Combine(result.PartitionDir, "*.parquet");
-        var schema = Query(result.DatabasePath, $"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{glob}', hive_partitioning = false))");
+        var schema = DuckQuery.Rows($"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{glob}', hive_partitioning = false))", result.DatabasePath);
         Assert.Equal(["user_id:BIGINT", "item_id:VARCHAR", "rank:INTEGER", "score:FLOAT", "source:VARCHAR", "run_id:VARCHAR"],
             schema.Select(r => $"{r[0]}:{r[1]}").ToArray());
-        var rows = Query(result.DatabasePath, $"SELECT user_id, item_id, rank, score FROM read_parquet('{glob}') ORDER BY user_id, rank");
+        var rows = DuckQuery.Rows($"SELECT user_id, item_id, rank, score FROM read_parquet('{glob}') ORDER BY user_id, rank", result.DatabasePath);
         Assert.Equal((int)req.Recommendations.TotalRows, rows.Count);
         int k = 0;
         for (int u = 0; u < 9; u++)
@@ -59,11 +48,11 @@ public class LakePublisherTests
                 Assert.Equal(req.Items.StringAt(req.Recommendations.Items[u * 5 + r]), (string)rows[k][1]);
                 Assert.Equal(r + 1, (int)rows[k][2]);
             }
-        Assert.Equal(rows.Count, Convert.ToInt32(Query(result.DatabasePath, "SELECT count(*) FROM recommendations")[0][0]));
-        Assert.Equal(9, Convert.ToInt32(Query(result.DatabasePath, "SELECT count(*) FROM user_factors")[0][0]));
-        Assert.Equal(50, Convert.ToInt32(Query(result.DatabasePath, "SELECT count(*) FROM item_factors")[0][0]));
-        Assert.Equal("succeeded", Query(result.DatabasePath, "SELECT status FROM runs WHERE run_id = 'r1'")[0][0]);
-        Assert.Equal(0.25, (double)Query(result.DatabasePath, "SELECT value FROM run_metrics WHERE metric = 'model.recall@5'")[0][0]);
+        Assert.Equal(rows.Count, Convert.ToInt32(DuckQuery.Rows("SELECT count(*) FROM recommendations", result.DatabasePath)[0][0]));
+        Assert.Equal(9, Convert.ToInt32(DuckQuery.Rows("SELECT count(*) FROM user_factors", result.DatabasePath)[0][0]));
+        Assert.Equal(50, Convert.ToInt32(DuckQuery.Rows("SELECT count(*) FROM item_factors", result.DatabasePath)[0][0]));
+        Assert.Equal("succeeded", DuckQuery.Rows("SELECT status FROM runs WHERE run_id = 'r1'", result.DatabasePath)[0][0]);
+        Assert.Equal(0.25, (double)DuckQuery.Rows("SELECT value FROM run_metrics WHERE metric = 'model.recall@5'", result.DatabasePath)[0][0]);
     }
 
     [Fact]
@@ -74,7 +63,7 @@ public class LakePublisherTests
         await LakePublisher.PublishAsync(lake.Path, Request("b", new DateOnly(2026, 5, 2), 8, 4));
         var again = await LakePublisher.PublishAsync(lake.Path, Request("c", new DateOnly(2026, 5, 1), 3, 2));
         var db = again.DatabasePath;
-        var perDate = Query(db, "SELECT strftime(run_date, '%Y-%m-%d'), any_value(run_id), count(*) FROM recommendations GROUP BY 1 ORDER BY 1");
+        var perDate = DuckQuery.Rows("SELECT strftime(run_date, '%Y-%m-%d'), any_value(run_id), count(*) FROM recommendations GROUP BY 1 ORDER BY 1", db);
         Assert.Equal(2, perDate.Count);
         Assert.Equal(("2026-05-01", "c"), ((string)perDate[0][0], (string)perDate[0][1]));
         Assert.Equal(("2026-05-02", "b"), ((string)perDate[1][0], (string)perDate[1][1]));
@@ -84,6 +73,6 @@ public class LakePublisherTests
         // Nothing staged is left behind.
         Assert.Empty(Directory.GetDirectories(Path.Combine(lake.Path, "recommendations"), ".*"));
         Assert.Empty(Directory.GetFiles(lake.Path, ".batchrecs*"));
-        Assert.Equal(3, Convert.ToInt32(Query(db, "SELECT count(*) FROM runs")[0][0]));
+        Assert.Equal(3, Convert.ToInt32(DuckQuery.Rows("SELECT count(*) FROM runs", db)[0][0]));
     }
 }

@@ -60,7 +60,8 @@ public sealed class PostgresServer : IDisposable
         if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({p.ExitCode}): {err}");
     }
 
-    private static int FreePort()
+    /// <summary>A free TCP port on the loopback interface.</summary>
+    public static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();

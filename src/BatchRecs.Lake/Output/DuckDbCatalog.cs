@@ -23,16 +23,9 @@ public static class DuckDbCatalog
     /// Builds the next database file from the current one plus this run; returns its temporary path.
     /// Recommendations older than <paramref name="retentionDays"/> before this run date are deleted.
     /// </summary>
-    public static string Stage(string lakeDir, PublishRequest req, IReadOnlyList<string> parquetFiles, int retentionDays)
-    {
-        string live = Path.Combine(lakeDir, FileName);
-        string staged = Path.Combine(lakeDir, $".{FileName}.{req.Run.RunId}.tmp");
-        File.Delete(staged);
-        File.Delete(staged + ".wal");
-        if (File.Exists(live)) File.Copy(live, staged);
-        using (var con = new DuckDBConnection($"Data Source={staged}"))
+    public static string Stage(string lakeDir, PublishRequest req, IReadOnlyList<string> parquetFiles, int retentionDays) =>
+        StageCopy(lakeDir, req.Run.RunId, con =>
         {
-            con.Open();
             EnsureSchema(con, req.Users.Kind, req.Items.Kind);
             using (var tx = con.BeginTransaction())
             {
@@ -57,6 +50,24 @@ public static class DuckDbCatalog
                 WriteRun(con, req.Run);
                 tx.Commit();
             }
+        });
+
+    /// <summary>
+    /// The one way this class writes: copy the live file beside itself, apply <paramref name="apply"/> to the copy,
+    /// checkpoint, close and fsync it, and return the copy's path (for <see cref="Commit"/>).
+    /// </summary>
+    private static string StageCopy(string lakeDir, string tag, Action<DuckDBConnection> apply)
+    {
+        Directory.CreateDirectory(lakeDir);
+        string live = Path.Combine(lakeDir, FileName);
+        string staged = Path.Combine(lakeDir, $".{FileName}.{tag}.tmp");
+        File.Delete(staged);
+        File.Delete(staged + ".wal");
+        if (File.Exists(live)) File.Copy(live, staged);
+        using (var con = new DuckDBConnection($"Data Source={staged}"))
+        {
+            con.Open();
+            apply(con);
             Exec(con, "CHECKPOINT");
         }
         FsyncFile(staged);
@@ -68,27 +79,13 @@ public static class DuckDbCatalog
 
     /// <summary>Records a run that publishes nothing (running, failed or rejected): only <c>runs</c> and <c>run_metrics</c> change.
     /// The caller holds the <see cref="PublishLock"/>.</summary>
-    public static void RecordRun(string lakeDir, RunRecord run)
+    public static void RecordRun(string lakeDir, RunRecord run) => Commit(lakeDir, StageCopy(lakeDir, run.RunId, con =>
     {
-        Directory.CreateDirectory(lakeDir);
-        string live = Path.Combine(lakeDir, FileName);
-        string staged = Path.Combine(lakeDir, $".{FileName}.{run.RunId}.tmp");
-        File.Delete(staged);
-        if (File.Exists(live)) File.Copy(live, staged);
-        using (var con = new DuckDBConnection($"Data Source={staged}"))
-        {
-            con.Open();
-            EnsureMetadataTables(con);
-            using (var tx = con.BeginTransaction())
-            {
-                WriteRun(con, run);
-                tx.Commit();
-            }
-            Exec(con, "CHECKPOINT");
-        }
-        FsyncFile(staged);
-        File.Move(staged, live, overwrite: true);
-    }
+        EnsureMetadataTables(con);
+        using var tx = con.BeginTransaction();
+        WriteRun(con, run);
+        tx.Commit();
+    }));
 
     /// <summary>
     /// The latest published factors of one side mapped onto <paramref name="ids"/> by external id: rows × k, with
@@ -133,15 +130,8 @@ public static class DuckDbCatalog
     public sealed record TrialRow(int Trial, int Rung, string SettingsJson, double Metric, double Seconds);
 
     /// <summary>Appends a tuning to <c>tuning_trials</c> and <c>tuned_settings</c>. The caller holds the <see cref="PublishLock"/>.</summary>
-    public static void RecordTuning(string lakeDir, Tuning.TunedSettings tuned, IReadOnlyList<TrialRow> trials)
-    {
-        string live = Path.Combine(lakeDir, FileName);
-        string staged = Path.Combine(lakeDir, $".{FileName}.{tuned.TuningId}.tmp");
-        File.Delete(staged);
-        if (File.Exists(live)) File.Copy(live, staged);
-        using (var con = new DuckDBConnection($"Data Source={staged}"))
+    public static void RecordTuning(string lakeDir, Tuning.TunedSettings tuned, IReadOnlyList<TrialRow> trials) => Commit(lakeDir, StageCopy(lakeDir, tuned.TuningId, con =>
         {
-            con.Open();
             Exec(con, """
                 CREATE TABLE IF NOT EXISTS tuning_trials (tuning_id VARCHAR NOT NULL, job VARCHAR NOT NULL, trial INTEGER, rung INTEGER, settings VARCHAR, metric DOUBLE, seconds DOUBLE);
                 CREATE TABLE IF NOT EXISTS tuned_settings (tuning_id VARCHAR PRIMARY KEY, job VARCHAR NOT NULL, created_at TIMESTAMP, metric VARCHAR, settings VARCHAR,
@@ -159,11 +149,7 @@ public static class DuckDbCatalog
                         .AppendValue((bool?)tuned.Adopted).AppendValue((int?)tuned.Trials).AppendValue((double?)tuned.CostInFits).EndRow();
                 tx.Commit();
             }
-            Exec(con, "CHECKPOINT");
-        }
-        FsyncFile(staged);
-        File.Move(staged, live, overwrite: true);
-    }
+        }));
 
     /// <summary>The id of a succeeded run of (job, run date), or null: the key of exactly-once scheduling.</summary>
     public static string? SucceededRun(string lakeDir, string job, DateOnly runDate)

@@ -1,7 +1,6 @@
 using DuckDB.NET.Data;
 
-
-namespace BatchRecs.Engine.Tests;
+namespace BatchRecs.Tests;
 
 /// <summary>Ad-hoc SQL through DuckDB (an independent reader of what the job wrote).</summary>
 public static class DuckQuery
