@@ -8,13 +8,13 @@ namespace BatchRecs.Hangfire;
 
 /// <summary>
 /// Keeps Hangfire's recurring jobs equal to the job files in a folder: one recurring job <c>job:NAME</c> per file
-/// with a <c>schedule</c> (cron, in the file's <c>timeZone</c>), updated when a file is edited, removed when its file
-/// is. A file that fails to load is reported and its previous registration kept. Watches the folder and rescans
+/// with a <c>schedule</c> (cron, in the file's <c>timeZone</c>) and one <c>tune:NAME</c> per file with a
+/// <c>tune_schedule</c>, updated when a file is edited, removed when its file is. A file that fails to load is reported and its previous registration kept. Watches the folder and rescans
 /// periodically (watchers miss events on some file systems).
 /// </summary>
 public sealed class JobFileSync(string jobsDir, JobStorage storage, IRecurringJobManager recurring, RunLog log, TimeSpan? rescan = null) : BackgroundService
 {
-    public const string Prefix = "job:";
+    public const string Prefix = "job:", TunePrefix = "tune:";
 
     /// <summary>Applies the folder's current job files; returns the ids registered.</summary>
     public IReadOnlyList<string> SyncOnce()
@@ -29,18 +29,29 @@ public sealed class JobFileSync(string jobsDir, JobStorage storage, IRecurringJo
             {
                 log.Event("scheduler.job_file_invalid", ("file", file), ("reason", e.Message));
                 broken.Add(Prefix + Path.GetFileNameWithoutExtension(file));
+                broken.Add(TunePrefix + Path.GetFileNameWithoutExtension(file));
                 continue;
             }
-            if (job.Schedule is null) continue;
-            string id = Prefix + job.Name;
-            recurring.AddOrUpdate<NightlyJobs>(id, NightlyJobs.Queue, j => j.RunScheduledAsync(file, null!, CancellationToken.None), job.Schedule,
-                new RecurringJobOptions { TimeZone = job.Zone });
-            seen.Add(id);
+            if (job.Schedule is not null)
+            {
+                string id = Prefix + job.Name;
+                recurring.AddOrUpdate<NightlyJobs>(id, NightlyJobs.Queue, j => j.RunScheduledAsync(file, null!, CancellationToken.None), job.Schedule,
+                    new RecurringJobOptions { TimeZone = job.Zone });
+                seen.Add(id);
+            }
+            if (job.TuneSchedule is not null)
+            {
+                string id = TunePrefix + job.Name;
+                recurring.AddOrUpdate<NightlyJobs>(id, NightlyJobs.Queue, j => j.TuneScheduledAsync(file, null!, CancellationToken.None), job.TuneSchedule,
+                    new RecurringJobOptions { TimeZone = job.Zone });
+                seen.Add(id);
+            }
         }
         using var connection = storage.GetConnection();
         foreach (var existing in connection.GetRecurringJobs())
         {
-            if (!existing.Id.StartsWith(Prefix, StringComparison.Ordinal) || seen.Contains(existing.Id) || broken.Contains(existing.Id)) continue;
+            bool ours = existing.Id.StartsWith(Prefix, StringComparison.Ordinal) || existing.Id.StartsWith(TunePrefix, StringComparison.Ordinal);
+            if (!ours || seen.Contains(existing.Id) || broken.Contains(existing.Id)) continue;
             recurring.RemoveIfExists(existing.Id);
             log.Event("scheduler.job_removed", ("id", existing.Id));
         }

@@ -31,6 +31,22 @@ public sealed class NightlyJobs(RunLog log)
         return RunAsync(jobFile, date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), false, context, ct);
     }
 
+    /// <summary>
+    /// The job's scheduled re-tuning (its <c>tune_schedule</c>): a tuning on the data up to today, adopted by later runs
+    /// only if it beats the current settings on the validation split. One at a time per job (a distributed lock).
+    /// </summary>
+    [DisplayName("{0}: scheduled tuning")]
+    [Queue(Queue)]
+    public async Task TuneScheduledAsync(string jobFile, PerformContext context, CancellationToken ct)
+    {
+        var job = JobDefinition.Load(jobFile);
+        if (job.Input is null || job.Lake is null)
+            throw new SettingsException("input", $"job file '{jobFile}' must name 'input' and 'lake' directories to tune under the scheduler.");
+        var date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(context.BackgroundJob.CreatedAt, DateTimeKind.Utc), job.Zone));
+        using (context.Connection.AcquireDistributedLock($"batchrecs:tune:{job.Name}", KeyLockTimeout))
+            await new Engine.Tuning.TuningRun(log).ExecuteAsync(new Engine.Tuning.TuneRequest(job.Input, job.Lake, date, job, []), ct);
+    }
+
     /// <summary>One run of a job file for a run date (YYYY-MM-DD).</summary>
     [DisplayName("{0}: run for {1}")]
     [Queue(Queue)]

@@ -84,12 +84,15 @@ public sealed class SchedulerTests(PostgresFixture pg) : IDisposable
             Assert.True(File.Exists(Path.Combine(_dir.Sub("lake"), "recommendations", $"run_date={today:yyyy-MM-dd}", "_SUCCESS")));
 
             // Edit the schedule, add a second job, then remove the first.
-            File.WriteAllText(file, File.ReadAllText(file).Replace("0 3 * * *", "15 4 * * 1"));
+            File.WriteAllText(file, File.ReadAllText(file).Replace("0 3 * * *", "15 4 * * 1").Replace("\"timeZone\"", "\"tune_schedule\": \"0 5 * * 0\", \"timeZone\""));
             JobFile("weekly", input, "0 5 * * 0");
-            await WaitUntil(() => Recurring(storage).Any(x => x.Id == "job:daily" && x.Cron == "15 4 * * 1") && Recurring(storage).Any(x => x.Id == "job:weekly"),
-                "the edit and the new file are picked up");
+            await WaitUntil(() => Recurring(storage).Any(x => x.Id == "job:daily" && x.Cron == "15 4 * * 1") && Recurring(storage).Any(x => x.Id == "job:weekly")
+                && Recurring(storage).Any(x => x.Id == "tune:daily" && x.Cron == "0 5 * * 0"), "the edit (with a tune_schedule) and the new file are picked up");
+            // The scheduled tuning runs and records its result in the lake.
+            new RecurringJobManager(storage).Trigger("tune:daily");
+            await WaitUntil(() => File.Exists(Path.Combine(_dir.Sub("lake"), "tuning", "daily", "latest.json")), "the triggered tuning is recorded", 120);
             File.Delete(file);
-            await WaitUntil(() => Recurring(storage).All(x => x.Id != "job:daily"), "the removed file's job is removed");
+            await WaitUntil(() => Recurring(storage).All(x => x.Id != "job:daily" && x.Id != "tune:daily"), "the removed file's jobs are removed");
             Assert.Contains(Recurring(storage), x => x.Id == "job:weekly");
         }
         finally { await host.StopAsync(); host.Dispose(); }
