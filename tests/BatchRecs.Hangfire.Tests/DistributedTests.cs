@@ -2,6 +2,7 @@ using System.Diagnostics;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Execution;
+using BatchRecs.Core.Index;
 using BatchRecs.Hangfire.Distributed;
 
 namespace BatchRecs.Hangfire.Tests;
@@ -54,6 +55,19 @@ public sealed class DistributedTests(PostgresFixture pg)
             Assert.Equal(local.ItemFactors, distributed.ItemFactors);
             Assert.Equal(6, engine.Executor.Stats.HalfSteps);
             Assert.True(engine.Executor.Stats.BytesRead > 0 && engine.Executor.Stats.BytesWritten > 0);
+
+            // Top-N of every user block on the workers (exact, and through the IVF index each worker builds) equals local.
+            var exclude = problem.UserItemConf;
+            var blocks = BlockPartitioner.Partition(exclude, 5, s.Factors);
+            foreach (var ivf in new IvfBuildOptions?[] { null, new IvfBuildOptions(Seed: 9) })
+            {
+                var step = new ScoringStep(local.UserFactors, local.ItemFactors, s.Factors, 10, exclude, blocks, ivf, Nprobe: 4);
+                var here = new LocalExecutor().Score(step);
+                var there = engine.Executor.Score(step);
+                Assert.Equal(here.Counts, there.Counts);
+                Assert.Equal(here.Items, there.Items);
+                Assert.Equal(here.Scores, there.Scores);
+            }
         }
         finally { StopAll(workers); }
     }
@@ -150,6 +164,9 @@ public sealed class DistributedRunTests(PostgresFixture pg)
             Assert.Equal(Scalar($"SELECT count(*) FROM a.{table}"), Scalar($"SELECT count(*) FROM b.{table}"));
             Assert.Equal(0, Scalar($"SELECT count(*) FROM (SELECT {id}, factors FROM a.{table} EXCEPT SELECT {id}, factors FROM b.{table})"));
         }
+        // And the published lists (scored in user blocks on the workers) are the same rows.
+        Assert.Equal(Scalar("SELECT count(*) FROM a.recommendations"), Scalar("SELECT count(*) FROM b.recommendations"));
+        Assert.Equal(0, Scalar("SELECT count(*) FROM (SELECT user_id, item_id, rank, score FROM a.recommendations EXCEPT SELECT user_id, item_id, rank, score FROM b.recommendations)"));
     }
 
     private static List<Process> Workers(string cs, int n) =>

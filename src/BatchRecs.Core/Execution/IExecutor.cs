@@ -14,4 +14,7 @@ public interface IExecutor
 
     /// <summary>Solves every block of <paramref name="step"/>, writing into <c>step.SrcFactors</c>.</summary>
     void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default);
+
+    /// <summary>Scores every user block of <paramref name="step"/>; the lists equal <see cref="ScoringStep.ScoreBlock"/>'s for every block.</summary>
+    Index.TopNResult Score(ScoringStep step, CancellationToken cancellationToken = default);
 }

@@ -14,4 +14,14 @@ public sealed class LocalExecutor(int maxThreads = -1) : IExecutor
         var options = new ParallelOptions { MaxDegreeOfParallelism = MaxThreads, CancellationToken = cancellationToken };
         Parallel.ForEach(step.Blocks, options, block => BlockSolver.Solve(step, block));
     }
+
+    public Index.TopNResult Score(ScoringStep step, CancellationToken cancellationToken = default)
+    {
+        // In process, one index and one multi-threaded search over all users beat per-block tasks; the lists are the same
+        // (a user's list depends only on its own factors, the item factors and the index).
+        if (step.Ivf is null)
+            return Index.ExactTopN.Search(step.UserFactors, step.ItemFactors, step.K, new Index.TopNQuery(step.N, step.Exclude, MaxThreads: MaxThreads));
+        var index = Index.IvfIndex.Build(step.ItemFactors, step.K, step.Ivf with { MaxThreads = MaxThreads });
+        return index.Search(step.UserFactors, new Index.IvfSearchOptions(step.N, step.Nprobe, step.Exclude, MaxThreads: MaxThreads)).Result;
+    }
 }

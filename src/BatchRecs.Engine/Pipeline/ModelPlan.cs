@@ -69,6 +69,13 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         return new AlsModel(m.Factors.Users, m.Factors.Items, k1, users, items, m.Factors.History);
     }
 
+    /// <summary>A scoring step over all users in user blocks (as many as the user half-step uses).</summary>
+    private ScoringStep AllUsers(AlsModel model, CsrMatrix exclude, int fetch, IvfBuildOptions? ivf, int nprobe)
+    {
+        int blocks = settings.GetInt("user_blocks") is > 0 and var b ? b : BlockPartitioner.DefaultBlocks(exclude, Environment.ProcessorCount);
+        return new ScoringStep(model.UserFactors, model.ItemFactors, model.Factors, fetch, exclude, BlockPartitioner.Partition(exclude, blocks, model.Factors), ivf, nprobe);
+    }
+
     /// <summary>Whether fits checkpoint every iteration: always, never, or (auto) when blocks run outside this process.</summary>
     public bool Checkpoints => settings.GetString("checkpoints") switch { "on" => true, "off" => false, _ => executor is not LocalExecutor };
 
@@ -87,7 +94,9 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         TopNResult candidates;
         IndexReport? report = null;
         if (settings.GetString("index") == "exact")
-            candidates = ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(fetch, exclude), users);
+            candidates = users is null
+                ? executor.Score(AllUsers(model, exclude, fetch, null, 0))
+                : ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(fetch, exclude), users);
         else
             (candidates, report) = SearchIvf(model, exclude, fetch, users);
         var lists = RerankWithIpw ? PopularityRerank.Apply(candidates, propensity, settings.GetDouble("rerank_beta"), N) : candidates;
@@ -97,8 +106,9 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     private (TopNResult, IndexReport) SearchIvf(AlsModel model, CsrMatrix exclude, int fetch, int[]? users)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var index = IvfIndex.Build(model.ItemFactors, model.Factors, new IvfBuildOptions(Nlist: settings.GetInt("nlist"), Seed: (ulong)settings.Seed));
-        double build = sw.Elapsed.TotalSeconds;
+        var build = new IvfBuildOptions(Nlist: settings.GetInt("nlist"), Seed: (ulong)settings.Seed);
+        var index = IvfIndex.Build(model.ItemFactors, model.Factors, build);
+        double buildSeconds = sw.Elapsed.TotalSeconds;
         double floor = settings.GetDouble("recall_floor");
         var options = new IvfSearchOptions(fetch, 1, exclude);
         int canary = settings.GetInt("canary_users");
@@ -111,10 +121,15 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         double tune = sw.Elapsed.TotalSeconds;
         options = options with { Nprobe = nprobe };
         sw.Restart();
-        var (lists, stats) = index.Search(model.UserFactors, options, users);
+        // Everyone's lists through the executor (user blocks, each runner building the same seeded index); a subset here.
+        TopNResult lists;
+        if (users is null) lists = executor.Score(AllUsers(model, exclude, fetch, build, nprobe));
+        else lists = index.Search(model.UserFactors, options, users).Result;
         double search = sw.Elapsed.TotalSeconds;
         var recall = RecallMeasurement.Measure(index, model.UserFactors, model.ItemFactors, options, canary, RecallMeasurement.DefaultSeed, active);
-        var report = new IndexReport(index.Nlist, nprobe, recall, build, tune, search, stats.FractionScored(model.Items));
+        // The share of the catalogue scored per user, measured on the canary-sized prefix of the active users.
+        double fraction = index.Search(model.UserFactors, options, active.Take(canary).ToArray()).Stats.FractionScored(model.Items);
+        var report = new IndexReport(index.Nlist, nprobe, recall, buildSeconds, tune, search, fraction);
         if (recall.Mean < floor)
             throw new RecallSloException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"IVF canary recall@{fetch} {recall.Mean:F4} (p5 {recall.P5:F4}, {recall.Users} users, nlist {index.Nlist}, nprobe {nprobe}) is under recall_floor {floor}; raise nprobe or use index=exact."));

@@ -1,5 +1,8 @@
 using System.Text.Json;
 using BatchRecs.Core.Als;
+using BatchRecs.Core.Data;
+using BatchRecs.Core.Execution;
+using BatchRecs.Core.Index;
 using BatchRecs.Lake.Scratch;
 
 namespace BatchRecs.Hangfire.Distributed;
@@ -42,6 +45,48 @@ public static class BlockTaskFiles
         var copy = rows.ToArray();
         BinaryArrays.Write(BlockOutput(stepDir, block), w => { w.Write(start); w.WriteArray<float>(copy); });
     }
+
+    /// <summary>A scoring step's inputs: user and item factors, the exclusions and the index parameters.</summary>
+    public static long WriteScoring(string stepDir, ScoringStep step)
+    {
+        string path = StepInputPath(stepDir);
+        BinaryArrays.Write(path, w =>
+        {
+            w.Write(step.K); w.Write(step.N); w.Write(step.Nprobe);
+            w.Write(step.Ivf is null ? "" : JsonSerializer.Serialize(step.Ivf));
+            w.WriteArray<float>(step.UserFactors);
+            w.WriteArray<float>(step.ItemFactors);
+            w.Write(step.Exclude.Rows); w.Write(step.Exclude.Cols);
+            w.WriteArray<int>(step.Exclude.RowPtr); w.WriteArray<int>(step.Exclude.ColIdx);
+        });
+        return new FileInfo(path).Length;
+    }
+
+    public static ScoringStep ReadScoring(string stepDir) => BinaryArrays.Read(StepInputPath(stepDir), r =>
+    {
+        int k = r.ReadInt32(), n = r.ReadInt32(), nprobe = r.ReadInt32();
+        string ivf = r.ReadString();
+        var users = r.ReadArray<float>();
+        var items = r.ReadArray<float>();
+        int rows = r.ReadInt32(), cols = r.ReadInt32();
+        var ptr = r.ReadArray<int>(); var idx = r.ReadArray<int>();
+        var exclude = new CsrMatrix(rows, cols, ptr, idx, new float[idx.Length]);
+        return new ScoringStep(users, items, k, n, exclude, [], ivf.Length == 0 ? null : JsonSerializer.Deserialize<IvfBuildOptions>(ivf), nprobe);
+    });
+
+    public static void WriteLists(string stepDir, int block, TopNResult lists) =>
+        BinaryArrays.Write(BlockOutput(stepDir, block), w =>
+        {
+            w.Write(lists.Users); w.Write(lists.N);
+            w.WriteArray<int>(lists.Counts); w.WriteArray<int>(lists.Items); w.WriteArray<float>(lists.Scores);
+        });
+
+    public static TopNResult ReadLists(string stepDir, int block) => BinaryArrays.Read(BlockOutput(stepDir, block), r =>
+    {
+        var t = new TopNResult(r.ReadInt32(), r.ReadInt32());
+        r.ReadArray<int>().CopyTo(t.Counts, 0); r.ReadArray<int>().CopyTo(t.Items, 0); r.ReadArray<float>().CopyTo(t.Scores, 0);
+        return t;
+    });
 
     public static (int Start, float[] Rows) ReadBlock(string stepDir, int block) =>
         BinaryArrays.Read(BlockOutput(stepDir, block), r => (r.ReadInt32(), r.ReadArray<float>()));

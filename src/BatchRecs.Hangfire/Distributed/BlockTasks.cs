@@ -1,6 +1,8 @@
 using System.ComponentModel;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
+using BatchRecs.Core.Execution;
+using BatchRecs.Core.Index;
 using BatchRecs.Lake.Scratch;
 using Hangfire;
 
@@ -23,6 +25,27 @@ public sealed class BlockTasks
 
     /// <summary>Test hook: milliseconds to sleep before solving (to kill a worker mid-task). Read from BATCHRECS_BLOCK_DELAY_MS.</summary>
     private static readonly int DelayMs = int.TryParse(Environment.GetEnvironmentVariable("BATCHRECS_BLOCK_DELAY_MS"), out int d) ? d : 0;
+
+    private static (string Dir, ScoringStep Step, IvfIndex? Index)? _scoring;
+
+    /// <summary>Scores one user block of a scoring step; the worker builds the (seeded, identical) IVF index once per step.</summary>
+    [DisplayName("top-N block {1} of {0}")]
+    [Queue(Queue)]
+    public void Score(string stepDir, int block, int start, int end)
+    {
+        if (File.Exists(BlockTaskFiles.BlockOutput(stepDir, block))) return;
+        ScoringStep step; IvfIndex? index;
+        lock (CacheLock)
+        {
+            if (_scoring is not { } c || c.Dir != stepDir)
+            {
+                var s = BlockTaskFiles.ReadScoring(stepDir);
+                _scoring = (stepDir, s, s.Ivf is null ? null : IvfIndex.Build(s.ItemFactors, s.K, s.Ivf));
+            }
+            (_, step, index) = _scoring.Value;
+        }
+        BlockTaskFiles.WriteLists(stepDir, block, step.ScoreBlock(new RowBlock(block, start, end), index));
+    }
 
     [DisplayName("ALS block {2} of {0}")]
     [Queue(Queue)]

@@ -50,43 +50,71 @@ public sealed class HangfireExecutor(JobStorage storage, string scratchDir, Time
         string stepDir = Path.Combine(scratchDir, $"step-{Interlocked.Increment(ref _sequence):D5}");
         Stats.BytesWritten += BlockTaskFiles.WriteStep(stepDir, step);
 
-        var sw = Stopwatch.StartNew();
         var pending = new Dictionary<int, (RowBlock Block, string JobId)>();
         foreach (var b in step.Blocks)
             pending[b.Index] = (b, _client.Create<BlockTasks>(t => t.Solve(stepDir, csrPath, b.Index, b.Start, b.End), new EnqueuedState(BlockTasks.Queue)));
-
         int k = step.Settings.Factors;
+        Await(pending, stepDir, index =>
+        {
+            var block = pending[index].Block;
+            var (start, rows) = BlockTaskFiles.ReadBlock(stepDir, index);
+            if (start != block.Start || rows.Length != block.Length * k)
+                throw new InvalidDataException($"{BlockTaskFiles.BlockOutput(stepDir, index)}: block {index} has the wrong shape.");
+            rows.CopyTo(step.SrcFactors.AsSpan(block.Start * k, block.Length * k));
+        }, $"half-step {step.Iteration + 1} ({step.Side})", cancellationToken);
+        Stats.HalfSteps++;
+        TryDelete(stepDir);
+    }
+
+    /// <summary>Scores the step's user blocks as Hangfire jobs and gathers the lists.</summary>
+    public Core.Index.TopNResult Score(ScoringStep step, CancellationToken cancellationToken = default)
+    {
+        string stepDir = Path.Combine(scratchDir, $"score-{Interlocked.Increment(ref _sequence):D5}");
+        Stats.BytesWritten += BlockTaskFiles.WriteScoring(stepDir, step);
+        var all = new Core.Index.TopNResult(step.Users, step.N);
+        var pending = step.UserBlocks.ToDictionary(b => b.Index,
+            b => (Block: b, JobId: _client.Create<BlockTasks>(t => t.Score(stepDir, b.Index, b.Start, b.End), new EnqueuedState(BlockTasks.Queue))));
+        Await(pending, stepDir, index =>
+        {
+            var part = BlockTaskFiles.ReadLists(stepDir, index);
+            ScoringStep.Gather(all, pending[index].Block, part);
+        }, $"scoring", cancellationToken);
+        TryDelete(stepDir);
+        return all;
+    }
+
+    /// <summary>Waits for every pending block's output file, handing each to <paramref name="gather"/> as it appears.</summary>
+    private void Await(Dictionary<int, (RowBlock Block, string JobId)> pending, string stepDir, Action<int> gather, string what, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        var open = new HashSet<int>(pending.Keys);
         var lastStateCheck = Stopwatch.StartNew();
         int sleepMs = 1;
-        while (pending.Count > 0)
+        while (open.Count > 0)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            ct.ThrowIfCancellationRequested();
             bool progressed = false;
-            foreach (var (index, (block, _)) in pending.ToList())
+            foreach (int index in open.ToList())
             {
                 string output = BlockTaskFiles.BlockOutput(stepDir, index);
                 if (!File.Exists(output)) continue;
-                var (start, rows) = BlockTaskFiles.ReadBlock(stepDir, index);
-                if (start != block.Start || rows.Length != block.Length * k) throw new InvalidDataException($"{output}: block {index} has the wrong shape.");
-                rows.CopyTo(step.SrcFactors.AsSpan(block.Start * k, block.Length * k));
+                gather(index);
                 Stats.BytesRead += new FileInfo(output).Length;
-                pending.Remove(index);
+                open.Remove(index);
                 progressed = true;
             }
-            if (pending.Count == 0) break;
+            if (open.Count == 0) break;
             if (lastStateCheck.ElapsedMilliseconds > 1000)
             {
-                CheckFailures(pending.Values.Select(p => p.JobId));
+                CheckFailures(open.Select(i => pending[i].JobId));
                 lastStateCheck.Restart();
             }
             if (timeout is { } t && sw.Elapsed > t)
-                throw new TimeoutException($"half-step {step.Iteration + 1} ({step.Side}): {pending.Count} block(s) not done after {t.TotalSeconds:F0} s; are `batchrecs worker --queues {BlockTasks.Queue}` processes running?");
+                throw new TimeoutException($"{what}: {open.Count} block(s) not done after {t.TotalSeconds:F0} s; are `batchrecs worker --queues {BlockTasks.Queue}` processes running?");
             sleepMs = progressed ? 1 : Math.Min(20, sleepMs * 2);
             Thread.Sleep(sleepMs);
         }
         Stats.WaitSeconds += sw.Elapsed.TotalSeconds;
-        Stats.HalfSteps++;
-        TryDelete(stepDir);
     }
 
     private void CheckFailures(IEnumerable<string> jobIds)

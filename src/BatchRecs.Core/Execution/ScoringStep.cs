@@ -1,0 +1,36 @@
+using BatchRecs.Core.Data;
+using BatchRecs.Core.Index;
+
+namespace BatchRecs.Core.Execution;
+
+/// <summary>
+/// Top-N retrieval for every user, split into user blocks that an executor may run anywhere: each block is scored
+/// against the same item factors (exactly, or through an IVF index that every runner builds identically from the same
+/// seed), excluding each user's items in <see cref="Exclude"/>.
+/// </summary>
+/// <param name="UserFactors">users × k, row-major (shared, read-only).</param>
+/// <param name="ItemFactors">items × k, row-major (shared, read-only).</param>
+/// <param name="Ivf">the index to build and search, or null for exact scoring.</param>
+public sealed record ScoringStep(float[] UserFactors, float[] ItemFactors, int K, int N, CsrMatrix Exclude, RowBlock[] UserBlocks,
+    IvfBuildOptions? Ivf = null, int Nprobe = 0)
+{
+    public int Users => UserFactors.Length / K;
+
+    /// <summary>The block task: the lists of the block's users (row j = user block.Start + j).</summary>
+    public TopNResult ScoreBlock(RowBlock block, IvfIndex? index = null)
+    {
+        var users = Enumerable.Range(block.Start, block.Length).ToArray();
+        if (Ivf is null) return ExactTopN.Search(UserFactors, ItemFactors, K, new TopNQuery(N, Exclude, MaxThreads: 1), users);
+        index ??= IvfIndex.Build(ItemFactors, K, Ivf);
+        return index.Search(UserFactors, new IvfSearchOptions(N, Nprobe, Exclude, MaxThreads: 1), users).Result;
+    }
+
+    /// <summary>Copies a block's lists into the all-users result.</summary>
+    public static void Gather(TopNResult all, RowBlock block, TopNResult part)
+    {
+        int n = all.N;
+        Array.Copy(part.Counts, 0, all.Counts, block.Start, block.Length);
+        Array.Copy(part.Items, 0, all.Items, (long)block.Start * n, (long)block.Length * n);
+        Array.Copy(part.Scores, 0, all.Scores, (long)block.Start * n, (long)block.Length * n);
+    }
+}
