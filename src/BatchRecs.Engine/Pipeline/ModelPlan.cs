@@ -23,6 +23,9 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     public bool TrainWithIpw => Debias is "ipw-train" or "both";
     public bool RerankWithIpw => Debias is "ipw-rerank" or "both";
 
+    /// <summary>Candidates retrieved per user: N, or N × rerank_candidates when re-ranking.</summary>
+    public int FetchCount => RerankWithIpw ? N * settings.GetInt("rerank_candidates") : N;
+
     /// <summary>Propensities from item popularity counts (clipped).</summary>
     public float[] PopularityPropensity(int[] counts) =>
         Propensity.FromPopularity(counts, settings.GetDouble("propensity_eta"), settings.GetDouble("propensity_clip"));
@@ -90,7 +93,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// </summary>
     public (TopNResult Lists, IndexReport? Index) Retrieve(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null)
     {
-        int fetch = RerankWithIpw ? N * settings.GetInt("rerank_candidates") : N;
+        int fetch = FetchCount;
         TopNResult candidates;
         IndexReport? report = null;
         if (settings.GetString("index") == "exact")

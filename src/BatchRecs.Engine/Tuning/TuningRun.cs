@@ -119,7 +119,10 @@ public sealed class TuningRun(RunLog log)
             var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, ct);
             if (trial is { } t2) models[t2] = (model, target, userFraction);
             var users = Enumerable.Range(0, va.Rows).Where(u => va.RowLength(u) > 0).ToArray();
-            var recs = plan.Score(model, tr, prop, users);
+            // Trials judge the model, not the index: validation users are scored exactly (a few thousand users cost less
+            // than building an IVF index per trial).
+            var recs = ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(plan.FetchCount, tr), users);
+            if (plan.RerankWithIpw) recs = BatchRecs.Core.Debias.PopularityRerank.Apply(recs, prop, s.GetDouble("rerank_beta"), plan.N);
             var full = new TopNResult(va.Rows, recs.N);
             for (int j = 0; j < users.Length; j++)
             {
