@@ -130,19 +130,9 @@ public sealed class JobSettings
             if (!ByKey.ContainsKey(k)) throw Unknown(k, "the job file");
             raw[k] = v;
         }
-        var overrideList = overrides.ToList();
-        bool useTuned = !overrideList.Any(o => o.Replace(" ", "") == "use_tuned=false") && !(fromJob?.TryGetValue("use_tuned", out var u) == true && u == "false");
-        string? tunedFrom = null;
-        if (tuned is { } t && useTuned)
-        {
-            foreach (var (k, v) in t.Settings)
-            {
-                if (!ByKey.ContainsKey(k)) throw Unknown(k, $"tuned settings {t.Id}");
-                raw[k] = v;
-            }
-            tunedFrom = t.Id;
-        }
-        foreach (var o in overrideList)
+        // Parse the overrides first: they decide whether the tuning applies (use_tuned) and go on top of it.
+        var set = new List<(string Key, string Value)>();
+        foreach (var o in overrides)
         {
             int eq = o.IndexOf('=');
             if (eq <= 0) throw new SettingsException(o, $"--set expects key=value (got '{o}').");
@@ -153,8 +143,20 @@ public sealed class JobSettings
                 continue;
             }
             if (!ByKey.ContainsKey(k)) throw Unknown(k, "--set");
-            raw[k] = v;
+            set.Add((k, v));
         }
+        string useTuned = set.LastOrDefault(x => x.Key == "use_tuned").Value ?? raw["use_tuned"];
+        string? tunedFrom = null;
+        if (tuned is { } t && (bool)ByKey["use_tuned"].Parse(useTuned))
+        {
+            foreach (var (k, v) in t.Settings)
+            {
+                if (!ByKey.ContainsKey(k)) throw Unknown(k, $"tuned settings {t.Id}");
+                raw[k] = v;
+            }
+            tunedFrom = t.Id;
+        }
+        foreach (var (k, v) in set) raw[k] = v;
         return new JobSettings(raw, weights, tunedFrom);
     }
 
