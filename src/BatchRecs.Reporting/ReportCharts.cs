@@ -33,6 +33,7 @@ public static partial class ReportCharts
         ("ipw", "IPW effect: plain vs unbiased metrics"),
         ("stages", "Stage timings"),
         ("input", "Input volume per day"),
+        ("tuning", "Tuning: the search behind these settings"),
     ];
 
     public static IReadOnlyList<ReportChart> Build(ReportData data)
@@ -41,7 +42,7 @@ public static partial class ReportCharts
         return
         [
             Loss(data), IterationTime(data), Quality(data, k), Trend(data, k), Index(data), IndexTrend(data),
-            LongTail(data), Coverage(data, k), Ipw(data, k), Stages(data), Input(data),
+            LongTail(data), Coverage(data, k), Ipw(data, k), Stages(data), Input(data), Tuning(data),
         ];
     }
 
@@ -300,6 +301,27 @@ public static partial class ReportCharts
         var rows = data.InputDays.Select(d => d.Rows).ToArray();
         return new ReportChart(id, title, ChartCanvas.ToSvg(plot),
             $"{rows.Sum():N0} rows in {data.InputDays.Sum(d => d.Files)} file(s) over {data.InputDays.Count} day(s); per day min {rows.Min():N0}, max {rows.Max():N0}. A missing or unusually small day points at an upstream delivery problem.");
+    }
+
+    private static ReportChart Tuning(ReportData data)
+    {
+        var (id, title) = All[11];
+        if (data.Tuning is not { } t || t.Trials.Count == 0)
+            return Missing(id, title, "This run did not use tuned settings (no adopted `batchrecs tune` result for the job, or use_tuned=false).");
+        var plot = ChartCanvas.New("rung (budget grows left to right)", t.Metric + " on the validation split");
+        int rungs = t.Trials.Max(x => x.Rung) + 1;
+        var xs = t.Trials.Select(x => x.Rung + 0.3 * ((x.Trial % 7) / 7.0 - 0.5)).ToArray();
+        var scatter = plot.Add.ScatterPoints(xs, t.Trials.Select(x => x.Metric).ToArray());
+        scatter.Color = ChartCanvas.Model;
+        scatter.LegendText = "trial";
+        var line = plot.Add.HorizontalLine(t.CurrentValue);
+        line.Color = ChartCanvas.Popular;
+        line.LegendText = "current settings";
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, rungs).Select(r => (double)r).ToArray(), Enumerable.Range(0, rungs).Select(r => $"rung {r}").ToArray());
+        return new ReportChart(id, title, ChartCanvas.ToSvg(plot),
+            $"Tuning {t.TuningId}: {t.Trials.Count(x => x.Rung == 0)} settings tried, the best of each rung continued (successive halving). " +
+            $"Best {t.Metric} {t.TunedValue.ToString("0.0000", CultureInfo.InvariantCulture)} vs {t.CurrentValue.ToString("0.0000", CultureInfo.InvariantCulture)} for the settings it replaced" +
+            $" ({(t.Adopted ? "adopted" : "not adopted")}); cost {t.CostInFits.ToString("0.0", CultureInfo.InvariantCulture)}× one full fit.");
     }
 
     private static ReportChart Missing(string id, string title, string why) => new(id, title, null, why);

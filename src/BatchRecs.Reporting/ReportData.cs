@@ -19,12 +19,17 @@ public sealed record ReportData(
     IReadOnlyList<HistoryPoint> History,
     LongTail? LongTail,
     IReadOnlyList<InputDay> InputDays,
-    string? ManifestPath)
+    string? ManifestPath,
+    TuningSearch? Tuning = null)
 {
     public double? Metric(string name) => Metrics.TryGetValue(name, out var v) && double.IsFinite(v) ? v : null;
 
     public string? Setting(string key) => Settings.TryGetValue(key, out var v) ? v : null;
 }
+
+/// <summary>The tuning whose settings the run used (its <c>tuned_from</c>): the search's trials and outcome.</summary>
+public sealed record TuningSearch(string TuningId, string Metric, double TunedValue, double CurrentValue, bool Adopted, double CostInFits,
+    IReadOnlyList<(int Trial, int Rung, double Metric)> Trials);
 
 /// <summary>One row of the <c>runs</c> table.</summary>
 public sealed record RunRow(string RunId, string Job, DateOnly RunDate, string Status, DateTime? StartedUtc, DateTime? FinishedUtc,

@@ -24,7 +24,33 @@ public static class ReportDataReader
         var manifest = ReadManifest(lakeDir, run);
         var settings = ReadSettings(con, runId) ?? manifest?.Manifest.Settings ?? new Dictionary<string, string>();
         return new ReportData(run, metrics, settings, ReadHistory(con, run), ReadLongTail(con, runId),
-            manifest is null ? [] : InputDays(manifest.Value.Manifest), manifest?.Path);
+            manifest is null ? [] : InputDays(manifest.Value.Manifest), manifest?.Path,
+            settings.TryGetValue("tuned_from", out var tuning) ? ReadTuning(con, tuning) : null);
+    }
+
+    /// <summary>A tuning's outcome and trials from <c>tuned_settings</c> and <c>tuning_trials</c>, or null if the lake lacks them.</summary>
+    private static TuningSearch? ReadTuning(DuckDBConnection con, string tuningId)
+    {
+        try
+        {
+            using var cmd = con.CreateCommand();
+            cmd.CommandText = "SELECT metric, tuned_value, current_value, adopted, cost_in_fits FROM tuned_settings WHERE tuning_id = $id";
+            cmd.Parameters.Add(new DuckDBParameter("id", tuningId));
+            using var r = cmd.ExecuteReader();
+            if (!r.Read()) return null;
+            var (metric, tuned, current, adopted, cost) = (r.GetString(0), r.GetDouble(1), r.GetDouble(2), r.GetBoolean(3), r.GetDouble(4));
+            using var t = con.CreateCommand();
+            t.CommandText = "SELECT trial, rung, metric FROM tuning_trials WHERE tuning_id = $id ORDER BY rung, trial";
+            t.Parameters.Add(new DuckDBParameter("id", tuningId));
+            using var tr = t.ExecuteReader();
+            var trials = new List<(int, int, double)>();
+            while (tr.Read()) trials.Add((tr.GetInt32(0), tr.GetInt32(1), tr.GetDouble(2)));
+            return new TuningSearch(tuningId, metric, tuned, current, adopted, cost, trials);
+        }
+        catch (DuckDBException)
+        {
+            return null; // no tuning tables in this lake
+        }
     }
 
     /// <summary>The id of the job's (or any job's) most recently started run, or null when the lake has none.</summary>

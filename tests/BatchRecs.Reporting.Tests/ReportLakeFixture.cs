@@ -32,6 +32,8 @@ public sealed class ReportLakeFixture : IAsyncLifetime
             "--seed", "7", "--end-date", "2026-04-30");
         string[] common = ["--lake", Lake, "--set", "lookback_days=10", "--set", "top_n=10", "--set", "quality_gate=false"];
         await Cli(0, ["run", "--input", input, "--run-date", "2026-04-30", .. common]);
+        // A tuning adopted between the runs: the 05-01 run uses it, and its report shows the search.
+        await Cli(0, ["tune", "--input", input, "--run-date", "2026-05-01", "--budget", "9", "--lake", Lake, "--set", "lookback_days=10", "--set", "top_n=10", "--set", "regularization=500"]);
         await Cli(0, ["run", "--input", input, "--run-date", "2026-05-01", .. common]);
         EvaluatedRun = LatestRun();
         var report = await Cli(0, "report", "--run", "latest", "--lake", Lake);

@@ -70,6 +70,7 @@ public class RunReportTests(ReportLakeFixture lake) : IClassFixture<ReportLakeFi
         string html = RunReport.Build(lake.Lake, lake.PlainRun);
         foreach (var id in new[] { "quality", "coverage", "ipw" })
             Assert.Contains("Not available: Evaluation is off for this run (holdout_fraction = 0)", Figure(html, id));
+        Assert.Contains("settings tried", File.ReadAllText(lake.EvaluatedReport));
         Assert.Contains("Not available: This run used exact top-N (index = exact)", Figure(html, "index"));
         Assert.Contains("no evaluation metrics in this run", html);
         // What the run did record is still drawn: the refit's loss, stages, input, its long tail, and the earlier runs' trends.
