@@ -3,6 +3,7 @@ using System.Globalization;
 using BatchRecs.Engine.Pipeline;
 using BatchRecs.Engine.Settings;
 using BatchRecs.Engine.Tuning;
+using BatchRecs.Hangfire.Distributed;
 
 namespace BatchRecs.Cli.Commands;
 
@@ -17,14 +18,24 @@ internal static class TuneCommand
         var set = new Option<string[]>("--set") { Description = "setting override key=value (repeatable)" };
         var budget = new Option<int?>("--budget") { Description = "settings to try (default: tune_budget, 30)" };
         var limit = new Option<string?>("--time-limit") { Description = "stop starting new trials after this long: 90s, 10m, 1h" };
+        var executor = new Option<string>("--executor") { Description = "local, or hangfire (trial fits as block tasks on `batchrecs worker` processes; needs --db)", DefaultValueFactory = _ => "local" };
+        var storage = new HangfireOptions();
         var cmd = new Command("tune", "Search the ALS settings by successive halving on a temporal validation split; adopt the best if it beats the current settings.")
-        { input, lake, job, runDate, set, budget, limit };
+        { input, lake, job, runDate, set, budget, limit, executor };
+        storage.AddTo(cmd);
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
             var jobDef = p.GetValue(job) is { } path ? JobDefinition.Load(path) : JobDefinition.Default;
             var date = DemoDataCommand.ParseDate(p.GetValue(runDate)) ?? RunCommand.Today(jobDef);
-            var result = await new TuningRun(new RunLog(Console.Out)).ExecuteAsync(new TuneRequest(p.GetValue(input)!, p.GetValue(lake)!, date, jobDef,
-                p.GetValue(set) ?? [], p.GetValue(budget), ParseDuration(p.GetValue(limit))), ct);
+            string lakeDir = p.GetValue(lake)!;
+            using var distributed = p.GetValue(executor) switch
+            {
+                "local" => null,
+                "hangfire" => DistributedEngine.Connect(storage.Resolve(p), lakeDir),
+                var e => throw new ArgumentException($"--executor must be local or hangfire (got '{e}')."),
+            };
+            var result = await new TuningRun(new RunLog(Console.Out)).ExecuteAsync(new TuneRequest(p.GetValue(input)!, lakeDir, date, jobDef,
+                p.GetValue(set) ?? [], p.GetValue(budget), ParseDuration(p.GetValue(limit)), distributed?.Executor), ct);
             Console.WriteLine();
             Console.WriteLine($"tuning {result.TuningId}: {result.Metric} {result.TunedValue:F4} vs current {result.CurrentValue:F4} → {(result.Adopted ? "adopted" : "not adopted (no better than the current settings)")}");
             Console.WriteLine($"  settings  {string.Join(", ", result.Settings.Select(kv => $"{kv.Key}={kv.Value}"))}");
