@@ -36,12 +36,7 @@ public class TuningTests
     public void The_validation_split_never_touches_the_evaluation_hold_out()
     {
         var log = SyntheticInteractions.Generate(new SyntheticSpec(300, 100, 6000, 10, 2));
-        var users = IdMap.FromInt64(log.UserIds); var items = IdMap.FromInt64(log.ItemIds);
-        var events = new InteractionLog(users, items,
-            log.UserIds.Select(id => { users.TryGetIndex(id, out int i); return i; }).ToArray(),
-            log.ItemIds.Select(id => { items.TryGetIndex(id, out int i); return i; }).ToArray(),
-            Enumerable.Repeat(1f, log.UserIds.Length).ToArray(), log.TimesMicros);
-        var pairs = PairAggregator.Combine(events);
+        var pairs = PairAggregator.Combine(log.ToInteractionLog());
         var splits = TuningSplits.Make(pairs, 0.2);
         var runHoldout = TemporalSplit.PerUserLast(pairs, 0.2).IsTrain.Select(t => !t).ToArray();
         Assert.Equal(runHoldout, splits.IsEvaluation);

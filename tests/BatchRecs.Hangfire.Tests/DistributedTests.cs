@@ -14,10 +14,7 @@ public sealed class DistributedTests(PostgresFixture pg)
     private static AlsProblem Problem(out AlsSettings settings, int seed = 3)
     {
         var log = SyntheticInteractions.Generate(new SyntheticSpec(1500, 400, 30_000, 10, (ulong)seed));
-        var users = IdMap.FromInt64(log.UserIds); var items = IdMap.FromInt64(log.ItemIds);
-        var u = log.UserIds.Select(id => { users.TryGetIndex(id, out int i); return i; }).ToArray();
-        var it = log.ItemIds.Select(id => { items.TryGetIndex(id, out int i); return i; }).ToArray();
-        var m = CsrMatrix.FromEntries(users.Count, items.Count, u, it, Enumerable.Repeat(1f, u.Length).ToArray());
+        var m = log.ToInteractionLog().ToUserItemMatrix();
         settings = new AlsSettings(Factors: 16, Regularization: 0.1f, Alpha: 2, Iterations: 3);
         return AlsProblem.Build(m, settings);
     }
@@ -80,11 +77,7 @@ public sealed class WorkerFailureTests(PostgresFixture pg)
     public async Task A_worker_killed_while_it_holds_a_block_does_not_stop_the_run_and_the_result_is_unchanged()
     {
         var log = SyntheticInteractions.Generate(new SyntheticSpec(800, 300, 15_000, 10, 4));
-        var users = IdMap.FromInt64(log.UserIds); var items = IdMap.FromInt64(log.ItemIds);
-        var m = CsrMatrix.FromEntries(users.Count, items.Count,
-            log.UserIds.Select(id => { users.TryGetIndex(id, out int i); return i; }).ToArray(),
-            log.ItemIds.Select(id => { items.TryGetIndex(id, out int i); return i; }).ToArray(),
-            Enumerable.Repeat(1f, log.UserIds.Length).ToArray());
+        var m = log.ToInteractionLog().ToUserItemMatrix();
         var s = new AlsSettings(Factors: 8, Regularization: 0.1f, Alpha: 2, Iterations: 2);
         var problem = AlsProblem.Build(m, s);
         var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), userBlocks: 3, itemBlocks: 3);

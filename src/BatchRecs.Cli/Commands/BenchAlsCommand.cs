@@ -121,21 +121,7 @@ internal static class BenchAlsCommand
     }
 
     /// <summary>The synthetic log with event weights view 1, cart 3, purchase 5 (as jobs/nightly.json).</summary>
-    private static InteractionLog ToLog(SyntheticLog log)
-    {
-        var userIds = IdMap.FromInt64(log.UserIds);
-        var itemIds = IdMap.FromInt64(log.ItemIds);
-        int n = log.UserIds.Length;
-        var u = new int[n]; var i = new int[n]; var v = new float[n];
-        float[] weight = [1f, 3f, 5f];
-        for (int e = 0; e < n; e++)
-        {
-            userIds.TryGetIndex(log.UserIds[e], out u[e]);
-            itemIds.TryGetIndex(log.ItemIds[e], out i[e]);
-            v[e] = weight[log.EventTypes[e]];
-        }
-        return new InteractionLog(userIds, itemIds, u, i, v, log.TimesMicros);
-    }
+    private static InteractionLog ToLog(SyntheticLog log) => log.ToInteractionLog([1f, 3f, 5f]);
 
     /// <summary>
     /// Useful flops of one iteration (both half-steps and both Gram matrices), counting an FMA as 2.

@@ -29,15 +29,11 @@ internal static class BenchDistributedCommand
         cmd.SetAction((p, ct) => CliErrors.Guard(() =>
         {
             var log = SyntheticInteractions.Generate(new SyntheticSpec(p.GetValue(users), p.GetValue(items), p.GetValue(interactions), 30, 42));
-            var uMap = IdMap.FromInt64(log.UserIds); var iMap = IdMap.FromInt64(log.ItemIds);
-            var m = CsrMatrix.FromEntries(uMap.Count, iMap.Count,
-                log.UserIds.Select(id => { uMap.TryGetIndex(id, out int i); return i; }).ToArray(),
-                log.ItemIds.Select(id => { iMap.TryGetIndex(id, out int i); return i; }).ToArray(),
-                Enumerable.Repeat(1f, log.UserIds.Length).ToArray());
+            var m = log.ToInteractionLog().ToUserItemMatrix();
             var s = new AlsSettings(Factors: p.GetValue(factors), Regularization: 0.05f, Alpha: 2, Iterations: p.GetValue(iterations));
             var problem = AlsProblem.Build(m, s);
             int nb = p.GetValue(blocks);
-            Console.WriteLine($"{uMap.Count:N0} users × {iMap.Count:N0} items, {m.NonZeros:N0} pairs, k={s.Factors}, {s.Iterations} iterations, {nb} blocks per half-step");
+            Console.WriteLine($"{m.Rows:N0} users × {m.Cols:N0} items, {m.NonZeros:N0} pairs, k={s.Factors}, {s.Iterations} iterations, {nb} blocks per half-step");
 
             var sw = Stopwatch.StartNew();
             var local1 = ImplicitAls.Fit(problem, s, new LocalExecutor(1), nb, nb);

@@ -55,13 +55,7 @@ internal static class BenchQualityCommand
                 var model = plan.Fit(train, prop, s.Iterations, null, ct);
                 double fit = sw.Elapsed.TotalSeconds;
                 var recs = plan.Score(model, train, prop, evalUsers);
-                var full = new TopNResult(heldOut.Rows, k);
-                for (int j = 0; j < evalUsers.Length; j++)
-                {
-                    full.Counts[evalUsers[j]] = recs.Counts[j];
-                    recs.Items.AsSpan(j * k, k).CopyTo(full.Items.AsSpan(evalUsers[j] * k, k));
-                }
-                Print(variant, Metrics.Evaluate(full, heldOut, k, evalProp, counts), fit);
+                Print(variant, Metrics.Evaluate(recs.Scatter(evalUsers, heldOut.Rows), heldOut, k, evalProp, counts), fit);
             }
             return 0;
         }));

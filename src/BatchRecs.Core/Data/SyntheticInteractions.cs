@@ -12,6 +12,25 @@ public sealed record SyntheticSpec(int Users = 5_000, int Items = 2_000, int Int
 public sealed record SyntheticLog(long[] UserIds, long[] ItemIds, long[] TimesMicros, byte[] EventTypes)
 {
     public static readonly string[] EventTypeNames = ["view", "cart", "purchase"];
+
+    /// <summary>
+    /// The log with ids mapped to dense indices (as the reader would), each event weighing
+    /// <paramref name="eventWeights"/>[event type] (indexed like <see cref="EventTypeNames"/>), or 1 when none are given.
+    /// </summary>
+    public InteractionLog ToInteractionLog(float[]? eventWeights = null)
+    {
+        var userIds = IdMap.FromInt64(UserIds);
+        var itemIds = IdMap.FromInt64(ItemIds);
+        int n = UserIds.Length;
+        var u = new int[n]; var i = new int[n]; var v = new float[n];
+        for (int e = 0; e < n; e++)
+        {
+            userIds.TryGetIndex(UserIds[e], out u[e]);
+            itemIds.TryGetIndex(ItemIds[e], out i[e]);
+            v[e] = eventWeights?[EventTypes[e]] ?? 1f;
+        }
+        return new InteractionLog(userIds, itemIds, u, i, v, TimesMicros);
+    }
 }
 
 /// <summary>

@@ -42,18 +42,17 @@ public sealed class NightlyRun(RunLog log)
             publishOptions = new PublishOptions(settings.GetInt("retention_days"), settings.GetInt("lock_timeout_seconds"));
             await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct);
             var stages = new StageTimer(metrics, log);
-            var read = await stages.TimeAsync("read", () => ReadAsync(req, settings, ct));
+            var read = await stages.TimeAsync("read", () => JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, settings, ct));
             RecordInput(metrics, read);
             inputRows = read.RowsInWindow;
-            var rule = settings.GetString("combine") switch { "max" => CombineRule.Max, "last" => CombineRule.Last, _ => CombineRule.Sum };
-            var pairs = stages.Time("pairs", () => PairAggregator.Combine(read.Events, rule));
+            var pairs = stages.Time("pairs", () => PairAggregator.Combine(read.Events, JobInput.Combine(settings)));
             (users, items) = (pairs.UserCount, pairs.ItemCount);
             metrics["input.users"] = users;
             metrics["input.items"] = items;
             metrics["input.pairs"] = pairs.Count;
             var exposures = settings.GetString("exposure_input") is { Length: > 0 } exposureDir
                 ? await stages.TimeAsync("read_exposures", () => ExposureReader.ReadAsync(exposureDir,
-                    new ReadWindow(req.RunDate, settings.LookbackDays, req.Job.Zone), pairs.UserIds, pairs.ItemIds, ct))
+                    JobInput.Window(req.RunDate, req.Job, settings), pairs.UserIds, pairs.ItemIds, ct))
                 : null;
             if (exposures is not null) metrics["input.exposed_pairs"] = exposures.NonZeros;
             var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor(), exposures);
@@ -113,15 +112,6 @@ public sealed class NightlyRun(RunLog log)
         return File.Exists(conventional) ? Path.GetFullPath(conventional) : null;
     }
 
-    private static Task<ReadResult> ReadAsync(RunRequest req, JobSettings settings, CancellationToken ct)
-    {
-        var window = new ReadWindow(req.RunDate, settings.LookbackDays, req.Job.Zone);
-        var rules = new EventRules(settings.EventWeights, 1f, settings.GetDouble("half_life_days"), settings.GetString("epoch_unit"), settings.GetBool("skip_bad_files"));
-        return settings.GetString("reader") == "duckdb"
-            ? DuckDbInteractionReader.ReadAsync(req.InputDir, window, rules, ct)
-            : InteractionReader.ReadAsync(req.InputDir, window, rules, ct);
-    }
-
     private void RecordInput(IDictionary<string, double> metrics, ReadResult read)
     {
         metrics["input.rows_read"] = read.RowsRead;
@@ -148,7 +138,7 @@ public sealed class NightlyRun(RunLog log)
             checkpoints.PathFor("fit_eval"), checkpoints.OnIteration("fit_eval")));
         RecordFit(metrics, "fit_eval", model);
         var evalUsers = Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray();
-        var modelRecs = stages.Time("score_eval", () => Expand(plan.Score(model, train, propensity, evalUsers), evalUsers, heldOut.Rows));
+        var modelRecs = stages.Time("score_eval", () => plan.Score(model, train, propensity, evalUsers).Scatter(evalUsers, heldOut.Rows));
         var popRecs = PopularityRanker.Recommend(train, plan.N);
         var m = Metrics.Evaluate(modelRecs, heldOut, plan.N, propensity, counts);
         var p = Metrics.Evaluate(popRecs, heldOut, plan.N, propensity, counts);
@@ -218,21 +208,6 @@ public sealed class NightlyRun(RunLog log)
             metrics[$"{stage}.iter{h.Iteration:D3}.loss"] = h.Loss;
             metrics[$"{stage}.iter{h.Iteration:D3}.seconds"] = h.Seconds;
         }
-    }
-
-    /// <summary>Spreads a result over a subset of users back to full user indexing (other rows empty).</summary>
-    private static TopNResult Expand(TopNResult subset, int[] users, int totalUsers)
-    {
-        int n = subset.N;
-        var full = new TopNResult(totalUsers, n);
-        for (int j = 0; j < users.Length; j++)
-        {
-            int u = users[j];
-            full.Counts[u] = subset.Counts[j];
-            subset.Items.AsSpan(j * n, n).CopyTo(full.Items.AsSpan(u * n, n));
-            subset.Scores.AsSpan(j * n, n).CopyTo(full.Scores.AsSpan(u * n, n));
-        }
-        return full;
     }
 
     /// <summary>

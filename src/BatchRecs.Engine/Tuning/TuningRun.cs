@@ -48,10 +48,8 @@ public sealed class TuningRun(RunLog log)
     {
         var current = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
         var overridesWithoutTuning = req.Overrides.Where(o => !o.StartsWith("use_tuned", StringComparison.Ordinal)).ToList();
-        var window = new ReadWindow(req.RunDate, current.LookbackDays, req.Job.Zone);
-        var read = await InteractionReader.ReadAsync(req.InputDir, window,
-            new EventRules(current.EventWeights, 1f, current.GetDouble("half_life_days"), current.GetString("epoch_unit"), current.GetBool("skip_bad_files")), ct);
-        var pairs = PairAggregator.Combine(read.Events);
+        var read = await JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, current, ct);
+        var pairs = PairAggregator.Combine(read.Events, JobInput.Combine(current));
         double fraction = current.HoldoutFraction > 0 ? current.HoldoutFraction : 0.2;
         var splits = TuningSplits.Make(pairs, fraction);
         var train = pairs.Where(splits.IsEvaluation.Zip(splits.IsValidation, (e, v) => !e && !v).ToArray()).ToUserItemMatrix();
@@ -123,13 +121,7 @@ public sealed class TuningRun(RunLog log)
             // than building an IVF index per trial).
             var recs = ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(plan.FetchCount, tr), users);
             if (plan.RerankWithIpw) recs = BatchRecs.Core.Debias.PopularityRerank.Apply(recs, prop, s.GetDouble("rerank_beta"), plan.N);
-            var full = new TopNResult(va.Rows, recs.N);
-            for (int j = 0; j < users.Length; j++)
-            {
-                full.Counts[users[j]] = recs.Counts[j];
-                recs.Items.AsSpan(j * recs.N, recs.N).CopyTo(full.Items.AsSpan(users[j] * recs.N, recs.N));
-            }
-            var m = Metrics.Evaluate(full, va, k);
+            var m = Metrics.Evaluate(recs.Scatter(users, va.Rows), va, k);
             return metricName switch { "recall" => m.Recall, "map" => m.Map, _ => m.Ndcg };
         }
 
