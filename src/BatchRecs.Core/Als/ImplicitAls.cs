@@ -12,11 +12,21 @@ namespace BatchRecs.Core.Als;
 public static class ImplicitAls
 {
     /// <summary>Fits factors. <paramref name="warmUsers"/>/<paramref name="warmItems"/> (rows × k) replace the random start when given.</summary>
+    /// <param name="trackLoss">compute the training loss after every iteration (recorded in the history; NaN when off).
+    /// Off, divergence is still caught, from the item Gram matrix every iteration computes anyway: it is finite exactly
+    /// when every item factor is.</param>
+    /// <param name="userSample">the share of the users the problem holds (a uniform sample; the others are empty rows).
+    /// Below 1 the item side's λ is scaled by it, so each item's solve is an unbiased estimate of its full-data solve
+    /// (the sampled data term is about that share of the full one) and settings tried on a sample rank as on all users.
+    /// With <c>ScaleRegularization</c> the per-row λ already shrinks with the sample, and nothing is scaled.</param>
     public static AlsModel Fit(AlsProblem problem, AlsSettings settings, IExecutor executor,
         int userBlocks = 0, int itemBlocks = 0, float[]? warmUsers = null, float[]? warmItems = null,
-        Action<IterationStats>? onIteration = null, CancellationToken cancellationToken = default, IFitCheckpoint? checkpoint = null)
+        Action<IterationStats>? onIteration = null, CancellationToken cancellationToken = default, IFitCheckpoint? checkpoint = null,
+        bool trackLoss = true, double userSample = 1.0)
     {
         settings.Validate();
+        if (!(userSample > 0 && userSample <= 1)) throw new ArgumentOutOfRangeException(nameof(userSample), $"the user sample must be a share in (0, 1] (got {userSample}).");
+        var itemSettings = userSample < 1 && !settings.ScaleRegularization ? settings with { Regularization = (float)(settings.Regularization * userSample) } : settings;
         if (settings.Mode != AlsMode.Implicit) throw new ArgumentException("mode is explicit: fit ratings with ExplicitAls.Fit.", "mode");
         if (problem.UserItemConf.NonZeros == 0) throw new ArgumentException("there are no interactions to fit (empty input).", "input");
         int k = settings.Factors;
@@ -42,11 +52,11 @@ public static class ImplicitAls
             var sw = Stopwatch.StartNew();
             executor.RunHalfStep(new HalfStep(it, Side.Users, problem.UserItemConf, problem.UserItemPref, userBlockList, y, gy, x, settings), cancellationToken);
             var gx = GramMatrix.Compute(x, problem.Users, k, gramThreads);
-            executor.RunHalfStep(new HalfStep(it, Side.Items, problem.ItemUserConf, problem.ItemUserPref, itemBlockList, x, gx, y, settings), cancellationToken);
+            executor.RunHalfStep(new HalfStep(it, Side.Items, problem.ItemUserConf, problem.ItemUserPref, itemBlockList, x, gx, y, itemSettings), cancellationToken);
             gy = GramMatrix.Compute(y, problem.Items, k, gramThreads);
             double seconds = sw.Elapsed.TotalSeconds;
-            double loss = TrainingLoss.Compute(problem, settings, x, y, gy);
-            if (!double.IsFinite(loss))
+            double loss = trackLoss ? TrainingLoss.Compute(problem, settings, x, y, gy) : double.NaN;
+            if (trackLoss ? !double.IsFinite(loss) : !IsFinite(gy))
                 throw new ArithmeticException($"ALS diverged at iteration {it + 1} (loss is {loss}); try increasing regularization or lowering alpha.");
             var stats = new IterationStats(it + 1, seconds, loss);
             history.Add(stats);
@@ -83,6 +93,13 @@ public static class ImplicitAls
         warmStart.CopyTo(x);
         BlockSolver.Solve(csr, default, new RowBlock(0, 0, 1), model.ItemFactors, gram, x, settings);
         return x;
+    }
+
+    private static bool IsFinite(float[] gram)
+    {
+        foreach (float g in gram)
+            if (!float.IsFinite(g)) return false;
+        return true;
     }
 
     private static float[] CheckShape(float[] f, int rows, int k, string what) =>

@@ -5,7 +5,9 @@ namespace BatchRecs.Core.Tuning;
 /// </summary>
 /// <param name="IterationFraction">share of the trial's own iterations trained by the end of this rung.</param>
 /// <param name="UserFraction">share of the users trained on (a seeded sample), 1 = all.</param>
-public sealed record Rung(double IterationFraction, double UserFraction);
+/// <param name="ValidationFraction">share of the validation users scored (a seeded sample, nested: a user scored at one
+/// rung is scored at every later one), 1 = all.</param>
+public sealed record Rung(double IterationFraction, double UserFraction, double ValidationFraction = 1.0);
 
 /// <summary>The outcome of one trial at one rung.</summary>
 public sealed record TrialResult(int Trial, int Rung, IReadOnlyDictionary<string, string> Settings, double Metric, double Seconds);
@@ -17,8 +19,12 @@ public sealed record TrialResult(int Trial, int Rung, IReadOnlyDictionary<string
 /// </summary>
 public static class SuccessiveHalving
 {
-    /// <summary>A fifth of the iterations on a quarter of the users; half of them, same users; all of them on everyone.</summary>
-    public static readonly Rung[] DefaultRungs = [new(0.2, 0.25), new(0.5, 0.25), new(1.0, 1.0)];
+    /// <summary>
+    /// A fifteenth of the iterations (one of the default 15) scored on a quarter of the validation users; a fifth on
+    /// half of them; all of them on everyone. Trials start from the reference fit (see <see cref="Als.FactorProjection"/>), so
+    /// their first iterations already separate good settings from bad. Users are sampled for training too on large data.
+    /// </summary>
+    public static readonly Rung[] DefaultRungs = [new(1.0 / 15, 0.25, 0.25), new(0.2, 0.5, 0.5), new(1.0, 1.0)];
 
     /// <param name="evaluate">trains and scores one trial at one rung: (trial, rung index, settings) → metric (higher is better).</param>
     public static IReadOnlyList<TrialResult> Run(SearchSpace space, int trials, ulong seed, Func<int, int, IReadOnlyDictionary<string, string>, double> evaluate,

@@ -45,8 +45,10 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
 
     /// <param name="checkpointPath">where to checkpoint every iteration (and resume from), or null.</param>
     /// <param name="onIteration">called after every completed iteration.</param>
+    /// <param name="trackLoss">compute the training loss every iteration (tuning trials, which only need the metric, skip it).</param>
+    /// <param name="userSample">the share of the users <paramref name="strengths"/> holds (see <see cref="ImplicitAls.Fit"/>).</param>
     public AlsModel Fit(CsrMatrix strengths, float[] propensity, int iterations, AlsModel? warm, CancellationToken ct,
-        string? checkpointPath = null, Action<IterationStats>? onIteration = null)
+        string? checkpointPath = null, Action<IterationStats>? onIteration = null, bool trackLoss = true, double userSample = 1.0)
     {
         var als = settings.ToAls(iterations);
         if (als.Mode == AlsMode.Explicit) return ForRanking(ExplicitAls.Fit(strengths, als, onIteration: onIteration));
@@ -54,7 +56,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         var checkpoint = checkpointPath is null ? null
             : new FileCheckpoint(checkpointPath, FileCheckpoint.Fingerprint(problem, als, warm?.UserFactors, warm?.ItemFactors));
         return ImplicitAls.Fit(problem, als, executor, settings.GetInt("user_blocks"), settings.GetInt("item_blocks"),
-            warm?.UserFactors, warm?.ItemFactors, onIteration, ct, checkpoint);
+            warm?.UserFactors, warm?.ItemFactors, onIteration, ct, checkpoint, trackLoss, userSample);
     }
 
     /// <summary>

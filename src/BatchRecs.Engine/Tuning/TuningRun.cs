@@ -70,19 +70,24 @@ public sealed class TuningRun(RunLog log)
         var samples = new Dictionary<double, (CsrMatrix Train, CsrMatrix Validation)>();
         log.Event("tune.start", ("job", req.Job.Name), ("pairs", pairs.Count), ("train", train.NonZeros), ("validation", validation.NonZeros), ("budget", budget));
 
-        // The current settings, at full length: the bar to beat and the unit of cost.
+        AlsModel? reference = null;
+        var starts = new Dictionary<int, AlsModel>(); // the reference projected onto each factor count, shared by trials
+        // Samples smaller than this many users are noise, not a cheaper estimate: such rungs use everyone.
+        const int MinSampleUsers = 100;
+        int trainUsers = Enumerable.Range(0, train.Rows).Count(u => train.RowLength(u) > 0);
+        // One iteration on a few users first, so the unit below measures a fit, not the process's first-call costs (code
+        // compiled, threads started); those are paid once per process whatever the search does.
+        Score(current, null, Feasible(new Rung(1.0 / current.Iterations, 0.02, 0.02)));
+        // The current settings, at full length: the bar to beat, the start of every trial and the unit of cost.
         var sw = Stopwatch.StartNew();
-        double currentValue = Score(current, null, 1.0);
+        double currentValue = Score(current, null, new Rung(1.0, 1.0));
         double fitSeconds = sw.Elapsed.TotalSeconds;
         var deadline = req.TimeLimit is { } limit ? DateTime.UtcNow + limit : (DateTime?)null;
         var searchTime = Stopwatch.StartNew();
         var results = SuccessiveHalving.Run(space, budget, seed, (trial, rung, values) =>
         {
             var s = JobSettings.Create(req.Job.Settings, [.. overridesWithoutTuning, .. values.Select(kv => $"{kv.Key}={kv.Value}"), "use_tuned=false"], req.Job.EventWeights);
-            var r = SuccessiveHalving.DefaultRungs[rung];
-            // A user sample pays on big data only: under ~5k sampled users its noise costs more than it saves.
-            double users = r.UserFraction * train.Rows >= 5_000 ? r.UserFraction : 1.0;
-            double value = Score(s, trial, users, r.IterationFraction);
+            double value = Score(s, trial, Feasible(SuccessiveHalving.DefaultRungs[rung]));
             log.Event("tune.trial", ("trial", trial), ("rung", rung), (metricName, value), ("settings", string.Join(",", values.Select(kv => $"{kv.Key}={kv.Value}"))));
             return value;
         }, outOfTime: () => deadline is { } d && DateTime.UtcNow > d);
@@ -100,23 +105,30 @@ public sealed class TuningRun(RunLog log)
             ("cost_in_fits", tuned.CostInFits), ("settings", string.Join(",", best.Settings.Select(kv => $"{kv.Key}={kv.Value}"))));
         return tuned;
 
-        // Fits on the (possibly user-sampled) training part and scores the validation users; continues a trial's earlier
-        // rung when its user sample is the same (ALS iterations resume exactly from the factors).
-        double Score(JobSettings s, int? trial, double userFraction, double iterationFraction = 1.0)
+        // Fits on the (possibly user-sampled) training part and scores the rung's share of the validation users. At the
+        // screening rungs a trial starts from the reference fit (projected onto its factor count) and then continues its own
+        // model; the final rung is the fit a run would make (from the random start, all the trial's iterations), so the
+        // value recorded, compared with the current settings and adopted is a run's, not a warm start's.
+        double Score(JobSettings s, int? trial, Rung rung)
         {
-            var (tr, va) = userFraction >= 1 ? (train, validation) : Sample(userFraction);
+            var (tr, va) = rung.UserFraction >= 1 ? (train, validation) : Sample(rung.UserFraction);
             var plan = new ModelPlan(s, executor);
-            int target = RungIterations(s.Iterations, iterationFraction);
+            int target = RungIterations(s.Iterations, rung.IterationFraction);
             AlsModel? warm = null;
             int done = 0;
-            // A trial's next rung continues from its last model: exactly when the users are the same; from a user-sample
-            // model the factors are a warm start (every user is re-solved from the item factors in the first half-step).
-            if (trial is { } t && models.TryGetValue(t, out var prev) && prev.Iterations <= target)
+            bool screening = rung.IterationFraction < 1;
+            if (screening && trial is { } t && models.TryGetValue(t, out var prev) && prev.Iterations <= target)
                 (warm, done) = (prev.Model, prev.Iterations);
+            else if (screening && reference is not null && s.GetString("mode") == "implicit" && !starts.TryGetValue(s.Factors, out warm))
+            {
+                var (pu, pi) = FactorProjection.Project(reference, s.Factors, seed);
+                starts[s.Factors] = warm = new AlsModel(reference.Users, reference.Items, s.Factors, pu, pi, []);
+            }
             var prop = plan.Propensities(tr, counts);
-            var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, ct);
-            if (trial is { } t2) models[t2] = (model, target, userFraction);
-            var users = Enumerable.Range(0, va.Rows).Where(u => va.RowLength(u) > 0).ToArray();
+            var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, ct, trackLoss: trial is null, userSample: rung.UserFraction);
+            if (trial is { } t2) models[t2] = (model, target, rung.UserFraction);
+            else reference = model;
+            var users = Enumerable.Range(0, va.Rows).Where(u => va.RowLength(u) > 0 && InSample(u, rung.ValidationFraction)).ToArray();
             // Trials judge the model, not the index: validation users are scored exactly (a few thousand users cost less
             // than building an IVF index per trial).
             var recs = ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(plan.FetchCount, tr), users);
@@ -124,6 +136,16 @@ public sealed class TuningRun(RunLog log)
             var m = Metrics.Evaluate(recs.Scatter(users, va.Rows), va, k);
             return metricName switch { "recall" => m.Recall, "map" => m.Map, _ => m.Ndcg };
         }
+
+        Rung Feasible(Rung r) => r with
+        {
+            UserFraction = r.UserFraction * trainUsers < MinSampleUsers ? 1.0 : r.UserFraction,
+            ValidationFraction = r.ValidationFraction * Math.Min(validationUsers, MaxValidationUsers) < MinSampleUsers ? 1.0 : r.ValidationFraction,
+        };
+
+        // One seeded uniform value per user decides every sample, so samples are nested: the users scored at a rung are
+        // among the users trained on there, and a user in a smaller sample is in every larger one.
+        bool InSample(int u, double fraction) => fraction >= 1 || (SplitMix64.Mix(seed ^ 0x5C0BEUL ^ (ulong)u) >> 11) * (1.0 / (1UL << 53)) < fraction;
 
         static CsrMatrix FilterRows(CsrMatrix m, Func<int, bool> keep)
         {
@@ -136,20 +158,19 @@ public sealed class TuningRun(RunLog log)
 
         bool InValidationSample(int u) => validationShare >= 1 || (SplitMix64.Mix(seed ^ 0x5EEDUL ^ (ulong)u) >> 11) * (1.0 / (1UL << 53)) < validationShare;
 
-        // Iterations at a rung: a share of the trial's own, at least 2, and strictly more at every later rung.
+        // Iterations at a rung: a share of the trial's own, at least 1, and strictly more at every later rung.
         static int RungIterations(int total, double fraction)
         {
-            int target = Math.Max(2, (int)Math.Round(total * fraction));
+            int target = Math.Max(1, (int)Math.Round(total * fraction));
             int rank = Array.FindIndex(SuccessiveHalving.DefaultRungs, r => r.IterationFraction == fraction);
-            if (rank > 0) target = Math.Max(target, RungIterations(total, SuccessiveHalving.DefaultRungs[rank - 1].IterationFraction) + 2);
+            if (rank > 0) target = Math.Max(target, RungIterations(total, SuccessiveHalving.DefaultRungs[rank - 1].IterationFraction) + 1);
             return Math.Min(total, target);
         }
 
         (CsrMatrix, CsrMatrix) Sample(double userFraction)
         {
             if (samples.TryGetValue(userFraction, out var cached)) return cached;
-            bool Keep(int u) => (SplitMix64.Mix(seed ^ 0xA5A5A5A5UL ^ (ulong)u) >> 11) * (1.0 / (1UL << 53)) < userFraction;
-            return samples[userFraction] = (FilterRows(train, Keep), FilterRows(validation, Keep));
+            return samples[userFraction] = (FilterRows(train, u => InSample(u, userFraction)), FilterRows(validation, u => InSample(u, userFraction)));
         }
     }
 }
