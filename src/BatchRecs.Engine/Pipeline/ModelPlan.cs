@@ -8,14 +8,14 @@ using BatchRecs.Lake.Scratch;
 
 namespace BatchRecs.Engine.Pipeline;
 
-/// <summary>
-/// How a job turns pairs into lists, shared by the evaluated fit and the published refit so the two can
-/// never drift apart: confidence and (for ipw-train) Rel-MF preferences, the block layout, and scoring with
-/// seen items excluded and (for ipw-rerank) a propensity re-rank of over-fetched candidates.
-/// </summary>
 /// <summary>What the IVF index did in a run (recorded in <c>run_metrics</c> as <c>index.*</c>).</summary>
 public sealed record IndexReport(int Nlist, int Nprobe, RecallReport Recall, double BuildSeconds, double TuneSeconds, double SearchSeconds, double FractionScored);
 
+/// <summary>
+/// How a job turns pairs into lists, shared by the evaluated fit, the published refit and tuning trials so they can
+/// never drift apart: confidence and (for ipw-train) Rel-MF preferences, the block layout, and scoring with
+/// seen items excluded and (for ipw-rerank) a propensity re-rank of over-fetched candidates.
+/// </summary>
 public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatrix? exposures = null)
 {
     public int N { get; } = settings.TopN;

@@ -61,7 +61,7 @@ public sealed class TuningRun(RunLog log)
         var space = req.Job.SearchSpace ?? SearchSpace.Default;
         int budget = req.Budget ?? current.GetInt("tune_budget");
         ulong seed = (ulong)current.Seed;
-        var models = new Dictionary<int, (AlsModel Model, int Iterations, double UserFraction)>();
+        var models = new Dictionary<int, (AlsModel Model, int Iterations)>(); // each trial's last screening model
         // Trials are scored on at most MaxValidationUsers validation users: a seeded sample shared by every trial.
         const int MaxValidationUsers = 3000;
         int validationUsers = Enumerable.Range(0, validationAll.Rows).Count(u => validationAll.RowLength(u) > 0);
@@ -126,7 +126,7 @@ public sealed class TuningRun(RunLog log)
             }
             var prop = plan.Propensities(tr, counts);
             var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, ct, trackLoss: trial is null, userSample: rung.UserFraction);
-            if (trial is { } t2) models[t2] = (model, target, rung.UserFraction);
+            if (trial is { } t2) models[t2] = (model, target);
             else reference = model;
             var users = Enumerable.Range(0, va.Rows).Where(u => va.RowLength(u) > 0 && InSample(u, rung.ValidationFraction)).ToArray();
             // Trials judge the model, not the index: validation users are scored exactly (a few thousand users cost less
