@@ -76,5 +76,21 @@ public class EndToEndTests
         Assert.Contains("'factors'", run.StdErr);
         Assert.False(Directory.Exists(Path.Combine(dir.Sub("lake"), "recommendations")));
         Assert.Equal("failed", DuckQuery.Rows("SELECT status FROM runs", Path.Combine(dir.Sub("lake"), "batchrecs.duckdb")).Single()[0]);
+
+        // A file without times needs --date (the day of every event), and exactly one of --time and --date.
+        File.WriteAllText(dir.Sub("plays.tsv"), "user\titem\tplays\n1\t7\t3\n1\t8\t1\n2\t7\t5\n");
+        var neither = await CliProcess.RunAsync("import", "csv", dir.Sub("plays.tsv"), "--out", dir.Sub("plays"), "--user", "user", "--item", "item", "--sep", "\\t");
+        Assert.Equal(2, neither.ExitCode);
+        Assert.Contains("--date", neither.StdErr);
+        var dated = await CliProcess.RunAsync("import", "csv", dir.Sub("plays.tsv"), "--out", dir.Sub("plays"), "--user", "user", "--item", "item",
+            "--value", "plays", "--sep", "\\t", "--date", "2011-05-01");
+        Assert.True(dated.ExitCode == 0, dated.StdErr);
+        Assert.True(Directory.Exists(Path.Combine(dir.Sub("plays"), "dt=2011-05-01")));
+
+        // An analyst's mistyped query gets DuckDB's message and exit code 2, not a stack trace.
+        var sql = await CliProcess.RunAsync("sql", "SELECT stauts FROM runs", "--lake", dir.Sub("lake"));
+        Assert.Equal(2, sql.ExitCode);
+        Assert.Contains("stauts", sql.StdErr);
+        Assert.DoesNotContain("   at ", sql.StdErr);
     }
 }

@@ -71,6 +71,23 @@ public class RatingImporterTests
     }
 
     [Fact]
+    public async Task Shared_Last_fm_play_counts_import_without_times_on_one_day()
+    {
+        var file = SharedData.File("hetrec2011-lastfm-2k/user_artists.dat");
+        if (file is null) return;
+        using var dir = new TempDirectory();
+        var layout = new DelimitedLayout('\t', true, "userID", "artistID", null, "weight", "play", DefaultTime: new DateTimeOffset(2011, 5, 1, 0, 0, 0, TimeSpan.Zero));
+        var r = await RatingImporter.ImportDelimitedAsync(file, dir.Path, layout);
+        Assert.Equal(1, r.Partitions);
+        Assert.True(Directory.Exists(Path.Combine(dir.Path, "dt=2011-05-01")));
+        var log = (await InteractionReader.ReadAsync(dir.Path, Everything, new EventRules())).Events;
+        Assert.Equal(92_834, log.Count);
+        Assert.Equal(1_892, log.UserCount);
+        Assert.Equal(17_632, log.ItemCount);
+        Assert.Equal(352_698f, log.Values.Max());
+    }
+
+    [Fact]
     public async Task Shared_MovieLens_latest_small_csv_imports_completely()
     {
         var file = SharedData.File("ml-latest-small/ratings.csv");

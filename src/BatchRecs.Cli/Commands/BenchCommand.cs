@@ -11,6 +11,7 @@ internal static class BenchCommand
         // Subcommands are added here, one file each (BenchAlsCommand, BenchTopNCommand, ...).
         cmd.Add(BenchReadCommand.Create());
         cmd.Add(BenchQualityCommand.Create());
+        cmd.Add(BenchTuneCommand.Create());
         cmd.Add(BenchTopNCommand.Create());
         cmd.Add(BenchAlsCommand.Create());
         cmd.Add(BenchDistributedCommand.Create());

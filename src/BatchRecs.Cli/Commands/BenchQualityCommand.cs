@@ -66,25 +66,22 @@ internal static class BenchQualityCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {m.Recall:F4} | {m.Ndcg:F4} | {m.SnipsRecall:F4} | {m.Coverage:F3} | {m.MeanPopularityRank:F0} | {m.GiniExposure:F3} | {fitSeconds:F1} |"));
 
+    /// <summary>Imports a public data set into the Parquet input contract (Last.fm, which has no times, on 2011-05-01).</summary>
+    public static Task ImportAsync(string name, string sharedDir, string outDir, CancellationToken ct) => name switch
+    {
+        "ml-100k" or "ml-latest-small" => RatingImporter.ImportMovieLensAsync(Path.Combine(sharedDir, name), outDir, ct),
+        "lastfm" => RatingImporter.ImportDelimitedAsync(Path.Combine(sharedDir, "hetrec2011-lastfm-2k", "user_artists.dat"), outDir,
+            new DelimitedLayout('\t', true, "userID", "artistID", null, "weight", "play", DefaultTime: new DateTimeOffset(2011, 5, 1, 0, 0, 0, TimeSpan.Zero)), ct),
+        _ => throw new ArgumentException($"unknown data set '{name}' (ml-100k, ml-latest-small, lastfm)."),
+    };
+
     /// <summary>Loads a public data set through the importer and reader (the job's own input path) as pairs.</summary>
     public static async Task<InteractionLog> LoadAsync(string name, string sharedDir, CancellationToken ct)
     {
         string tmp = Path.Combine(Path.GetTempPath(), $"batchrecs-data-{name}-{Guid.NewGuid():N}");
         try
         {
-            switch (name)
-            {
-                case "ml-100k":
-                case "ml-latest-small":
-                    await RatingImporter.ImportMovieLensAsync(Path.Combine(sharedDir, name), tmp, ct);
-                    break;
-                case "lastfm":
-                    await RatingImporter.ImportDelimitedAsync(Path.Combine(sharedDir, "hetrec2011-lastfm-2k", "user_artists.dat"), tmp,
-                        new DelimitedLayout('\t', true, "userID", "artistID", null, "weight", "play"), ct);
-                    break;
-                default:
-                    throw new ArgumentException($"unknown data set '{name}' (ml-100k, ml-latest-small, lastfm).");
-            }
+            await ImportAsync(name, sharedDir, tmp, ct);
             var read = await InteractionReader.ReadAsync(tmp, new ReadWindow(new DateOnly(2100, 1, 1), 365 * 200), new EventRules(), ct);
             var pairs = PairAggregator.Combine(read.Events, CombineRule.Max);
             if (name.StartsWith("ml-", StringComparison.Ordinal))

@@ -21,16 +21,24 @@ internal static class ImportCommand
         var out2 = new Option<string>("--out") { Description = "output directory", Required = true };
         var user = new Option<string>("--user") { Description = "user id column", Required = true };
         var item = new Option<string>("--item") { Description = "item id column", Required = true };
-        var time = new Option<string>("--time") { Description = "event time column (epoch seconds or ISO-8601)", Required = true };
+        var time = new Option<string?>("--time") { Description = "event time column (epoch seconds or ISO-8601)" };
+        var date = new Option<string?>("--date") { Description = "the day of every event, for a file without a time column (instead of --time), e.g. 2011-05-01" };
         var value = new Option<string?>("--value") { Description = "value column (rating, count), optional" };
         var sep = new Option<string>("--sep") { Description = "field separator (one character; \\t for tab)", DefaultValueFactory = _ => "," };
-        var csv = new Command("csv", "Import any delimited rating file into the Parquet input contract.") { file, out2, user, item, time, value, sep };
+        var csv = new Command("csv", "Import any delimited rating file into the Parquet input contract.") { file, out2, user, item, time, date, value, sep };
         csv.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
             string s = p.GetValue(sep)!;
             if (s == "\\t" || s == "tab") s = "\t";
             if (s.Length != 1) throw new FormatException($"--sep must be one character (got '{s}').");
-            var layout = new DelimitedLayout(s[0], true, p.GetValue(user)!, p.GetValue(item)!, p.GetValue(time)!, p.GetValue(value), "event");
+            string? timeColumn = p.GetValue(time), day = p.GetValue(date);
+            if ((timeColumn is null) == (day is null)) throw new FormatException("give exactly one of --time (the event time column) and --date (the day of every event, for a file without times).");
+            DateTimeOffset? at = null;
+            if (day is not null)
+                at = DateOnly.TryParseExact(day, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d)
+                    ? new DateTimeOffset(d.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
+                    : throw new FormatException($"--date must be a day as YYYY-MM-DD (got '{day}').");
+            var layout = new DelimitedLayout(s[0], true, p.GetValue(user)!, p.GetValue(item)!, timeColumn, p.GetValue(value), "event", DefaultTime: at);
             var r = await RatingImporter.ImportDelimitedAsync(p.GetValue(file)!, p.GetValue(out2)!, layout, ct);
             Print(r, p.GetValue(out2)!);
             return 0;

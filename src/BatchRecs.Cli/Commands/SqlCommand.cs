@@ -19,8 +19,16 @@ internal static class SqlCommand
             using var con = Open(p.GetValue(db) ?? DatabasePath(p.GetValue(lake)));
             using var c = con.CreateCommand();
             c.CommandText = p.GetValue(query)!;
-            using var r = c.ExecuteReader();
-            Print(r, p.GetValue(max));
+            try
+            {
+                using var r = c.ExecuteReader();
+                Print(r, p.GetValue(max));
+            }
+            catch (DuckDBException e)
+            {
+                // A query mistake is the analyst's input: DuckDB's message (it points at the spot), exit code 2, no trace.
+                throw new ArgumentException($"the query failed: {e.Message}", e);
+            }
             return Task.FromResult(0);
         }));
         return cmd;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Execution;
 
@@ -13,8 +14,8 @@ public static class ImplicitAls
 {
     /// <summary>Fits factors. <paramref name="warmUsers"/>/<paramref name="warmItems"/> (rows × k) replace the random start when given.</summary>
     /// <param name="trackLoss">compute the training loss after every iteration (recorded in the history; NaN when off).
-    /// Off, divergence is still caught, from the item Gram matrix every iteration computes anyway: it is finite exactly
-    /// when every item factor is.</param>
+    /// Off, the item Gram matrix after the last iteration is not computed either, and divergence is still caught: from
+    /// the user Gram matrix (finite exactly when every user factor is) and the sum of the item factors' magnitudes.</param>
     /// <param name="userSample">the share of the users the problem holds (a uniform sample; the others are empty rows).
     /// Below 1 the item side's λ is scaled by it, so each item's solve is an unbiased estimate of its full-data solve
     /// (the sampled data term is about that share of the full one) and settings tried on a sample rank as on all users.
@@ -46,17 +47,20 @@ public static class ImplicitAls
             history.AddRange(saved.History);
         }
         int gramThreads = executor is LocalExecutor local ? local.MaxThreads : -1;
-        var gy = GramMatrix.Compute(y, problem.Items, k, gramThreads);
+        float[]? gy = null;
         for (int it = first; it < settings.Iterations; it++)
         {
             var sw = Stopwatch.StartNew();
+            gy ??= GramMatrix.Compute(y, problem.Items, k, gramThreads);
             executor.RunHalfStep(new HalfStep(it, Side.Users, problem.UserItemConf, problem.UserItemPref, userBlockList, y, gy, x, settings), cancellationToken);
             var gx = GramMatrix.Compute(x, problem.Users, k, gramThreads);
             executor.RunHalfStep(new HalfStep(it, Side.Items, problem.ItemUserConf, problem.ItemUserPref, itemBlockList, x, gx, y, itemSettings), cancellationToken);
-            gy = GramMatrix.Compute(y, problem.Items, k, gramThreads);
+            // The loss needs the new item Gram (and the next iteration reuses it); without the loss it waits for the next
+            // iteration, so a fit's last one computes none.
+            gy = trackLoss ? GramMatrix.Compute(y, problem.Items, k, gramThreads) : null;
             double seconds = sw.Elapsed.TotalSeconds;
-            double loss = trackLoss ? TrainingLoss.Compute(problem, settings, x, y, gy) : double.NaN;
-            if (trackLoss ? !double.IsFinite(loss) : !IsFinite(gy))
+            double loss = trackLoss ? TrainingLoss.Compute(problem, settings, x, y, gy!) : double.NaN;
+            if (trackLoss ? !double.IsFinite(loss) : !IsFinite(gx) || !float.IsFinite(TensorPrimitives.SumOfMagnitudes(y)))
                 throw new ArithmeticException($"ALS diverged at iteration {it + 1} (loss is {loss}); try increasing regularization or lowering alpha.");
             var stats = new IterationStats(it + 1, seconds, loss);
             history.Add(stats);

@@ -11,8 +11,10 @@ public sealed record Split(bool[] IsTrain)
 
 /// <summary>
 /// Per-user temporal hold-out: each user's most recent ⌈fraction·n⌉ pairs are held out, always keeping
-/// at least one pair in training (users with a single pair are not evaluated). Ties in time are broken
-/// by item index so the split is deterministic.
+/// at least one pair in training (users with a single pair are not evaluated). Ties in time are broken by a
+/// fixed hash of (user, item): deterministic, and unrelated to how ids were assigned, so pairs logged in the same
+/// second are not held out by id order, and a log without times (every event at one instant, e.g. Last.fm play
+/// counts) gets a seeded random per-user split.
 /// </summary>
 public static class TemporalSplit
 {
@@ -30,6 +32,8 @@ public static class TemporalSplit
             list.Sort((a, b) =>
             {
                 int c = pairs.Times[a].CompareTo(pairs.Times[b]);
+                if (c != 0) return c;
+                c = TieKey(pairs.Users[a], pairs.Items[a]).CompareTo(TieKey(pairs.Users[b], pairs.Items[b]));
                 return c != 0 ? c : pairs.Items[a].CompareTo(pairs.Items[b]);
             });
             int hold = Math.Min(list.Count - 1, (int)Math.Ceiling(fraction * list.Count));
@@ -37,4 +41,6 @@ public static class TemporalSplit
         }
         return new Split(isTrain);
     }
+
+    private static ulong TieKey(int user, int item) => SplitMix64.Mix(((ulong)(uint)user << 32 | (uint)item) ^ 0x7E57_5EEDUL);
 }

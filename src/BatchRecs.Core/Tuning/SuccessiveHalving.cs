@@ -24,11 +24,14 @@ public static class SuccessiveHalving
     /// half of them; all of them on everyone. Trials start from the reference fit (see <see cref="Als.FactorProjection"/>), so
     /// their first iterations already separate good settings from bad. Users are sampled for training too on large data.
     /// </summary>
-    public static readonly Rung[] DefaultRungs = [new(1.0 / 15, 0.25, 0.25), new(0.2, 0.5, 0.5), new(1.0, 1.0)];
+    public static readonly Rung[] DefaultRungs = [new(1.0 / 15, 0.25, 0.125), new(0.2, 0.5, 0.25), new(1.0, 1.0)];
 
     /// <param name="evaluate">trains and scores one trial at one rung: (trial, rung index, settings) → metric (higher is better).</param>
+    /// <param name="affordable">which of the best (the 1/η the rule keeps, in rank order) the budget lets into a rung:
+    /// (rung index, their settings) → the positions admitted; the best is promoted even when none is. Null: all of them.</param>
     public static IReadOnlyList<TrialResult> Run(SearchSpace space, int trials, ulong seed, Func<int, int, IReadOnlyDictionary<string, string>, double> evaluate,
-        IReadOnlyList<Rung>? rungs = null, int eta = 3, Func<bool>? outOfTime = null)
+        IReadOnlyList<Rung>? rungs = null, int eta = 3, Func<bool>? outOfTime = null,
+        Func<int, IReadOnlyList<IReadOnlyDictionary<string, string>>, IReadOnlyList<int>>? affordable = null)
     {
         if (trials <= 0) throw new ArgumentException($"budget must be positive (got {trials}).", "budget");
         if (eta < 2) throw new ArgumentException("eta must be at least 2.", nameof(eta));
@@ -48,6 +51,11 @@ public static class SuccessiveHalving
             }
             int keep = r == rungs.Count - 1 ? 0 : Math.Max(1, scored.Count / eta);
             alive = scored.OrderByDescending(s => s.Metric).ThenBy(s => s.Trial).Take(keep).Select(s => (s.Trial, s.Settings)).ToList();
+            if (affordable is not null && alive.Count > 1)
+            {
+                var admitted = affordable(r + 1, alive.Select(a => a.Settings).ToList()).Where(i => i >= 0 && i < alive.Count).Distinct().Order().ToList();
+                alive = admitted.Count > 0 ? admitted.Select(i => alive[i]).ToList() : [alive[0]];
+            }
         }
         return results;
     }

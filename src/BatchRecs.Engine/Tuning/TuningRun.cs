@@ -72,7 +72,7 @@ public sealed class TuningRun(RunLog log)
 
         AlsModel? reference = null;
         var starts = new Dictionary<int, AlsModel>(); // the reference projected onto each factor count, shared by trials
-        // Samples smaller than this many users are noise, not a cheaper estimate: such rungs use everyone.
+        // Samples are never smaller than this many users (or everyone, when there are fewer): below it they are noise.
         const int MinSampleUsers = 100;
         int trainUsers = Enumerable.Range(0, train.Rows).Count(u => train.RowLength(u) > 0);
         // One iteration on a few users first, so the unit below measures a fit, not the process's first-call costs (code
@@ -86,11 +86,11 @@ public sealed class TuningRun(RunLog log)
         var searchTime = Stopwatch.StartNew();
         var results = SuccessiveHalving.Run(space, budget, seed, (trial, rung, values) =>
         {
-            var s = JobSettings.Create(req.Job.Settings, [.. overridesWithoutTuning, .. values.Select(kv => $"{kv.Key}={kv.Value}"), "use_tuned=false"], req.Job.EventWeights);
+            var s = TrialSettings(values);
             double value = Score(s, trial, Feasible(SuccessiveHalving.DefaultRungs[rung]));
             log.Event("tune.trial", ("trial", trial), ("rung", rung), (metricName, value), ("settings", string.Join(",", values.Select(kv => $"{kv.Key}={kv.Value}"))));
             return value;
-        }, outOfTime: () => deadline is { } d && DateTime.UtcNow > d);
+        }, outOfTime: () => deadline is { } d && DateTime.UtcNow > d, affordable: Affordable);
         double searchSeconds = searchTime.Elapsed.TotalSeconds;
         var best = SuccessiveHalving.Best(results);
         bool adopted = best.Metric > currentValue;
@@ -119,11 +119,8 @@ public sealed class TuningRun(RunLog log)
             bool screening = rung.IterationFraction < 1;
             if (screening && trial is { } t && models.TryGetValue(t, out var prev) && prev.Iterations <= target)
                 (warm, done) = (prev.Model, prev.Iterations);
-            else if (screening && reference is not null && s.GetString("mode") == "implicit" && !starts.TryGetValue(s.Factors, out warm))
-            {
-                var (pu, pi) = FactorProjection.Project(reference, s.Factors, seed);
-                starts[s.Factors] = warm = new AlsModel(reference.Users, reference.Items, s.Factors, pu, pi, []);
-            }
+            else if (screening && reference is not null && s.GetString("mode") == "implicit")
+                warm = Start(s.Factors);
             var prop = plan.Propensities(tr, counts);
             var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, ct, trackLoss: trial is null, userSample: rung.UserFraction);
             if (trial is { } t2) models[t2] = (model, target);
@@ -137,10 +134,41 @@ public sealed class TuningRun(RunLog log)
             return metricName switch { "recall" => m.Recall, "map" => m.Map, _ => m.Ndcg };
         }
 
+        // A trial's settings: the job's, the run's overrides, the trial's values; never the last tuning's.
+        JobSettings TrialSettings(IReadOnlyDictionary<string, string> values) =>
+            JobSettings.Create(req.Job.Settings, [.. overridesWithoutTuning, .. values.Select(kv => $"{kv.Key}={kv.Value}"), "use_tuned=false"], req.Job.EventWeights);
+
+        // Where screening trials of a factor count start: the reference projected onto it (shared by the count's trials).
+        AlsModel Start(int factors)
+        {
+            if (starts.TryGetValue(factors, out var start)) return start;
+            var (pu, pi) = FactorProjection.Project(reference!, factors, seed);
+            return starts[factors] = new AlsModel(reference!.Users, reference.Items, factors, pu, pi, []);
+        }
+
+        // The final rung's full fits are the dear part: in rank order, every finalist whose fit the rest of the cost limit
+        // still covers gets one (the best always does), each estimated as a current fit scaled by its iterations and, when
+        // larger, by its factor count squared (the k² of every row's solve dominates). Screening rungs are not limited.
+        IReadOnlyList<int> Affordable(int rung, IReadOnlyList<IReadOnlyDictionary<string, string>> candidates)
+        {
+            if (rung < SuccessiveHalving.DefaultRungs.Length - 1) return [.. Enumerable.Range(0, candidates.Count)];
+            double left = current.GetDouble("tune_cost_limit") * fitSeconds - searchTime.Elapsed.TotalSeconds;
+            var admitted = new List<int>();
+            for (int i = 0; i < candidates.Count; i++)
+            {
+                var s = TrialSettings(candidates[i]);
+                double cost = fitSeconds * s.Iterations / current.Iterations * Math.Max(1.0, Math.Pow((double)s.Factors / current.Factors, 2));
+                if (cost > left && i > 0) continue;
+                left -= cost;
+                admitted.Add(i);
+            }
+            return admitted;
+        }
+
         Rung Feasible(Rung r) => r with
         {
-            UserFraction = r.UserFraction * trainUsers < MinSampleUsers ? 1.0 : r.UserFraction,
-            ValidationFraction = r.ValidationFraction * Math.Min(validationUsers, MaxValidationUsers) < MinSampleUsers ? 1.0 : r.ValidationFraction,
+            UserFraction = Math.Max(r.UserFraction, Math.Min(1.0, (double)MinSampleUsers / Math.Max(1, trainUsers))),
+            ValidationFraction = Math.Max(r.ValidationFraction, Math.Min(1.0, (double)MinSampleUsers / Math.Max(1, Math.Min(validationUsers, MaxValidationUsers)))),
         };
 
         // One seeded uniform value per user decides every sample, so samples are nested: the users scored at a rung are

@@ -123,4 +123,17 @@ public class TuningFitTests
         Assert.All(without.History, h => Assert.True(double.IsNaN(h.Loss)));
         Assert.Throws<ArgumentOutOfRangeException>(() => ImplicitAls.Fit(problem, s, new LocalExecutor(), userSample: 0));
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Divergence_is_caught_with_or_without_the_loss(bool trackLoss)
+    {
+        var problem = AlsProblem.Build(TestProblems.RandomStrengths(30, 20, 0.2, 4), new AlsSettings(Factors: 3));
+        var s = new AlsSettings(Factors: 3, Iterations: 1);
+        var items = FactorInit.Random(20, 3, 1, Side.Items);
+        items[7] = float.NaN;
+        var e = Assert.Throws<ArithmeticException>(() => ImplicitAls.Fit(problem, s, new LocalExecutor(), warmItems: items, trackLoss: trackLoss));
+        Assert.Contains("diverged at iteration 1", e.Message);
+    }
 }

@@ -14,9 +14,29 @@ public class TemporalSplitTests
             times: [5, 1, 4, 2, 3, 9, 7, 7]);
         var split = TemporalSplit.PerUserLast(log, 0.4);
         // user 0: ceil(0.4·5) = 2 latest (times 5 and 4) held out.
-        // user 2: equal times, ties by item index, so item 5 (entry 6) is the later one.
-        Assert.Equal(new[] { false, true, false, true, true, true, false, true }, split.IsTrain);
+        Assert.Equal(new[] { false, true, false, true, true, true }, split.IsTrain[..6]);
+        // user 2: equal times, so one of the two (decided by the tie hash) is held out.
+        Assert.NotEqual(split.IsTrain[6], split.IsTrain[7]);
         Assert.Equal(3, split.HeldOutCount);
+    }
+
+    [Fact]
+    public void Without_times_the_split_is_a_deterministic_random_one_not_by_item_id()
+    {
+        // 300 users × 10 items, every event at the same instant (a log without times, like Last.fm play counts).
+        const int users = 300, items = 10;
+        var u = new List<int>(); var i = new List<int>();
+        for (int a = 0; a < users; a++)
+            for (int b = 0; b < items; b++) { u.Add(a); i.Add(b); }
+        var log = new InteractionLog(IdMap.FromInt64(Enumerable.Range(0, users).Select(x => (long)x)), IdMap.FromInt64(Enumerable.Range(0, items).Select(x => (long)x)),
+            u.ToArray(), i.ToArray(), Enumerable.Repeat(1f, u.Count).ToArray(), new long[u.Count]);
+        var split = TemporalSplit.PerUserLast(log, 0.2);
+        Assert.Equal(split.IsTrain, TemporalSplit.PerUserLast(log, 0.2).IsTrain);
+        Assert.Equal(users * 2, split.HeldOutCount); // ⌈0.2 · 10⌉ per user
+        // Every item is held out about equally often (by item id, items 8 and 9 would always be): 60 expected each.
+        var heldOutPerItem = new int[items];
+        for (int e = 0; e < u.Count; e++) if (!split.IsTrain[e]) heldOutPerItem[i[e]]++;
+        Assert.All(heldOutPerItem, n => Assert.InRange(n, 30, 90));
     }
 
     [Fact]
