@@ -114,7 +114,7 @@ public class TuningTests
     }
 
     [Fact]
-    public async Task The_cost_limit_decides_how_many_finalists_get_a_full_fit()
+    public async Task The_final_fit_budget_decides_how_many_finalists_get_a_full_fit()
     {
         using var dir = new TempDirectory("batchrecs-tune-cost");
         string input = await DemoAsync(dir);
@@ -122,12 +122,12 @@ public class TuningTests
         var date = new DateOnly(2026, 5, 1);
         async Task<long> FinalistsAsync(string lake, string limit)
         {
-            var r = await new TuningRun(RunLog.Null).ExecuteAsync(new TuneRequest(input, dir.Sub(lake), date, job, [$"tune_cost_limit={limit}"], Budget: 18));
+            var r = await new TuningRun(RunLog.Null).ExecuteAsync(new TuneRequest(input, dir.Sub(lake), date, job, [$"tune_final_fits={limit}"], Budget: 18));
             Assert.True(r.CostInFits > 0);
             return DuckQuery.Scalar("SELECT count(*) FROM tuning_trials WHERE rung = 2", Path.Combine(dir.Sub(lake), "batchrecs.duckdb"));
         }
-        // 18 settings → 6 → 2 by successive halving; a limit of one fit affords only the best finalist, a large one both.
-        Assert.Equal(1, await FinalistsAsync("tight", "1"));
+        // 18 settings → 6 → 2 by successive halving; no budget still fits the best finalist, a large one both.
+        Assert.Equal(1, await FinalistsAsync("tight", "0"));
         Assert.Equal(2, await FinalistsAsync("loose", "1000"));
     }
 

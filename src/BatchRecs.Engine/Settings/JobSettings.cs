@@ -50,7 +50,7 @@ public sealed class JobSettings
         SettingDefinition.Choice("reader", "parquet-net", ["parquet-net", "duckdb"], "input reader: Parquet.Net row groups, or DuckDB read_parquet (falls back to Parquet.Net to diagnose bad input)"),
         SettingDefinition.Bool("use_tuned", true, "apply the job's last adopted tuning (between the job file and --set)"),
         SettingDefinition.Int("tune_budget", 30, 1, 10_000, "settings tried by a tuning (successive halving keeps the best third at each rung)"),
-        SettingDefinition.Float("tune_cost_limit", 5, 1, 1e6, "what a tuning may spend, in fits of the current settings: after screening, as many finalists get a full fit as the rest affords (at least one)"),
+        SettingDefinition.Float("tune_final_fits", 2, 0, 1000, "what a tuning's final rung may spend on full fits, in fits of the current settings (estimated from iterations and, when larger, factors squared): in rank order, each finalist it still covers gets one; the best always does"),
         SettingDefinition.Choice("tune_metric", "ndcg", ["ndcg", "recall", "map"], "what tuning maximizes, at top_n, on the validation split"),
         SettingDefinition.Choice("checkpoints", "auto", ["auto", "on", "off"], "save the fit after every iteration so a restarted run resumes (auto: on with a distributed executor)"),
         SettingDefinition.Int("lock_timeout_seconds", 600, 1, 86400, "how long a run waits for another publisher of the same lake"),

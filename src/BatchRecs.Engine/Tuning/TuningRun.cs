@@ -124,7 +124,7 @@ public sealed class TuningRun(RunLog log)
             var prop = plan.Propensities(tr, counts);
             var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, ct, trackLoss: trial is null, userSample: rung.UserFraction);
             if (trial is { } t2) models[t2] = (model, target);
-            else reference = model;
+            else if (!screening) reference = model; // not the warm-up
             var users = Enumerable.Range(0, va.Rows).Where(u => va.RowLength(u) > 0 && InSample(u, rung.ValidationFraction)).ToArray();
             // Trials judge the model, not the index: validation users are scored exactly (a few thousand users cost less
             // than building an IVF index per trial).
@@ -146,20 +146,21 @@ public sealed class TuningRun(RunLog log)
             return starts[factors] = new AlsModel(reference!.Users, reference.Items, factors, pu, pi, []);
         }
 
-        // The final rung's full fits are the dear part: in rank order, every finalist whose fit the rest of the cost limit
-        // still covers gets one (the best always does), each estimated as a current fit scaled by its iterations and, when
-        // larger, by its factor count squared (the k² of every row's solve dominates). Screening rungs are not limited.
+        // The final rung's full fits are the dear part of a search: in rank order, each finalist whose estimated fit the
+        // rest of tune_final_fits still covers gets one (the best always does). The estimate is a current fit scaled by
+        // the finalist's iterations and, when larger, by its factor count squared (the k² of every row's solve dominates);
+        // it depends on the settings alone, so the same seed makes the same choice however busy the machine is.
         IReadOnlyList<int> Affordable(int rung, IReadOnlyList<IReadOnlyDictionary<string, string>> candidates)
         {
             if (rung < SuccessiveHalving.DefaultRungs.Length - 1) return [.. Enumerable.Range(0, candidates.Count)];
-            double left = current.GetDouble("tune_cost_limit") * fitSeconds - searchTime.Elapsed.TotalSeconds;
+            double left = current.GetDouble("tune_final_fits");
             var admitted = new List<int>();
             for (int i = 0; i < candidates.Count; i++)
             {
                 var s = TrialSettings(candidates[i]);
-                double cost = fitSeconds * s.Iterations / current.Iterations * Math.Max(1.0, Math.Pow((double)s.Factors / current.Factors, 2));
-                if (cost > left && i > 0) continue;
-                left -= cost;
+                double fits = (double)s.Iterations / current.Iterations * Math.Max(1.0, Math.Pow((double)s.Factors / current.Factors, 2));
+                if (fits > left) continue;
+                left -= fits;
                 admitted.Add(i);
             }
             return admitted;
