@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using BatchRecs.Core.Data;
 
 namespace BatchRecs.Core.Als;
@@ -14,8 +16,11 @@ public static class BlockSolver
     /// <param name="dstFactors">dst rows × k, row-major (shared, read-only).</param>
     /// <param name="gram">YᵀY of <paramref name="dstFactors"/>, k×k row-major (shared, read-only).</param>
     /// <param name="srcBlockFactors">the block's rows × k (in: warm start, out: solution).</param>
+    /// <param name="inverses">(G + λI)⁻¹ for a λ, shared by the blocks of a half-step (see <see cref="SparseRowSolver"/>);
+    /// null: computed here, once per λ the block needs.</param>
     public static void Solve(CsrMatrix conf, ReadOnlySpan<float> pref, RowBlock block,
-        ReadOnlySpan<float> dstFactors, ReadOnlySpan<float> gram, Span<float> srcBlockFactors, AlsSettings s)
+        ReadOnlySpan<float> dstFactors, ReadOnlySpan<float> gram, Span<float> srcBlockFactors, AlsSettings s,
+        Func<float, float[]?>? inverses = null)
     {
         int k = s.Factors;
         if (srcBlockFactors.Length != block.Length * k) throw new ArgumentException("srcBlockFactors must hold block.Length × k floats.", nameof(srcBlockFactors));
@@ -29,8 +34,19 @@ public static class BlockSolver
             if ((uint)col >= (uint)conf.Cols) throw new ArgumentException($"column index {col} is outside the {conf.Cols} dst rows.", nameof(conf));
 
         bool cholesky = s.Solver == AlsSolver.Cholesky;
-        int need = cholesky ? CholeskySolver.ScratchLength(k) : ConjugateGradientSolver.ScratchLength(k);
+        int need = Math.Max(SparseRowSolver.ScratchLength(k), cholesky ? CholeskySolver.ScratchLength(k) : ConjugateGradientSolver.ScratchLength(k));
         Span<float> scratch = need <= 1024 ? stackalloc float[need] : new float[need];
+        Dictionary<float, float[]?>? local = null;
+        float[]? gramCopy = null;
+        if (inverses is null)
+            for (int row = block.Start; row < block.End && gramCopy is null; row++)
+                if (conf.RowPtr[row + 1] - conf.RowPtr[row] is > 0 and <= SparseRowSolver.MaxEntries) gramCopy = gram.ToArray();
+        float[]? InverseFor(float lambda)
+        {
+            if (inverses is not null) return inverses(lambda);
+            local ??= [];
+            return local.TryGetValue(lambda, out var m) ? m : local[lambda] = SparseRowSolver.Inverse(gramCopy!, lambda, k);
+        }
         for (int row = block.Start; row < block.End; row++)
         {
             int lo = conf.RowPtr[row], n = conf.RowPtr[row + 1] - lo;
@@ -40,7 +56,9 @@ public static class BlockSolver
             var c = conf.Values.AsSpan(lo, n);
             var p = pref.IsEmpty ? ReadOnlySpan<float>.Empty : pref.Slice(lo, n);
             float lambda = s.ScaleRegularization ? s.Regularization * n : s.Regularization;
-            if (cholesky)
+            if (n <= SparseRowSolver.MaxEntries && InverseFor(lambda) is { } inverse)
+                SparseRowSolver.Solve(x, inverse, dstFactors, cols, c, p, scratch);
+            else if (cholesky)
                 CholeskySolver.Solve(x, gram, lambda, dstFactors, cols, c, p, scratch);
             else
                 ConjugateGradientSolver.Solve(x, gram, lambda, dstFactors, cols, c, p, s.CgSteps, scratch);
@@ -52,6 +70,13 @@ public static class BlockSolver
     {
         int k = step.Settings.Factors;
         Solve(step.Conf, step.Pref, block, step.DstFactors, step.Gram,
-            step.SrcFactors.AsSpan(block.Start * k, block.Length * k), step.Settings);
+            step.SrcFactors.AsSpan(block.Start * k, block.Length * k), step.Settings, lambda => SharedInverse(step.Gram, lambda, k));
     }
+
+    // (G + λI)⁻¹ per Gram matrix and λ, computed once for all the blocks of a half-step in this process. Gram matrices
+    // are never changed once computed (every half-step computes a new one), so the array identifies its G.
+    private static readonly ConditionalWeakTable<float[], ConcurrentDictionary<float, Lazy<float[]?>>> Inverses = new();
+
+    private static float[]? SharedInverse(float[] gram, float lambda, int k) =>
+        Inverses.GetValue(gram, _ => new()).GetOrAdd(lambda, l => new Lazy<float[]?>(() => SparseRowSolver.Inverse(gram, l, k))).Value;
 }

@@ -65,6 +65,46 @@ public class SolverTests
         }
     }
 
+    [Theory]
+    [InlineData(5)]
+    [InlineData(16)]
+    [InlineData(64)]
+    [InlineData(100)]
+    public void Rows_with_up_to_three_entries_are_solved_exactly_whatever_the_solver(int k)
+    {
+        // Through the Woodbury identity (SparseRowSolver): exact even with a single CG step allowed.
+        for (int n = 1; n <= SparseRowSolver.MaxEntries; n++)
+            foreach (bool pref in new[] { false, true })
+                foreach (var (solver, steps) in new[] { (AlsSolver.ConjugateGradient, 1), (AlsSolver.Cholesky, 3) })
+                {
+                    var (x, exact) = SolveOneRow(k, n, solver, steps, pref, 7 * k + n);
+                    AssertClose(exact, x, 1e-4, $"{solver} k={k} n={n} pref={pref}");
+                }
+    }
+
+    [Fact]
+    public void A_half_step_shares_one_inverse_and_matches_blocks_solved_alone()
+    {
+        // The in-process half-step computes (G + λI)⁻¹ once for all its blocks; a block task on a worker computes its own.
+        // Both must give the same bits, with per-row λ (scale_regularization) and rows of every length.
+        const int k = 8, users = 60, items = 40;
+        var strengths = TestProblems.RandomStrengths(users, items, 0.04, 11);
+        var settings = TestProblems.Settings(k, AlsSolver.ConjugateGradient, cgSteps: 3, reg: 0.2f) with { ScaleRegularization = true };
+        var problem = AlsProblem.Build(strengths, settings);
+        var y = TestProblems.RandomVector(items * k, new Random(2), 0.3f);
+        var gram = GramMatrix.Compute(y, items, k);
+        var blocks = BlockPartitioner.Partition(problem.UserItemConf, 4, k);
+        var shared = new float[users * k];
+        var step = new HalfStep(0, Side.Users, problem.UserItemConf, null, blocks, y, gram, shared, settings);
+        foreach (var b in blocks) BlockSolver.Solve(step, b);
+        var alone = new float[users * k];
+        foreach (var b in blocks)
+            BlockSolver.Solve(problem.UserItemConf, default, b, y, gram.ToArray(), alone.AsSpan(b.Start * k, b.Length * k), settings);
+        Assert.Equal(alone, shared);
+        Assert.Contains(Enumerable.Range(0, users), u => problem.UserItemConf.RowLength(u) is > 0 and <= SparseRowSolver.MaxEntries);
+        Assert.Contains(Enumerable.Range(0, users), u => problem.UserItemConf.RowLength(u) > SparseRowSolver.MaxEntries);
+    }
+
     [Fact]
     public void Three_cg_steps_from_zero_are_not_yet_the_exact_solution()
     {
