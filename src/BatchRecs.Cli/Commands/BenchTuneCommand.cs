@@ -72,9 +72,9 @@ internal static class BenchTuneCommand
                 var (curValidation, unit) = Evaluate(current, searchTrain, validation, ct); // the grid's cost unit, as the search's
                 Row("current", cur, curValidation.Ndcg, null, "");
 
-                foreach (var (label, space) in new[] { ("tuned, grid space", gridSpace), ("tuned, default space", SearchSpace.Default) })
+                foreach (var (label, lake, space) in new[] { ("tuned, grid space", "lake-grid", gridSpace), ("tuned, default space", "lake-default", SearchSpace.Default) })
                 {
-                    var tuned = await new TuningRun(RunLog.Null).ExecuteAsync(new TuneRequest(input, Path.Combine(root, "lake-" + label.Length), runDate,
+                    var tuned = await new TuningRun(RunLog.Null).ExecuteAsync(new TuneRequest(input, Path.Combine(root, lake), runDate,
                         job with { SearchSpace = space }, [], Budget: p.GetValue(budget)), ct);
                     var chosen = job.ResolveSettings(tuned.Settings.Select(kv => $"{kv.Key}={kv.Value}"));
                     Row(label, Evaluate(chosen, fitTrain, evaluation, ct).Metrics, tuned.TunedValue, tuned.CostInFits,

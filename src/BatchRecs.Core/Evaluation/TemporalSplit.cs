@@ -14,7 +14,7 @@ public sealed record Split(bool[] IsTrain)
 /// at least one pair in training (users with a single pair are not evaluated). Ties in time are broken by a
 /// fixed hash of (user, item): deterministic, and unrelated to how ids were assigned, so pairs logged in the same
 /// second are not held out by id order, and a log without times (every event at one instant, e.g. Last.fm play
-/// counts) gets a seeded random per-user split.
+/// counts) gets a deterministic pseudo-random per-user split.
 /// </summary>
 public static class TemporalSplit
 {

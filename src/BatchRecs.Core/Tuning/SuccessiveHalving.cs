@@ -20,9 +20,10 @@ public sealed record TrialResult(int Trial, int Rung, IReadOnlyDictionary<string
 public static class SuccessiveHalving
 {
     /// <summary>
-    /// A fifteenth of the iterations (one of the default 15) scored on a quarter of the validation users; a fifth on
-    /// half of them; all of them on everyone. Trials start from the reference fit (see <see cref="Als.FactorProjection"/>), so
-    /// their first iterations already separate good settings from bad. Users are sampled for training too on large data.
+    /// A fifteenth of the iterations (one of the default 15) on a quarter of the users, scoring an eighth of the
+    /// validation users; a fifth on half of them, scoring a quarter; all of them on everyone. The screening rungs start
+    /// from the reference fit (see <see cref="Als.FactorProjection"/>), so their first iterations already separate good
+    /// settings from bad; the last rung is a full fit from the random start.
     /// </summary>
     public static readonly Rung[] DefaultRungs = [new(1.0 / 15, 0.25, 0.125), new(0.2, 0.5, 0.25), new(1.0, 1.0)];
 
