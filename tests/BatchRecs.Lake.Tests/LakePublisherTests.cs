@@ -56,6 +56,41 @@ public class LakePublisherTests
     }
 
     [Fact]
+    public async Task Row_groups_and_part_files_are_sized_by_the_bytes_they_take_on_disk()
+    {
+        // 30,000 users × 10 items drawn from 100,000 (high-cardinality ids, as real exports have), small targets.
+        const int users = 30_000, n = 10;
+        const long group = 64 << 10, file = 4 * group;
+        var rng = new Random(3);
+        var recs = new TopNResult(users, n);
+        for (int x = 0; x < users; x++)
+        {
+            recs.Counts[x] = n;
+            for (int r = 0; r < n; r++) { recs.Items[x * n + r] = rng.Next(100_000); recs.Scores[x * n + r] = (float)(1 - 0.01 * r - rng.NextDouble() * 0.001); }
+        }
+        var run = new RunRecord("sized", "test", new DateOnly(2026, 5, 1), RunStatus.Succeeded, DateTime.UtcNow, DateTime.UtcNow, null, 1, users, 100_000,
+            new Dictionary<string, double>(), new Dictionary<string, string>());
+        var req = new PublishRequest(run, IdMap.FromInt64(Enumerable.Range(0, users).Select(i => 7_000_000L + i)),
+            IdMap.FromInt64(Enumerable.Range(0, 100_000).Select(i => (long)i * 3)), recs, "als", 1, new float[users], new float[100_000], []);
+        using var dir = new TempDirectory();
+        var parts = await RecommendationWriter.WriteAsync(dir.Path, req, default, group, file);
+
+        // DuckDB's own view of the files: rows and on-disk bytes (the column chunks' compressed sizes) per row group.
+        var groups = DuckQuery.Rows($"SELECT file_name, row_group_id, any_value(row_group_num_rows), sum(total_compressed_size)"
+            + $"::BIGINT FROM parquet_metadata('{Path.Combine(dir.Path, "*.parquet")}') GROUP BY ALL ORDER BY ALL")
+            .Select(r => (File: (string)r[0], Group: Convert.ToInt32(r[1]), Rows: Convert.ToInt64(r[2]), Bytes: Convert.ToInt64(r[3]))).ToList();
+        Assert.Equal((long)users * n, groups.Sum(g => g.Rows));
+        Assert.True(parts.Count >= 3, $"{parts.Count} part files");
+        Assert.All(groups, g => Assert.Equal(0, g.Rows % n)); // a user's list is never split
+        // Apart from the first group (sized by the estimate) and each file's last (the remainder), groups are about the target.
+        var sized = groups.Skip(1).Where(g => g.Group != groups.Where(h => h.File == g.File).Max(h => h.Group)).ToList();
+        Assert.NotEmpty(sized);
+        Assert.All(sized, g => Assert.InRange(g.Bytes, (long)(0.7 * group), (long)(1.3 * group)));
+        // And every file but the last holds about four of them (files are closed by their measured size).
+        Assert.All(parts.SkipLast(1), p => Assert.InRange(p.Bytes, (long)(0.7 * file), (long)(1.3 * file)));
+    }
+
+    [Fact]
     public async Task Rerunning_a_date_replaces_its_partition_and_rows_and_keeps_other_dates()
     {
         using var lake = new TempDirectory();
