@@ -56,7 +56,7 @@ public class LakePublisherTests
     }
 
     [Fact]
-    public async Task Row_groups_and_part_files_are_sized_by_the_bytes_they_take_on_disk()
+    public async Task Row_groups_and_part_files_are_sized_by_the_bytes_of_their_values()
     {
         // 30,000 users × 10 items drawn from 100,000 (high-cardinality ids, as real exports have), small targets.
         const int users = 30_000, n = 10;
@@ -75,19 +75,22 @@ public class LakePublisherTests
         using var dir = new TempDirectory();
         var parts = await RecommendationWriter.WriteAsync(dir.Path, req, default, group, file);
 
-        // DuckDB's own view of the files: rows and on-disk bytes (the column chunks' compressed sizes) per row group.
-        var groups = DuckQuery.Rows($"SELECT file_name, row_group_id, any_value(row_group_num_rows), sum(total_compressed_size)"
+        // Two INT64 ids, rank, score, and the strings "als" and "sized" (4 + length each): 40 bytes of values a row.
+        Assert.Equal(40, RecommendationWriter.BytesPerRow(req));
+        long rowsPerGroup = group / 40, rowsPerFile = file / 40;
+        // DuckDB's own view of the files: rows and encoded (uncompressed) bytes per row group.
+        var groups = DuckQuery.Rows($"SELECT file_name, row_group_id, any_value(row_group_num_rows), sum(total_uncompressed_size)"
             + $"::BIGINT FROM parquet_metadata('{Path.Combine(dir.Path, "*.parquet")}') GROUP BY ALL ORDER BY ALL")
             .Select(r => (File: (string)r[0], Group: Convert.ToInt32(r[1]), Rows: Convert.ToInt64(r[2]), Bytes: Convert.ToInt64(r[3]))).ToList();
         Assert.Equal((long)users * n, groups.Sum(g => g.Rows));
-        Assert.True(parts.Count >= 3, $"{parts.Count} part files");
-        Assert.All(groups, g => Assert.Equal(0, g.Rows % n)); // a user's list is never split
-        // Apart from the first group (sized by the estimate) and each file's last (the remainder), groups are about the target.
-        var sized = groups.Skip(1).Where(g => g.Group != groups.Where(h => h.File == g.File).Max(h => h.Group)).ToList();
-        Assert.NotEmpty(sized);
-        Assert.All(sized, g => Assert.InRange(g.Bytes, (long)(0.7 * group), (long)(1.3 * group)));
-        // And every file but the last holds about four of them (files are closed by their measured size).
-        Assert.All(parts.SkipLast(1), p => Assert.InRange(p.Bytes, (long)(0.7 * file), (long)(1.3 * file)));
+        Assert.Equal((int)Math.Ceiling((double)users * n / (rowsPerFile - rowsPerFile % n)), parts.Count);
+        Assert.All(groups, g => Assert.Equal(0, g.Rows % n)); // a user's list never spans two groups
+        var full = groups.Where(g => g.Group != groups.Where(h => h.File == g.File).Max(h => h.Group)).ToList();
+        Assert.NotEmpty(full);
+        Assert.All(full, g => Assert.InRange(g.Rows, rowsPerGroup - n + 1, rowsPerGroup));
+        // The plan is what DuckDB reports as the groups' uncompressed size.
+        Assert.All(full, g => Assert.InRange(g.Bytes, (long)(0.8 * group), (long)(1.2 * group)));
+        Assert.All(parts.SkipLast(1), p => Assert.InRange(p.Rows, rowsPerFile - n + 1, rowsPerFile));
     }
 
     [Fact]

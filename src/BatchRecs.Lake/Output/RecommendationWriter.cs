@@ -7,14 +7,14 @@ namespace BatchRecs.Lake.Output;
 
 /// <summary>
 /// Writes top-N lists in the output contract: <c>user_id</c>, <c>item_id</c> (input types), <c>rank</c> INT32 1-based,
-/// <c>score</c> FLOAT, <c>source</c> STRING, <c>run_id</c> STRING; sorted by user then rank, split into part files of
-/// about <see cref="FileBytes"/> with row groups of about <see cref="RowGroupBytes"/> on disk (a user's list is never
-/// split). The first row group's rows come from an estimate (<see cref="BytesPerRow"/>); every later one uses the bytes
-/// per row the groups written so far actually took, after encoding and compression.
+/// <c>score</c> FLOAT, <c>source</c> STRING, <c>run_id</c> STRING; sorted by user then rank, in row groups of about
+/// <see cref="RowGroupBytes"/> of values (see <see cref="BytesPerRow"/>; a user's list never spans two) and part files
+/// of about <see cref="FileBytes"/>. Sized by the values, not by what they take after encoding and compression, so a
+/// group's rows, and the memory its columns take while it is written, are known before it is built.
 /// </summary>
 public static class RecommendationWriter
 {
-    /// <summary>Row groups of about 128 MiB: the Parquet and Spark block size, what scanners are tuned for.</summary>
+    /// <summary>Row groups of about 128 MiB of values: the Parquet and Spark block size, what scanners are tuned for.</summary>
     public const long RowGroupBytes = 128L << 20;
 
     /// <summary>Part files of about four row groups.</summary>
@@ -22,23 +22,27 @@ public static class RecommendationWriter
 
     public static readonly string[] Columns = ["user_id", "item_id", "rank", "score", "source", "run_id"];
 
-    /// <param name="rowGroupBytes">target row-group size on disk (tests use small ones).</param>
-    /// <param name="fileBytes">target part-file size on disk.</param>
+    /// <param name="rowGroupBytes">target row-group size in bytes of values (tests use small ones).</param>
+    /// <param name="fileBytes">target part-file size in bytes of values.</param>
     public static async Task<IReadOnlyList<PartFile>> WriteAsync(string dir, PublishRequest req, CancellationToken ct = default,
         long rowGroupBytes = RowGroupBytes, long fileBytes = FileBytes)
     {
         Directory.CreateDirectory(dir);
         var recs = req.Recommendations;
-        var size = new Sizing(rowGroupBytes, fileBytes, BytesPerRow(req));
+        long bytesPerRow = BytesPerRow(req);
+        long rowsPerGroup = Math.Max(1, rowGroupBytes / bytesPerRow);
+        long rowsPerFile = Math.Max(rowsPerGroup, fileBytes / bytesPerRow);
         var parts = new List<PartFile>();
         int user = 0;
         while (user < recs.Users || parts.Count == 0)
         {
+            // Users [user, end) go into this part.
+            int end = user;
+            long rows = 0;
+            while (end < recs.Users && (rows + recs.Counts[end] <= rowsPerFile || rows == 0)) rows += recs.Counts[end++];
             string name = $"part-{parts.Count:D5}.parquet";
             string path = Path.Combine(dir, name);
-            int end = await WritePartAsync(path, req, user, size, ct);
-            long rows = 0;
-            for (int x = user; x < end; x++) rows += recs.Counts[x];
+            await WritePartAsync(path, req, user, end, rowsPerGroup, ct);
             parts.Add(new PartFile(name, rows, new FileInfo(path).Length, await Sha256Async(path, ct)));
             user = end;
             if (recs.Users == 0) break;
@@ -46,26 +50,14 @@ public static class RecommendationWriter
         return parts;
     }
 
-    /// <summary>Rows per row group and per file from the bytes per row: estimated at first, then as measured.</summary>
-    private sealed class Sizing(long rowGroupBytes, long fileBytes, double estimate)
-    {
-        private long _bytes, _rows;
-
-        private double BytesPerRow => _rows > 0 ? Math.Max(1.0, (double)_bytes / _rows) : estimate;
-
-        public long RowsPerGroup => Math.Max(1, (long)(rowGroupBytes / BytesPerRow));
-
-        /// <summary>Whether a file already holding <paramref name="written"/> bytes takes another row group.</summary>
-        public bool Fits(long written) => written + rowGroupBytes / 2 <= fileBytes;
-
-        public void Wrote(long rows, long bytes) { _rows += rows; _bytes += bytes; }
-    }
-
     /// <summary>
-    /// Estimated uncompressed bytes of one output row: an INT64 id is 8, a STRING id 4 + its mean UTF-8 length; rank
-    /// and score 4 each; source and run_id are one value per file, dictionary-encoded to about a byte each.
+    /// The bytes of one output row's values as Parquet stores them before compression: an INT64 id is 8, a STRING
+    /// 4 + its UTF-8 length (ids: the mean over the map), rank and score 4 each.
     /// </summary>
-    internal static long BytesPerRow(PublishRequest req) => IdBytes(req.Users) + IdBytes(req.Items) + 4 + 4 + 2;
+    public static long BytesPerRow(PublishRequest req) =>
+        IdBytes(req.Users) + IdBytes(req.Items) + 4 + 4 + StringBytes(req.Source) + StringBytes(req.Run.RunId);
+
+    private static long StringBytes(string s) => 4 + System.Text.Encoding.UTF8.GetByteCount(s);
 
     private static long IdBytes(IdMap map)
     {
@@ -75,9 +67,7 @@ public static class RecommendationWriter
         return 4 + (total + map.Count - 1) / map.Count;
     }
 
-    /// <summary>Writes users from <paramref name="userStart"/> on, row group by row group, until the file is about
-    /// <see cref="FileBytes"/> (at least one group); returns the first user not written.</summary>
-    private static async Task<int> WritePartAsync(string path, PublishRequest req, int userStart, Sizing size, CancellationToken ct)
+    private static async Task WritePartAsync(string path, PublishRequest req, int userStart, int userEnd, long rowsPerGroup, CancellationToken ct)
     {
         var recs = req.Recommendations;
         DataField userField = req.Users.Kind == IdKind.Int64 ? new DataField<long>("user_id") : new DataField<string>("user_id");
@@ -88,14 +78,13 @@ public static class RecommendationWriter
         var runField = new DataField<string>("run_id");
         var schema = new ParquetSchema(userField, itemField, rankField, scoreField, sourceField, runField);
         await using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-        int u = userStart, userEnd = recs.Users;
         await using (var writer = await ParquetWriter.CreateAsync(schema, stream, cancellationToken: ct))
         {
-            while (u < userEnd && (u == userStart || size.Fits(stream.Position)))
+            int u = userStart;
+            while (u < userEnd)
             {
                 int gEnd = u;
                 int rows = 0;
-                long rowsPerGroup = size.RowsPerGroup, start = stream.Position;
                 while (gEnd < userEnd && (rows + recs.Counts[gEnd] <= rowsPerGroup || rows == 0)) rows += recs.Counts[gEnd++];
                 var users = new int[rows]; var items = new int[rows]; var ranks = new int[rows]; var scores = new float[rows];
                 int w = 0;
@@ -104,22 +93,18 @@ public static class RecommendationWriter
                     var its = recs.ItemsOf(x); var sc = recs.ScoresOf(x);
                     for (int r = 0; r < its.Length; r++) { users[w] = x; items[w] = its[r]; ranks[w] = r + 1; scores[w] = sc[r]; w++; }
                 }
-                using (var rg = writer.CreateRowGroup())
-                {
-                    await WriteIdsAsync(rg, userField, req.Users, users, ct);
-                    await WriteIdsAsync(rg, itemField, req.Items, items, ct);
-                    await rg.WriteAsync<int>(rankField, ranks, null, null, ct);
-                    await rg.WriteAsync<float>(scoreField, scores, null, null, ct);
-                    await rg.WriteAsync(sourceField, Enumerable.Repeat(req.Source, rows).ToArray(), null);
-                    await rg.WriteAsync(runField, Enumerable.Repeat(req.Run.RunId, rows).ToArray(), null);
-                }
-                size.Wrote(rows, stream.Position - start);
+                using var rg = writer.CreateRowGroup();
+                await WriteIdsAsync(rg, userField, req.Users, users, ct);
+                await WriteIdsAsync(rg, itemField, req.Items, items, ct);
+                await rg.WriteAsync<int>(rankField, ranks, null, null, ct);
+                await rg.WriteAsync<float>(scoreField, scores, null, null, ct);
+                await rg.WriteAsync(sourceField, Enumerable.Repeat(req.Source, rows).ToArray(), null);
+                await rg.WriteAsync(runField, Enumerable.Repeat(req.Run.RunId, rows).ToArray(), null);
                 u = gEnd;
             }
         }
         await stream.FlushAsync(ct);
         stream.Flush(flushToDisk: true);
-        return u;
     }
 
     internal static async Task WriteIdsAsync(ParquetRowGroupWriter rg, DataField field, IdMap map, int[] idx, CancellationToken ct)
