@@ -159,7 +159,7 @@ public sealed class TuningRun(RunLog log)
             {
                 var s = TrialSettings(candidates[i]);
                 double fits = (double)s.Iterations / current.Iterations * Math.Max(1.0, Math.Pow((double)s.Factors / current.Factors, 2));
-                if (fits > left) continue;
+                if (fits > left && i > 0) continue;
                 left -= fits;
                 admitted.Add(i);
             }
