@@ -159,6 +159,21 @@ public class TuningTests
         Assert.Equal(["9"], none.Where(r => r.Rung == 1).Select(r => r.Settings["alpha"]));
     }
 
+    [Fact]
+    public void Successive_halving_with_strata_promotes_the_best_of_each_stratum()
+    {
+        // Metrics biased by stratum (every "big" setting screens better than every "small" one): without strata only big
+        // ones survive; with them each stratum keeps its own best third, winners first.
+        var space = new SearchSpace([new SearchDimension("size", Choices: ["small", "big"]), new SearchDimension("q", Choices: ["1", "2", "3", "4", "5", "6"])]);
+        double Metric(IReadOnlyDictionary<string, string> s) => (s["size"] == "big" ? 100 : 0) + double.Parse(s["q"], System.Globalization.CultureInfo.InvariantCulture);
+        var rungs = new[] { new Rung(0.5, 1), new Rung(1, 1) };
+        var plain = SuccessiveHalving.Run(space, 12, 1, (_, _, s) => Metric(s), rungs);
+        Assert.All(plain.Where(r => r.Rung == 1), r => Assert.Equal("big", r.Settings["size"]));
+        var strata = SuccessiveHalving.Run(space, 12, 1, (_, _, s) => Metric(s), rungs, stratum: s => s["size"]);
+        var promoted = strata.Where(r => r.Rung == 1).Select(r => $"{r.Settings["size"]}{r.Settings["q"]}").ToList();
+        Assert.Equal(["big6", "small6", "big5", "small5"], promoted);
+    }
+
     [Theory]
     [InlineData("""{ "alfa": { "min": 1, "max": 2 } }""", "search_space.alfa")]
     [InlineData("""{ "alpha": { "min": 0, "max": 2, "scale": "log" } }""", "search_space.alpha")]

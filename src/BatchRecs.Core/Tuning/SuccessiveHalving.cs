@@ -30,9 +30,13 @@ public static class SuccessiveHalving
     /// <param name="evaluate">trains and scores one trial at one rung: (trial, rung index, settings) → metric (higher is better).</param>
     /// <param name="affordable">which of the best (the 1/η the rule keeps, in rank order) the budget lets into a rung:
     /// (rung index, their settings) → the positions admitted; the best is promoted even when none is. Null: all of them.</param>
+    /// <param name="stratum">settings whose metrics are only comparable with each other before the last rung (e.g. the
+    /// same factor count, when screening starts depend on it): each stratum keeps its own best 1/η (at least one), and
+    /// the promoted are ranked by their rank within their stratum first. Null: one stratum.</param>
     public static IReadOnlyList<TrialResult> Run(SearchSpace space, int trials, ulong seed, Func<int, int, IReadOnlyDictionary<string, string>, double> evaluate,
         IReadOnlyList<Rung>? rungs = null, int eta = 3, Func<bool>? outOfTime = null,
-        Func<int, IReadOnlyList<IReadOnlyDictionary<string, string>>, IReadOnlyList<int>>? affordable = null)
+        Func<int, IReadOnlyList<IReadOnlyDictionary<string, string>>, IReadOnlyList<int>>? affordable = null,
+        Func<IReadOnlyDictionary<string, string>, string>? stratum = null)
     {
         if (trials <= 0) throw new ArgumentException($"budget must be positive (got {trials}).", "budget");
         if (eta < 2) throw new ArgumentException("eta must be at least 2.", nameof(eta));
@@ -50,8 +54,12 @@ public static class SuccessiveHalving
                 results.Add(new TrialResult(trial, r, settings, metric, sw.Elapsed.TotalSeconds));
                 scored.Add((trial, settings, double.IsFinite(metric) ? metric : double.NegativeInfinity));
             }
-            int keep = r == rungs.Count - 1 ? 0 : Math.Max(1, scored.Count / eta);
-            alive = scored.OrderByDescending(s => s.Metric).ThenBy(s => s.Trial).Take(keep).Select(s => (s.Trial, s.Settings)).ToList();
+            if (r == rungs.Count - 1) break;
+            alive = stratum is null
+                ? scored.OrderByDescending(s => s.Metric).ThenBy(s => s.Trial).Take(Math.Max(1, scored.Count / eta)).Select(s => (s.Trial, s.Settings)).ToList()
+                : scored.GroupBy(s => stratum(s.Settings), StringComparer.Ordinal)
+                    .SelectMany(g => g.OrderByDescending(s => s.Metric).ThenBy(s => s.Trial).Take(Math.Max(1, g.Count() / eta)).Select((s, rank) => (s, rank)))
+                    .OrderBy(x => x.rank).ThenByDescending(x => x.s.Metric).ThenBy(x => x.s.Trial).Select(x => (x.s.Trial, x.s.Settings)).ToList();
             if (affordable is not null && alive.Count > 1)
             {
                 var admitted = affordable(r + 1, alive.Select(a => a.Settings).ToList()).Where(i => i >= 0 && i < alive.Count).Distinct().Order().ToList();

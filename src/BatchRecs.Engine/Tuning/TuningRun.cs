@@ -90,7 +90,10 @@ public sealed class TuningRun(RunLog log)
             double value = Score(s, trial, Feasible(SuccessiveHalving.DefaultRungs[rung]));
             log.Event("tune.trial", ("trial", trial), ("rung", rung), (metricName, value), ("settings", string.Join(",", values.Select(kv => $"{kv.Key}={kv.Value}"))));
             return value;
-        }, outOfTime: () => deadline is { } d && DateTime.UtcNow > d, affordable: Affordable);
+        }, outOfTime: () => deadline is { } d && DateTime.UtcNow > d, affordable: Affordable,
+            // Screening starts are the reference cut or padded to the trial's factor count, so how far one iteration gets
+            // depends on that count: screening compares trials of the same count only; the cold last rung compares all.
+            stratum: values => values.TryGetValue("factors", out var f) ? f : "");
         double searchSeconds = searchTime.Elapsed.TotalSeconds;
         var best = SuccessiveHalving.Best(results);
         bool adopted = best.Metric > currentValue;
