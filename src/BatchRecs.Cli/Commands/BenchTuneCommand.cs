@@ -49,14 +49,11 @@ internal static class BenchTuneCommand
                     ["lookback_days"] = "3650", ["quality_gate"] = "false", ["top_n"] = "20", ["index"] = "exact",
                 };
                 if (name == "lastfm") baseSettings["confidence"] = "log";
-                foreach (var kv in p.GetValue(set) ?? [])
-                {
-                    var parts = kv.Split('=', 2);
-                    if (parts.Length != 2) throw new FormatException($"--set needs key=value (got '{kv}').");
-                    baseSettings[parts[0]] = parts[1];
-                }
+                string[] overrides = p.GetValue(set) ?? [];
                 var job = new JobDefinition($"bench-{name}", null, "UTC", baseSettings, new Dictionary<string, float>(), null, SearchSpace: gridSpace);
-                var current = job.ResolveSettings([]);
+                // Settings as a tuning resolves a trial's: the job's, then --set, then the values tried.
+                JobSettings With(IReadOnlyDictionary<string, string> values) => job.ResolveSettings([.. overrides, .. values.Select(kv => $"{kv.Key}={kv.Value}")]);
+                var current = job.ResolveSettings(overrides);
                 var read = await JobInput.ReadAsync(input, runDate, job, current, ct);
                 var pairs = PairAggregator.Combine(read.Events, JobInput.Combine(current));
                 var splits = TuningSplits.Make(pairs, current.HoldoutFraction);
@@ -75,8 +72,8 @@ internal static class BenchTuneCommand
                 foreach (var (label, lake, space) in new[] { ("tuned, grid space", "lake-grid", gridSpace), ("tuned, default space", "lake-default", SearchSpace.Default) })
                 {
                     var tuned = await new TuningRun(RunLog.Null).ExecuteAsync(new TuneRequest(input, Path.Combine(root, lake), runDate,
-                        job with { SearchSpace = space }, [], Budget: p.GetValue(budget)), ct);
-                    var chosen = job.ResolveSettings(tuned.Settings.Select(kv => $"{kv.Key}={kv.Value}"));
+                        job with { SearchSpace = space }, overrides, Budget: p.GetValue(budget)), ct);
+                    var chosen = With(tuned.Settings);
                     Row(label, Evaluate(chosen, fitTrain, evaluation, ct).Metrics, tuned.TunedValue, tuned.CostInFits,
                         Describe(tuned.Settings) + (tuned.Adopted ? "" : " (not adopted: not better than current on validation)"));
                 }
@@ -86,7 +83,7 @@ internal static class BenchTuneCommand
                 for (int t = 0; t < gridSpace.GridSize; t++)
                 {
                     var point = gridSpace.Draw(0, t);
-                    var s = job.ResolveSettings(point.Select(kv => $"{kv.Key}={kv.Value}"));
+                    var s = With(point);
                     var (valid, seconds) = Evaluate(s, searchTrain, validation, ct);
                     points.Add((point, valid.Ndcg, Evaluate(s, fitTrain, evaluation, ct).Metrics, seconds));
                 }

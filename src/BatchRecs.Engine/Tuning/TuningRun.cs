@@ -177,7 +177,10 @@ public sealed class TuningRun(RunLog log)
 
         // One seeded uniform value per user decides every sample, so samples are nested: the users scored at a rung are
         // among the users trained on there, and a user in a smaller sample is in every larger one.
-        bool InSample(int u, double fraction) => fraction >= 1 || (SplitMix64.Mix(seed ^ 0x5C0BEUL ^ (ulong)u) >> 11) * (1.0 / (1UL << 53)) < fraction;
+        bool InSample(int u, double fraction) => fraction >= 1 || Uniform(u, 0x5C0BEUL) < fraction;
+
+        // A user's seeded uniform value in [0, 1) for one kind of sample (the salt).
+        double Uniform(int u, ulong salt) => (SplitMix64.Mix(seed ^ salt ^ (ulong)u) >> 11) * (1.0 / (1UL << 53));
 
         static CsrMatrix FilterRows(CsrMatrix m, Func<int, bool> keep)
         {
@@ -188,7 +191,7 @@ public sealed class TuningRun(RunLog log)
             return CsrMatrix.FromEntries(m.Rows, m.Cols, r.ToArray(), c.ToArray(), v.ToArray());
         }
 
-        bool InValidationSample(int u) => validationShare >= 1 || (SplitMix64.Mix(seed ^ 0x5EEDUL ^ (ulong)u) >> 11) * (1.0 / (1UL << 53)) < validationShare;
+        bool InValidationSample(int u) => validationShare >= 1 || Uniform(u, 0x5EEDUL) < validationShare;
 
         // Iterations at a rung: a share of the trial's own, at least 1, and strictly more at every later rung.
         static int RungIterations(int total, double fraction)
