@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.Globalization;
 using System.Linq.Expressions;
 using BatchRecs.Engine.Settings;
@@ -15,7 +16,7 @@ public static class Backfill
     public static IReadOnlyList<string> Enqueue(IBackgroundJobClient client, string jobFile, DateOnly from, DateOnly to, bool force = false)
     {
         JobDefinition.Load(jobFile); // fail now, naming the bad key, rather than in every job
-        if (to < from) throw new ArgumentException($"--to {to:yyyy-MM-dd} is before --from {from:yyyy-MM-dd}.", "to");
+        if (to < from) throw new BadInputException($"--to {to:yyyy-MM-dd} is before --from {from:yyyy-MM-dd}.");
         var ids = new List<string>();
         string? previous = null;
         for (var d = from; d <= to; d = d.AddDays(1))

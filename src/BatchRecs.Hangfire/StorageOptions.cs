@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using Hangfire;
 using Hangfire.InMemory;
 using Hangfire.PostgreSql;
@@ -31,7 +32,7 @@ public sealed record StorageOptions(
             return;
         }
         if (string.IsNullOrWhiteSpace(ConnectionString))
-            throw new ArgumentException("a PostgreSQL connection string is needed (--db), or --storage memory.", "db");
+            throw new BadInputException("a PostgreSQL connection string is needed (--db), or --storage memory.");
         config.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(ConnectionString), new PostgreSqlStorageOptions
         {
             SchemaName = Schema,

@@ -1,6 +1,4 @@
-using BatchRecs.Engine.Pipeline;
-using BatchRecs.Engine.Settings;
-using BatchRecs.Lake.Input;
+using BatchRecs.Core.Errors;
 using Hangfire.Common;
 using Hangfire.States;
 
@@ -9,7 +7,8 @@ namespace BatchRecs.Hangfire;
 /// <summary>
 /// The retry policy of every BatchRecs job: a failure is retried (up to <see cref="Attempts"/> times, with a growing
 /// delay) only when it may be transient — an I/O hiccup, a lock timeout, a lost connection. Bad input, bad settings
-/// and quality-gate rejections fail at once: running them again would fail again, and they need a person.
+/// and quality-gate rejections fail at once: running them again would fail again, and they need a person. The class
+/// is the exception's own (<see cref="ErrorClass"/>), the same the CLI's exit code reads.
 /// Replaces Hangfire's global <c>AutomaticRetry</c>.
 /// </summary>
 public sealed class TransientRetryAttribute : JobFilterAttribute, IElectStateFilter
@@ -24,25 +23,18 @@ public sealed class TransientRetryAttribute : JobFilterAttribute, IElectStateFil
     public void OnStateElection(ElectStateContext context)
     {
         if (context.CandidateState is not FailedState failed) return;
-        if (IsPermanent(failed.Exception))
+        if (ErrorClass.IsPermanent(failed.Exception))
         {
-            failed.Reason = "Not retried (bad input, settings or quality): " + failed.Exception.Message;
+            failed.Reason = "Not retried (bad input, settings or quality): " + ErrorClass.Describe(failed.Exception);
             return;
         }
         int retry = context.GetJobParameter<int>(RetryParameter) + 1;
         if (retry > Attempts)
         {
-            failed.Reason = $"Failed after {Attempts} retries: {failed.Exception.Message}";
+            failed.Reason = $"Failed after {Attempts} retries: {ErrorClass.Describe(failed.Exception)}";
             return;
         }
         context.SetJobParameter(RetryParameter, retry);
-        context.CandidateState = new ScheduledState(Delay * retry) { Reason = $"Retry {retry} of {Attempts}: {failed.Exception.Message}" };
-    }
-
-    public static bool IsPermanent(Exception? e)
-    {
-        for (; e is not null; e = e.InnerException)
-            if (e is LakeInputException or SettingsException or QualityGateException or RecallSloException or ArgumentException or FormatException) return true;
-        return false;
+        context.CandidateState = new ScheduledState(Delay * retry) { Reason = $"Retry {retry} of {Attempts}: {ErrorClass.Describe(failed.Exception)}" };
     }
 }

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.Globalization;
 using System.Text.Json;
 using BatchRecs.Lake.Input;
@@ -19,7 +20,7 @@ public static class ReportDataReader
     {
         using var con = Open(lakeDir);
         var run = ReadRun(con, runId)
-            ?? throw new ArgumentException($"run '{runId}' is not in the runs table of {DatabasePath(lakeDir)}; list runs with: batchrecs sql \"SELECT run_id, run_date, status FROM runs ORDER BY started_at DESC\"");
+            ?? throw new BadInputException($"run '{runId}' is not in the runs table of {DatabasePath(lakeDir)}; list runs with: batchrecs sql \"SELECT run_id, run_date, status FROM runs ORDER BY started_at DESC\"");
         var metrics = ReadMetrics(con, runId);
         var manifest = ReadManifest(lakeDir, run);
         var settings = ReadSettings(con, runId) ?? manifest?.Manifest.Settings ?? new Dictionary<string, string>();
@@ -75,7 +76,7 @@ public static class ReportDataReader
     private static DuckDBConnection Open(string lakeDir)
     {
         string db = DatabasePath(lakeDir);
-        if (!File.Exists(db)) throw new ArgumentException($"no run database at '{db}': pass the lake directory a job publishes to (--lake), or run a job first.");
+        if (!File.Exists(db)) throw new BadInputException($"no run database at '{db}': pass the lake directory a job publishes to (--lake), or run a job first.");
         var con = new DuckDBConnection($"Data Source={db};ACCESS_MODE=READ_ONLY");
         con.Open();
         return con;

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.Text;
 using BatchRecs.Lake.Output;
 
@@ -54,7 +55,7 @@ public static class RunReport
     public static string DefaultPath(string lakeDir, string runId)
     {
         var runDate = ReportDataReader.RunDateOf(lakeDir, runId)
-            ?? throw new ArgumentException($"run '{runId}' is not in the runs table of {ReportDataReader.DatabasePath(lakeDir)}.");
+            ?? throw new BadInputException($"run '{runId}' is not in the runs table of {ReportDataReader.DatabasePath(lakeDir)}.");
         string manifest = Path.Combine(PartitionDir(lakeDir, runDate), RunManifest.FileName);
         return File.Exists(manifest) && RunManifest.Read(manifest).RunId == runId
             ? DefaultPath(lakeDir, runDate)
@@ -67,7 +68,7 @@ public static class RunReport
     public static string ResolveRunId(string lakeDir, string runIdOrLatest, string? job = null) =>
         !string.Equals(runIdOrLatest, "latest", StringComparison.OrdinalIgnoreCase) ? runIdOrLatest
             : ReportDataReader.LatestRunId(lakeDir, job)
-              ?? throw new ArgumentException($"the runs table of {ReportDataReader.DatabasePath(lakeDir)} has no run{(job is null ? "" : $" of job '{job}'")} yet.");
+              ?? throw new BadInputException($"the runs table of {ReportDataReader.DatabasePath(lakeDir)} has no run{(job is null ? "" : $" of job '{job}'")} yet.");
 
     /// <summary><c>LAKE/recommendations/run_date=YYYY-MM-DD</c>.</summary>
     public static string PartitionDir(string lakeDir, DateOnly runDate) =>

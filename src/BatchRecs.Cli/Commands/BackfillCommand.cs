@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using BatchRecs.Hangfire;
 using Hangfire;
@@ -20,9 +21,9 @@ internal static class BackfillCommand
         {
             string name = p.GetValue(job)!;
             string file = File.Exists(name) ? Path.GetFullPath(name) : Path.GetFullPath(Path.Combine(p.GetValue(jobs)!, name + ".json"));
-            if (!File.Exists(file)) throw new ArgumentException($"no job '{name}': neither a file nor {file}.");
+            if (!File.Exists(file)) throw new BadInputException($"no job '{name}': neither a file nor {file}.");
             var s = storage.Resolve(p);
-            if (s.InMemory) throw new ArgumentException("backfill needs the scheduler's PostgreSQL (--db): memory storage is private to one process.");
+            if (s.InMemory) throw new BadInputException("backfill needs the scheduler's PostgreSQL (--db): memory storage is private to one process.");
             var config = GlobalConfiguration.Configuration;
             s.Apply(config);
             var ids = Backfill.Enqueue(new BackgroundJobClient(JobStorage.Current), file,

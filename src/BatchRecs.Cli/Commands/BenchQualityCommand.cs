@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -72,7 +73,7 @@ internal static class BenchQualityCommand
         "ml-100k" or "ml-latest-small" => RatingImporter.ImportMovieLensAsync(Path.Combine(sharedDir, name), outDir, ct),
         "lastfm" => RatingImporter.ImportDelimitedAsync(Path.Combine(sharedDir, "hetrec2011-lastfm-2k", "user_artists.dat"), outDir,
             new DelimitedLayout('\t', true, "userID", "artistID", null, "weight", "play", DefaultTime: new DateTimeOffset(2011, 5, 1, 0, 0, 0, TimeSpan.Zero)), ct),
-        _ => throw new ArgumentException($"unknown data set '{name}' (ml-100k, ml-latest-small, lastfm)."),
+        _ => throw new BadInputException($"unknown data set '{name}' (ml-100k, ml-latest-small, lastfm)."),
     };
 
     /// <summary>Loads a public data set through the importer and reader (the job's own input path) as pairs.</summary>

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using System.Diagnostics;
 using BatchRecs.Core.Als;
@@ -78,7 +79,7 @@ internal static class BenchTopNCommand
     private static (FactorSet Factors, CsrMatrix? Seen) MakeFactors(string source, int users, int items, int k, ulong seed, int threads)
     {
         if (source == "synthetic") return (SyntheticFactors.Generate(users, items, k, seed), null);
-        if (source != "als") throw new ArgumentException($"--source must be als or synthetic (got '{source}').");
+        if (source != "als") throw new BadInputException($"--source must be als or synthetic (got '{source}').");
         var log = SyntheticInteractions.Generate(new SyntheticSpec(Users: users, Items: items, Interactions: 20 * users, Seed: seed));
         var r = log.UserIds.Select(x => (int)x - 1).ToArray();
         var c = log.ItemIds.Select(x => (int)x - 1).ToArray();

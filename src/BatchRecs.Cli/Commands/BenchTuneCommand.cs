@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -117,7 +118,7 @@ internal static class BenchTuneCommand
     private static SearchDimension ParseDimension(string text)
     {
         var parts = text.Split('=', 2);
-        if (parts.Length != 2 || parts[1].Length == 0) throw new FormatException($"--grid needs key=v1,v2,… (got '{text}').");
+        if (parts.Length != 2 || parts[1].Length == 0) throw new BadInputException($"--grid needs key=v1,v2,… (got '{text}').");
         return new SearchDimension(parts[0], Choices: parts[1].Split(','));
     }
 

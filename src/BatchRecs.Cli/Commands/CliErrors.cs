@@ -1,36 +1,33 @@
-using BatchRecs.Engine.Pipeline;
-using BatchRecs.Engine.Settings;
-using BatchRecs.Lake.Input;
+using BatchRecs.Core.Errors;
 
 namespace BatchRecs.Cli.Commands;
 
-/// <summary>Maps failures to exit codes: 2 for bad input or settings (fix and re-run), 1 for anything else.</summary>
+/// <summary>
+/// Ends a command: the exit code comes from the failure's own class (<see cref="ErrorClass"/>), the same one the
+/// scheduler's retry filter reads. Bad input and rejections print their message only; other failures add the trace.
+/// </summary>
 internal static class CliErrors
 {
-    public const int BadInput = 2, Failure = 1, Rejected = 3;
-
     public static async Task<int> Guard(Func<Task<int>> body)
     {
         try { return await body(); }
-        catch (Exception e) when (e is SettingsException or LakeInputException or ArgumentException or FormatException)
-        {
-            await Console.Error.WriteLineAsync("error: " + e.Message);
-            return BadInput;
-        }
-        catch (QualityGateException e)
-        {
-            await Console.Error.WriteLineAsync(e.Message);
-            return Rejected;
-        }
         catch (OperationCanceledException)
         {
             await Console.Error.WriteLineAsync("cancelled.");
-            return Failure;
+            return ExitCodes.Failure;
         }
         catch (Exception e)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}\n{e}");
-            return Failure;
+            int code = ErrorClass.ExitCode(e);
+            string message = ErrorClass.Describe(e);
+            await Console.Error.WriteLineAsync(code switch
+            {
+                ExitCodes.Rejected => message,
+                ExitCodes.BadInput => "error: " + message,
+                _ when ErrorClass.Find(e) is not null => "error: " + message,
+                _ => $"error: {message}\n{e}",
+            });
+            return code;
         }
     }
 }

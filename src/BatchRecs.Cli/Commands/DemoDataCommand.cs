@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using System.Globalization;
 using BatchRecs.Core.Data;
@@ -50,5 +51,5 @@ internal static class DemoDataCommand
     public static DateOnly? ParseDate(string? s) =>
         s is null ? null
         : DateOnly.TryParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d
-        : throw new FormatException($"'{s}' is not a date of the form YYYY-MM-DD.");
+        : throw new BadInputException($"'{s}' is not a date of the form YYYY-MM-DD.");
 }

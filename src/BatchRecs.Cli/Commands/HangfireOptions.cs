@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using BatchRecs.Hangfire;
 
@@ -31,12 +32,12 @@ internal sealed class HangfireOptions
         {
             "memory" => true,
             "postgres" => false,
-            var s => throw new ArgumentException($"--storage must be postgres or memory (got '{s}')."),
+            var s => throw new BadInputException($"--storage must be postgres or memory (got '{s}')."),
         };
         string? cs = p.GetValue(Db) ?? Environment.GetEnvironmentVariable("BATCHRECS_DB");
-        if (!memory && string.IsNullOrWhiteSpace(cs)) throw new ArgumentException("--db CONNSTR (or $BATCHRECS_DB) is required unless --storage memory.");
+        if (!memory && string.IsNullOrWhiteSpace(cs)) throw new BadInputException("--db CONNSTR (or $BATCHRECS_DB) is required unless --storage memory.");
         int invisible = p.GetValue(InvisibilitySeconds);
-        if (invisible < 1) throw new ArgumentException("--invisibility-timeout must be at least 1 second.");
+        if (invisible < 1) throw new BadInputException("--invisibility-timeout must be at least 1 second.");
         return new StorageOptions(cs, memory, InvisibilityTimeout: TimeSpan.FromSeconds(invisible));
     }
 }

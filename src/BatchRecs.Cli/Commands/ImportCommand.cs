@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using BatchRecs.Lake.Import;
 
@@ -30,14 +31,14 @@ internal static class ImportCommand
         {
             string s = p.GetValue(sep)!;
             if (s == "\\t" || s == "tab") s = "\t";
-            if (s.Length != 1) throw new FormatException($"--sep must be one character (got '{s}').");
+            if (s.Length != 1) throw new BadInputException($"--sep must be one character (got '{s}').");
             string? timeColumn = p.GetValue(time), day = p.GetValue(date);
-            if ((timeColumn is null) == (day is null)) throw new FormatException("give exactly one of --time (the event time column) and --date (the day of every event, for a file without times).");
+            if ((timeColumn is null) == (day is null)) throw new BadInputException("give exactly one of --time (the event time column) and --date (the day of every event, for a file without times).");
             DateTimeOffset? at = null;
             if (day is not null)
                 at = DateOnly.TryParseExact(day, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d)
                     ? new DateTimeOffset(d.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
-                    : throw new FormatException($"--date must be a day as YYYY-MM-DD (got '{day}').");
+                    : throw new BadInputException($"--date must be a day as YYYY-MM-DD (got '{day}').");
             var layout = new DelimitedLayout(s[0], true, p.GetValue(user)!, p.GetValue(item)!, timeColumn, p.GetValue(value), "event", DefaultTime: at);
             var r = await RatingImporter.ImportDelimitedAsync(p.GetValue(file)!, p.GetValue(out2)!, layout, ct);
             Print(r, p.GetValue(out2)!);

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using System.Globalization;
 using BatchRecs.Engine.Pipeline;
@@ -29,7 +30,7 @@ internal static class RunCommand
             {
                 "local" => null,
                 "hangfire" => DistributedEngine.Connect(storage.Resolve(p), lakeDir),
-                var e => throw new ArgumentException($"--executor must be local or hangfire (got '{e}')."),
+                var e => throw new BadInputException($"--executor must be local or hangfire (got '{e}')."),
             };
             string[] overrides = [.. p.GetValue(set) ?? [], .. p.GetValue(skipBad) ? ["skip_bad_files=true"] : Array.Empty<string>()];
             var summary = await RunProgress.RunAsync(log => new NightlyRun(log).ExecuteAsync(new RunRequest(p.GetValue(input)!, lakeDir, date, jobDef, overrides, distributed?.Executor), ct));

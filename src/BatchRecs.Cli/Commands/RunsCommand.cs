@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using DuckDB.NET.Data;
 
@@ -51,6 +52,6 @@ internal static class RunsCommand
         using var c = con.CreateCommand();
         c.CommandText = id == "latest" ? "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1" : "SELECT run_id FROM runs WHERE run_id = $id";
         if (id != "latest") c.Parameters.Add(new DuckDBParameter("id", id));
-        return c.ExecuteScalar() as string ?? throw new ArgumentException($"no run '{id}' in the runs table.");
+        return c.ExecuteScalar() as string ?? throw new BadInputException($"no run '{id}' in the runs table.");
     }
 }

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using BatchRecs.Hangfire;
 using Microsoft.Extensions.Hosting;
@@ -16,7 +17,7 @@ internal static class SchedulerCommand
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
             string dir = Path.GetFullPath(p.GetValue(jobs)!);
-            if (!Directory.Exists(dir)) throw new ArgumentException($"jobs folder '{dir}' does not exist.");
+            if (!Directory.Exists(dir)) throw new BadInputException($"jobs folder '{dir}' does not exist.");
             using var host = SchedulerHost.Build(new SchedulerOptions(storage.Resolve(p), dir, [NightlyJobs.Queue, "default"], p.GetValue(workers)));
             Console.WriteLine($"scheduler: jobs from {dir}; Ctrl+C to stop");
             await host.RunAsync(ct);

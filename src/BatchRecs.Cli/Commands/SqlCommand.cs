@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using System.Globalization;
 using DuckDB.NET.Data;
@@ -27,7 +28,7 @@ internal static class SqlCommand
             catch (DuckDBException e)
             {
                 // A query mistake is the analyst's input: DuckDB's message (it points at the spot), exit code 2, no trace.
-                throw new ArgumentException($"the query failed: {e.Message}", e);
+                throw new BadInputException($"the query failed: {e.Message}", e);
             }
             return Task.FromResult(0);
         }));
@@ -40,7 +41,7 @@ internal static class SqlCommand
     /// <summary>Opens a run database read-only (never blocks the nightly publish), or an in-memory one for ':memory:'.</summary>
     public static DuckDBConnection Open(string path)
     {
-        if (path != ":memory:" && !File.Exists(path)) throw new ArgumentException($"database '{path}' does not exist; run a job first or pass --lake/--db.");
+        if (path != ":memory:" && !File.Exists(path)) throw new BadInputException($"database '{path}' does not exist; run a job first or pass --lake/--db.");
         var con = new DuckDBConnection(path == ":memory:" ? "Data Source=:memory:" : $"Data Source={path};ACCESS_MODE=READ_ONLY");
         con.Open();
         return con;

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.CommandLine;
 using System.Globalization;
 using BatchRecs.Engine.Pipeline;
@@ -32,7 +33,7 @@ internal static class TuneCommand
             {
                 "local" => null,
                 "hangfire" => DistributedEngine.Connect(storage.Resolve(p), lakeDir),
-                var e => throw new ArgumentException($"--executor must be local or hangfire (got '{e}')."),
+                var e => throw new BadInputException($"--executor must be local or hangfire (got '{e}')."),
             };
             var result = await new TuningRun(new RunLog(Console.Out)).ExecuteAsync(new TuneRequest(p.GetValue(input)!, lakeDir, date, jobDef,
                 p.GetValue(set) ?? [], p.GetValue(budget), ParseDuration(p.GetValue(limit)), distributed?.Executor), ct);
@@ -51,7 +52,7 @@ internal static class TuneCommand
         char unit = s[^1];
         string number = char.IsLetter(unit) ? s[..^1] : s;
         if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || v <= 0)
-            throw new FormatException($"--time-limit '{s}' is not a duration like 90s, 10m or 1h.");
+            throw new BadInputException($"--time-limit '{s}' is not a duration like 90s, 10m or 1h.");
         return unit switch { 'h' => TimeSpan.FromHours(v), 'm' => TimeSpan.FromMinutes(v), _ => TimeSpan.FromSeconds(v) };
     }
 }

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
 
 namespace BatchRecs.Core.Als;
@@ -36,7 +37,7 @@ public sealed class AlsProblem
             if (!float.IsFinite(v) || v < 0)
             {
                 int row = Array.FindLastIndex(strengths.RowPtr, p => p <= e);
-                throw new ArgumentException($"interaction strength must be a finite number ≥ 0; got {v} for user index {row}, item index {strengths.ColIdx[e]}.", "value");
+                throw new BadInputException($"interaction strength must be a finite number ≥ 0; got {v} for user index {row}, item index {strengths.ColIdx[e]}.");
             }
         }
         if (preference is not null && preference.Length != strengths.NonZeros)

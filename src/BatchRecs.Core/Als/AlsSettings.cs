@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 namespace BatchRecs.Core.Als;
 
 public enum AlsSolver { ConjugateGradient, Cholesky }
@@ -31,12 +32,12 @@ public sealed record AlsSettings(
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
-        if (Factors <= 0) throw new ArgumentException($"factors must be positive (got {Factors}).", "factors");
-        if (!(Regularization >= 0) || float.IsInfinity(Regularization)) throw new ArgumentException($"regularization must be a finite number ≥ 0 (got {Regularization}).", "regularization");
-        if (!(Alpha >= 0) || float.IsInfinity(Alpha)) throw new ArgumentException($"alpha must be a finite number ≥ 0 (got {Alpha}).", "alpha");
-        if (Iterations <= 0) throw new ArgumentException($"iterations must be positive (got {Iterations}).", "iterations");
-        if (CgSteps <= 0) throw new ArgumentException($"cg_steps must be positive (got {CgSteps}).", "cg_steps");
-        if (!(LogEpsilon > 0)) throw new ArgumentException($"log epsilon must be positive (got {LogEpsilon}).", "log_epsilon");
+        if (Factors <= 0) throw new BadInputException($"factors must be positive (got {Factors}).");
+        if (!(Regularization >= 0) || float.IsInfinity(Regularization)) throw new BadInputException($"regularization must be a finite number ≥ 0 (got {Regularization}).");
+        if (!(Alpha >= 0) || float.IsInfinity(Alpha)) throw new BadInputException($"alpha must be a finite number ≥ 0 (got {Alpha}).");
+        if (Iterations <= 0) throw new BadInputException($"iterations must be positive (got {Iterations}).");
+        if (CgSteps <= 0) throw new BadInputException($"cg_steps must be positive (got {CgSteps}).");
+        if (!(LogEpsilon > 0)) throw new BadInputException($"log epsilon must be positive (got {LogEpsilon}).");
     }
 
     /// <summary>The confidence c_ui for an interaction strength r_ui (Hu, Koren & Volinsky 2008, eq. 2 and 6).</summary>

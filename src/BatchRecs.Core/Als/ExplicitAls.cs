@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.Diagnostics;
 using BatchRecs.Core.Data;
 
@@ -32,11 +33,11 @@ public static class ExplicitAls
     public static BiasedModel Fit(CsrMatrix ratings, AlsSettings settings, int maxThreads = -1, Action<IterationStats>? onIteration = null)
     {
         settings.Validate();
-        if (settings.Mode != AlsMode.Explicit) throw new ArgumentException("mode is implicit: fit interaction strengths with ImplicitAls.Fit.", "mode");
-        if (ratings.NonZeros == 0) throw new ArgumentException("there are no ratings to fit (empty input).", "input");
+        if (settings.Mode != AlsMode.Explicit) throw new ArgumentException("mode is implicit: fit interaction strengths with ImplicitAls.Fit.", nameof(settings));
+        if (ratings.NonZeros == 0) throw new BadInputException("there are no ratings to fit (empty input).");
         for (int e = 0; e < ratings.NonZeros; e++)
             if (!float.IsFinite(ratings.Values[e]))
-                throw new ArgumentException($"a rating must be a finite number; got {ratings.Values[e]} for user index {Array.FindLastIndex(ratings.RowPtr, p => p <= e)}, item index {ratings.ColIdx[e]}.", "value");
+                throw new BadInputException($"a rating must be a finite number; got {ratings.Values[e]} for user index {Array.FindLastIndex(ratings.RowPtr, p => p <= e)}, item index {ratings.ColIdx[e]}.");
         int k = settings.Factors;
         var byItem = ratings.Transpose();
         double sum = 0;

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using BatchRecs.Core.Data;
@@ -28,8 +29,8 @@ public static class ImplicitAls
         settings.Validate();
         if (!(userSample > 0 && userSample <= 1)) throw new ArgumentOutOfRangeException(nameof(userSample), $"the user sample must be a share in (0, 1] (got {userSample}).");
         var itemSettings = userSample < 1 && !settings.ScaleRegularization ? settings with { Regularization = (float)(settings.Regularization * userSample) } : settings;
-        if (settings.Mode != AlsMode.Implicit) throw new ArgumentException("mode is explicit: fit ratings with ExplicitAls.Fit.", "mode");
-        if (problem.UserItemConf.NonZeros == 0) throw new ArgumentException("there are no interactions to fit (empty input).", "input");
+        if (settings.Mode != AlsMode.Implicit) throw new ArgumentException("mode is explicit: fit ratings with ExplicitAls.Fit.", nameof(settings));
+        if (problem.UserItemConf.NonZeros == 0) throw new BadInputException("there are no interactions to fit (empty input).");
         int k = settings.Factors;
         int cores = Environment.ProcessorCount;
         var userBlockList = BlockPartitioner.Partition(problem.UserItemConf, userBlocks > 0 ? userBlocks : BlockPartitioner.DefaultBlocks(problem.UserItemConf, cores), k);
@@ -79,12 +80,12 @@ public static class ImplicitAls
     {
         settings.Validate();
         int k = model.Factors;
-        if (settings.Factors != k) throw new ArgumentException($"factors is {settings.Factors} but the model has {k}.", "factors");
+        if (settings.Factors != k) throw new ArgumentException($"factors is {settings.Factors} but the model has {k}.", nameof(settings));
         if (strengths.Length != items.Length) throw new ArgumentException("items and strengths must have the same length.", nameof(strengths));
         for (int e = 0; e < items.Length; e++)
         {
             if ((uint)items[e] >= (uint)model.Items) throw new ArgumentOutOfRangeException(nameof(items), $"item index {items[e]} is outside the model's {model.Items} items.");
-            if (!float.IsFinite(strengths[e]) || strengths[e] < 0) throw new ArgumentException($"interaction strength must be a finite number ≥ 0; got {strengths[e]} for item index {items[e]}.", "value");
+            if (!float.IsFinite(strengths[e]) || strengths[e] < 0) throw new ArgumentException($"interaction strength must be a finite number ≥ 0; got {strengths[e]} for item index {items[e]}.", nameof(strengths));
         }
         if (!warmStart.IsEmpty && warmStart.Length != k) throw new ArgumentException($"warmStart must have k = {k} values.", nameof(warmStart));
         var gram = itemGram ?? GramMatrix.Compute(model.ItemFactors, model.Items, k);

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -31,7 +32,7 @@ public static class ExposurePropensity
         double pMin = 0.05, ulong seed = 42, int maxPositives = 200_000)
     {
         Propensity.Check(0, pMin);
-        if (exposures.NonZeros == 0) throw new ArgumentException("the exposure log has no exposures of known users and items.", "exposure_input");
+        if (exposures.NonZeros == 0) throw new BadInputException("the exposure log has no exposures of known users and items.");
         if (itemInteractions.Length != exposures.Cols || userActivity.Length != exposures.Rows)
             throw new ArgumentException("itemInteractions/userActivity must match the exposure matrix's shape.");
         var rows = new List<Row>();
@@ -56,7 +57,7 @@ public static class ExposurePropensity
             rows.Add(new Row { Label = false, Features = Features(u, i) });
             negatives++;
         }
-        if (negatives == 0) throw new ArgumentException("every (user, item) pair was exposed: propensities are all 1; use propensity=popularity.", "exposure_input");
+        if (negatives == 0) throw new BadInputException("every (user, item) pair was exposed: propensities are all 1; use propensity=popularity.");
 
         var ml = new MLContext(seed: (int)(seed & 0x7FFFFFFF));
         var data = ml.Data.LoadFromEnumerable(rows);

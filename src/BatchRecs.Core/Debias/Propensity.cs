@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 namespace BatchRecs.Core.Debias;
 
 /// <summary>
@@ -27,7 +28,7 @@ public static class Propensity
 
     internal static void Check(double eta, double pMin)
     {
-        if (!(eta >= 0) || !double.IsFinite(eta)) throw new ArgumentException($"propensity_eta must be a finite number ≥ 0 (got {eta}).", "propensity_eta");
-        if (!(pMin > 0 && pMin <= 1)) throw new ArgumentException($"propensity_clip must be in (0, 1] (got {pMin}).", "propensity_clip");
+        if (!(eta >= 0) || !double.IsFinite(eta)) throw new BadInputException($"propensity_eta must be a finite number ≥ 0 (got {eta}).");
+        if (!(pMin > 0 && pMin <= 1)) throw new BadInputException($"propensity_clip must be in (0, 1] (got {pMin}).");
     }
 }

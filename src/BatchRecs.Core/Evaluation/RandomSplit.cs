@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
 
 namespace BatchRecs.Core.Evaluation;
@@ -10,7 +11,7 @@ public static class RandomSplit
 {
     public static Split PerUser(InteractionLog pairs, double fraction, ulong seed)
     {
-        if (!(fraction >= 0 && fraction < 1)) throw new ArgumentException($"holdout_fraction must be in [0, 1) (got {fraction}).", "holdout_fraction");
+        if (!(fraction >= 0 && fraction < 1)) throw new BadInputException($"holdout_fraction must be in [0, 1) (got {fraction}).");
         var isTrain = new bool[pairs.Count];
         Array.Fill(isTrain, true);
         var byUser = new List<int>[pairs.UserCount];

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
 
 namespace BatchRecs.Core.Evaluation;
@@ -20,7 +21,7 @@ public static class TemporalSplit
 {
     public static Split PerUserLast(InteractionLog pairs, double fraction)
     {
-        if (!(fraction >= 0 && fraction < 1)) throw new ArgumentException($"holdout_fraction must be in [0, 1) (got {fraction}).", "holdout_fraction");
+        if (!(fraction >= 0 && fraction < 1)) throw new BadInputException($"holdout_fraction must be in [0, 1) (got {fraction}).");
         var isTrain = new bool[pairs.Count];
         Array.Fill(isTrain, true);
         if (fraction == 0) return new Split(isTrain);

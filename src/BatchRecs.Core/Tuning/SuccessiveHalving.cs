@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 namespace BatchRecs.Core.Tuning;
 
 /// <summary>
@@ -38,7 +39,7 @@ public static class SuccessiveHalving
         Func<int, IReadOnlyList<IReadOnlyDictionary<string, string>>, IReadOnlyList<int>>? affordable = null,
         Func<IReadOnlyDictionary<string, string>, string>? stratum = null)
     {
-        if (trials <= 0) throw new ArgumentException($"budget must be positive (got {trials}).", "budget");
+        if (trials <= 0) throw new BadInputException($"budget must be positive (got {trials}).");
         if (eta < 2) throw new ArgumentException("eta must be at least 2.", nameof(eta));
         rungs ??= DefaultRungs;
         var results = new List<TrialResult>();

@@ -1,9 +1,17 @@
 using System.Globalization;
+using BatchRecs.Core.Errors;
 
 namespace BatchRecs.Engine.Pipeline;
 
-/// <summary>A run refused by the quality gate: recorded as <c>rejected</c>, nothing published, not retried.</summary>
-public sealed class QualityGateException(string message) : Exception(message);
+/// <summary>A run refused by the quality gate: recorded as <c>rejected</c>, nothing published, not retried; exit code 3.</summary>
+public sealed class QualityGateException(string message) : BatchRecsException(message)
+{
+    /// <inheritdoc />
+    public override bool IsPermanent => true;
+
+    /// <inheritdoc />
+    public override int ExitCode => ExitCodes.Rejected;
+}
 
 /// <summary>
 /// Refuses to publish a run that is silently worse: its model must beat the popularity baseline on NDCG@K,

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using Hangfire;
 
 namespace BatchRecs.Hangfire.Distributed;
@@ -14,7 +15,7 @@ public sealed class DistributedEngine : IDisposable
 
     public static DistributedEngine Connect(StorageOptions storage, string lakeDir, TimeSpan? timeout = null)
     {
-        if (storage.InMemory) throw new ArgumentException("the hangfire executor needs the PostgreSQL that the workers share (--db): memory storage is private to one process.");
+        if (storage.InMemory) throw new BadInputException("the hangfire executor needs the PostgreSQL that the workers share (--db): memory storage is private to one process.");
         var config = GlobalConfiguration.Configuration;
         // A host built earlier in this process may have left its (now disposed) logger factory as Hangfire's global
         // log provider; the coordinator logs through RunLog, so Hangfire's own logging goes back to its default.

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Execution;
@@ -112,12 +113,13 @@ public class ExplicitAlsTests
         var ratings = Planted(5, 4, 0.5, 1);
         var values = (float[])ratings.Values.Clone();
         values[2] = float.NaN;
-        var e = Assert.ThrowsAny<ArgumentException>(() => ExplicitAls.Fit(new CsrMatrix(5, 4, ratings.RowPtr, ratings.ColIdx, values), Explicit(2)));
-        Assert.Equal("value", e.ParamName);
-        Assert.Contains("empty input", Assert.ThrowsAny<ArgumentException>(() => ExplicitAls.Fit(new CsrMatrix(2, 2, new int[3], [], []), Explicit(2))).Message);
-        Assert.Equal("factors", Assert.ThrowsAny<ArgumentException>(() => ExplicitAls.Fit(ratings, Explicit(0))).ParamName);
-        Assert.Equal("mode", Assert.ThrowsAny<ArgumentException>(() => ExplicitAls.Fit(ratings, Explicit(2) with { Mode = AlsMode.Implicit })).ParamName);
+        var e = Assert.Throws<BadInputException>(() => ExplicitAls.Fit(new CsrMatrix(5, 4, ratings.RowPtr, ratings.ColIdx, values), Explicit(2)));
+        Assert.Contains("NaN", e.Message);
+        Assert.Contains("empty input", Assert.Throws<BadInputException>(() => ExplicitAls.Fit(new CsrMatrix(2, 2, new int[3], [], []), Explicit(2))).Message);
+        Assert.Contains("factors", Assert.Throws<BadInputException>(() => ExplicitAls.Fit(ratings, Explicit(0))).Message);
+        // A mismatched mode is a caller's bug, not the user's input: an ArgumentException (exit 1, retried).
+        Assert.Contains("mode is implicit", Assert.Throws<ArgumentException>(() => ExplicitAls.Fit(ratings, Explicit(2) with { Mode = AlsMode.Implicit })).Message);
         var problem = AlsProblem.Build(TestProblems.RandomStrengths(5, 4, 0.5, 1), new AlsSettings());
-        Assert.Equal("mode", Assert.ThrowsAny<ArgumentException>(() => ImplicitAls.Fit(problem, Explicit(2), new LocalExecutor(1))).ParamName);
+        Assert.Contains("mode is explicit", Assert.Throws<ArgumentException>(() => ImplicitAls.Fit(problem, Explicit(2), new LocalExecutor(1))).Message);
     }
 }

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Execution;
@@ -26,8 +27,8 @@ public class SettingsValidationTests
     public void Fit_rejects_bad_settings_naming_the_setting(AlsSettings bad, string name)
     {
         var problem = AlsProblem.Build(Tiny(), new AlsSettings());
-        var e = Assert.ThrowsAny<ArgumentException>(() => ImplicitAls.Fit(problem, bad, new LocalExecutor(1)));
-        Assert.Equal(name, e.ParamName);
+        var e = Assert.Throws<BadInputException>(() => ImplicitAls.Fit(problem, bad, new LocalExecutor(1)));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
         Assert.Contains(name, e.Message);
     }
 
@@ -38,20 +39,19 @@ public class SettingsValidationTests
         var values = (float[])m.Values.Clone();
         values[m.RowPtr[3] + 1] = float.NaN;
         var bad = new CsrMatrix(m.Rows, m.Cols, m.RowPtr, m.ColIdx, values);
-        var e = Assert.ThrowsAny<ArgumentException>(() => AlsProblem.Build(bad, new AlsSettings()));
-        Assert.Equal("value", e.ParamName);
+        var e = Assert.Throws<BadInputException>(() => AlsProblem.Build(bad, new AlsSettings()));
         Assert.Contains("NaN", e.Message);
         Assert.Contains("user index 3", e.Message);
 
         values[m.RowPtr[3] + 1] = -2f;
-        Assert.ThrowsAny<ArgumentException>(() => AlsProblem.Build(new CsrMatrix(m.Rows, m.Cols, m.RowPtr, m.ColIdx, values), new AlsSettings()));
+        Assert.Throws<BadInputException>(() => AlsProblem.Build(new CsrMatrix(m.Rows, m.Cols, m.RowPtr, m.ColIdx, values), new AlsSettings()));
     }
 
     [Fact]
     public void Fit_rejects_empty_input()
     {
         var empty = new CsrMatrix(4, 3, new int[5], [], []);
-        var e = Assert.ThrowsAny<ArgumentException>(() => ImplicitAls.Fit(AlsProblem.Build(empty, new AlsSettings()), new AlsSettings(), new LocalExecutor(1)));
+        var e = Assert.Throws<BadInputException>(() => ImplicitAls.Fit(AlsProblem.Build(empty, new AlsSettings()), new AlsSettings(), new LocalExecutor(1)));
         Assert.Contains("empty input", e.Message);
     }
 
@@ -63,7 +63,7 @@ public class SettingsValidationTests
         Assert.ThrowsAny<ArgumentException>(() => ImplicitAls.FoldIn(model, [8], [1f], s));
         Assert.ThrowsAny<ArgumentException>(() => ImplicitAls.FoldIn(model, [-1], [1f], s));
         var e = Assert.ThrowsAny<ArgumentException>(() => ImplicitAls.FoldIn(model, [2], [float.NaN], s));
-        Assert.Equal("value", e.ParamName);
+        Assert.Contains("NaN", e.Message);
         Assert.ThrowsAny<ArgumentException>(() => ImplicitAls.FoldIn(model, [2], [1f], s with { Factors = 5 }));
     }
 

@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Debias;
 
@@ -37,7 +38,7 @@ public class ExposurePropensityTests
     public void An_empty_exposure_log_names_the_setting()
     {
         var empty = CsrMatrix.FromEntries(3, 3, [], [], []);
-        var e = Assert.Throws<ArgumentException>(() => ExposurePropensity.Fit(empty, [1, 1, 1], [1, 1, 1]));
-        Assert.Contains("exposure_input", e.ParamName);
+        var e = Assert.Throws<BadInputException>(() => ExposurePropensity.Fit(empty, [1, 1, 1], [1, 1, 1]));
+        Assert.Contains("exposure", e.Message);
     }
 }

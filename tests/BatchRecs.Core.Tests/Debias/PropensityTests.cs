@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Debias;
@@ -17,8 +18,8 @@ public class PropensityTests
         Assert.Equal(0.1f, p[2], 6);
         Assert.Equal(0.05f, p[3]);
         Assert.All(p, x => Assert.InRange(x, 0.05f, 1f));
-        Assert.Contains("propensity_clip", Assert.Throws<ArgumentException>(() => Propensity.FromPopularity([1], 0.5, 0)).Message);
-        Assert.Contains("propensity_eta", Assert.Throws<ArgumentException>(() => Propensity.FromPopularity([1], -1, 0.1)).Message);
+        Assert.Contains("propensity_clip", Assert.Throws<BadInputException>(() => Propensity.FromPopularity([1], 0.5, 0)).Message);
+        Assert.Contains("propensity_eta", Assert.Throws<BadInputException>(() => Propensity.FromPopularity([1], -1, 0.1)).Message);
     }
 
     private static CsrMatrix RandomMatrix(int users, int items, int nnz, int seed)

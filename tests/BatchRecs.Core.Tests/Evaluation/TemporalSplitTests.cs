@@ -1,3 +1,4 @@
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Evaluation;
 
@@ -44,7 +45,7 @@ public class TemporalSplitTests
     {
         var log = new InteractionLog(IdMap.FromInt64([1]), IdMap.FromInt64([1, 2]), [0, 0], [0, 1], [1f, 1f], [1, 2]);
         Assert.All(TemporalSplit.PerUserLast(log, 0).IsTrain, Assert.True);
-        var e = Assert.Throws<ArgumentException>(() => TemporalSplit.PerUserLast(log, 1.0));
+        var e = Assert.Throws<BadInputException>(() => TemporalSplit.PerUserLast(log, 1.0));
         Assert.Contains("holdout_fraction", e.Message);
     }
 }
