@@ -23,12 +23,12 @@ public sealed class NightlyJobs(RunLog log)
     /// <summary>The recurring entry point: the run date is the day the occurrence was created, in the job's time zone.</summary>
     [DisplayName("{0}: scheduled run")]
     [Queue(Queue)]
-    public Task RunScheduledAsync(string jobFile, PerformContext context, CancellationToken ct)
+    public async Task RunScheduledAsync(string jobFile, PerformContext context, CancellationToken ct)
     {
-        var job = JobDefinition.Load(jobFile);
-        var created = context.BackgroundJob.CreatedAt;
-        var date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(created, DateTimeKind.Utc), job.Zone));
-        return RunAsync(jobFile, date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), false, context, ct);
+        var created = DateTime.SpecifyKind(context.BackgroundJob.CreatedAt, DateTimeKind.Utc);
+        var job = await JobFileFailure.LoadOrRecordAsync(jobFile, null, DateOnly.FromDateTime(created), ct);
+        var date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(created, job.Zone));
+        await RunAsync(jobFile, date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), false, context, ct);
     }
 
     /// <summary>
@@ -52,10 +52,10 @@ public sealed class NightlyJobs(RunLog log)
     [Queue(Queue)]
     public async Task RunAsync(string jobFile, string runDate, bool force, PerformContext context, CancellationToken ct)
     {
-        var job = JobDefinition.Load(jobFile);
+        var date = DateOnly.ParseExact(runDate, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var job = await JobFileFailure.LoadOrRecordAsync(jobFile, null, date, ct);
         if (job.Input is null || job.Lake is null)
             throw new SettingsException("input", $"job file '{jobFile}' must name 'input' and 'lake' directories to run under the scheduler.");
-        var date = DateOnly.ParseExact(runDate, "yyyy-MM-dd", CultureInfo.InvariantCulture);
         string key = $"batchrecs:run:{job.Name}:{runDate}";
         using (context.Connection.AcquireDistributedLock(key, KeyLockTimeout))
         {

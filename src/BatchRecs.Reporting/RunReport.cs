@@ -41,26 +41,22 @@ public static class RunReport
         return path;
     }
 
-    /// <summary>
-    /// Where a published run's report belongs: next to its manifest,
-    /// <c>LAKE/recommendations/run_date=YYYY-MM-DD/report.html</c>. Call after the partition is published.
-    /// </summary>
-    public static string DefaultPath(string lakeDir, DateOnly runDate) => Path.Combine(PartitionDir(lakeDir, runDate), FileName);
+    /// <summary>Where reports are written: <c>LAKE/reports/</c>.</summary>
+    public const string ReportsDir = "reports";
 
     /// <summary>
-    /// Where a run's report belongs: next to its manifest when the run's partition is live (<see cref="DefaultPath(string, DateOnly)"/>);
-    /// otherwise — a failed or rejected run, or one whose date was re-run since — <c>LAKE/reports/RUN_ID.html</c>, so it never
-    /// replaces the report of the run that is actually published for that date.
+    /// Where a run's report belongs: <c>LAKE/reports/RUN_ID.html</c>, for every run. Never inside a published partition:
+    /// a partition holds exactly what its manifest lists and is not written after it is swapped in.
     /// </summary>
     public static string DefaultPath(string lakeDir, string runId)
     {
-        var runDate = ReportDataReader.RunDateOf(lakeDir, runId)
-            ?? throw new BadInputException($"run '{runId}' is not in the runs table of {ReportDataReader.DatabasePath(lakeDir)}.");
-        string manifest = Path.Combine(PartitionDir(lakeDir, runDate), RunManifest.FileName);
-        return File.Exists(manifest) && RunManifest.Read(manifest).RunId == runId
-            ? DefaultPath(lakeDir, runDate)
-            : Path.Combine(lakeDir, "reports", SafeFileName(runId) + ".html");
+        if (ReportDataReader.RunDateOf(lakeDir, runId) is null)
+            throw new BadInputException($"run '{runId}' is not in the runs table of {ReportDataReader.DatabasePath(lakeDir)}.");
+        return PathFor(lakeDir, runId);
     }
+
+    /// <summary><c>LAKE/reports/RUN_ID.html</c> (unchecked).</summary>
+    public static string PathFor(string lakeDir, string runId) => Path.Combine(lakeDir, ReportsDir, SafeFileName(runId) + ".html");
 
     /// <summary>
     /// <paramref name="runIdOrLatest"/> itself, or for <c>latest</c> the most recently started run (of <paramref name="job"/>, if given).

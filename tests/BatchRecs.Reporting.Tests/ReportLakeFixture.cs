@@ -37,7 +37,7 @@ public sealed class ReportLakeFixture : IAsyncLifetime
         await Cli(0, ["run", "--input", input, "--run-date", "2026-05-01", .. common]);
         EvaluatedRun = LatestRun();
         var report = await Cli(0, "report", "--run", "latest", "--lake", Lake);
-        EvaluatedReport = RunReport.DefaultPath(Lake, new DateOnly(2026, 5, 1));
+        EvaluatedReport = RunReport.DefaultPath(Lake, EvaluatedRun);
         Assert.Contains(EvaluatedReport, report.StdOut);
         await Cli(0, ["run", "--input", input, "--run-date", "2026-05-02", .. common, "--set", "holdout_fraction=0", "--set", "index=exact"]);
         PlainRun = LatestRun();

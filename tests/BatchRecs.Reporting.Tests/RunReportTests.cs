@@ -6,10 +6,13 @@ namespace BatchRecs.Reporting.Tests;
 public class RunReportTests(ReportLakeFixture lake) : IClassFixture<ReportLakeFixture>
 {
     [Fact]
-    public void The_report_of_an_evaluated_run_sits_next_to_its_manifest_and_draws_every_chart()
+    public void The_report_of_an_evaluated_run_sits_under_reports_outside_the_served_partition_and_draws_every_chart()
     {
-        Assert.Equal(Path.Combine(lake.Lake, "recommendations", "run_date=2026-05-01", "report.html"), lake.EvaluatedReport);
-        Assert.Equal(lake.EvaluatedReport, RunReport.DefaultPath(lake.Lake, lake.EvaluatedRun));
+        Assert.Equal(Path.Combine(lake.Lake, "reports", lake.EvaluatedRun + ".html"), lake.EvaluatedReport);
+        // The served partition holds exactly what its manifest lists: nothing is written into it after the swap.
+        string partition = Path.Combine(lake.Lake, "recommendations", "run_date=2026-05-01");
+        var manifest = BatchRecs.Lake.Output.RunManifest.Read(Path.Combine(partition, "manifest.json"));
+        Assert.Equal(manifest.Files.Select(f => f.Name).Concat(["_SUCCESS", "manifest.json"]).Order(), Directory.GetFiles(partition).Select(Path.GetFileName).Order());
         string html = File.ReadAllText(lake.EvaluatedReport);
         Assert.Contains(lake.EvaluatedRun, html);
         Assert.Contains("succeeded", html);

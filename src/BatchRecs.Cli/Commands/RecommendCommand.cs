@@ -1,4 +1,6 @@
 using System.CommandLine;
+using BatchRecs.Core.Errors;
+using BatchRecs.Lake.Output;
 using System.Globalization;
 
 namespace BatchRecs.Cli.Commands;
@@ -14,7 +16,9 @@ internal static class RecommendCommand
         var cmd = new Command("recommend", "Print a user's recommendations (with titles and categories when item metadata was loaded).") { user, lake, date };
         cmd.SetAction((p, ct) => CliErrors.Guard(() =>
         {
-            using var con = SqlCommand.Open(SqlCommand.DatabasePath(p.GetValue(lake)));
+            string dbPath = SqlCommand.DatabasePath(p.GetValue(lake));
+            LakePublisher.TryRecover(Path.GetDirectoryName(Path.GetFullPath(dbPath))!);
+            using var con = SqlCommand.Open(dbPath);
             bool hasItems = false;
             using (var c = con.CreateCommand())
             {
@@ -22,6 +26,13 @@ internal static class RecommendCommand
                 hasItems = Convert.ToInt64(c.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
             }
             string runDate = p.GetValue(date) is { } d ? $"DATE '{DemoDataCommand.ParseDate(d):yyyy-MM-dd}'" : "(SELECT max(run_date) FROM recommendations)";
+            using (var c = con.CreateCommand())
+            {
+                c.CommandText = $"SELECT count(*) FROM recommendations WHERE CAST(user_id AS VARCHAR) = $user AND run_date = {runDate}";
+                c.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("user", p.GetValue(user)!));
+                if (Convert.ToInt64(c.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+                    throw new BadInputException($"unknown user '{p.GetValue(user)}': no list for {(p.GetValue(date) is { } day ? "run date " + day : "the latest run date")} in {dbPath}.");
+            }
             // The id column may be BIGINT or VARCHAR: compare as text.
             string sql = hasItems
                 ? $"SELECT r.rank, r.item_id, i.title, i.category, round(r.score, 4) AS score FROM recommendations r LEFT JOIN items i USING (item_id) WHERE CAST(r.user_id AS VARCHAR) = $user AND r.run_date = {runDate} ORDER BY r.rank"

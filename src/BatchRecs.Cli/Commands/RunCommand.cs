@@ -17,15 +17,16 @@ internal static class RunCommand
         var runDate = new Option<string?>("--run-date") { Description = "run date YYYY-MM-DD (default: today in the job's time zone)" };
         var set = new Option<string[]>("--set") { Description = "setting override key=value (repeatable)", AllowMultipleArgumentsPerToken = false };
         var skipBad = new Option<bool>("--skip-bad-files") { Description = "skip unreadable or invalid input files (listed in the manifest) instead of failing" };
+        var allowFuture = new Option<bool>("--allow-future-date") { Description = "accept a run date more than one day after today (a backfill of a date that is not over yet)" };
         var executor = new Option<string>("--executor") { Description = "local (this process, all cores) or hangfire (block tasks on `batchrecs worker` processes; needs --db)", DefaultValueFactory = _ => "local" };
         var storage = new HangfireOptions();
-        var cmd = new Command("run", "Run a job once: read, fit, evaluate, score and publish.") { input, lake, job, runDate, set, skipBad, executor };
+        var cmd = new Command("run", "Run a job once: read, fit, evaluate, score and publish.") { input, lake, job, runDate, set, skipBad, allowFuture, executor };
         storage.AddTo(cmd);
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
-            var jobDef = p.GetValue(job) is { } path ? JobDefinition.Load(path) : JobDefinition.Default;
-            var date = DemoDataCommand.ParseDate(p.GetValue(runDate)) ?? Today(jobDef);
             string lakeDir = p.GetValue(lake)!;
+            var jobDef = await JobFileFailure.LoadOrRecordAsync(p.GetValue(job), lakeDir, DemoDataCommand.ParseDate(p.GetValue(runDate)), ct);
+            var date = DemoDataCommand.ParseDate(p.GetValue(runDate)) ?? RunDates.Today(jobDef.Zone);
             using var distributed = p.GetValue(executor) switch
             {
                 "local" => null,
@@ -33,7 +34,7 @@ internal static class RunCommand
                 var e => throw new BadInputException($"--executor must be local or hangfire (got '{e}')."),
             };
             string[] overrides = [.. p.GetValue(set) ?? [], .. p.GetValue(skipBad) ? ["skip_bad_files=true"] : Array.Empty<string>()];
-            var summary = await RunProgress.RunAsync(log => new NightlyRun(log).ExecuteAsync(new RunRequest(p.GetValue(input)!, lakeDir, date, jobDef, overrides, distributed?.Executor), ct));
+            var summary = await RunProgress.RunAsync(log => new NightlyRun(log).ExecuteAsync(new RunRequest(p.GetValue(input)!, lakeDir, date, jobDef, overrides, distributed?.Executor, p.GetValue(allowFuture)), ct));
             PrintSummary(summary);
             if (distributed is not null)
                 Console.WriteLine($"  hangfire  {distributed.Executor.Stats.HalfSteps} half-steps, {distributed.Executor.Stats.BytesWritten / 1e6:F1} MB written, " +
@@ -42,8 +43,6 @@ internal static class RunCommand
         }));
         return cmd;
     }
-
-    public static DateOnly Today(JobDefinition job) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTime.UtcNow, job.Zone));
 
     public static void PrintSummary(RunSummary s)
     {
@@ -65,7 +64,7 @@ internal static class RunCommand
         {
             Console.WriteLine($"  parquet   {pub.PartitionDir} ({pub.Manifest.Rows:N0} rows in {pub.Manifest.Files.Count} file(s))");
             Console.WriteLine($"  duckdb    {pub.DatabasePath}");
-            Console.WriteLine($"  report    {Path.Combine(pub.PartitionDir, "report.html")}");
+            Console.WriteLine($"  report    {Reporting.RunReport.PathFor(Path.GetDirectoryName(pub.DatabasePath)!, s.Run.RunId)}");
         }
     }
 }

@@ -1,5 +1,6 @@
 using BatchRecs.Core.Errors;
 using System.CommandLine;
+using BatchRecs.Lake.Output;
 using DuckDB.NET.Data;
 
 namespace BatchRecs.Cli.Commands;
@@ -14,7 +15,11 @@ internal static class RunsCommand
         var cmd = new Command("runs", "List recent runs with their status and headline metrics.") { lake, limit };
         cmd.SetAction((p, ct) => CliErrors.Guard(() =>
         {
-            using var con = SqlCommand.Open(SqlCommand.DatabasePath(p.GetValue(lake)));
+            string dbPath = SqlCommand.DatabasePath(p.GetValue(lake));
+            // A reader completes what a dead publisher left: a committed publish, runs whose lease expired (abandoned).
+            foreach (var repair in LakePublisher.TryRecover(Path.GetDirectoryName(Path.GetFullPath(dbPath))!))
+                Console.Error.WriteLine("repaired: " + repair);
+            using var con = SqlCommand.Open(dbPath);
             SqlCommand.Query(con, """
                 SELECT r.run_id, r.job, strftime(r.run_date, '%Y-%m-%d') AS run_date, r.status, round(r.seconds, 1) AS seconds, r.users, r.items,
                        round(max(m.value) FILTER (WHERE m.metric LIKE 'model.ndcg@%'), 4) AS model_ndcg,

@@ -27,7 +27,7 @@ internal static class TuneCommand
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
             var jobDef = p.GetValue(job) is { } path ? JobDefinition.Load(path) : JobDefinition.Default;
-            var date = DemoDataCommand.ParseDate(p.GetValue(runDate)) ?? RunCommand.Today(jobDef);
+            var date = DemoDataCommand.ParseDate(p.GetValue(runDate)) ?? RunDates.Today(jobDef.Zone);
             string lakeDir = p.GetValue(lake)!;
             using var distributed = p.GetValue(executor) switch
             {

@@ -1,6 +1,7 @@
 using BatchRecs.Core.Data;
 using BatchRecs.Engine.Settings;
 using BatchRecs.Lake.Input;
+using BatchRecs.Lake.Output;
 
 namespace BatchRecs.Engine.Pipeline;
 
@@ -21,6 +22,25 @@ public static class JobInput
             ? DuckDbInteractionReader.ReadAsync(inputDir, window, rules, ct)
             : InteractionReader.ReadAsync(inputDir, window, rules, ct);
     }
+
+    /// <summary>
+    /// Fails before anything is read when the input's id kinds (from one file's footer) differ from those the lake's
+    /// catalog already holds: the run would otherwise fail only at publish, after the whole fit.
+    /// </summary>
+    public static async Task CheckIdKindsAsync(string inputDir, string lakeDir, ReadWindow window, CancellationToken ct)
+    {
+        var (catalogUsers, catalogItems) = DuckDbCatalog.IdKinds(lakeDir);
+        if (catalogUsers is null && catalogItems is null) return;
+        var inWindow = InteractionReader.Discover(inputDir).Where(f => f.Day is null || window.ContainsDay(f.Day.Value)).Select(f => f.Path);
+        var (users, items, file) = await InputIdKinds.OfFirstAsync(inWindow, ct);
+        foreach (var (column, input, catalog) in new[] { ("user_id", users, catalogUsers), ("item_id", items, catalogItems) })
+            if (input is not null && catalog is not null && input != catalog)
+                throw new LakeInputException(
+                    $"{file}: column '{column}' is {Name(input.Value)}, but the lake's catalog {Path.Combine(lakeDir, DuckDbCatalog.FileName)} holds {Name(catalog.Value)} {column}s; " +
+                    "publish into a new lake, or import the input with the catalog's id kind.", file, column);
+    }
+
+    private static string Name(IdKind kind) => kind == IdKind.String ? "STRING" : "INT64";
 
     public static CombineRule Combine(JobSettings settings) =>
         settings.GetString("combine") switch { "max" => CombineRule.Max, "last" => CombineRule.Last, _ => CombineRule.Sum };

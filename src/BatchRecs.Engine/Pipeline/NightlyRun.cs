@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using BatchRecs.Core.Als;
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Evaluation;
 using BatchRecs.Core.Execution;
@@ -33,6 +34,9 @@ public sealed class NightlyRun(RunLog log)
             reason, inputRows, users, items, metrics, settings?.Effective ?? new Dictionary<string, string>());
         log.Event("run.start", ("run_id", runId), ("job", req.Job.Name), ("run_date", req.RunDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
             ("input", req.InputDir), ("lake", req.LakeDir));
+        RunDates.Check(req.RunDate, RunDates.Today(req.Job.Zone), req.AllowFutureDate);
+        if (File.Exists(req.LakeDir)) throw new BadInputException($"the lake '{req.LakeDir}' is a file; give the directory to publish into (--lake, or the job file's 'lake').");
+        using var lease = RunLease.Take(req.LakeDir, runId);
         try
         {
             settings = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
@@ -40,7 +44,8 @@ public sealed class NightlyRun(RunLog log)
             log.Event("run.settings", ("iterations", settings.Iterations),
                 ("refit_iterations", settings.HoldoutFraction > 0 ? Math.Max(1, settings.RefitIterations) : settings.Iterations));
             publishOptions = new PublishOptions(settings.GetInt("retention_days"), settings.GetInt("lock_timeout_seconds"));
-            await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct);
+            LogRepairs(await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct));
+            await JobInput.CheckIdKindsAsync(req.InputDir, req.LakeDir, JobInput.Window(req.RunDate, req.Job, settings), ct);
             var stages = new StageTimer(metrics, log);
             var read = await stages.TimeAsync("read", () => JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, settings, ct));
             RecordInput(metrics, read);
@@ -81,8 +86,9 @@ public sealed class NightlyRun(RunLog log)
             var publish = await stages.TimeAsync("publish", () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
                 record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
                 new ItemPropensities(propensity, counts), ItemsFile(req, settings)), publishOptions, ct));
+            LogRepairs(publish.Repairs);
             checkpoints.Clear();
-            WriteReport(req.LakeDir, runId, () => RunReport.DefaultPath(req.LakeDir, req.RunDate));
+            WriteReport(req.LakeDir, runId);
             log.Event("run.succeeded", ("run_id", runId), ("rows", recs.TotalRows), ("partition", publish.PartitionDir), ("duckdb", publish.DatabasePath),
                 ("seconds", (DateTime.UtcNow - started).TotalSeconds));
             return new RunSummary(record, publish);
@@ -99,7 +105,7 @@ public sealed class NightlyRun(RunLog log)
             {
                 log.Event("run.record_failed", ("run_id", runId), ("reason", recordError.Message));
             }
-            if (settings is not null) WriteReport(req.LakeDir, runId, () => RunReport.DefaultPath(req.LakeDir, runId));
+            if (settings is not null) WriteReport(req.LakeDir, runId);
             throw;
         }
     }
@@ -149,12 +155,20 @@ public sealed class NightlyRun(RunLog log)
         return model;
     }
 
-    /// <summary>Writes the run's report.html; best-effort: a report that cannot be drawn never fails a run.</summary>
-    private void WriteReport(string lakeDir, string runId, Func<string> path)
+    private void LogRepairs(IReadOnlyList<string> repairs)
+    {
+        foreach (var repair in repairs) log.Event("lake.repaired", ("what", repair));
+    }
+
+    /// <summary>
+    /// Writes the run's report to <c>LAKE/reports/RUN_ID.html</c>, outside the published partition (which holds only
+    /// what its manifest lists); best-effort: a report that cannot be drawn never fails a run.
+    /// </summary>
+    private void WriteReport(string lakeDir, string runId)
     {
         try
         {
-            log.Event("run.report", ("path", RunReport.Write(lakeDir, runId, path())));
+            log.Event("run.report", ("path", RunReport.Write(lakeDir, runId)));
         }
         catch (Exception e)
         {

@@ -4,10 +4,12 @@ using BatchRecs.Engine.Settings;
 namespace BatchRecs.Engine.Pipeline;
 
 /// <summary>What to run: input and lake directories, the job, the run date and setting overrides.</summary>
+/// <param name="AllowFutureDate">accept a run date more than one day after today (<c>--allow-future-date</c>).</param>
 public sealed record RunRequest(
     string InputDir,
     string LakeDir,
     DateOnly RunDate,
     JobDefinition Job,
     IReadOnlyList<string> Overrides,
-    IExecutor? Executor = null);
+    IExecutor? Executor = null,
+    bool AllowFutureDate = false);

@@ -41,6 +41,29 @@ public static partial class AtomicRename
         return old;
     }
 
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
+    /// <summary>
+    /// Makes the renames inside <paramref name="dir"/> durable (POSIX: a rename is on disk once its directory is
+    /// fsynced). A no-op where directories cannot be opened.
+    /// </summary>
+    public static void FsyncDirectory(string dir)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        const int ReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY
+        int fd = Open(dir, ReadOnlyDirectory);
+        if (fd < 0) return;
+        try { Fsync(fd); }
+        finally { Close(fd); }
+    }
+
     /// <summary>Writes a small file durably: temp file, flush to disk, rename over the target.</summary>
     public static void WriteFile(string path, ReadOnlySpan<byte> content)
     {

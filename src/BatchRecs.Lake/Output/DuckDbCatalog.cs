@@ -21,24 +21,21 @@ public static class DuckDbCatalog
 
     /// <summary>
     /// Builds the next database file from the current one plus this run; returns its temporary path.
-    /// Recommendations older than <paramref name="retentionDays"/> before this run date are deleted.
+    /// Recommendations of run dates before <paramref name="retentionCutoff"/> are deleted.
     /// </summary>
-    public static string Stage(string lakeDir, PublishRequest req, IReadOnlyList<string> parquetFiles, int retentionDays) =>
+    public static string Stage(string lakeDir, PublishRequest req, IReadOnlyList<string> parquetFiles, DateOnly retentionCutoff) =>
         StageCopy(lakeDir, req.Run.RunId, con =>
         {
             EnsureSchema(con, req.Users.Kind, req.Items.Kind);
             using (var tx = con.BeginTransaction())
             {
-                var date = req.Run.RunDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-                var oldest = req.Run.RunDate.AddDays(-retentionDays).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-                Exec(con, $"DELETE FROM recommendations WHERE run_date = DATE '{date}' OR run_date < DATE '{oldest}'");
+                var date = req.Run.RunDate;
+                Exec(con, "DELETE FROM recommendations WHERE run_date = $date OR run_date < $cutoff", ("date", date), ("cutoff", retentionCutoff));
                 if (parquetFiles.Count > 0)
-                {
-                    var list = string.Join(", ", parquetFiles.Select(f => "'" + f.Replace("'", "''") + "'"));
-                    Exec(con, $"INSERT INTO recommendations SELECT run_id, DATE '{date}', user_id, item_id, rank, score, source FROM read_parquet([{list}], hive_partitioning = false)");
-                }
+                    Exec(con, "INSERT INTO recommendations SELECT run_id, $date, user_id, item_id, rank, score, source FROM read_parquet($files, hive_partitioning = false)",
+                        ("date", date), ("files", parquetFiles.ToArray()));
                 // Factors are kept for the newest run date only (a backfill of an older date leaves them alone).
-                if (Scalar(con, $"SELECT count(*) FROM user_factors WHERE run_date > DATE '{date}'") == 0)
+                if (Scalar(con, "SELECT count(*) FROM user_factors WHERE run_date > $date", ("date", date)) == 0)
                 {
                     Exec(con, "DELETE FROM item_factors; DELETE FROM user_factors; DELETE FROM item_propensity;");
                     AppendFactors(con, "user_factors", req, req.Users, req.UserFactors);
@@ -46,7 +43,7 @@ public static class DuckDbCatalog
                     AppendPropensity(con, req);
                 }
                 if (req.ItemsFile is { } items)
-                    Exec(con, $"CREATE OR REPLACE TABLE items AS SELECT * FROM read_parquet('{items.Replace("'", "''")}')");
+                    Exec(con, "CREATE OR REPLACE TABLE items AS SELECT * FROM read_parquet($file)", ("file", items));
                 WriteRun(con, req.Run);
                 tx.Commit();
             }
@@ -74,8 +71,45 @@ public static class DuckDbCatalog
         return staged;
     }
 
-    /// <summary>Makes a staged database file the live one (atomic rename).</summary>
-    public static void Commit(string lakeDir, string stagedPath) => File.Move(stagedPath, Path.Combine(lakeDir, FileName), overwrite: true);
+    /// <summary>
+    /// Makes a staged database file the live one (atomic rename, made durable). First sets aside any write-ahead log
+    /// beside the live name (<see cref="SetAsideForeignFiles"/>): DuckDB would replay it onto the new file. Returns what
+    /// was set aside.
+    /// </summary>
+    public static IReadOnlyList<string> Commit(string lakeDir, string stagedPath)
+    {
+        var setAside = SetAsideForeignFiles(lakeDir);
+        File.Move(stagedPath, Path.Combine(lakeDir, FileName), overwrite: true);
+        AtomicRename.FsyncDirectory(lakeDir);
+        return setAside;
+    }
+
+    /// <summary>Where database files that no publisher wrote are set aside: <c>LAKE/_quarantine/</c>.</summary>
+    public const string QuarantineDir = "_quarantine";
+
+    /// <summary>
+    /// Moves aside every file named <c>batchrecs.duckdb.*</c> (a write-ahead log and its checkpoint or recovery
+    /// siblings) and returns what was moved. A publisher never leaves one: it builds each database in a staged copy,
+    /// checkpoints and closes it. So such a file comes from a session that opened the catalog read-write (the DuckDB
+    /// CLI's default), and DuckDB would replay it onto whatever file carries the name next, including the database a
+    /// publish renames into place. The caller holds the <see cref="PublishLock"/>.
+    /// </summary>
+    public static IReadOnlyList<string> SetAsideForeignFiles(string lakeDir)
+    {
+        if (!Directory.Exists(lakeDir)) return [];
+        var moved = new List<string>();
+        // Filtered by hand: the pattern "batchrecs.duckdb.*" also matches "batchrecs.duckdb" itself (.NET keeps the DOS rule).
+        foreach (var file in Directory.GetFiles(lakeDir, FileName + ".*").Where(f => Path.GetFileName(f).StartsWith(FileName + ".", StringComparison.Ordinal)))
+        {
+            string dir = Path.Combine(lakeDir, QuarantineDir);
+            Directory.CreateDirectory(dir);
+            string dest = Path.Combine(dir, $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Path.GetFileName(file)}");
+            File.Move(file, dest, overwrite: true);
+            moved.Add($"set aside '{file}' (written by a read-write session, not a publisher) as '{dest}'");
+        }
+        if (moved.Count > 0) AtomicRename.FsyncDirectory(lakeDir);
+        return moved;
+    }
 
     /// <summary>Records a run that publishes nothing (running, failed or rejected): only <c>runs</c> and <c>run_metrics</c> change.
     /// The caller holds the <see cref="PublishLock"/>.</summary>
@@ -124,6 +158,67 @@ public static class DuckDbCatalog
         if (matched == 0) return null;
         for (int i = 0; i < ids.Count; i++) if (!known[i]) fill(i, result.AsSpan(i * k, k));
         return result;
+    }
+
+    /// <summary>
+    /// Records as <c>abandoned</c> (with the time) every <c>running</c> run whose <see cref="RunLease"/> expired: its
+    /// process died without recording an outcome. Returns the run ids. The caller holds the <see cref="PublishLock"/>.
+    /// </summary>
+    public static IReadOnlyList<string> AbandonExpired(string lakeDir, DateTime nowUtc)
+    {
+        string live = Path.Combine(lakeDir, FileName);
+        if (!File.Exists(live)) return [];
+        var expired = new List<string>();
+        using (var con = new DuckDBConnection($"Data Source={live};ACCESS_MODE=READ_ONLY"))
+        {
+            con.Open();
+            using var cmd = Command(con, "SELECT run_id FROM runs WHERE status = $running", [("running", RunStatus.Running)]);
+            try
+            {
+                using var r = cmd.ExecuteReader();
+                while (r.Read())
+                    if (RunLease.IsExpired(lakeDir, r.GetString(0), nowUtc)) expired.Add(r.GetString(0));
+            }
+            catch (DuckDBException)
+            {
+                return []; // no runs table yet
+            }
+        }
+        if (expired.Count == 0) return expired;
+        Commit(lakeDir, StageCopy(lakeDir, "abandon", con =>
+        {
+            using var tx = con.BeginTransaction();
+            foreach (var runId in expired)
+            {
+                var renewed = RunLease.LastRenewed(lakeDir, runId);
+                string reason = renewed is { } t
+                    ? $"abandoned: its process stopped renewing its lease at {t:yyyy-MM-dd HH:mm:ss} UTC and never recorded an outcome"
+                    : "abandoned: its process ended without recording an outcome (no lease)";
+                Exec(con, "UPDATE runs SET status = $status, finished_at = $now, seconds = date_diff('millisecond', started_at, $now) / 1000.0, reason = $reason WHERE run_id = $id",
+                    ("status", RunStatus.Abandoned), ("now", nowUtc), ("reason", reason), ("id", runId));
+            }
+            tx.Commit();
+        }));
+        foreach (var runId in expired) RunLease.Remove(lakeDir, runId);
+        return expired;
+    }
+
+    /// <summary>The id kinds the catalog's <c>recommendations</c> table holds, or nulls for a lake that has none yet.</summary>
+    public static (IdKind? Users, IdKind? Items) IdKinds(string lakeDir)
+    {
+        string live = Path.Combine(lakeDir, FileName);
+        if (!File.Exists(live)) return (null, null);
+        using var con = new DuckDBConnection($"Data Source={live};ACCESS_MODE=READ_ONLY");
+        con.Open();
+        using var cmd = Command(con, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'recommendations' AND column_name IN ('user_id', 'item_id')", []);
+        using var r = cmd.ExecuteReader();
+        IdKind? users = null, items = null;
+        while (r.Read())
+        {
+            var kind = r.GetString(1) == "VARCHAR" ? IdKind.String : IdKind.Int64;
+            if (r.GetString(0) == "user_id") users = kind; else items = kind;
+        }
+        return (users, items);
     }
 
     /// <summary>One trial of a tuning, a row of <c>tuning_trials</c>.</summary>
@@ -213,8 +308,8 @@ public static class DuckDbCatalog
     /// <summary>Inserts or replaces the run's row and metrics (a run is first recorded as running, then with its outcome).</summary>
     private static void WriteRun(DuckDBConnection con, RunRecord run)
     {
-        string id = run.RunId.Replace("'", "''");
-        Exec(con, $"DELETE FROM runs WHERE run_id = '{id}'; DELETE FROM run_metrics WHERE run_id = '{id}';");
+        Exec(con, "DELETE FROM runs WHERE run_id = $id", ("id", run.RunId));
+        Exec(con, "DELETE FROM run_metrics WHERE run_id = $id", ("id", run.RunId));
         using (var a = con.CreateAppender("runs"))
         {
             a.CreateRow()
@@ -256,18 +351,24 @@ public static class DuckDbCatalog
         }
     }
 
-    private static long Scalar(DuckDBConnection con, string sql)
+    private static long Scalar(DuckDBConnection con, string sql, params (string Name, object Value)[] parameters)
     {
-        using var cmd = con.CreateCommand();
-        cmd.CommandText = sql;
+        using var cmd = Command(con, sql, parameters);
         return Convert.ToInt64(cmd.ExecuteScalar());
     }
 
-    internal static void Exec(DuckDBConnection con, string sql)
+    internal static void Exec(DuckDBConnection con, string sql, params (string Name, object Value)[] parameters)
     {
-        using var cmd = con.CreateCommand();
-        cmd.CommandText = sql;
+        using var cmd = Command(con, sql, parameters);
         cmd.ExecuteNonQuery();
+    }
+
+    private static DuckDBCommand Command(DuckDBConnection con, string sql, (string Name, object Value)[] parameters)
+    {
+        var cmd = con.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters) cmd.Parameters.Add(new DuckDBParameter(name, value));
+        return cmd;
     }
 
     private static void FsyncFile(string path)

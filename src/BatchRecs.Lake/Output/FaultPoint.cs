@@ -11,7 +11,7 @@ public static class FaultPoint
 
     /// <summary>The publish steps, in order.</summary>
     public static readonly string[] PublishSteps =
-        ["parts-written", "success-written", "manifest-written", "database-staged", "partition-swapped", "database-committed", "retention-applied"];
+        ["parts-written", "success-written", "manifest-written", "database-staged", "journal-written", "partition-swapped", "database-committed", "retention-applied"];
 
     private static readonly string? Armed = Environment.GetEnvironmentVariable(EnvironmentVariable);
 

@@ -1,3 +1,5 @@
+using BatchRecs.Core.Errors;
+
 namespace BatchRecs.Lake.Output;
 
 /// <summary>
@@ -28,8 +30,25 @@ public sealed class PublishLock : IDisposable
             }
             catch (IOException e)
             {
-                throw new TimeoutException($"another process has held the publish lock of '{lakeDir}' for {timeout.TotalSeconds:F0} s.", e);
+                throw new TransientFailureException($"another process has held the publish lock of '{lakeDir}' for {timeout.TotalSeconds:F0} s (lock_timeout_seconds).", e);
             }
+        }
+    }
+
+    /// <summary>The lock if it is free now, else null (for readers that repair only when no publisher is at work).</summary>
+    public static PublishLock? TryAcquire(string lakeDir)
+    {
+        try
+        {
+            return new PublishLock(new FileStream(Path.Combine(lakeDir, ".publish.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null; // a read-only lake: nothing a reader could repair anyway
         }
     }
 

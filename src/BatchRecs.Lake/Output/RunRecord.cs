@@ -3,7 +3,9 @@ namespace BatchRecs.Lake.Output;
 /// <summary>Run status as recorded in the <c>runs</c> table.</summary>
 public static class RunStatus
 {
-    public const string Running = "running", Succeeded = "succeeded", Rejected = "rejected", Failed = "failed";
+    /// <summary><c>abandoned</c>: recorded as running, but its process stopped renewing its <see cref="RunLease"/> (killed,
+    /// host lost) and never recorded an outcome.</summary>
+    public const string Running = "running", Succeeded = "succeeded", Rejected = "rejected", Failed = "failed", Abandoned = "abandoned";
 }
 
 /// <summary>One run's metadata: the row of the <c>runs</c> table plus its metrics (the <c>run_metrics</c> rows).</summary>
