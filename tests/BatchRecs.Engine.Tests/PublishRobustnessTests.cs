@@ -52,17 +52,34 @@ public class PublishRobustnessTests
             Assert.True(crashed.ExitCode != 0, $"the run should have died at {step}");
             Assert.Contains(step, crashed.StdErr);
 
+            // Any reader completes a publish that died after its commit point (the journal) or leaves the old one.
+            var reader = await CliProcess.RunAsync("runs", "--lake", lake);
+            Assert.True(reader.ExitCode == 0, reader.StdErr);
+            Assert.False(File.Exists(Path.Combine(lake, PublishJournal.FileName)), $"journal left after {step}");
+
             var manifest = AssertPartitionConsistent(partition);
-            bool swapped = Array.IndexOf(FaultPoint.PublishSteps, step) >= Array.IndexOf(FaultPoint.PublishSteps, "partition-swapped");
-            if (!swapped) Assert.Equal(firstRun, manifest.RunId);
-            // The database is readable and holds exactly one run's rows for the date.
+            bool committed = Array.IndexOf(FaultPoint.PublishSteps, step) >= Array.IndexOf(FaultPoint.PublishSteps, "journal-written");
+            if (!committed) Assert.Equal(firstRun, manifest.RunId);
+            else Assert.NotEqual(firstRun, manifest.RunId);
+            // Parquet and DuckDB hold the same run, and the database holds exactly that run's rows for the date.
             var dbRun = DuckQuery.Rows("SELECT any_value(run_id), count(DISTINCT run_id), count(*) FROM recommendations WHERE run_date = DATE '2026-05-01'", db).Single();
             Assert.Equal(1L, Convert.ToInt64(dbRun[1]));
-            bool committed = Array.IndexOf(FaultPoint.PublishSteps, step) >= Array.IndexOf(FaultPoint.PublishSteps, "database-committed");
-            if (!committed) Assert.Equal(firstRun, dbRun[0]);
-            else Assert.Equal(manifest.RunId, dbRun[0]);
-            Assert.Equal(manifest.RunId == (string)dbRun[0] ? manifest.Rows : Convert.ToInt64(dbRun[2]), Convert.ToInt64(dbRun[2]));
+            Assert.Equal(manifest.RunId, dbRun[0]);
+            Assert.Equal(manifest.Rows, Convert.ToInt64(dbRun[2]));
         }
+
+        // Runs killed before their commit point hold leases that stop being renewed; once expired (time is simulated
+        // by ageing the lease files), the next reader records them as abandoned, with the time: no run stays
+        // 'running' forever. (Runs killed after it were completed, and are recorded as succeeded.)
+        int beforeCommit = Array.IndexOf(FaultPoint.PublishSteps, "journal-written");
+        Assert.Equal(beforeCommit, DuckQuery.Scalar("SELECT count(*) FROM runs WHERE status = 'running'", db));
+        foreach (var lease in Directory.GetFiles(Path.Combine(lake, RunLease.Dir)))
+            File.SetLastWriteTimeUtc(lease, DateTime.UtcNow - RunLease.Expiry - TimeSpan.FromSeconds(5));
+        Assert.Equal(0, (await CliProcess.RunAsync("runs", "--lake", lake)).ExitCode);
+        Assert.Equal(0, DuckQuery.Scalar("SELECT count(*) FROM runs WHERE status = 'running'", db));
+        Assert.Equal(beforeCommit, DuckQuery.Scalar(
+            "SELECT count(*) FROM runs WHERE status = 'abandoned' AND finished_at IS NOT NULL AND reason LIKE 'abandoned: %lease%'", db));
+        Assert.Empty(Directory.GetFiles(Path.Combine(lake, RunLease.Dir)));
 
         var next = await RunAsync(input, lake, "2026-05-01");
         Assert.True(next.ExitCode == 0, next.StdErr);
@@ -80,7 +97,7 @@ public class PublishRobustnessTests
         using var dir = new TempDirectory("batchrecs-analyst");
         string input = await DemoInputAsync(dir), lake = dir.Sub("lake");
         string db = Path.Combine(lake, DuckDbCatalog.FileName);
-        Assert.Equal(0, (await RunAsync(input, lake, "2026-04-29")).ExitCode);
+        Assert.Equal(0, (await RunAsync(input, lake, "2026-04-29", null, "--set", "retention_days=3650")).ExitCode);
 
         // The analyst's notebook: a connection open on the live file while the nightly process publishes.
         var analyst = new DuckDBConnection($"Data Source={db}");
@@ -89,7 +106,7 @@ public class PublishRobustnessTests
         long before = Count(analyst, "SELECT count(DISTINCT run_date) FROM recommendations");
         Assert.Equal(1, before);
 
-        var publish = await RunAsync(input, lake, "2026-05-01");
+        var publish = await RunAsync(input, lake, "2026-05-01", null, "--set", "retention_days=3650");
         Assert.True(publish.ExitCode == 0, publish.StdOut + publish.StdErr);
 
         // The open connection still sees a whole run (the old one); reconnecting shows the new run.
@@ -106,17 +123,40 @@ public class PublishRobustnessTests
     }
 
     [Fact]
-    public async Task Runs_older_than_the_retention_window_are_deleted_from_the_lake_and_the_database()
+    public async Task Retention_counts_from_the_wall_clock_and_a_mistyped_future_run_date_deletes_nothing()
     {
         using var dir = new TempDirectory("batchrecs-retention");
-        string input = await DemoInputAsync(dir), lake = dir.Sub("lake");
-        Assert.Equal(0, (await RunAsync(input, lake, "2026-04-28", null, "--set", "lookback_days=10")).ExitCode);
-        Assert.Equal(0, (await RunAsync(input, lake, "2026-04-30", null, "--set", "lookback_days=10")).ExitCode);
-        Assert.Equal(0, (await RunAsync(input, lake, "2026-05-01", null, "--set", "lookback_days=10", "--set", "retention_days=2")).ExitCode);
-        var parts = Directory.GetDirectories(Path.Combine(lake, "recommendations")).Select(d => Path.GetFileName(d)!).Order().ToArray();
-        Assert.Equal(["run_date=2026-04-30", "run_date=2026-05-01"], parts);
-        var dates = DuckQuery.Rows("SELECT DISTINCT strftime(run_date, '%Y-%m-%d') FROM recommendations ORDER BY 1", Path.Combine(lake, DuckDbCatalog.FileName));
-        Assert.Equal(["2026-04-30", "2026-05-01"], dates.Select(r => (string)r[0]).ToArray());
-        Assert.Equal(3, DuckQuery.Scalar("SELECT count(*) FROM runs WHERE status = 'succeeded'", Path.Combine(lake, DuckDbCatalog.FileName)));
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        string Day(int offset) => today.AddDays(offset).ToString("yyyy-MM-dd");
+        string input = dir.Sub("input");
+        var gen = await CliProcess.RunAsync("demo-data", "--out", input, "--users", "300", "--items", "150", "--interactions", "6000",
+            "--days", "10", "--seed", "3", "--end-date", Day(0));
+        Assert.True(gen.ExitCode == 0, gen.StdErr);
+        string lake = dir.Sub("lake"), db = Path.Combine(lake, DuckDbCatalog.FileName);
+        foreach (int offset in new[] { -3, -2, -1 })
+            Assert.Equal(0, (await RunAsync(input, lake, Day(offset), null, "--set", "lookback_days=10", "--set", "retention_days=2")).ExitCode);
+        // Two days back from the clock: the run of three days ago is gone, the others stay.
+        string[] Published() => Directory.GetDirectories(Path.Combine(lake, "recommendations")).Select(d => Path.GetFileName(d)!).Order().ToArray();
+        Assert.Equal([$"run_date={Day(-2)}", $"run_date={Day(-1)}"], Published());
+
+        // A year-off run date needs --allow-future-date; with it (and a look-back that reaches the data) it publishes,
+        // and retention, counted from the clock, deletes none of the dates before it.
+        var refused = await RunAsync(input, lake, Day(365), null, "--set", "lookback_days=400");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("--allow-future-date", refused.StdErr);
+        var future = await RunAsync(input, lake, Day(365), null, "--set", "lookback_days=400", "--allow-future-date");
+        Assert.True(future.ExitCode == 0, future.StdErr);
+        Assert.Equal([$"run_date={Day(-2)}", $"run_date={Day(-1)}", $"run_date={Day(365)}"], Published());
+        var dates = DuckQuery.Rows("SELECT DISTINCT strftime(run_date, '%Y-%m-%d') FROM recommendations ORDER BY 1", db);
+        Assert.Equal([Day(-2), Day(-1), Day(365)], dates.Select(r => (string)r[0]).ToArray());
+
+        // A backfill of an old date deletes nothing newer than itself.
+        Assert.Equal(0, (await RunAsync(input, lake, Day(-3), null, "--set", "lookback_days=10", "--set", "retention_days=2")).ExitCode);
+        Assert.Equal([$"run_date={Day(-3)}", $"run_date={Day(-2)}", $"run_date={Day(-1)}", $"run_date={Day(365)}"], Published());
+
+        var ancient = await RunAsync(input, lake, "0001-01-01");
+        Assert.Equal(2, ancient.ExitCode);
+        Assert.Contains("run date 0001-01-01 is before 1970-01-02", ancient.StdErr);
+        Assert.DoesNotContain("   at ", ancient.StdErr);
     }
 }

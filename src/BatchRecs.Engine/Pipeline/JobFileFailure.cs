@@ -31,7 +31,7 @@ public static class JobFileFailure
                 string job = Path.GetFileNameWithoutExtension(jobFile);
                 var date = runDate ?? DateOnly.FromDateTime(now);
                 var run = new RunRecord(NightlyRun.NewRunId(job, date, now), job, date, RunStatus.Failed, now, now,
-                    $"job file: {e.Message}", 0, 0, 0, new Dictionary<string, double>(), new Dictionary<string, string>());
+                    e.Message.Contains(jobFile, StringComparison.Ordinal) ? e.Message : $"job file '{jobFile}': {e.Message}", 0, 0, 0, new Dictionary<string, double>(), new Dictionary<string, string>());
                 try { await LakePublisher.RecordRunAsync(lake, run, ct: ct); }
                 catch (Exception recordError) when (recordError is IOException or BatchRecsException) { }
             }

@@ -96,10 +96,11 @@ public sealed class NightlyRun(RunLog log)
         catch (Exception e)
         {
             string status = e is QualityGateException ? RunStatus.Rejected : RunStatus.Failed;
-            log.Event("run." + status, ("run_id", runId), ("reason", e.Message));
+            string reason = e is OperationCanceledException ? "cancelled" : ErrorClass.Describe(e);
+            log.Event("run." + status, ("run_id", runId), ("reason", reason));
             try
             {
-                await LakePublisher.RecordRunAsync(req.LakeDir, Record(status, e.Message), publishOptions, CancellationToken.None);
+                await LakePublisher.RecordRunAsync(req.LakeDir, Record(status, reason), publishOptions, CancellationToken.None);
             }
             catch (Exception recordError)
             {

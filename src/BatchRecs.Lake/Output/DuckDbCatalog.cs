@@ -127,12 +127,10 @@ public static class DuckDbCatalog
     /// </summary>
     public static float[]? LastFactors(string lakeDir, string table, IdMap ids, int k, Action<int, Span<float>> fill)
     {
-        string live = Path.Combine(lakeDir, FileName);
-        if (!File.Exists(live)) return null;
+        using var snapshot = CatalogSnapshot.Open(lakeDir);
+        if (snapshot is null) return null;
         string idColumn = table == "user_factors" ? "user_id" : "item_id";
-        using var con = new DuckDBConnection($"Data Source={live};ACCESS_MODE=READ_ONLY");
-        con.Open();
-        using var cmd = con.CreateCommand();
+        using var cmd = snapshot.Connection.CreateCommand();
         cmd.CommandText = $"SELECT {idColumn}, factors FROM {table}";
         float[] result = new float[ids.Count * k];
         var known = new bool[ids.Count];
@@ -166,13 +164,11 @@ public static class DuckDbCatalog
     /// </summary>
     public static IReadOnlyList<string> AbandonExpired(string lakeDir, DateTime nowUtc)
     {
-        string live = Path.Combine(lakeDir, FileName);
-        if (!File.Exists(live)) return [];
         var expired = new List<string>();
-        using (var con = new DuckDBConnection($"Data Source={live};ACCESS_MODE=READ_ONLY"))
+        using (var snapshot = CatalogSnapshot.Open(lakeDir))
         {
-            con.Open();
-            using var cmd = Command(con, "SELECT run_id FROM runs WHERE status = $running", [("running", RunStatus.Running)]);
+            if (snapshot is null) return [];
+            using var cmd = Command(snapshot.Connection, "SELECT run_id FROM runs WHERE status = $running", [("running", RunStatus.Running)]);
             try
             {
                 using var r = cmd.ExecuteReader();
@@ -184,6 +180,7 @@ public static class DuckDbCatalog
                 return []; // no runs table yet
             }
         }
+        RemoveExpiredLeases(lakeDir, nowUtc, expired);
         if (expired.Count == 0) return expired;
         Commit(lakeDir, StageCopy(lakeDir, "abandon", con =>
         {
@@ -203,14 +200,22 @@ public static class DuckDbCatalog
         return expired;
     }
 
+    /// <summary>Expired leases of runs that are not running (they recorded an outcome, or a journal completed them).</summary>
+    private static void RemoveExpiredLeases(string lakeDir, DateTime nowUtc, IReadOnlyList<string> keep)
+    {
+        string dir = Path.Combine(lakeDir, RunLease.Dir);
+        if (!Directory.Exists(dir)) return;
+        foreach (var file in Directory.GetFiles(dir))
+            if (!keep.Contains(Path.GetFileName(file)) && nowUtc - File.GetLastWriteTimeUtc(file) > RunLease.Expiry)
+                File.Delete(file);
+    }
+
     /// <summary>The id kinds the catalog's <c>recommendations</c> table holds, or nulls for a lake that has none yet.</summary>
     public static (IdKind? Users, IdKind? Items) IdKinds(string lakeDir)
     {
-        string live = Path.Combine(lakeDir, FileName);
-        if (!File.Exists(live)) return (null, null);
-        using var con = new DuckDBConnection($"Data Source={live};ACCESS_MODE=READ_ONLY");
-        con.Open();
-        using var cmd = Command(con, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'recommendations' AND column_name IN ('user_id', 'item_id')", []);
+        using var snapshot = CatalogSnapshot.Open(lakeDir);
+        if (snapshot is null) return (null, null);
+        using var cmd = Command(snapshot.Connection, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'recommendations' AND column_name IN ('user_id', 'item_id')", []);
         using var r = cmd.ExecuteReader();
         IdKind? users = null, items = null;
         while (r.Read())
@@ -249,11 +254,9 @@ public static class DuckDbCatalog
     /// <summary>The id of a succeeded run of (job, run date), or null: the key of exactly-once scheduling.</summary>
     public static string? SucceededRun(string lakeDir, string job, DateOnly runDate)
     {
-        string live = Path.Combine(lakeDir, FileName);
-        if (!File.Exists(live)) return null;
-        using var con = new DuckDBConnection($"Data Source={live};ACCESS_MODE=READ_ONLY");
-        con.Open();
-        using var cmd = con.CreateCommand();
+        using var snapshot = CatalogSnapshot.Open(lakeDir);
+        if (snapshot is null) return null;
+        using var cmd = snapshot.Connection.CreateCommand();
         cmd.CommandText = "SELECT run_id FROM runs WHERE job = $job AND run_date = $date AND status = 'succeeded' ORDER BY finished_at DESC LIMIT 1";
         cmd.Parameters.Add(new DuckDBParameter("job", job));
         cmd.Parameters.Add(new DuckDBParameter("date", runDate));
@@ -263,11 +266,9 @@ public static class DuckDbCatalog
     /// <summary>The metrics of the job's last accepted (succeeded) run, or null if it has none.</summary>
     public static IReadOnlyDictionary<string, double>? LastAcceptedMetrics(string lakeDir, string job)
     {
-        string live = Path.Combine(lakeDir, FileName);
-        if (!File.Exists(live)) return null;
-        using var con = new DuckDBConnection($"Data Source={live};ACCESS_MODE=READ_ONLY");
-        con.Open();
-        using var cmd = con.CreateCommand();
+        using var snapshot = CatalogSnapshot.Open(lakeDir);
+        if (snapshot is null) return null;
+        using var cmd = snapshot.Connection.CreateCommand();
         cmd.CommandText = """
             SELECT m.metric, m.value FROM run_metrics m
             WHERE m.run_id = (SELECT run_id FROM runs WHERE job = $job AND status = 'succeeded' ORDER BY finished_at DESC LIMIT 1)
