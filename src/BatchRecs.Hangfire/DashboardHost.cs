@@ -4,6 +4,7 @@ using System.Text;
 using DuckDB.NET.Data;
 using Hangfire;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,7 +31,15 @@ public static class DashboardHost
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls($"http://{options.Bind}:{options.Port}");
         builder.Services.AddHangfire(config => options.Storage.Apply(config));
+        // Hangfire's pages carry, and its middleware checks, an antiforgery token once IAntiforgery is registered.
+        // Keys live in memory: a token lasts as long as this process (reload the page after a restart), and no key
+        // material is written to disk.
+        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        builder.Services.AddAntiforgery();
+        builder.Services.AddSingleton<SameOriginGuard>();
         var app = builder.Build();
+        var guard = app.Services.GetRequiredService<SameOriginGuard>();
+        app.Use(guard.InvokeAsync); // before Hangfire: every write, on any path, passes the same-origin and token checks
         app.UseHangfireDashboard("/hangfire", new global::Hangfire.DashboardOptions
         {
             Authorization = [access],

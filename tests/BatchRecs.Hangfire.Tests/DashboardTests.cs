@@ -38,6 +38,33 @@ public class DashboardAccessTests
         Assert.False(basic.IsAllowed(Request("10.1.2.3", Basic("ops:nope"))));
         Assert.False(basic.IsAllowed(Request("10.1.2.3", "Basic %%%")));
     }
+
+    [Fact]
+    public void Auth_schemes_are_case_insensitive()
+    {
+        // RFC 9110 §11.1: the scheme is a case-insensitive token; some clients send it in lower case.
+        var token = new DashboardAccess(null, null, "s3cret");
+        Assert.True(token.IsAllowed(Request("10.1.2.3", "bearer s3cret")));
+        Assert.True(token.IsAllowed(Request("10.1.2.3", "BEARER s3cret")));
+        Assert.False(token.IsAllowed(Request("10.1.2.3", "bearer S3CRET"))); // the secret itself is not
+        var basic = new DashboardAccess("ops", "pw", null);
+        Assert.True(basic.IsAllowed(Request("10.1.2.3", "basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("ops:pw")))));
+    }
+
+    [Theory]
+    [InlineData("X-Forwarded-For", "203.0.113.9")]
+    [InlineData("Forwarded", "for=203.0.113.9;proto=https")]
+    [InlineData("X-Real-IP", "203.0.113.9")]
+    public void A_loopback_request_with_a_forwarding_header_came_through_a_proxy_and_is_not_local(string header, string value)
+    {
+        var none = new DashboardAccess(null, null, null);
+        var proxied = Request("127.0.0.1");
+        proxied.Request.Headers[header] = value;
+        Assert.False(none.IsAllowed(proxied));
+        var token = new DashboardAccess(null, null, "s3cret");
+        proxied.Request.Headers.Authorization = "Bearer s3cret";
+        Assert.True(token.IsAllowed(proxied));
+    }
 }
 
 [Collection("postgres")]

@@ -40,6 +40,8 @@ public sealed record JobDefinition(string Name, string? Schedule, string TimeZon
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new SettingsException("job", $"job file '{path}' must hold a JSON object.");
+            if (JsonDuplicateKeys.Find(root) is { } twice)
+                throw new SettingsException(twice, $"job file '{path}': key '{twice}' is written more than once; keep one.");
             foreach (var p in root.EnumerateObject())
                 if (!TopLevelKeys.Contains(p.Name)) throw new SettingsException(p.Name, $"job file '{path}': unknown key '{p.Name}' (known: {string.Join(", ", TopLevelKeys)}).");
             string name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : System.IO.Path.GetFileNameWithoutExtension(path);
