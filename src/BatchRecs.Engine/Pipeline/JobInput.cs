@@ -22,6 +22,13 @@ public static class JobInput
             : InteractionReader.ReadAsync(inputDir, window, rules, ct);
     }
 
+    /// <summary>A window without events is bad input; the error says what dates the input's events do have.</summary>
+    public static void RequireEvents(ReadResult read, DateOnly runDate, JobDefinition job, JobSettings settings)
+    {
+        if (read.Events.Count == 0)
+            throw new LakeInputException(EmptyWindow.Explain(read, Window(runDate, job, settings), settings.GetString("epoch_unit")));
+    }
+
     public static CombineRule Combine(JobSettings settings) =>
         settings.GetString("combine") switch { "max" => CombineRule.Max, "last" => CombineRule.Last, _ => CombineRule.Sum };
 }

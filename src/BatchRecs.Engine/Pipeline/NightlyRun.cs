@@ -35,6 +35,16 @@ public sealed class NightlyRun(RunLog log)
             ("input", req.InputDir), ("lake", req.LakeDir));
         try
         {
+            InputLayout.RequireApart(req.InputDir, req.LakeDir);
+        }
+        catch (LakeInputException e)
+        {
+            // Refused before the lake is touched: recording the failure would write into the input.
+            log.Event("run.failed", ("run_id", runId), ("reason", e.Message));
+            throw;
+        }
+        try
+        {
             settings = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
             if (settings.TunedFrom is { } tuning) log.Event("run.tuned_settings", ("tuning_id", tuning));
             log.Event("run.settings", ("iterations", settings.Iterations),
@@ -44,6 +54,7 @@ public sealed class NightlyRun(RunLog log)
             var stages = new StageTimer(metrics, log);
             var read = await stages.TimeAsync("read", () => JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, settings, ct));
             RecordInput(metrics, read);
+            JobInput.RequireEvents(read, req.RunDate, req.Job, settings);
             inputRows = read.RowsInWindow;
             var pairs = stages.Time("pairs", () => PairAggregator.Combine(read.Events, JobInput.Combine(settings)));
             (users, items) = (pairs.UserCount, pairs.ItemCount);
@@ -120,7 +131,6 @@ public sealed class NightlyRun(RunLog log)
         metrics["input.files_pruned"] = read.PrunedFiles;
         metrics["input.files_skipped"] = read.Skipped.Count;
         foreach (var skip in read.Skipped) log.Event("run.input_skipped", ("file", skip.Path), ("reason", skip.Reason));
-        if (read.Events.Count == 0) throw new LakeInputException("no events in the run's window.");
     }
 
     /// <summary>Holds out each user's latest pairs, fits on the rest, and scores the model and popularity on them.</summary>
