@@ -31,7 +31,7 @@ public static class JobInput
     {
         var (catalogUsers, catalogItems) = DuckDbCatalog.IdKinds(lakeDir);
         if (catalogUsers is null && catalogItems is null) return;
-        var inWindow = InteractionReader.Discover(inputDir).Where(f => f.Day is null || window.ContainsDay(f.Day.Value)).Select(f => f.Path);
+        var inWindow = InteractionReader.Select(InputDirectory.Discover(inputDir), window).Where(f => f.Problem is null).Select(f => f.Path);
         var (users, items, file) = await InputIdKinds.OfFirstAsync(inWindow, ct);
         foreach (var (column, input, catalog) in new[] { ("user_id", users, catalogUsers), ("item_id", items, catalogItems) })
             if (input is not null && catalog is not null && input != catalog)
@@ -41,6 +41,13 @@ public static class JobInput
     }
 
     private static string Name(IdKind kind) => kind == IdKind.String ? "STRING" : "INT64";
+
+    /// <summary>A window without events is bad input; the error says what dates the input's events do have.</summary>
+    public static void RequireEvents(ReadResult read, DateOnly runDate, JobDefinition job, JobSettings settings)
+    {
+        if (read.Events.Count == 0)
+            throw new LakeInputException(EmptyWindow.Explain(read, Window(runDate, job, settings), settings.GetString("epoch_unit")));
+    }
 
     public static CombineRule Combine(JobSettings settings) =>
         settings.GetString("combine") switch { "max" => CombineRule.Max, "last" => CombineRule.Last, _ => CombineRule.Sum };

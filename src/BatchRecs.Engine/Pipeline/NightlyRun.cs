@@ -36,6 +36,8 @@ public sealed class NightlyRun(RunLog log)
             ("input", req.InputDir), ("lake", req.LakeDir));
         RunDates.Check(req.RunDate, RunDates.Today(req.Job.Zone), req.AllowFutureDate);
         if (File.Exists(req.LakeDir)) throw new BadInputException($"the lake '{req.LakeDir}' is a file; give the directory to publish into (--lake, or the job file's 'lake').");
+        // Refused before the lake is touched: recording these failures would write into the input or a file.
+        InputLayout.RequireApart(req.InputDir, req.LakeDir);
         using var lease = RunLease.Take(req.LakeDir, runId);
         try
         {
@@ -49,6 +51,7 @@ public sealed class NightlyRun(RunLog log)
             var stages = new StageTimer(metrics, log);
             var read = await stages.TimeAsync("read", () => JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, settings, ct));
             RecordInput(metrics, read);
+            JobInput.RequireEvents(read, req.RunDate, req.Job, settings);
             inputRows = read.RowsInWindow;
             var pairs = stages.Time("pairs", () => PairAggregator.Combine(read.Events, JobInput.Combine(settings)));
             (users, items) = (pairs.UserCount, pairs.ItemCount);
@@ -127,7 +130,6 @@ public sealed class NightlyRun(RunLog log)
         metrics["input.files_pruned"] = read.PrunedFiles;
         metrics["input.files_skipped"] = read.Skipped.Count;
         foreach (var skip in read.Skipped) log.Event("run.input_skipped", ("file", skip.Path), ("reason", skip.Reason));
-        if (read.Events.Count == 0) throw new LakeInputException("no events in the run's window.");
     }
 
     /// <summary>Holds out each user's latest pairs, fits on the rest, and scores the model and popularity on them.</summary>

@@ -46,9 +46,11 @@ public sealed class TuningRun(RunLog log)
 {
     public async Task<TunedSettings> ExecuteAsync(TuneRequest req, CancellationToken ct = default)
     {
+        InputLayout.RequireApart(req.InputDir, req.LakeDir);
         var current = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
         var overridesWithoutTuning = req.Overrides.Where(o => !o.StartsWith("use_tuned", StringComparison.Ordinal)).ToList();
         var read = await JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, current, ct);
+        JobInput.RequireEvents(read, req.RunDate, req.Job, current);
         var pairs = PairAggregator.Combine(read.Events, JobInput.Combine(current));
         double fraction = current.HoldoutFraction > 0 ? current.HoldoutFraction : 0.2;
         var splits = TuningSplits.Make(pairs, fraction);

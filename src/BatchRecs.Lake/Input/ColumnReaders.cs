@@ -1,4 +1,3 @@
-using BatchRecs.Core.Data;
 using Parquet;
 using Parquet.Schema;
 
@@ -15,14 +14,6 @@ internal static class ColumnReaders
 
     /// <summary>Parquet.Net reports STRING columns as string or, by default, as ReadOnlyMemory&lt;char&gt;.</summary>
     public static bool IsString(Type t) => t == typeof(string) || t == typeof(ReadOnlyMemory<char>);
-
-    public static IdKind IdKindOf(DataField f, string file)
-    {
-        var t = f.ClrType;
-        if (t == typeof(long) || t == typeof(int) || t == typeof(short) || t == typeof(uint)) return IdKind.Int64;
-        if (IsString(t)) return IdKind.String;
-        throw new LakeInputException($"{file}: column '{f.Name}' has unsupported type {t.Name}; ids must be INT64, INT32 or STRING.", file, f.Name);
-    }
 
     /// <summary>Reads an id column; only rows with <paramref name="keep"/> set are interned (others get −1), but every row is checked.</summary>
     public static async Task<int[]> ReadIdsAsync(ParquetRowGroupReader rg, DataField f, int n, IdCollector ids, bool[] keep, Location at, CancellationToken ct)
@@ -61,21 +52,32 @@ internal static class ColumnReaders
         }
     }
 
-    public static async Task<long[]> ReadTimesAsync(ParquetRowGroupReader rg, DataField f, int n, string epochUnit, Location at, CancellationToken ct)
+    /// <summary>
+    /// Reads <c>event_time</c> as Unix microseconds (an epoch beyond ±292,000 years saturates, so it is outside any window
+    /// rather than wrapped into one), with the range of the values as stored (microseconds for a TIMESTAMP, the raw
+    /// integers for an epoch; the caller knows which).
+    /// </summary>
+    public static async Task<(long[] Micros, TimeRange? Stored)> ReadTimesAsync(ParquetRowGroupReader rg, DataField f, int n, string epochUnit,
+        Location at, CancellationToken ct)
     {
         var t = f.ClrType;
         var result = new long[n];
-        if (t == typeof(DateTime))
+        long min = long.MaxValue, max = long.MinValue;
+        if (t == typeof(DateTime) || t == typeof(DateTimeOffset))
         {
-            var a = await ReadNullableAsync<DateTime>(rg, f, n, ct);
-            for (int r = 0; r < n; r++)
-                result[r] = a[r] is { } d ? (d.Ticks - DateTime.UnixEpoch.Ticks) / 10 : throw at.Error("null event_time", r);
-        }
-        else if (t == typeof(DateTimeOffset))
-        {
-            var a = await ReadNullableAsync<DateTimeOffset>(rg, f, n, ct);
-            for (int r = 0; r < n; r++)
-                result[r] = a[r] is { } d ? (d.UtcTicks - DateTime.UnixEpoch.Ticks) / 10 : throw at.Error("null event_time", r);
+            if (t == typeof(DateTime))
+            {
+                var a = await ReadNullableAsync<DateTime>(rg, f, n, ct);
+                for (int r = 0; r < n; r++)
+                    result[r] = a[r] is { } d ? (d.Ticks - DateTime.UnixEpoch.Ticks) / 10 : throw at.Error("null event_time", r);
+            }
+            else
+            {
+                var a = await ReadNullableAsync<DateTimeOffset>(rg, f, n, ct);
+                for (int r = 0; r < n; r++)
+                    result[r] = a[r] is { } d ? (d.UtcTicks - DateTime.UnixEpoch.Ticks) / 10 : throw at.Error("null event_time", r);
+            }
+            if (n > 0) (min, max) = (result.Min(), result.Max()); // vectorized
         }
         else if (t == typeof(long) || t == typeof(int))
         {
@@ -85,11 +87,13 @@ internal static class ColumnReaders
             for (int r = 0; r < n; r++)
             {
                 if (raw[r] is not { } x) throw at.Error("null event_time", r);
-                result[r] = scale > 0 ? x * scale : x / -scale;
+                min = Math.Min(min, x); max = Math.Max(max, x);
+                result[r] = scale < 0 ? x / -scale
+                    : x > long.MaxValue / scale ? long.MaxValue : x < long.MinValue / scale ? long.MinValue : x * scale;
             }
         }
         else throw at.Error($"unsupported type {t.Name}; event_time must be a TIMESTAMP or an INT64 epoch", 0);
-        return result;
+        return (result, n > 0 ? new TimeRange(min, max) : null);
     }
 
     public static async Task<float[]> ReadValuesAsync(ParquetRowGroupReader rg, DataField f, int n, Location at, CancellationToken ct)

@@ -18,11 +18,8 @@ public static class InputIdKinds
             try
             {
                 await using var reader = await ParquetReader.CreateAsync(file, cancellationToken: ct);
-                var fields = reader.Schema.DataFields;
-                var user = fields.FirstOrDefault(f => f.Name == InteractionReader.UserColumn);
-                var item = fields.FirstOrDefault(f => f.Name == InteractionReader.ItemColumn);
-                if (user is null || item is null) continue;
-                return (ColumnReaders.IdKindOf(user, file), ColumnReaders.IdKindOf(item, file), file);
+                var schema = InputSchema.Check(reader.Schema, file);
+                return (schema.UserKind, schema.ItemKind, file);
             }
             catch (Exception e) when (e is IOException or LakeInputException or InvalidDataException or NotSupportedException) { }
         }

@@ -1,6 +1,5 @@
 using BatchRecs.Core.Data;
 using Parquet;
-using Parquet.Schema;
 
 namespace BatchRecs.Lake.Input;
 
@@ -20,8 +19,10 @@ public sealed record EventRules(
 public sealed record SkippedFile(string Path, string Reason);
 
 /// <summary>The outcome of reading an input directory.</summary>
+/// <param name="Times">the range of <c>event_time</c> over every row read, in the window or not (to explain an empty window;
+/// <see cref="DuckDbInteractionReader"/> leaves it null when the window has events).</param>
 public sealed record ReadResult(InteractionLog Events, IReadOnlyList<InputFileInfo> Files, int PrunedFiles, long RowsRead, long RowsInWindow,
-    IReadOnlyList<SkippedFile> Skipped);
+    IReadOnlyList<SkippedFile> Skipped, ObservedTimes? Times = null);
 
 /// <summary>
 /// Reads the interaction log contract from Parquet files under a directory: <c>user_id</c>, <c>item_id</c>
@@ -33,22 +34,17 @@ public static class InteractionReader
 {
     public const string UserColumn = "user_id", ItemColumn = "item_id", TimeColumn = "event_time", TypeColumn = "event_type", ValueColumn = "value";
 
-    /// <summary>All <c>*.parquet</c> files under <paramref name="inputDir"/> in ordinal path order, with their partition dates.</summary>
-    public static IReadOnlyList<(string Path, DateOnly? Day)> Discover(string inputDir)
-    {
-        if (!Directory.Exists(inputDir)) throw new LakeInputException($"input directory '{inputDir}' does not exist.", inputDir);
-        // Names starting with '_' or '.' (files or folders, e.g. _items/, .staging) are metadata or in flight, as in Hive/Spark.
-        return Directory.EnumerateFiles(inputDir, "*.parquet", SearchOption.AllDirectories)
-            .Where(p => !Path.GetRelativePath(inputDir, p).Split(Path.DirectorySeparatorChar).Any(seg => seg.StartsWith('.') || seg.StartsWith('_')))
-            .Order(StringComparer.Ordinal)
-            .Select(p => (p, PartitionPath.DateOf(Path.GetRelativePath(inputDir, p))))
-            .ToList();
-    }
+    /// <summary>
+    /// The files a run for <paramref name="window"/> reads: those of its partitions and the unpartitioned ones. A file in a
+    /// malformed partition has no date, so it is among them, and fails (or is skipped) with its problem.
+    /// </summary>
+    public static List<InputFile> Select(IReadOnlyList<InputFile> files, ReadWindow window) =>
+        files.Where(f => f.Day is null || window.ContainsDay(f.Day.Value)).ToList();
 
     public static async Task<ReadResult> ReadAsync(string inputDir, ReadWindow window, EventRules rules, CancellationToken ct = default)
     {
-        var files = Discover(inputDir);
-        var selected = files.Where(f => f.Day is null || window.ContainsDay(f.Day.Value)).ToList();
+        var files = InputDirectory.Discover(inputDir);
+        var selected = Select(files, window);
         int pruned = files.Count - selected.Count;
         if (selected.Count == 0)
             throw new LakeInputException($"no Parquet files under '{inputDir}' fall in the window {window.FirstDay:yyyy-MM-dd} ≤ dt < {window.RunDate:yyyy-MM-dd} ({files.Count} files in all).", inputDir);
@@ -63,15 +59,18 @@ public static class InteractionReader
         double decayPerMicro = rules.HalfLifeDays > 0 ? Math.Log(2) / (rules.HalfLifeDays * 86_400e6) : 0;
 
         var skipped = new List<SkippedFile>();
-        foreach (var (path, _) in selected)
+        var seen = ObservedTimes.None;
+        foreach (var (path, _, problem) in selected)
         {
             ct.ThrowIfCancellationRequested();
             var (userMark, itemMark, rowMark) = (users.Checkpoint(), items.Checkpoint(), u.Count);
             try
             {
-                long fileRows = await ReadFileAsync(path, users, items, u, i, v, t, start, end, decayPerMicro, rules, ct);
+                if (problem is not null) throw new LakeInputException(problem, path);
+                var (fileRows, fileTimes) = await ReadFileAsync(path, users, items, u, i, v, t, start, end, decayPerMicro, rules, ct);
                 var fi = new FileInfo(path);
                 rowsRead += fileRows;
+                seen = seen.Union(fileTimes);
                 infos.Add(new InputFileInfo(path, fi.Length, fi.LastWriteTimeUtc, fileRows));
             }
             catch (LakeInputException e) when (rules.SkipBadFiles)
@@ -87,15 +86,16 @@ public static class InteractionReader
         var ua = u.ToArray(); var ia = i.ToArray();
         for (int e = 0; e < ua.Length; e++) { ua[e] = userRemap[ua[e]]; ia[e] = itemRemap[ia[e]]; }
         var log = new InteractionLog(userMap, itemMap, ua, ia, v.ToArray(), t.ToArray());
-        return new ReadResult(log, infos, pruned, rowsRead, log.Count, skipped);
+        return new ReadResult(log, infos, pruned, rowsRead, log.Count, skipped, seen);
     }
 
-    /// <summary>Reads one file's in-window rows into the accumulators; returns the file's row count.</summary>
-    private static async Task<long> ReadFileAsync(string path, IdCollector users, IdCollector items,
+    /// <summary>Reads one file's in-window rows into the accumulators; returns the file's row count and its range of times.</summary>
+    private static async Task<(long Rows, ObservedTimes Times)> ReadFileAsync(string path, IdCollector users, IdCollector items,
         GrowableArray<int> u, GrowableArray<int> i, GrowableArray<float> v, GrowableArray<long> t,
         long start, long end, double decayPerMicro, EventRules rules, CancellationToken ct)
     {
         long fileRows = 0;
+        var seen = ObservedTimes.None;
         ParquetReader reader;
         try { reader = await ParquetReader.CreateAsync(path, cancellationToken: ct); }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -104,14 +104,10 @@ public static class InteractionReader
         }
         await using (reader)
         {
-            var schema = reader.Schema;
-            var userField = Require(schema, UserColumn, path);
-            var itemField = Require(schema, ItemColumn, path);
-            var timeField = Require(schema, TimeColumn, path);
-            var typeField = schema.DataFields.FirstOrDefault(f => f.Name == TypeColumn);
-            var valueField = schema.DataFields.FirstOrDefault(f => f.Name == ValueColumn);
-            users.SetKind(ColumnReaders.IdKindOf(userField, path), path);
-            items.SetKind(ColumnReaders.IdKindOf(itemField, path), path);
+            var schema = InputSchema.Check(reader.Schema, path);
+            var (userField, itemField, timeField, typeField, valueField) = (schema.User, schema.Item, schema.Time, schema.Type, schema.Value);
+            users.SetKind(schema.UserKind, path);
+            items.SetKind(schema.ItemKind, path);
 
             for (int g = 0; g < reader.RowGroupCount; g++)
             {
@@ -121,7 +117,8 @@ public static class InteractionReader
                 int[] uu, ii; long[] tt; float[] vv;
                 try
                 {
-                    tt = await ColumnReaders.ReadTimesAsync(rg, timeField, n, rules.EpochUnit, at with { Column = TimeColumn }, ct);
+                    (tt, var stored) = await ColumnReaders.ReadTimesAsync(rg, timeField, n, rules.EpochUnit, at with { Column = TimeColumn }, ct);
+                    if (stored is { } range) seen = schema.EpochTime ? seen.WithEpochs(range) : seen.WithTimestamps(range);
                     var keep = new bool[n];
                     for (int r = 0; r < n; r++) keep[r] = tt[r] >= start && tt[r] < end;
                     uu = await ColumnReaders.ReadIdsAsync(rg, userField, n, users, keep, at with { Column = UserColumn }, ct);
@@ -145,12 +142,8 @@ public static class InteractionReader
                 fileRows += n;
             }
         }
-        return fileRows;
+        return (fileRows, seen);
     }
-
-    private static DataField Require(ParquetSchema schema, string name, string path) =>
-        schema.DataFields.FirstOrDefault(f => f.Name == name)
-        ?? throw new LakeInputException($"{path}: required column '{name}' is missing (columns: {string.Join(", ", schema.DataFields.Select(f => f.Name))}).", path, name);
 
     private static float[] Ones(int n)
     {
