@@ -30,6 +30,9 @@ public sealed class ReadOnlySqlTests(DemoLakeFixture demo)
         { "SELECT * FROM read_csv('/etc/passwd')", true, "disabled by configuration" },
         { "SET enable_external_access = true", false, "locked" },
         { "SET VARIABLE x = 1; COPY (SELECT getvariable('x') AS x) TO 'LAKE/x.csv'", false, "refused" },
+        { "EXPLAIN ANALYZE COPY (SELECT 1 AS x) TO 'LAKE/x.csv'", false, "refused" },
+        { "ATTACH 'LAKE/batchrecs.duckdb' AS lake (READ_ONLY); SELECT count(*) FROM lake.runs", true, "refused" },
+        { "SELECT $1 AS x", false, "--set-var" },
     };
 
     [Theory]

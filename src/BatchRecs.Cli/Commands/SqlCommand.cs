@@ -234,6 +234,8 @@ internal static partial class SqlCommand
             using (prepared)
             {
                 if (state != DuckDBState.Success) throw new ArgumentException($"{where} failed: {NativeMethods.PreparedStatements.DuckDBPrepareError(prepared)}");
+                if (NativeMethods.PreparedStatements.DuckDBParams(prepared) > 0)
+                    throw new ArgumentException($"{where} has a parameter ($1, $name or ?) that nothing binds; pass values with --set-var name=value and read them with getvariable('name').");
                 return (StatementKind)PreparedStatementType(prepared);
             }
         }
