@@ -12,6 +12,9 @@ public sealed class DemoLakeFixture : IAsyncLifetime
     /// <summary>No input falls in this date's window, so its run fails (and is recorded) and publishes nothing.</summary>
     public const string FailedDate = "2026-12-31";
 
+    /// <summary>Retention counts from the wall clock: the fixed dates above must not age out when the tests run later.</summary>
+    private const string KeepEverything = "retention_days=36500";
+
     private readonly TempDirectory _dir = new("batchrecs-analyses");
 
     public string Lake => _dir.Sub("lake");
@@ -26,8 +29,8 @@ public sealed class DemoLakeFixture : IAsyncLifetime
         await Cli(0, "demo-data", "--out", input, "--users", "1500", "--items", "600", "--interactions", "40000", "--days", "30", "--end-date", Today);
         string job = Path.Combine(RepositoryRoot, "jobs", "nightly.json");
         foreach (var date in new[] { Yesterday, Today })
-            await Cli(0, "run", "--input", input, "--lake", Lake, "--job", job, "--run-date", date);
-        await Cli(2, "run", "--input", input, "--lake", Lake, "--job", job, "--run-date", FailedDate);
+            await Cli(0, "run", "--input", input, "--lake", Lake, "--job", job, "--run-date", date, "--set", KeepEverything);
+        await Cli(2, "run", "--input", input, "--lake", Lake, "--job", job, "--run-date", FailedDate, "--allow-future-date", "--set", KeepEverything);
     }
 
     /// <summary>A private copy of the lake (every file, hidden ones too) for a test that must not touch the shared one.</summary>

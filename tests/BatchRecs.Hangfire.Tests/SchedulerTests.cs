@@ -25,7 +25,9 @@ public sealed class SchedulerTests(PostgresFixture pg) : IDisposable
         return input;
     }
 
-    private string JobFile(string name, string input, string? schedule = "0 3 * * *", string extraSettings = "")
+    /// <summary>A job file; <paramref name="lookbackDays"/> is its look-back, and retention keeps the fixed test dates
+    /// (it counts from the wall clock).</summary>
+    private string JobFile(string name, string input, string? schedule = "0 3 * * *", string extraSettings = "", int lookbackDays = 10)
     {
         string jobs = _dir.Sub("jobs");
         Directory.CreateDirectory(jobs);
@@ -33,7 +35,7 @@ public sealed class SchedulerTests(PostgresFixture pg) : IDisposable
         string sched = schedule is null ? "" : $"\"schedule\": \"{schedule}\", ";
         File.WriteAllText(path, $$"""
             { "name": "{{name}}", {{sched}}"timeZone": "Europe/Berlin", "input": "{{input}}", "lake": "{{_dir.Sub("lake")}}",
-              "settings": { "iterations": 3, "refit_iterations": 1, "factors": 8, "top_n": 5, "lookback_days": 10, "quality_gate": false {{extraSettings}} } }
+              "settings": { "iterations": 3, "refit_iterations": 1, "factors": 8, "top_n": 5, "lookback_days": {{lookbackDays}}, "retention_days": 36500, "quality_gate": false {{extraSettings}} } }
             """);
         return path;
     }
@@ -157,7 +159,7 @@ public sealed class SchedulerTests(PostgresFixture pg) : IDisposable
     [Fact]
     public async Task Backfill_runs_each_date_in_order_on_its_own_window()
     {
-        string file = JobFile("back", await InputAsync(), schedule: null, extraSettings: ", \"lookback_days\": 3");
+        string file = JobFile("back", await InputAsync(), schedule: null, lookbackDays: 3);
         var (host, storage) = StartServer(withJobs: false);
         try
         {

@@ -22,10 +22,21 @@ public static class ErrorClass
     }
 
     /// <summary>True when a retry would fail the same way.</summary>
-    public static bool IsPermanent(Exception e) => Find(e)?.IsPermanent ?? false;
+    public static bool IsPermanent(Exception e) => Find(e)?.IsPermanent ?? IsRefusedCredential(e);
 
     /// <summary>The exit code a command ends with after <paramref name="e"/>.</summary>
-    public static int ExitCode(Exception e) => Find(e)?.ExitCode ?? ExitCodes.Failure;
+    public static int ExitCode(Exception e) => Find(e)?.ExitCode ?? (IsRefusedCredential(e) ? ExitCodes.BadInput : ExitCodes.Failure);
+
+    /// <summary>
+    /// A database refused the credentials (SQLSTATE class 28, "invalid authorization specification", e.g. a wrong
+    /// PostgreSQL password): a setting to fix, not a hiccup to retry.
+    /// </summary>
+    private static bool IsRefusedCredential(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is System.Data.Common.DbException { SqlState: { } state } && state.StartsWith("28", StringComparison.Ordinal)) return true;
+        return false;
+    }
 
     /// <summary>
     /// The message that explains <paramref name="e"/>: ours when there is one, else the innermost exception's
@@ -34,8 +45,14 @@ public static class ErrorClass
     public static string Describe(Exception e)
     {
         if (Find(e) is { } ours) return ours.Message;
-        var inner = e;
-        while (inner.InnerException is not null) inner = inner.InnerException;
+        if (IsRefusedCredential(e)) return Innermost(e).Message + " (check the connection string's user and PGPASSWORD)";
+        var inner = Innermost(e);
         return ReferenceEquals(inner, e) ? e.Message : $"{e.Message}: {inner.Message}";
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e;
     }
 }

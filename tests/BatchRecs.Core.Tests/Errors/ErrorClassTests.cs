@@ -34,6 +34,20 @@ public class ErrorClassTests
         Assert.Equal(inner.Message, ErrorClass.Describe(wrapped));
     }
 
+    private sealed class RefusedLogin() : System.Data.Common.DbException("password authentication failed for user \"batchrecs\"")
+    {
+        public override string SqlState => "28P01";
+    }
+
+    [Fact]
+    public void A_refused_database_login_is_a_setting_to_fix_not_a_failure_to_retry()
+    {
+        var e = new InvalidOperationException("Background job creation failed", new RefusedLogin());
+        Assert.True(ErrorClass.IsPermanent(e));
+        Assert.Equal(ExitCodes.BadInput, ErrorClass.ExitCode(e));
+        Assert.StartsWith("password authentication failed", ErrorClass.Describe(e));
+    }
+
     [Fact]
     public void A_foreign_wrapper_is_described_by_its_innermost_cause()
     {
