@@ -40,7 +40,7 @@ public sealed record AlsSettings(
         if (!(LogEpsilon > 0)) throw new BadInputException($"log epsilon must be positive (got {LogEpsilon}).");
     }
 
-    /// <summary>The confidence c_ui for an interaction strength r_ui (Hu, Koren & Volinsky 2008, eq. 2 and 6).</summary>
+    /// <summary>The confidence c_ui for an interaction strength r_ui (Hu, Koren &amp; Volinsky 2008, eq. 2 and 6).</summary>
     public float ConfidenceOf(float r) => Confidence == ConfidenceKind.Linear
         ? 1f + Alpha * r
         : 1f + Alpha * MathF.Log(1f + r / LogEpsilon);

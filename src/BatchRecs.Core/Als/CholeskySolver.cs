@@ -2,7 +2,7 @@ namespace BatchRecs.Core.Als;
 
 /// <summary>
 /// Solves one row's normal equation exactly: forms A = G + λI + Σᵢ (cᵢ − 1)·yᵢyᵢᵀ and b = Σᵢ cᵢpᵢ·yᵢ,
-/// then factors A = UᵀU (Hu, Koren & Volinsky 2008, eq. 4 with the YᵀY + Yᵀ(Cᵤ − I)Y speed-up).
+/// then factors A = UᵀU (Hu, Koren &amp; Volinsky 2008, eq. 4 with the YᵀY + Yᵀ(Cᵤ − I)Y speed-up).
 /// Costs O(n·k² + k³) per row.
 /// </summary>
 /// <remarks>

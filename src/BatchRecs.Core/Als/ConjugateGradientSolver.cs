@@ -2,7 +2,7 @@ namespace BatchRecs.Core.Als;
 
 /// <summary>
 /// Solves one row's normal equation approximately with a few conjugate-gradient steps, warm-started
-/// from the row's previous factors (Takács, Pilászy & Tikk 2011; as <c>implicit</c>'s <c>least_squares_cg</c>).
+/// from the row's previous factors (Takács, Pilászy &amp; Tikk 2011; as <c>implicit</c>'s <c>least_squares_cg</c>).
 /// </summary>
 /// <remarks>
 /// The system is (YᵀY + λI + Yᵀ(Cᵤ − I)Y)·x = YᵀCᵤpᵤ. Only the row's n entries differ from the shared

@@ -7,7 +7,7 @@ using BatchRecs.Core.Execution;
 namespace BatchRecs.Core.Als;
 
 /// <summary>
-/// Block-partitioned implicit-feedback ALS (Hu, Koren & Volinsky 2008). Each iteration solves every
+/// Block-partitioned implicit-feedback ALS (Hu, Koren &amp; Volinsky 2008). Each iteration solves every
 /// user block given the item factors, then every item block given the user factors; the block tasks
 /// run on an <see cref="IExecutor"/>.
 /// </summary>

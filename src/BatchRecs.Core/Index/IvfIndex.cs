@@ -15,7 +15,6 @@ namespace BatchRecs.Core.Index;
 /// items; their items are scored exactly with the kernel of <see cref="ExactTopN"/>. (Probing by the augmented
 /// distance, largest qᵀc − ‖c̃‖²/2, was tried first: on ALS factors it needed more lists for the same recall.)
 /// </remarks>
-/// </remarks>
 public sealed partial class IvfIndex
 {
     private IvfIndex(int items, int k, float maxNorm, float[] centroidRows, InvertedLists lists)

@@ -14,7 +14,7 @@ public sealed record Rung(double IterationFraction, double UserFraction, double 
 public sealed record TrialResult(int Trial, int Rung, IReadOnlyDictionary<string, string> Settings, double Metric, double Seconds);
 
 /// <summary>
-/// Successive halving (Jamieson & Talwalkar 2016; the building block of Hyperband, Li et al. 2017): many settings are
+/// Successive halving (Jamieson &amp; Talwalkar 2016; the building block of Hyperband, Li et al. 2017): many settings are
 /// tried cheaply (few iterations, a user sample), the best 1/η continue to the next rung with more budget, and so on.
 /// Deterministic for a seed: trials are drawn by <see cref="SearchSpace.Draw"/> and ties keep the lower trial number.
 /// </summary>
