@@ -3,6 +3,7 @@ using BatchRecs.Core.Data;
 using BatchRecs.Core.Debias;
 using BatchRecs.Core.Execution;
 using BatchRecs.Core.Index;
+using BatchRecs.Debias.ML;
 using BatchRecs.Engine.Settings;
 using BatchRecs.Lake.Scratch;
 

@@ -1,9 +1,10 @@
-using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
+using BatchRecs.Core.Debias;
+using BatchRecs.Core.Errors;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace BatchRecs.Core.Debias;
+namespace BatchRecs.Debias.ML;
 
 /// <summary>The fitted exposure model: per-item propensities and what the model learned.</summary>
 /// <param name="Propensity">p_i, scaled so the most exposed item has 1 (as the popularity estimate), clipped to [p_min, 1].</param>
