@@ -16,6 +16,10 @@ public enum AlsMode { Implicit, Explicit }
 /// <param name="Solver">CG with <see cref="CgSteps"/> warm-started steps per row, or exact Cholesky.</param>
 /// <param name="ScaleRegularization">multiply λ by the row's number of entries, as Spark's ALS does.</param>
 /// <param name="Mode">implicit (<see cref="ImplicitAls"/>) or explicit biased MF on ratings (<see cref="ExplicitAls"/>).</param>
+/// <param name="CgSteps">conjugate-gradient steps per row and half-step (with the CG solver).</param>
+/// <param name="Confidence">how a strength r becomes a confidence: linear or log (see <paramref name="Alpha"/>).</param>
+/// <param name="LogEpsilon">ε of the log confidence, &gt; 0.</param>
+/// <param name="Seed">seed of the random starting factors.</param>
 public sealed record AlsSettings(
     int Factors = 64,
     float Regularization = 0.01f,

@@ -30,6 +30,9 @@ public sealed class BiasedModel(float globalMean, float[] userBias, float[] item
 public static class ExplicitAls
 {
     /// <param name="ratings">users × items CSR of ratings (any finite values).</param>
+    /// <param name="settings">factors, λ (and its scaling), iterations and seed; the confidence settings are not used.</param>
+    /// <param name="maxThreads">threads of each half-step (-1: no limit).</param>
+    /// <param name="onIteration">called after every iteration.</param>
     public static BiasedModel Fit(CsrMatrix ratings, AlsSettings settings, int maxThreads = -1, Action<IterationStats>? onIteration = null)
     {
         settings.Validate();

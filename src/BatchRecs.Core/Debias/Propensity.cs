@@ -13,6 +13,8 @@ public static class Propensity
     /// Items with no interactions get p_min.
     /// </summary>
     /// <param name="counts">n_i: interactions (distinct users) per item in the training data.</param>
+    /// <param name="eta">η ≥ 0: 0 gives every item 1, 1 makes p_i proportional to n_i.</param>
+    /// <param name="pMin">p_min in (0, 1]: the lower clip.</param>
     public static float[] FromPopularity(ReadOnlySpan<int> counts, double eta = 0.5, double pMin = 0.05)
     {
         Check(eta, pMin);
