@@ -17,6 +17,5 @@ var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parque
     WorkerCommand.Create(),
     BackfillCommand.Create(),
     DashboardCommand.Create(),
-    BenchCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

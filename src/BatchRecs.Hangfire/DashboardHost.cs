@@ -15,6 +15,9 @@ namespace BatchRecs.Hangfire;
 /// <summary>The dashboard's settings.</summary>
 /// <param name="Lake">lake whose DuckDB <c>runs</c> table the runs page lists (optional).</param>
 /// <param name="AllowWrites">let the Hangfire dashboard trigger, retry and delete jobs (read-only otherwise).</param>
+/// <param name="Storage">the Hangfire storage to show.</param>
+/// <param name="Port">the TCP port to listen on.</param>
+/// <param name="Bind">the address to listen on.</param>
 public sealed record DashboardSettings(StorageOptions Storage, int Port, string? Lake, bool AllowWrites = false, string Bind = "0.0.0.0");
 
 /// <summary>

@@ -10,6 +10,10 @@ namespace BatchRecs.Hangfire;
 /// <param name="JobsDir">folder of job files to keep as recurring jobs (null: a pure worker, no schedules).</param>
 /// <param name="Queues">queues this server takes work from.</param>
 /// <param name="RetryDelay">delay unit of <see cref="TransientRetryAttribute"/>.</param>
+/// <param name="Storage">the Hangfire storage shared with the other servers.</param>
+/// <param name="WorkerCount">jobs this process runs at once.</param>
+/// <param name="Rescan">how often the jobs folder is re-read besides file-system events (null: 30 s).</param>
+/// <param name="ServerName">prefix of the Hangfire server name (the host and process id are appended).</param>
 public sealed record SchedulerOptions(
     StorageOptions Storage,
     string? JobsDir,

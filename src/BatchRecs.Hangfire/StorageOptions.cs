@@ -14,6 +14,8 @@ namespace BatchRecs.Hangfire;
 /// <param name="PollInterval">how often an idle server looks for work; with long polling (LISTEN/NOTIFY) an enqueue wakes it at once.</param>
 /// <param name="InvisibilityTimeout">after this long without a heartbeat, a job held by a dead server is given to another
 /// (sliding: a live worker keeps extending it, so long jobs are never stolen).</param>
+/// <param name="InMemory">keep everything in memory instead of PostgreSQL.</param>
+/// <param name="Schema">the PostgreSQL schema of Hangfire's tables.</param>
 public sealed record StorageOptions(
     string? ConnectionString,
     bool InMemory = false,

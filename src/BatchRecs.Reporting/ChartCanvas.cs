@@ -51,7 +51,7 @@ internal static class ChartCanvas
 
     /// <summary>
     /// Grouped bars: one group per category, one bar per series inside it, a legend naming the series.
-    /// <paramref name="values"/> is series × categories; a NaN leaves that bar out.
+    /// Each series' <c>Values</c> holds one value per category, in the order of <paramref name="categories"/>; a NaN leaves that bar out.
     /// </summary>
     public static void GroupedBars(Plot plot, IReadOnlyList<string> categories, IReadOnlyList<(string Name, Color Color, double[] Values)> series,
         Func<double, string>? valueLabel = null)

@@ -7,6 +7,8 @@ namespace BatchRecs.Reporting;
 /// <summary>One chart of the report: an inline SVG, or (when the run did not record what it needs) a note saying why not.</summary>
 /// <param name="Id">stable id (the HTML element is <c>chart-ID</c>).</param>
 /// <param name="Note">below the chart: how to read it; in place of the chart: why it is missing.</param>
+/// <param name="Title">the chart's heading.</param>
+/// <param name="Svg">the chart as an inline <c>&lt;svg&gt;</c>, or null when it could not be drawn.</param>
 public sealed record ReportChart(string Id, string Title, string? Svg, string Note)
 {
     public bool Drawn => Svg is not null;

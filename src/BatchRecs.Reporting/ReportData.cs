@@ -12,6 +12,7 @@ namespace BatchRecs.Reporting;
 /// the run's <c>item_propensity</c> or <c>recommendations</c> rows (they are kept for the newest run and the retention window).</param>
 /// <param name="InputDays">rows read per input day (from the manifest's inputs), oldest first; empty when the run has no manifest.</param>
 /// <param name="ManifestPath">the manifest the inputs came from, or null.</param>
+/// <param name="Tuning">the tuning the run's settings came from (<c>tuned_from</c>), or null.</param>
 public sealed record ReportData(
     RunRow Run,
     IReadOnlyDictionary<string, double> Metrics,

@@ -135,7 +135,7 @@ public class TuningTests
     public async Task On_MovieLens_100k_the_search_lands_within_two_percent_of_the_grid_oracle_and_beats_the_current_settings()
     {
         if (SharedData.File("ml-100k/u.data") is null) return; // SharedData.File said why on stdout
-        var r = await CliProcess.RunAsync("bench", "tune", "--data", "ml-100k", "--shared", SharedData.Root!);
+        var r = await CliProcess.RunBenchAsync("tune", "--data", "ml-100k", "--shared", SharedData.Root!);
         Assert.True(r.ExitCode == 0, r.StdErr);
         double Ndcg(string row) => double.Parse(r.StdOut.Split('\n').Single(l => l.StartsWith($"| {row} |", StringComparison.Ordinal)).Split('|')[2],
             System.Globalization.CultureInfo.InvariantCulture);

@@ -9,9 +9,15 @@ public static class CliProcess
 
     public static Task<Result> RunAsync(params string[] args) => RunWithEnvironmentAsync(null, args);
 
-    public static async Task<Result> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static Task<Result> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        RunDllAsync("batchrecs.dll", environment, args);
+
+    /// <summary>Runs the benchmark harness (bench/BatchRecs.Bench, built beside the tests that reference it).</summary>
+    public static Task<Result> RunBenchAsync(params string[] args) => RunDllAsync("BatchRecs.Bench.dll", null, args);
+
+    private static async Task<Result> RunDllAsync(string dll, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
-        using var p = Start(environment, args);
+        using var p = StartDll(dll, environment, args);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
@@ -20,9 +26,12 @@ public static class CliProcess
     }
 
     /// <summary>Starts the command without waiting (for servers and workers); the caller disposes (and kills) it.</summary>
-    public static Process Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static Process Start(IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        StartDll("batchrecs.dll", environment, args);
+
+    private static Process StartDll(string dllName, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "batchrecs.dll");
+        var dll = Path.Combine(AppContext.BaseDirectory, dllName);
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -6,7 +6,7 @@ namespace BatchRecs.Cli.Commands;
 /// Ends a command: the exit code comes from the failure's own class (<see cref="ErrorClass"/>), the same one the
 /// scheduler's retry filter reads. Bad input and rejections print their message only; other failures add the trace.
 /// </summary>
-internal static class CliErrors
+public static class CliErrors
 {
     public static async Task<int> Guard(Func<Task<int>> body)
     {

@@ -6,7 +6,11 @@ using BatchRecs.Lake.Input;
 
 namespace BatchRecs.Cli.Commands;
 
-internal static class DemoDataCommand
+/// <summary>
+/// <c>batchrecs demo-data</c>: a synthetic interaction log as Hive-partitioned Parquet. <see cref="WriteAsync"/> is
+/// public for the read benchmark (bench/BatchRecs.Bench), which times the readers on the same files.
+/// </summary>
+public static class DemoDataCommand
 {
     public static Command Create()
     {

@@ -2,6 +2,8 @@ namespace BatchRecs.Core.Als;
 
 /// <summary>Per-iteration telemetry of a fit.</summary>
 /// <param name="Loss">the weighted training loss Σ c(p − xᵀy)² + λ(‖X‖² + ‖Y‖²) after the iteration.</param>
+/// <param name="Iteration">1-based number of the iteration.</param>
+/// <param name="Seconds">wall-clock seconds the iteration took.</param>
 public readonly record struct IterationStats(int Iteration, double Seconds, double Loss);
 
 /// <summary>Fitted factors: users × k and items × k, row-major.</summary>

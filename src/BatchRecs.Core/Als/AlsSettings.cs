@@ -16,6 +16,10 @@ public enum AlsMode { Implicit, Explicit }
 /// <param name="Solver">CG with <see cref="CgSteps"/> warm-started steps per row, or exact Cholesky.</param>
 /// <param name="ScaleRegularization">multiply λ by the row's number of entries, as Spark's ALS does.</param>
 /// <param name="Mode">implicit (<see cref="ImplicitAls"/>) or explicit biased MF on ratings (<see cref="ExplicitAls"/>).</param>
+/// <param name="CgSteps">conjugate-gradient steps per row and half-step (with the CG solver).</param>
+/// <param name="Confidence">how a strength r becomes a confidence: linear or log (see <paramref name="Alpha"/>).</param>
+/// <param name="LogEpsilon">ε of the log confidence, &gt; 0.</param>
+/// <param name="Seed">seed of the random starting factors.</param>
 public sealed record AlsSettings(
     int Factors = 64,
     float Regularization = 0.01f,
@@ -40,7 +44,7 @@ public sealed record AlsSettings(
         if (!(LogEpsilon > 0)) throw new BadInputException($"log epsilon must be positive (got {LogEpsilon}).");
     }
 
-    /// <summary>The confidence c_ui for an interaction strength r_ui (Hu, Koren & Volinsky 2008, eq. 2 and 6).</summary>
+    /// <summary>The confidence c_ui for an interaction strength r_ui (Hu, Koren &amp; Volinsky 2008, eq. 2 and 6).</summary>
     public float ConfidenceOf(float r) => Confidence == ConfidenceKind.Linear
         ? 1f + Alpha * r
         : 1f + Alpha * MathF.Log(1f + r / LogEpsilon);

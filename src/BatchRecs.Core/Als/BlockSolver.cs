@@ -18,6 +18,8 @@ public static class BlockSolver
     /// <param name="srcBlockFactors">the block's rows × k (in: warm start, out: solution).</param>
     /// <param name="inverses">(G + λI)⁻¹ for a λ, shared by the blocks of a half-step (see <see cref="SparseRowSolver"/>);
     /// null: computed here, once per λ the block needs.</param>
+    /// <param name="block">the src rows this task solves.</param>
+    /// <param name="s">the fit's settings (λ, solver, CG steps).</param>
     public static void Solve(CsrMatrix conf, ReadOnlySpan<float> pref, RowBlock block,
         ReadOnlySpan<float> dstFactors, ReadOnlySpan<float> gram, Span<float> srcBlockFactors, AlsSettings s,
         Func<float, float[]?>? inverses = null)

@@ -2,7 +2,7 @@ namespace BatchRecs.Core.Als;
 
 /// <summary>
 /// Solves one row's normal equation exactly: forms A = G + λI + Σᵢ (cᵢ − 1)·yᵢyᵢᵀ and b = Σᵢ cᵢpᵢ·yᵢ,
-/// then factors A = UᵀU (Hu, Koren & Volinsky 2008, eq. 4 with the YᵀY + Yᵀ(Cᵤ − I)Y speed-up).
+/// then factors A = UᵀU (Hu, Koren &amp; Volinsky 2008, eq. 4 with the YᵀY + Yᵀ(Cᵤ − I)Y speed-up).
 /// Costs O(n·k² + k³) per row.
 /// </summary>
 /// <remarks>
@@ -21,6 +21,11 @@ internal static class CholeskySolver
     /// <param name="x">out: the solution (length k).</param>
     /// <param name="dst">the other side's factors, rows × k row-major (shared, read-only); cols must be valid rows.</param>
     /// <param name="scratch">at least <see cref="ScratchLength"/> floats, owned by the calling thread.</param>
+    /// <param name="gram">G = YᵀY, k×k row-major (shared, read-only).</param>
+    /// <param name="lambda">λ of this row.</param>
+    /// <param name="cols">the row's entries (indices into <paramref name="dst"/>).</param>
+    /// <param name="conf">cᵢ for each entry.</param>
+    /// <param name="pref">pᵢ for each entry, or empty for all ones.</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Solve(Span<float> x, ReadOnlySpan<float> gram, float lambda, ReadOnlySpan<float> dst,
         ReadOnlySpan<int> cols, ReadOnlySpan<float> conf, ReadOnlySpan<float> pref, Span<float> scratch)

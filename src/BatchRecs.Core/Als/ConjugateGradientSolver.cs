@@ -2,7 +2,7 @@ namespace BatchRecs.Core.Als;
 
 /// <summary>
 /// Solves one row's normal equation approximately with a few conjugate-gradient steps, warm-started
-/// from the row's previous factors (Takács, Pilászy & Tikk 2011; as <c>implicit</c>'s <c>least_squares_cg</c>).
+/// from the row's previous factors (Takács, Pilászy &amp; Tikk 2011; as <c>implicit</c>'s <c>least_squares_cg</c>).
 /// </summary>
 /// <remarks>
 /// The system is (YᵀY + λI + Yᵀ(Cᵤ − I)Y)·x = YᵀCᵤpᵤ. Only the row's n entries differ from the shared
@@ -23,6 +23,8 @@ internal static class ConjugateGradientSolver
     /// <param name="conf">cᵢ for each entry.</param>
     /// <param name="pref">pᵢ for each entry, or empty for all ones.</param>
     /// <param name="scratch">at least <see cref="ScratchLength"/> floats, owned by the calling thread.</param>
+    /// <param name="lambda">λ of this row.</param>
+    /// <param name="steps">CG steps to take from the warm start.</param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Solve(Span<float> x, ReadOnlySpan<float> gram, float lambda, ReadOnlySpan<float> dst,
         ReadOnlySpan<int> cols, ReadOnlySpan<float> conf, ReadOnlySpan<float> pref, int steps, Span<float> scratch)

@@ -21,7 +21,7 @@ public sealed class BiasedModel(float globalMean, float[] userBias, float[] item
 }
 
 /// <summary>
-/// Explicit-feedback ALS with biases (the model of Koren, Bell & Volinsky 2009, eq. 5, fitted by alternating
+/// Explicit-feedback ALS with biases (the model of Koren, Bell &amp; Volinsky 2009, eq. 5, fitted by alternating
 /// exact least squares as in Zhou et al. 2008). Only observed ratings enter the loss, so there is no Gram
 /// trick: each row solves its own (k+1)-dimensional system. The bias rides along as one more coordinate:
 /// solving users, each rated item contributes the regressor zᵢ = [yᵢ, 1] and the target rᵤᵢ − μ − bᵢ, and the
@@ -30,6 +30,9 @@ public sealed class BiasedModel(float globalMean, float[] userBias, float[] item
 public static class ExplicitAls
 {
     /// <param name="ratings">users × items CSR of ratings (any finite values).</param>
+    /// <param name="settings">factors, λ (and its scaling), iterations and seed; the confidence settings are not used.</param>
+    /// <param name="maxThreads">threads of each half-step (-1: no limit).</param>
+    /// <param name="onIteration">called after every iteration.</param>
     public static BiasedModel Fit(CsrMatrix ratings, AlsSettings settings, int maxThreads = -1, Action<IterationStats>? onIteration = null)
     {
         settings.Validate();

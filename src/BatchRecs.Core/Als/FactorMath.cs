@@ -181,6 +181,12 @@ internal static class FactorMath
     /// </summary>
     /// <param name="dst">the other side's factors, rows × k; every cols[e] must be a valid row (checked by the caller).</param>
     /// <param name="pref">pₑ per entry, or empty for all ones.</param>
+    /// <param name="acc">length k, added to (not cleared).</param>
+    /// <param name="v">length k: the vector A is applied to (the current iterate).</param>
+    /// <param name="k">the factor dimension.</param>
+    /// <param name="cols">the row's entries (indices into <paramref name="dst"/>).</param>
+    /// <param name="conf">cₑ per entry.</param>
+    /// <param name="residual">accumulate the residual part instead of the sparse part of A·v (see the summary).</param>
     public static void AccumulateEntries(Span<float> acc, ReadOnlySpan<float> v, ReadOnlySpan<float> dst, int k,
         ReadOnlySpan<int> cols, ReadOnlySpan<float> conf, ReadOnlySpan<float> pref, bool residual)
     {

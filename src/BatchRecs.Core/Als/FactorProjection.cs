@@ -13,6 +13,8 @@ namespace BatchRecs.Core.Als;
 public static class FactorProjection
 {
     /// <param name="seed">seed of the random columns added when <paramref name="k"/> exceeds the model's factors.</param>
+    /// <param name="model">the fitted model to start from.</param>
+    /// <param name="k">the factor count of the result: the model's columns are cut or padded to it.</param>
     public static (float[] Users, float[] Items) Project(AlsModel model, int k, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(model);

@@ -16,6 +16,9 @@ public enum Side { Users, Items }
 /// <param name="DstFactors">dst rows × k, row-major (shared, read-only).</param>
 /// <param name="Gram">YᵀY of <paramref name="DstFactors"/>, k×k (shared, read-only).</param>
 /// <param name="SrcFactors">src rows × k, row-major: in = warm start, out = solution. Block b writes only its rows.</param>
+/// <param name="Iteration">0-based number of the iteration the half-step belongs to.</param>
+/// <param name="Side">which side is src: users (solved given items) or items.</param>
+/// <param name="Settings">the fit's settings for this side (the item side's λ may be scaled for a user sample).</param>
 public sealed record HalfStep(
     int Iteration,
     Side Side,

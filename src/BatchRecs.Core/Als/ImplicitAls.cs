@@ -7,7 +7,7 @@ using BatchRecs.Core.Execution;
 namespace BatchRecs.Core.Als;
 
 /// <summary>
-/// Block-partitioned implicit-feedback ALS (Hu, Koren & Volinsky 2008). Each iteration solves every
+/// Block-partitioned implicit-feedback ALS (Hu, Koren &amp; Volinsky 2008). Each iteration solves every
 /// user block given the item factors, then every item block given the user factors; the block tasks
 /// run on an <see cref="IExecutor"/>.
 /// </summary>
@@ -21,6 +21,16 @@ public static class ImplicitAls
     /// Below 1 the item side's λ is scaled by it, so each item's solve is an unbiased estimate of its full-data solve
     /// (the sampled data term is about that share of the full one) and settings tried on a sample rank as on all users.
     /// With <c>ScaleRegularization</c> the per-row λ already shrinks with the sample, and nothing is scaled.</param>
+    /// <param name="problem">the confidence (and preference) CSRs in both orientations.</param>
+    /// <param name="settings">factors, λ, iterations, solver and seed.</param>
+    /// <param name="executor">runs each half-step's block tasks.</param>
+    /// <param name="userBlocks">user blocks per half-step (0: from the data size and cores).</param>
+    /// <param name="itemBlocks">item blocks per half-step (0: from the data size and cores).</param>
+    /// <param name="warmUsers">users × k starting factors, or null.</param>
+    /// <param name="warmItems">items × k starting factors, or null.</param>
+    /// <param name="onIteration">called after every completed iteration.</param>
+    /// <param name="cancellationToken">cancels the fit between half-steps.</param>
+    /// <param name="checkpoint">where the fit is saved after every iteration and resumed from, or null.</param>
     public static AlsModel Fit(AlsProblem problem, AlsSettings settings, IExecutor executor,
         int userBlocks = 0, int itemBlocks = 0, float[]? warmUsers = null, float[]? warmItems = null,
         Action<IterationStats>? onIteration = null, CancellationToken cancellationToken = default, IFitCheckpoint? checkpoint = null,

@@ -4,7 +4,7 @@ namespace BatchRecs.Core.Als;
 /// The slow, readable per-row solvers the fast ones are checked against (as <c>implicit</c> keeps
 /// <c>least_squares</c> beside its Cython kernel). Same objective, same algorithm, scalar loops on a
 /// dense A that is formed explicitly:
-/// A = YᵀY + λI + Σᵢ (cᵢ − 1)·yᵢyᵢᵀ,  b = Σᵢ cᵢpᵢ·yᵢ  (Hu, Koren & Volinsky 2008, eq. 4).
+/// A = YᵀY + λI + Σᵢ (cᵢ − 1)·yᵢyᵢᵀ,  b = Σᵢ cᵢpᵢ·yᵢ  (Hu, Koren &amp; Volinsky 2008, eq. 4).
 /// </summary>
 internal static class ReferenceSolver
 {

@@ -67,6 +67,8 @@ internal static class SparseRowSolver
     /// <param name="dst">the other side's factors, rows × k row-major; cols must be valid rows.</param>
     /// <param name="cols">the row's entries, at most <see cref="MaxEntries"/>.</param>
     /// <param name="scratch">at least <see cref="ScratchLength"/> floats, owned by the calling thread.</param>
+    /// <param name="conf">cᵢ for each entry.</param>
+    /// <param name="pref">pᵢ for each entry, or empty for all ones.</param>
     public static void Solve(Span<float> x, ReadOnlySpan<float> inverse, ReadOnlySpan<float> dst,
         ReadOnlySpan<int> cols, ReadOnlySpan<float> conf, ReadOnlySpan<float> pref, Span<float> scratch)
     {

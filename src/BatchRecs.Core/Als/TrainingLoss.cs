@@ -10,6 +10,8 @@ public static class TrainingLoss
     /// <param name="x">users × k, row-major.</param>
     /// <param name="y">items × k, row-major.</param>
     /// <param name="gy">YᵀY, k×k.</param>
+    /// <param name="problem">the confidence (and preference) CSRs of the fit.</param>
+    /// <param name="s">the fit's settings (k, λ).</param>
     public static double Compute(AlsProblem problem, AlsSettings s, float[] x, float[] y, float[] gy)
     {
         int k = s.Factors;

@@ -1,6 +1,6 @@
 namespace BatchRecs.Core.Data;
 
-/// <summary>The SplitMix64 mixer (Steele, Lea & Flood 2014): a stateless, well-distributed 64-bit hash, used for
+/// <summary>The SplitMix64 mixer (Steele, Lea &amp; Flood 2014): a stateless, well-distributed 64-bit hash, used for
 /// seeded choices that must not depend on order or thread (row initialization, random splits).</summary>
 public static class SplitMix64
 {

@@ -13,6 +13,8 @@ public static class Propensity
     /// Items with no interactions get p_min.
     /// </summary>
     /// <param name="counts">n_i: interactions (distinct users) per item in the training data.</param>
+    /// <param name="eta">η ≥ 0: 0 gives every item 1, 1 makes p_i proportional to n_i.</param>
+    /// <param name="pMin">p_min in (0, 1]: the lower clip.</param>
     public static float[] FromPopularity(ReadOnlySpan<int> counts, double eta = 0.5, double pMin = 0.05)
     {
         Check(eta, pMin);
@@ -26,7 +28,9 @@ public static class Propensity
 
     public static double Clip(double p, double pMin) => double.IsFinite(p) ? Math.Clamp(p, pMin, 1.0) : pMin;
 
-    internal static void Check(double eta, double pMin)
+    /// <summary>Checks η and p_min as every propensity model needs them (also the exposure model's, in BatchRecs.Debias.ML).</summary>
+    /// <exception cref="BadInputException">η is negative or not finite, or p_min is outside (0, 1]; the message names the setting.</exception>
+    public static void Check(double eta, double pMin)
     {
         if (!(eta >= 0) || !double.IsFinite(eta)) throw new BadInputException($"propensity_eta must be a finite number ≥ 0 (got {eta}).");
         if (!(pMin > 0 && pMin <= 1)) throw new BadInputException($"propensity_clip must be in (0, 1] (got {pMin}).");

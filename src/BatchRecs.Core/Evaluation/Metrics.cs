@@ -10,6 +10,7 @@ public static class Metrics
     /// <param name="heldOut">user × item CSR of held-out pairs.</param>
     /// <param name="propensity">p_i per item for the IPS/SNIPS variants, or empty for all ones.</param>
     /// <param name="trainCounts">interactions per item in training (popularity rank), or empty to skip it.</param>
+    /// <param name="k">K of Recall@K and NDCG@K: the first K items of each list are scored.</param>
     public static EvaluationReport Evaluate(TopNResult recs, CsrMatrix heldOut, int k,
         ReadOnlySpan<float> propensity = default, ReadOnlySpan<int> trainCounts = default)
     {

@@ -11,6 +11,11 @@ namespace BatchRecs.Core.Execution;
 /// <param name="UserFactors">users × k, row-major (shared, read-only).</param>
 /// <param name="ItemFactors">items × k, row-major (shared, read-only).</param>
 /// <param name="Ivf">the index to build and search, or null for exact scoring.</param>
+/// <param name="K">the factor dimension k.</param>
+/// <param name="N">list length per user.</param>
+/// <param name="Exclude">users × items CSR of each user's items never to recommend (those already seen).</param>
+/// <param name="UserBlocks">contiguous user ranges; each is one task an executor runs.</param>
+/// <param name="Nprobe">IVF lists probed per user (ignored for exact scoring).</param>
 public sealed record ScoringStep(float[] UserFactors, float[] ItemFactors, int K, int N, CsrMatrix Exclude, RowBlock[] UserBlocks,
     IvfBuildOptions? Ivf = null, int Nprobe = 0)
 {

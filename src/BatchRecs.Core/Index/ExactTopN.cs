@@ -19,6 +19,8 @@ public static class ExactTopN
     /// <param name="userFactors">users × k row-major.</param>
     /// <param name="itemFactors">items × k row-major.</param>
     /// <param name="userSubset">indices of the users to score (null = all, in order); the result's row j is user userSubset[j].</param>
+    /// <param name="k">the factor dimension.</param>
+    /// <param name="q">list length, exclusions and threads.</param>
     public static TopNResult Search(float[] userFactors, float[] itemFactors, int k, TopNQuery q, int[]? userSubset = null)
     {
         ArgumentNullException.ThrowIfNull(q);

@@ -32,6 +32,8 @@ internal sealed class InvertedLists
 
     /// <param name="items">items × k, row-major.</param>
     /// <param name="assignment">list of every item.</param>
+    /// <param name="k">the factor dimension.</param>
+    /// <param name="lists">number of lists (every value in <paramref name="assignment"/> is below it).</param>
     public static InvertedLists Build(float[] items, int k, int[] assignment, int lists)
     {
         int n = assignment.Length;

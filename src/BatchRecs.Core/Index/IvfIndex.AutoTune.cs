@@ -15,6 +15,12 @@ public sealed partial class IvfIndex
     /// Use a different seed (or <see cref="RecallMeasurement.Measure"/>) to check the choice on users it was not tuned on.
     /// </summary>
     /// <param name="options">the production query (N, exclusions, bans, threads); its Nprobe is ignored.</param>
+    /// <param name="userFactors">users × k, row-major.</param>
+    /// <param name="itemFactors">items × k, row-major: the factors the index was built from (for the exact lists).</param>
+    /// <param name="targetRecall">the mean recall@N to reach.</param>
+    /// <param name="sampleUsers">users in the seeded sample.</param>
+    /// <param name="seed">seed of the sample.</param>
+    /// <param name="candidateUsers">the users to sample from (e.g. the active ones), or null for all.</param>
     public NprobeTuning AutoTuneNprobe(float[] userFactors, float[] itemFactors, IvfSearchOptions options,
         double targetRecall = 0.95, int sampleUsers = RecallMeasurement.DefaultCanaryUsers, ulong seed = 1, int[]? candidateUsers = null)
     {

@@ -11,6 +11,7 @@ public sealed partial class IvfIndex
     /// </summary>
     /// <param name="userFactors">users × k, row-major.</param>
     /// <param name="userSubset">users to search (null = all, in order); the result's row j is user userSubset[j].</param>
+    /// <param name="options">N, nprobe, exclusions and threads.</param>
     public (TopNResult Result, IvfSearchStats Stats) Search(float[] userFactors, IvfSearchOptions options, int[]? userSubset = null)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -15,7 +15,6 @@ namespace BatchRecs.Core.Index;
 /// items; their items are scored exactly with the kernel of <see cref="ExactTopN"/>. (Probing by the augmented
 /// distance, largest qᵀc − ‖c̃‖²/2, was tried first: on ALS factors it needed more lists for the same recall.)
 /// </remarks>
-/// </remarks>
 public sealed partial class IvfIndex
 {
     private IvfIndex(int items, int k, float maxNorm, float[] centroidRows, InvertedLists lists)
@@ -47,6 +46,8 @@ public sealed partial class IvfIndex
     public static int DefaultNlist(int items) => items <= 0 ? 1 : Math.Clamp((int)Math.Round(4 * Math.Sqrt(items)), 1, items);
 
     /// <param name="itemFactors">items × k, row-major; copied (the index keeps no reference).</param>
+    /// <param name="k">the factor dimension.</param>
+    /// <param name="options">nlist, seed, norm ranges and threads (null: the defaults).</param>
     public static IvfIndex Build(float[] itemFactors, int k, IvfBuildOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(itemFactors);

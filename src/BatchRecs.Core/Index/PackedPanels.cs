@@ -51,6 +51,8 @@ internal sealed class PackedPanels
     /// <summary>Packs <paramref name="rows"/> (rowCount × dim, row-major) in slot order.</summary>
     /// <param name="slotRows">for each slot, the row to place there, or −1 for padding; length a multiple of <see cref="Width"/>.</param>
     /// <param name="slotIds">the id reported for each slot (−1 for padding); null = the row index.</param>
+    /// <param name="rows">rowCount × dim, row-major.</param>
+    /// <param name="dim">floats per row.</param>
     public static PackedPanels Pack(ReadOnlySpan<float> rows, int dim, int[] slotRows, int[]? slotIds = null)
     {
         if (slotRows.Length % Width != 0) throw new ArgumentException("slot count must be a multiple of the panel width.", nameof(slotRows));

@@ -54,6 +54,11 @@ public static class RecallMeasurement
     /// </summary>
     /// <param name="userFactors">users × k, row-major.</param>
     /// <param name="itemFactors">items × k, row-major: the factors the index was built from.</param>
+    /// <param name="index">the index under test.</param>
+    /// <param name="options">N, nprobe, exclusions and threads of the search being measured.</param>
+    /// <param name="canaryUsers">how many users to sample.</param>
+    /// <param name="seed">seed of the sample.</param>
+    /// <param name="candidateUsers">the users to sample from, or null for all.</param>
     public static RecallReport Measure(IvfIndex index, float[] userFactors, float[] itemFactors, IvfSearchOptions options,
         int canaryUsers = DefaultCanaryUsers, ulong seed = DefaultSeed, int[]? candidateUsers = null)
     {

@@ -3,6 +3,7 @@ namespace BatchRecs.Core.Index;
 /// <summary>User and item factors (row-major, rows × k) for tests and benchmarks of the top-N paths.</summary>
 /// <param name="Users">users × k.</param>
 /// <param name="Items">items × k.</param>
+/// <param name="K">the factor dimension k.</param>
 public sealed record FactorSet(float[] Users, float[] Items, int K)
 {
     public int UserCount => Users.Length / K;
@@ -20,6 +21,10 @@ public static class SyntheticFactors
     /// <param name="clusters">number of shared centres (0 = ≈ sqrt(items) / 2, at least 4).</param>
     /// <param name="noise">noise standard deviation relative to the centres' (1).</param>
     /// <param name="normSigma">σ of the log-normal item scale.</param>
+    /// <param name="users">user rows to generate.</param>
+    /// <param name="items">item rows to generate.</param>
+    /// <param name="k">the factor dimension.</param>
+    /// <param name="seed">seed of every draw.</param>
     public static FactorSet Generate(int users, int items, int k, ulong seed = 42, int clusters = 0, double noise = 1.0, double normSigma = 0.5)
     {
         if (users < 0 || items < 0 || k <= 0) throw new ArgumentException("users and items must be ≥ 0 and k positive.");

@@ -14,7 +14,7 @@ public sealed record Rung(double IterationFraction, double UserFraction, double 
 public sealed record TrialResult(int Trial, int Rung, IReadOnlyDictionary<string, string> Settings, double Metric, double Seconds);
 
 /// <summary>
-/// Successive halving (Jamieson & Talwalkar 2016; the building block of Hyperband, Li et al. 2017): many settings are
+/// Successive halving (Jamieson &amp; Talwalkar 2016; the building block of Hyperband, Li et al. 2017): many settings are
 /// tried cheaply (few iterations, a user sample), the best 1/η continue to the next rung with more budget, and so on.
 /// Deterministic for a seed: trials are drawn by <see cref="SearchSpace.Draw"/> and ties keep the lower trial number.
 /// </summary>
@@ -34,6 +34,12 @@ public static class SuccessiveHalving
     /// <param name="stratum">settings whose metrics are only comparable with each other before the last rung (e.g. the
     /// same factor count, when screening starts depend on it): each stratum keeps its own best 1/η (at least one), and
     /// the promoted are ranked by their rank within their stratum first. Null: one stratum.</param>
+    /// <param name="space">where the settings are drawn from (a finite space is walked without repeats).</param>
+    /// <param name="trials">settings drawn for rung 0 (the budget).</param>
+    /// <param name="seed">seed of the draws.</param>
+    /// <param name="rungs">the rungs, cheapest first (null: <see cref="DefaultRungs"/>).</param>
+    /// <param name="eta">η: each rung keeps the best 1/η of the one before.</param>
+    /// <param name="outOfTime">checked before every trial; once it returns true (and a trial has been scored) the search stops with what it has.</param>
     public static IReadOnlyList<TrialResult> Run(SearchSpace space, int trials, ulong seed, Func<int, int, IReadOnlyDictionary<string, string>, double> evaluate,
         IReadOnlyList<Rung>? rungs = null, int eta = 3, Func<bool>? outOfTime = null,
         Func<int, IReadOnlyList<IReadOnlyDictionary<string, string>>, IReadOnlyList<int>>? affordable = null,

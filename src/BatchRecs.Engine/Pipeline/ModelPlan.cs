@@ -3,6 +3,7 @@ using BatchRecs.Core.Data;
 using BatchRecs.Core.Debias;
 using BatchRecs.Core.Execution;
 using BatchRecs.Core.Index;
+using BatchRecs.Debias.ML;
 using BatchRecs.Engine.Settings;
 using BatchRecs.Lake.Scratch;
 
@@ -47,6 +48,11 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// <param name="onIteration">called after every completed iteration.</param>
     /// <param name="trackLoss">compute the training loss every iteration (tuning trials, which only need the metric, skip it).</param>
     /// <param name="userSample">the share of the users <paramref name="strengths"/> holds (see <see cref="ImplicitAls.Fit"/>).</param>
+    /// <param name="strengths">users × items interaction strengths to fit.</param>
+    /// <param name="propensity">p_i per item (Rel-MF preferences when debias includes ipw-train; unused otherwise).</param>
+    /// <param name="iterations">ALS iterations of this fit.</param>
+    /// <param name="warm">factors to start from, or null for seeded random ones.</param>
+    /// <param name="ct">cancels the fit.</param>
     public AlsModel Fit(CsrMatrix strengths, float[] propensity, int iterations, AlsModel? warm, CancellationToken ct,
         string? checkpointPath = null, Action<IterationStats>? onIteration = null, bool trackLoss = true, double userSample = 1.0)
     {

@@ -5,6 +5,12 @@ namespace BatchRecs.Engine.Pipeline;
 
 /// <summary>What to run: input and lake directories, the job, the run date and setting overrides.</summary>
 /// <param name="AllowFutureDate">accept a run date more than one day after today (<c>--allow-future-date</c>).</param>
+/// <param name="InputDir">the input directory (Parquet interaction logs).</param>
+/// <param name="LakeDir">the lake to publish to.</param>
+/// <param name="RunDate">the run date D: the window ends the day before.</param>
+/// <param name="Job">the job: name, time zone and settings.</param>
+/// <param name="Overrides"><c>--set key=value</c> overrides, applied last.</param>
+/// <param name="Executor">where block tasks run (null: the local executor).</param>
 public sealed record RunRequest(
     string InputDir,
     string LakeDir,

@@ -5,6 +5,14 @@ namespace BatchRecs.Lake.Import;
 
 /// <summary>Where the columns of a delimited rating file are, and how to read it.</summary>
 /// <param name="TimeColumn">epoch seconds, or an ISO-8601 date/time; null when the file has no time (all events at <see cref="DefaultTime"/>).</param>
+/// <param name="Separator">the field separator.</param>
+/// <param name="HasHeader">the first line names the columns; without one, columns are given by 0-based position.</param>
+/// <param name="UserColumn">the user id column (name, or position without a header).</param>
+/// <param name="ItemColumn">the item id column (name, or position without a header).</param>
+/// <param name="ValueColumn">the strength column (e.g. a rating), or null for none.</param>
+/// <param name="EventType">the <c>event_type</c> written for every row.</param>
+/// <param name="MultiCharSeparator">a separator of more than one character (e.g. <c>::</c>), used instead of <paramref name="Separator"/> when not empty.</param>
+/// <param name="DefaultTime">the time of every event when there is no time column (null: 2000-01-01 UTC).</param>
 public sealed record DelimitedLayout(char Separator, bool HasHeader, string UserColumn, string ItemColumn, string? TimeColumn,
     string? ValueColumn, string EventType = "rating", string MultiCharSeparator = "", DateTimeOffset? DefaultTime = null);
 

@@ -8,6 +8,13 @@ namespace BatchRecs.Lake.Input;
 /// read). Both readers go through this check, so a column type one accepts the other accepts too.
 /// </summary>
 /// <param name="EpochTime"><c>event_time</c> is an INT64/INT32 epoch (in <c>epoch_unit</c>) rather than a TIMESTAMP.</param>
+/// <param name="User">the <c>user_id</c> column.</param>
+/// <param name="Item">the <c>item_id</c> column.</param>
+/// <param name="Time">the <c>event_time</c> column.</param>
+/// <param name="Type">the optional <c>event_type</c> column, or null.</param>
+/// <param name="Value">the optional <c>value</c> column, or null.</param>
+/// <param name="UserKind">whether user ids are integers or strings.</param>
+/// <param name="ItemKind">whether item ids are integers or strings.</param>
 internal sealed record InputSchema(DataField User, DataField Item, DataField Time, DataField? Type, DataField? Value,
     IdKind UserKind, IdKind ItemKind, bool EpochTime)
 {

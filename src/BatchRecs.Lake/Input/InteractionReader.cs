@@ -8,6 +8,7 @@ namespace BatchRecs.Lake.Input;
 /// <param name="HalfLifeDays">time decay: an event's weight halves every this many days before the window end (0 = off).</param>
 /// <param name="EpochUnit">unit of an INT64 <c>event_time</c>: s, ms, us or ns.</param>
 /// <param name="SkipBadFiles">skip (and list) unreadable or invalid files instead of failing the run.</param>
+/// <param name="DefaultEventWeight">weight of an event whose type <paramref name="EventWeights"/> does not list.</param>
 public sealed record EventRules(
     IReadOnlyDictionary<string, float>? EventWeights = null,
     float DefaultEventWeight = 1f,
@@ -21,6 +22,12 @@ public sealed record SkippedFile(string Path, string Reason);
 /// <summary>The outcome of reading an input directory.</summary>
 /// <param name="Times">the range of <c>event_time</c> over every row read, in the window or not (to explain an empty window;
 /// <see cref="DuckDbInteractionReader"/> leaves it null when the window has events).</param>
+/// <param name="Events">the events in the window, ids interned.</param>
+/// <param name="Files">every file read, with its rows (for the manifest).</param>
+/// <param name="PrunedFiles">files not opened because their partition lies outside the window.</param>
+/// <param name="RowsRead">rows read from the selected files.</param>
+/// <param name="RowsInWindow">rows whose time falls in the window.</param>
+/// <param name="Skipped">files skipped as bad input (with <c>skip_bad_files</c>), and why.</param>
 public sealed record ReadResult(InteractionLog Events, IReadOnlyList<InputFileInfo> Files, int PrunedFiles, long RowsRead, long RowsInWindow,
     IReadOnlyList<SkippedFile> Skipped, ObservedTimes? Times = null);
 

@@ -6,6 +6,17 @@ namespace BatchRecs.Lake.Output;
 
 /// <summary>Everything a run publishes: the lists, the factors and the metadata.</summary>
 /// <param name="UserFactors">users × <paramref name="Factors"/>, row-major, indexed like <paramref name="Users"/>.</param>
+/// <param name="Run">the run's row of <c>runs</c>.</param>
+/// <param name="Users">dense user index ⇄ external id.</param>
+/// <param name="Items">dense item index ⇄ external id.</param>
+/// <param name="Recommendations">top-N per user, dense indices.</param>
+/// <param name="Source">the <c>source</c> column of every row (the model, e.g. <c>als</c>).</param>
+/// <param name="Factors">the factor dimension k.</param>
+/// <param name="ItemFactors">items × <paramref name="Factors"/>, row-major, indexed like <paramref name="Items"/>.</param>
+/// <param name="InputFiles">the input files read (listed in the manifest).</param>
+/// <param name="SkippedInputs">input files skipped as bad input, or null.</param>
+/// <param name="ItemPropensity">per-item propensities and counts for the <c>item_propensity</c> table, or null.</param>
+/// <param name="ItemsFile">item metadata Parquet loaded as the <c>items</c> table, or null.</param>
 public sealed record PublishRequest(
     RunRecord Run,
     IdMap Users,

@@ -24,6 +24,9 @@ public static class RecommendationWriter
 
     /// <param name="rowGroupBytes">target row-group size in bytes of values (tests use small ones).</param>
     /// <param name="fileBytes">target part-file size in bytes of values.</param>
+    /// <param name="dir">the (staging) partition directory the part files are written into.</param>
+    /// <param name="req">the lists and ids to write.</param>
+    /// <param name="ct">cancels the write.</param>
     public static async Task<IReadOnlyList<PartFile>> WriteAsync(string dir, PublishRequest req, CancellationToken ct = default,
         long rowGroupBytes = RowGroupBytes, long fileBytes = FileBytes)
     {

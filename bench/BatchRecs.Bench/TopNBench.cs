@@ -1,20 +1,21 @@
 using BatchRecs.Core.Errors;
 using System.CommandLine;
+using BatchRecs.Cli.Commands;
 using System.Diagnostics;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Execution;
 using BatchRecs.Core.Index;
 
-namespace BatchRecs.Cli.Commands;
+namespace BatchRecs.Bench;
 
 /// <summary>
-/// <c>batchrecs bench topn</c>: exact top-N against the IVF index. Factors come from a quick implicit-ALS fit on a
+/// <c>BatchRecs.Bench topn</c>: exact top-N against the IVF index. Factors come from a quick implicit-ALS fit on a
 /// synthetic interaction log (<c>--source als</c>, the default: real norm spread, seen items filtered) or from
 /// <see cref="SyntheticFactors"/> (<c>--source synthetic</c>: clustered, log-normal item norms; cheap at 1M items).
 /// Times are medians over <c>--repeat</c> runs; recall@N is measured over all users against the exact lists.
 /// </summary>
-internal static class BenchTopNCommand
+internal static class TopNBench
 {
     public static Command Create()
     {

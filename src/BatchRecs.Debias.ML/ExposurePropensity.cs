@@ -1,13 +1,16 @@
-using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
+using BatchRecs.Core.Debias;
+using BatchRecs.Core.Errors;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace BatchRecs.Core.Debias;
+namespace BatchRecs.Debias.ML;
 
 /// <summary>The fitted exposure model: per-item propensities and what the model learned.</summary>
 /// <param name="Propensity">p_i, scaled so the most exposed item has 1 (as the popularity estimate), clipped to [p_min, 1].</param>
 /// <param name="Weights">logistic-regression weights of [log(1 + item interactions), log(1 + user activity)].</param>
+/// <param name="Bias">the logistic regression's intercept as trained (before the negative-sampling correction).</param>
+/// <param name="TrainingRows">rows the model was trained on: sampled exposures plus as many non-exposed pairs.</param>
 public sealed record ExposureFit(float[] Propensity, float[] Weights, float Bias, int TrainingRows);
 
 /// <summary>
@@ -28,6 +31,9 @@ public static class ExposurePropensity
     /// <param name="exposures">user × item CSR of distinct exposed pairs (ids mapped to the run's indices).</param>
     /// <param name="itemInteractions">n_i per item.</param>
     /// <param name="userActivity">interactions per user.</param>
+    /// <param name="pMin">p_min: propensities are clipped to [p_min, 1] (<c>propensity_clip</c>).</param>
+    /// <param name="seed">seeds the sampling of positives and negatives and ML.NET's trainer.</param>
+    /// <param name="maxPositives">at most this many exposures train the model (a uniform sample beyond it).</param>
     public static ExposureFit Fit(CsrMatrix exposures, ReadOnlySpan<int> itemInteractions, ReadOnlySpan<int> userActivity,
         double pMin = 0.05, ulong seed = 42, int maxPositives = 200_000)
     {

@@ -1,5 +1,6 @@
 using BatchRecs.Core.Errors;
 using System.CommandLine;
+using BatchRecs.Cli.Commands;
 using System.Diagnostics;
 using System.Globalization;
 using BatchRecs.Core.Data;
@@ -11,15 +12,15 @@ using BatchRecs.Engine.Pipeline;
 using BatchRecs.Engine.Settings;
 using BatchRecs.Engine.Tuning;
 
-namespace BatchRecs.Cli.Commands;
+namespace BatchRecs.Bench;
 
 /// <summary>
-/// <c>batchrecs bench tune</c>: what <c>batchrecs tune</c> buys on a public data set, through the job's own input path.
+/// <c>BatchRecs.Bench tune</c>: what <c>batchrecs tune</c> buys on a public data set, through the job's own input path.
 /// The current settings, a 30-trial search over a grid space and over the default space, and the exhaustive grid
 /// (every point fitted on the validation split, as the search sees it, and on the evaluation split, as a run reports
 /// it), all on the evaluation hold-out a run reports; with the search's cost in fits.
 /// </summary>
-internal static class BenchTuneCommand
+internal static class TuneBench
 {
     public static Command Create()
     {
@@ -39,7 +40,7 @@ internal static class BenchTuneCommand
             try
             {
                 string input = Path.Combine(root, "input");
-                await BenchQualityCommand.ImportAsync(name, p.GetValue(shared)!, input, ct);
+                await PublicDataSets.ImportAsync(name, p.GetValue(shared)!, input, ct);
                 var lastDay = Directory.GetDirectories(input, "dt=*").Select(d => DateOnly.ParseExact(Path.GetFileName(d)[3..], "yyyy-MM-dd", CultureInfo.InvariantCulture)).Max();
                 var runDate = lastDay.AddDays(1);
                 var dims = p.GetValue(grid) is { Length: > 0 } g ? g

@@ -1,12 +1,13 @@
 using System.CommandLine;
+using BatchRecs.Cli.Commands;
 using System.Diagnostics;
 using BatchRecs.Core.Data;
 using BatchRecs.Lake.Input;
 
-namespace BatchRecs.Cli.Commands;
+namespace BatchRecs.Bench;
 
-/// <summary><c>batchrecs bench read</c>: Parquet.Net vs DuckDB read_parquet on the same files.</summary>
-internal static class BenchReadCommand
+/// <summary><c>BatchRecs.Bench read</c>: Parquet.Net vs DuckDB read_parquet on the same files.</summary>
+internal static class ReadBench
 {
     public static Command Create()
     {

@@ -1,8 +1,8 @@
-using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
-using BatchRecs.Core.Debias;
+using BatchRecs.Core.Errors;
+using BatchRecs.Debias.ML;
 
-namespace BatchRecs.Core.Tests.Debias;
+namespace BatchRecs.Debias.ML.Tests;
 
 public class ExposurePropensityTests
 {

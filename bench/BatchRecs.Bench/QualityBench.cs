@@ -1,5 +1,5 @@
-using BatchRecs.Core.Errors;
 using System.CommandLine;
+using BatchRecs.Cli.Commands;
 using System.Diagnostics;
 using System.Globalization;
 using BatchRecs.Core.Data;
@@ -8,17 +8,15 @@ using BatchRecs.Core.Execution;
 using BatchRecs.Core.Index;
 using BatchRecs.Engine.Pipeline;
 using BatchRecs.Engine.Settings;
-using BatchRecs.Lake.Import;
-using BatchRecs.Lake.Input;
 
-namespace BatchRecs.Cli.Commands;
+namespace BatchRecs.Bench;
 
 /// <summary>
-/// <c>batchrecs bench quality</c>: offline quality on the public data sets, popularity vs ALS vs the IPW variants,
+/// <c>BatchRecs.Bench quality</c>: offline quality on the public data sets, popularity vs ALS vs the IPW variants,
 /// with the job's own code path (ModelPlan). MovieLens: ratings ≥ threshold are positives, temporal split;
 /// Last.fm: play counts, seeded per-user random split (no timestamps).
 /// </summary>
-internal static class BenchQualityCommand
+internal static class QualityBench
 {
     public static Command Create()
     {
@@ -30,7 +28,7 @@ internal static class BenchQualityCommand
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
             string name = p.GetValue(data)!;
-            var pairs = await LoadAsync(name, p.GetValue(shared)!, ct);
+            var pairs = await PublicDataSets.LoadAsync(name, p.GetValue(shared)!, ct);
             double holdout = 0.2;
             var split = name == "lastfm" ? RandomSplit.PerUser(pairs, holdout, 42) : TemporalSplit.PerUserLast(pairs, holdout);
             var train = pairs.Where(split.IsTrain).ToUserItemMatrix();
@@ -66,38 +64,4 @@ internal static class BenchQualityCommand
     private static void Print(string name, EvaluationReport m, double fitSeconds) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {m.Recall:F4} | {m.Ndcg:F4} | {m.SnipsRecall:F4} | {m.Coverage:F3} | {m.MeanPopularityRank:F0} | {m.GiniExposure:F3} | {fitSeconds:F1} |"));
-
-    /// <summary>Imports a public data set into the Parquet input contract (Last.fm, which has no times, on 2011-05-01).</summary>
-    public static Task ImportAsync(string name, string sharedDir, string outDir, CancellationToken ct) => name switch
-    {
-        "ml-100k" or "ml-latest-small" => RatingImporter.ImportMovieLensAsync(Path.Combine(sharedDir, name), outDir, ct),
-        "lastfm" => RatingImporter.ImportDelimitedAsync(Path.Combine(sharedDir, "hetrec2011-lastfm-2k", "user_artists.dat"), outDir,
-            new DelimitedLayout('\t', true, "userID", "artistID", null, "weight", "play", DefaultTime: new DateTimeOffset(2011, 5, 1, 0, 0, 0, TimeSpan.Zero)), ct),
-        _ => throw new BadInputException($"unknown data set '{name}' (ml-100k, ml-latest-small, lastfm)."),
-    };
-
-    /// <summary>Loads a public data set through the importer and reader (the job's own input path) as pairs.</summary>
-    public static async Task<InteractionLog> LoadAsync(string name, string sharedDir, CancellationToken ct)
-    {
-        string tmp = Path.Combine(Path.GetTempPath(), $"batchrecs-data-{name}-{Guid.NewGuid():N}");
-        try
-        {
-            await ImportAsync(name, sharedDir, tmp, ct);
-            var read = await InteractionReader.ReadAsync(tmp, new ReadWindow(new DateOnly(2100, 1, 1), 365 * 200), new EventRules(), ct);
-            var pairs = PairAggregator.Combine(read.Events, CombineRule.Max);
-            if (name.StartsWith("ml-", StringComparison.Ordinal))
-            {
-                // Ratings ≥ 4 are the positives (strength 1); the rest are dropped.
-                var keep = pairs.Values.Select(v => v >= 4f).ToArray();
-                var pos = pairs.Where(keep);
-                Array.Fill(pos.Values, 1f);
-                return pos;
-            }
-            return pairs;
-        }
-        finally
-        {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        }
-    }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BatchRecs.Cli.Commands;
 using System.Diagnostics;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
@@ -6,14 +7,14 @@ using BatchRecs.Core.Execution;
 using BatchRecs.Hangfire;
 using BatchRecs.Hangfire.Distributed;
 
-namespace BatchRecs.Cli.Commands;
+namespace BatchRecs.Bench;
 
 /// <summary>
-/// <c>batchrecs bench distributed</c>: the same fit on the local executor and on 1, 2, 4 … single-threaded
-/// `batchrecs worker` processes that this command starts, reporting seconds per iteration, the coordination overhead
+/// <c>BatchRecs.Bench distributed</c>: the same fit on the local executor and on 1, 2, 4 … single-threaded
+/// <c>batchrecs worker</c> processes that this command starts, reporting seconds per iteration, the coordination overhead
 /// per half-step (enqueue → all blocks gathered, minus the blocks' own solve time) and the bytes moved per iteration.
 /// </summary>
-internal static class BenchDistributedCommand
+internal static class DistributedBench
 {
     public static Command Create()
     {
@@ -72,10 +73,12 @@ internal static class BenchDistributedCommand
         return cmd;
     }
 
+    /// <summary>Starts <c>batchrecs worker</c> (the shipped CLI, built beside this bench) on the block queue.</summary>
     private static Process StartWorker(string db)
     {
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(typeof(BenchDistributedCommand).Assembly.Location);
+        string host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var psi = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "batchrecs.dll"));
         foreach (var a in new[] { "worker", "--db", db, "--queues", BlockTasks.Queue, "--threads", "1" }) psi.ArgumentList.Add(a);
         var proc = Process.Start(psi)!;
         proc.OutputDataReceived += (_, _) => { };

@@ -1,0 +1,14 @@
+using System.CommandLine;
+using BatchRecs.Bench;
+
+// dotnet run -c Release --project bench/BatchRecs.Bench -- als|topn|read|quality|tune|distributed [options]
+var root = new RootCommand("BatchRecs benchmarks: ALS, top-N and readers on synthetic data; quality and tuning on the public data sets; the distributed executor.")
+{
+    AlsBench.Create(),
+    TopNBench.Create(),
+    ReadBench.Create(),
+    QualityBench.Create(),
+    TuneBench.Create(),
+    DistributedBench.Create(),
+};
+return await root.Parse(args).InvokeAsync();
