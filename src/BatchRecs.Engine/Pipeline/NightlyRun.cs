@@ -45,7 +45,7 @@ public sealed class NightlyRun(RunLog log)
             if (settings.TunedFrom is { } tuning) log.Event("run.tuned_settings", ("tuning_id", tuning));
             log.Event("run.settings", ("iterations", settings.Iterations),
                 ("refit_iterations", settings.HoldoutFraction > 0 ? Math.Max(1, settings.RefitIterations) : settings.Iterations));
-            publishOptions = new PublishOptions(settings.GetInt("retention_days"), settings.GetInt("lock_timeout_seconds"));
+            publishOptions = new PublishOptions(settings.Publish.RetentionDays, settings.Publish.LockTimeoutSeconds);
             LogRepairs(await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct));
             await JobInput.CheckIdKindsAsync(req.InputDir, req.LakeDir, JobInput.Window(req.RunDate, req.Job, settings), ct);
             var stages = new StageTimer(metrics, log);
@@ -58,7 +58,7 @@ public sealed class NightlyRun(RunLog log)
             metrics["input.users"] = users;
             metrics["input.items"] = items;
             metrics["input.pairs"] = pairs.Count;
-            var exposures = settings.GetString("exposure_input") is { Length: > 0 } exposureDir
+            var exposures = settings.Input.ExposureInput is { } exposureDir
                 ? await stages.TimeAsync("read_exposures", () => ExposureReader.ReadAsync(exposureDir,
                     JobInput.Window(req.RunDate, req.Job, settings), pairs.UserIds, pairs.ItemIds, ct))
                 : null;
@@ -67,15 +67,15 @@ public sealed class NightlyRun(RunLog log)
 
             var checkpoints = new Checkpoints(plan.Checkpoints, req, log);
             AlsModel? evalModel = settings.HoldoutFraction > 0 ? Evaluate(pairs, settings, plan, stages, metrics, checkpoints, ct) : null;
-            if (settings.GetBool("quality_gate") &&
-                QualityGate.Check(metrics, DuckDbCatalog.LastAcceptedMetrics(req.LakeDir, req.Job.Name), plan.N, settings.GetDouble("gate_tolerance")) is { } why)
+            if (settings.Evaluation.QualityGate &&
+                QualityGate.Check(metrics, DuckDbCatalog.LastAcceptedMetrics(req.LakeDir, req.Job.Name), plan.N, settings.Evaluation.GateTolerance) is { } why)
                 throw new QualityGateException("rejected by the quality gate: " + why);
 
             // Refit on the whole window, warm-started from the evaluated fit, and score everyone.
             var all = pairs.ToUserItemMatrix();
             var counts = PopularityRanker.Counts(all);
             var propensity = plan.Propensities(all, counts);
-            var warm = evalModel ?? (settings.GetString("warm_start") == "last_run" ? LastRunFactors(req.LakeDir, pairs, settings, metrics) : null);
+            var warm = evalModel ?? (settings.Fit.WarmStart == WarmStart.LastRun ? LastRunFactors(req.LakeDir, pairs, settings, metrics) : null);
             var model = stages.Time("fit", () => plan.Fit(all, propensity,
                 evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), warm, ct, checkpoints.PathFor("fit"), checkpoints.OnIteration("fit")));
             RecordFit(metrics, "fit", model);
@@ -116,7 +116,7 @@ public sealed class NightlyRun(RunLog log)
 
     private static string? ItemsFile(RunRequest req, JobSettings settings)
     {
-        if (settings.GetString("items_input") is { Length: > 0 } path)
+        if (settings.Input.ItemsInput is { } path)
             return File.Exists(path) ? Path.GetFullPath(path) : throw new LakeInputException($"items_input '{path}' does not exist.", path);
         string conventional = Path.Combine(req.InputDir, BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath);
         return File.Exists(conventional) ? Path.GetFullPath(conventional) : null;

@@ -59,9 +59,10 @@ public sealed class TuningRun(RunLog log)
         var counts = PopularityRanker.Counts(train);
         var executor = req.Executor ?? new LocalExecutor();
         int k = current.TopN;
-        string metricName = current.GetString("tune_metric");
+        var tuneMetric = current.Tuning.Metric;
+        string metricName = current.Tuning.MetricName;
         var space = req.Job.SearchSpace ?? SearchSpace.Default;
-        int budget = req.Budget ?? current.GetInt("tune_budget");
+        int budget = req.Budget ?? current.Tuning.Budget;
         ulong seed = (ulong)current.Seed;
         var models = new Dictionary<int, (AlsModel Model, int Iterations)>(); // each trial's last screening model
         // Trials are scored on at most MaxValidationUsers validation users: a seeded sample shared by every trial.
@@ -101,7 +102,7 @@ public sealed class TuningRun(RunLog log)
         bool adopted = best.Metric > currentValue;
         var tuned = new TunedSettings($"tune-{req.Job.Name}-{DateTime.UtcNow:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..6]}", req.Job.Name, DateTime.UtcNow,
             $"{metricName}@{k}", best.Settings, best.Metric, currentValue, adopted, budget, fitSeconds > 0 ? searchSeconds / fitSeconds : 0);
-        using (await PublishLock.AcquireAsync(req.LakeDir, TimeSpan.FromSeconds(current.GetInt("lock_timeout_seconds")), ct))
+        using (await PublishLock.AcquireAsync(req.LakeDir, current.Publish.LockTimeout, ct))
         {
             DuckDbCatalog.RecordTuning(req.LakeDir, tuned, results.Select(r => new DuckDbCatalog.TrialRow(r.Trial, r.Rung, JsonSerializer.Serialize(r.Settings), r.Metric, r.Seconds)).ToList());
             TunedSettingsStore.Save(req.LakeDir, tuned);
@@ -124,7 +125,7 @@ public sealed class TuningRun(RunLog log)
             bool screening = rung.IterationFraction < 1;
             if (screening && trial is { } t && models.TryGetValue(t, out var prev) && prev.Iterations <= target)
                 (warm, done) = (prev.Model, prev.Iterations);
-            else if (screening && reference is not null && s.GetString("mode") == "implicit")
+            else if (screening && reference is not null && s.Fit.Mode == AlsMode.Implicit)
                 warm = Start(s.Factors);
             var prop = plan.Propensities(tr, counts);
             var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, ct, trackLoss: trial is null, userSample: rung.UserFraction);
@@ -134,9 +135,9 @@ public sealed class TuningRun(RunLog log)
             // Trials judge the model, not the index: validation users are scored exactly (a few thousand users cost less
             // than building an IVF index per trial).
             var recs = ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(plan.FetchCount, tr), users);
-            if (plan.RerankWithIpw) recs = BatchRecs.Core.Debias.PopularityRerank.Apply(recs, prop, s.GetDouble("rerank_beta"), plan.N);
+            if (plan.RerankWithIpw) recs = BatchRecs.Core.Debias.PopularityRerank.Apply(recs, prop, s.Debias.RerankBeta, plan.N);
             var m = Metrics.Evaluate(recs.Scatter(users, va.Rows), va, k);
-            return metricName switch { "recall" => m.Recall, "map" => m.Map, _ => m.Ndcg };
+            return tuneMetric switch { TuneMetric.Recall => m.Recall, TuneMetric.Map => m.Map, _ => m.Ndcg };
         }
 
         // A trial's settings: the job's, the run's overrides, the trial's values; never the last tuning's.
@@ -158,7 +159,7 @@ public sealed class TuningRun(RunLog log)
         IReadOnlyList<int> Affordable(int rung, IReadOnlyList<IReadOnlyDictionary<string, string>> candidates)
         {
             if (rung < SuccessiveHalving.DefaultRungs.Length - 1) return [.. Enumerable.Range(0, candidates.Count)];
-            double left = current.GetDouble("tune_final_fits");
+            double left = current.Tuning.FinalFits;
             var admitted = new List<int>();
             for (int i = 0; i < candidates.Count; i++)
             {
