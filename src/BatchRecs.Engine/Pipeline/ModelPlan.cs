@@ -55,8 +55,17 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         var problem = AlsProblem.Build(strengths, als, TrainWithIpw ? RelMf.Preferences(strengths, propensity) : null);
         var checkpoint = checkpointPath is null ? null
             : new FileCheckpoint(checkpointPath, FileCheckpoint.Fingerprint(problem, als, warm?.UserFactors, warm?.ItemFactors));
-        return ImplicitAls.Fit(problem, als, executor, settings.Fit.UserBlocks, settings.Fit.ItemBlocks,
-            warm?.UserFactors, warm?.ItemFactors, onIteration, ct, checkpoint, trackLoss, userSample);
+        return ImplicitAls.Fit(problem, als, executor, new AlsFitOptions
+        {
+            UserBlocks = settings.Fit.UserBlocks,
+            ItemBlocks = settings.Fit.ItemBlocks,
+            WarmUsers = warm?.UserFactors,
+            WarmItems = warm?.ItemFactors,
+            OnIteration = onIteration,
+            Checkpoint = checkpoint,
+            TrackLoss = trackLoss,
+            UserSample = userSample,
+        }, ct);
     }
 
     /// <summary>
