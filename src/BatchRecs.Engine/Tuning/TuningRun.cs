@@ -1,12 +1,7 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
-using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Evaluation;
 using BatchRecs.Core.Execution;
-using BatchRecs.Core.Index;
-using BatchRecs.Core.Tuning;
 using BatchRecs.Engine.Pipeline;
 using BatchRecs.Engine.Settings;
 using BatchRecs.Lake.Input;
