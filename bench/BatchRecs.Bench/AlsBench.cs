@@ -75,13 +75,13 @@ internal static class AlsBench
         var cpu = new List<double>();
         double lastCpu = self.TotalProcessorTime.TotalSeconds;
         sw.Restart();
-        var model = ImplicitAls.Fit(problem, settings, executor, blocks, blocks, onIteration: _ =>
+        var model = ImplicitAls.Fit(problem, settings, executor, new AlsFitOptions { UserBlocks = blocks, ItemBlocks = blocks, OnIteration = _ =>
         {
             self.Refresh();
             double now = self.TotalProcessorTime.TotalSeconds;
             cpu.Add(now - lastCpu);
             lastCpu = now;
-        }, cancellationToken: ct);
+        } }, ct);
         double total = sw.Elapsed.TotalSeconds;
         var seconds = model.History.Select(h => h.Seconds).ToArray();
         double median = Median(seconds);
@@ -99,7 +99,7 @@ internal static class AlsBench
             var train = pairs.Where(split.IsTrain).ToUserItemMatrix();
             var heldOut = pairs.Where(split.IsTrain.Select(t => !t).ToArray()).ToUserItemMatrix();
             sw.Restart();
-            var evalModel = ImplicitAls.Fit(AlsProblem.Build(train, settings), settings, executor, blocks, blocks, cancellationToken: ct);
+            var evalModel = ImplicitAls.Fit(AlsProblem.Build(train, settings), settings, executor, new AlsFitOptions { UserBlocks = blocks, ItemBlocks = blocks }, ct);
             double fitSeconds = sw.Elapsed.TotalSeconds;
             const int n = 20;
             var evalUsers = Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray();

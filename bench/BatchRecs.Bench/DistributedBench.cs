@@ -37,10 +37,10 @@ internal static class DistributedBench
             Console.WriteLine($"{m.Rows:N0} users × {m.Cols:N0} items, {m.NonZeros:N0} pairs, k={s.Factors}, {s.Iterations} iterations, {nb} blocks per half-step");
 
             var sw = Stopwatch.StartNew();
-            var local1 = ImplicitAls.Fit(problem, s, new LocalExecutor(1), nb, nb);
+            var local1 = ImplicitAls.Fit(problem, s, new LocalExecutor(1), new AlsFitOptions { UserBlocks = nb, ItemBlocks = nb });
             double local1Secs = sw.Elapsed.TotalSeconds;
             sw.Restart();
-            var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), nb, nb);
+            var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), new AlsFitOptions { UserBlocks = nb, ItemBlocks = nb });
             Console.WriteLine($"local, 1 thread:   {local1Secs / s.Iterations:F2} s/iteration");
             Console.WriteLine($"local, all cores:  {sw.Elapsed.TotalSeconds / s.Iterations:F2} s/iteration");
 
@@ -53,7 +53,7 @@ internal static class DistributedBench
                 {
                     Thread.Sleep(3000); // let the workers connect
                     sw.Restart();
-                    var dist = ImplicitAls.Fit(problem, s, engine.Executor, nb, nb);
+                    var dist = ImplicitAls.Fit(problem, s, engine.Executor, new AlsFitOptions { UserBlocks = nb, ItemBlocks = nb });
                     double secs = sw.Elapsed.TotalSeconds;
                     bool same = dist.UserFactors.AsSpan().SequenceEqual(local.UserFactors) && dist.ItemFactors.AsSpan().SequenceEqual(local.ItemFactors);
                     var st = engine.Executor.Stats;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using BatchRecs.Lake.Output;
 
 namespace BatchRecs.Reporting;
 
@@ -64,33 +65,33 @@ internal static class HtmlReport
     {
         var run = data.Run;
         int? k = ReportCharts.ListLength(data);
-        var previous = data.History.LastOrDefault(h => h.RunId != run.RunId && k is not null && h.Metrics.ContainsKey($"model.recall@{k}"));
+        var previous = data.History.LastOrDefault(h => h.RunId != run.RunId && k is { } atK && h.Metrics.ContainsKey(MetricNames.ModelRecall(atK)));
         html.Append("<h2>Headline</h2>\n<div class=\"cols\">\n<table class=\"kv\">\n");
         Row(html, "status", run.Status);
         Row(html, "started (UTC)", run.StartedUtc?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
         Row(html, "finished (UTC)", run.FinishedUtc?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
-        Row(html, "duration", ReportCharts.Sec(data.Metric("time.total_s") ?? run.Seconds));
+        Row(html, "duration", ReportCharts.Sec(data.Metric(MetricNames.TotalSeconds) ?? run.Seconds));
         Row(html, "input rows in window", ReportCharts.Count(run.InputRows));
         Row(html, "users × items", $"{ReportCharts.Count(run.Users)} × {ReportCharts.Count(run.Items)}");
-        Row(html, "(user, item) pairs", ReportCharts.Count(data.Metric("input.pairs")));
-        Row(html, "output rows (users)", $"{ReportCharts.Count(data.Metric("output.rows"))} ({ReportCharts.Count(data.Metric("output.users"))})");
+        Row(html, "(user, item) pairs", ReportCharts.Count(data.Metric(MetricNames.InputPairs)));
+        Row(html, "output rows (users)", $"{ReportCharts.Count(data.Metric(MetricNames.OutputRows))} ({ReportCharts.Count(data.Metric(MetricNames.OutputUsers))})");
         Row(html, "input files (pruned, skipped)",
-            $"{ReportCharts.Count(data.Metric("input.files"))} ({ReportCharts.Count(data.Metric("input.files_pruned"))}, {ReportCharts.Count(data.Metric("input.files_skipped"))})");
-        Row(html, "retrieval", data.Metric("index.nprobe") is { } nprobe
-            ? $"IVF, nlist {ReportCharts.Count(data.Metric("index.nlist"))}, nprobe {ReportCharts.Count(nprobe)}, recall {ReportCharts.Count(data.Metric("index.recall_mean"))} (p5 {ReportCharts.Count(data.Metric("index.recall_p5"))})"
+            $"{ReportCharts.Count(data.Metric(MetricNames.InputFiles))} ({ReportCharts.Count(data.Metric(MetricNames.InputFilesPruned))}, {ReportCharts.Count(data.Metric(MetricNames.InputFilesSkipped))})");
+        Row(html, "retrieval", data.Metric(MetricNames.IndexNprobe) is { } nprobe
+            ? $"IVF, nlist {ReportCharts.Count(data.Metric(MetricNames.IndexNlist))}, nprobe {ReportCharts.Count(nprobe)}, recall {ReportCharts.Count(data.Metric(MetricNames.IndexRecallMean))} (p5 {ReportCharts.Count(data.Metric(MetricNames.IndexRecallP5))})"
             : data.Setting("index") ?? "–");
         html.Append("</table>\n");
 
         html.Append($"<table class=\"metrics\">\n<tr><th>metric @{(k is null ? "K" : k.Value.ToString(CultureInfo.InvariantCulture))}</th><th>model</th><th>popular</th><th>lift</th><th>model, previous run{(previous is null ? "" : $" ({previous.RunDate:MM-dd})")}</th></tr>\n");
-        if (k is null || data.Metric($"model.recall@{k}") is null)
+        if (k is not { } kk || data.Metric(MetricNames.ModelRecall(kk)) is null)
             html.Append("<tr><td colspan=\"5\" class=\"absent\">no evaluation metrics in this run</td></tr>\n");
         else
-            foreach (var name in new[] { "recall", "ndcg", "map", "hitrate", "snips_recall", "coverage", "gini", "mean_pop_rank" })
+            foreach (var name in MetricNames.Headline)
             {
-                if (data.Metric($"model.{name}@{k}") is not { } model) continue;
-                double? pop = data.Metric($"popular.{name}@{k}");
-                double? prev = previous?.Metrics.TryGetValue($"model.{name}@{k}", out var pv) == true ? pv : null;
-                string lift = pop is > 0 && name is not ("gini" or "mean_pop_rank") ? "×" + (model / pop.Value).ToString("0.00", CultureInfo.InvariantCulture) : "";
+                if (data.Metric(MetricNames.Model(name, kk)) is not { } model) continue;
+                double? pop = data.Metric(MetricNames.Popular(name, kk));
+                double? prev = previous?.Metrics.TryGetValue(MetricNames.Model(name, kk), out var pv) == true ? pv : null;
+                string lift = pop is > 0 && name is not (MetricNames.Gini or MetricNames.MeanPopularityRank) ? "×" + (model / pop.Value).ToString("0.00", CultureInfo.InvariantCulture) : "";
                 string change = prev is { } p ? $"{F(p)} <span class=\"{(model >= p ? "up" : "down")}\">({(model - p >= 0 ? "+" : "−")}{F(Math.Abs(model - p))})</span>" : "–";
                 html.Append($"<tr><td>{E(name)}</td><td class=\"n\">{F(model)}</td><td class=\"n\">{(pop is null ? "–" : F(pop.Value))}</td><td class=\"n\">{lift}</td><td class=\"n\">{change}</td></tr>\n");
             }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
+using BatchRecs.Lake.Output;
 using ScottPlot;
 
 namespace BatchRecs.Reporting;
@@ -19,23 +19,27 @@ public sealed record ReportChart(string Id, string Title, string? Svg, string No
 /// record (evaluation off with <c>holdout_fraction = 0</c>, <c>index = exact</c>, a run that failed early) becomes a
 /// note naming what is missing and why, never an empty or misleading plot.
 /// </summary>
-public static partial class ReportCharts
+public static class ReportCharts
 {
+    // Each chart's id and title, named so that every chart function finds its own (never by position).
+    private static readonly (string Id, string Title) LossChart = ("loss", "Training loss per iteration");
+    private static readonly (string Id, string Title) IterationTimeChart = ("iteration-time", "Time per iteration");
+    private static readonly (string Id, string Title) QualityChart = ("quality", "Model vs popularity baseline");
+    private static readonly (string Id, string Title) TrendChart = ("trend", "Quality over the last runs");
+    private static readonly (string Id, string Title) IndexChart = ("index", "IVF index: recall of the chosen nprobe");
+    private static readonly (string Id, string Title) IndexTrendChart = ("index-trend", "IVF index: recall vs search time, last runs");
+    private static readonly (string Id, string Title) LongTailChart = ("long-tail", "Long tail: item popularity in the input vs in the lists");
+    private static readonly (string Id, string Title) CoverageChart = ("coverage", "Catalogue coverage and Gini");
+    private static readonly (string Id, string Title) IpwChart = ("ipw", "IPW effect: plain vs unbiased metrics");
+    private static readonly (string Id, string Title) StagesChart = ("stages", "Stage timings");
+    private static readonly (string Id, string Title) InputChart = ("input", "Input volume per day");
+    private static readonly (string Id, string Title) TuningChart = ("tuning", "Tuning: the search behind these settings");
+
     /// <summary>Ids and titles of every chart, in report order.</summary>
     public static IReadOnlyList<(string Id, string Title)> All { get; } =
     [
-        ("loss", "Training loss per iteration"),
-        ("iteration-time", "Time per iteration"),
-        ("quality", "Model vs popularity baseline"),
-        ("trend", "Quality over the last runs"),
-        ("index", "IVF index: recall of the chosen nprobe"),
-        ("index-trend", "IVF index: recall vs search time, last runs"),
-        ("long-tail", "Long tail: item popularity in the input vs in the lists"),
-        ("coverage", "Catalogue coverage and Gini"),
-        ("ipw", "IPW effect: plain vs unbiased metrics"),
-        ("stages", "Stage timings"),
-        ("input", "Input volume per day"),
-        ("tuning", "Tuning: the search behind these settings"),
+        LossChart, IterationTimeChart, QualityChart, TrendChart, IndexChart, IndexTrendChart,
+        LongTailChart, CoverageChart, IpwChart, StagesChart, InputChart, TuningChart,
     ];
 
     public static IReadOnlyList<ReportChart> Build(ReportData data)
@@ -51,18 +55,18 @@ public static partial class ReportCharts
     /// <summary>K of the @K metrics: the run's <c>top_n</c>, or the K its recorded metrics carry.</summary>
     public static int? ListLength(ReportData data)
     {
-        if (int.TryParse(data.Setting("top_n"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && data.Metric($"model.recall@{n}") is not null)
+        if (int.TryParse(data.Setting("top_n"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && data.Metric(MetricNames.ModelRecall(n)) is not null)
             return n;
         foreach (var name in data.Metrics.Keys.Order(StringComparer.Ordinal))
-            if (AtK().Match(name) is { Success: true } m) return int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            if (MetricNames.TryParseAtK(name, MetricNames.ModelRanker, MetricNames.Recall, out int k)) return k;
         return n > 0 ? n : null;
     }
 
     private static ReportChart Loss(ReportData data)
     {
-        var (id, title) = All[0];
-        var evalFit = Series(data, "fit_eval", "loss");
-        var fit = Series(data, "fit", "loss");
+        var (id, title) = LossChart;
+        var evalFit = Series(data, StageNames.FitEval, MetricNames.LossField);
+        var fit = Series(data, StageNames.Fit, MetricNames.LossField);
         if (evalFit.Count == 0 && fit.Count == 0)
             return Missing(id, title, "No per-iteration loss was recorded (the run failed before fitting, or ran on a version that did not record fit.iterNNN.loss).");
         var plot = ChartCanvas.New("iteration", "training loss");
@@ -76,9 +80,9 @@ public static partial class ReportCharts
 
     private static ReportChart IterationTime(ReportData data)
     {
-        var (id, title) = All[1];
-        var evalFit = Series(data, "fit_eval", "seconds");
-        var fit = Series(data, "fit", "seconds");
+        var (id, title) = IterationTimeChart;
+        var evalFit = Series(data, StageNames.FitEval, MetricNames.SecondsField);
+        var fit = Series(data, StageNames.Fit, MetricNames.SecondsField);
         if (evalFit.Count == 0 && fit.Count == 0)
             return Missing(id, title, "No per-iteration time was recorded (fit_eval.iterNNN.seconds, fit.iterNNN.seconds).");
         var plot = ChartCanvas.New("iteration", "milliseconds");
@@ -93,36 +97,36 @@ public static partial class ReportCharts
 
     private static ReportChart Quality(ReportData data, int? k)
     {
-        var (id, title) = All[2];
-        if (k is null || data.Metric($"model.recall@{k}") is null)
+        var (id, title) = QualityChart;
+        if (k is not { } kk || data.Metric(MetricNames.ModelRecall(kk)) is null)
             return Missing(id, title, NoEvaluation(data));
-        string[] names = ["recall", "ndcg", "map", "hitrate"];
-        var present = names.Where(n => data.Metric($"model.{n}@{k}") is not null).ToArray();
+        string[] names = [MetricNames.Recall, MetricNames.Ndcg, MetricNames.Map, MetricNames.HitRate];
+        var present = names.Where(n => data.Metric(MetricNames.Model(n, kk)) is not null).ToArray();
         var plot = ChartCanvas.New("", "value on held-out pairs");
         ChartCanvas.GroupedBars(plot, present.Select(n => $"{Label(n)}@{k}").ToArray(),
         [
-            ("ALS model", ChartCanvas.Model, present.Select(n => data.Metric($"model.{n}@{k}") ?? double.NaN).ToArray()),
-            ("popularity baseline", ChartCanvas.Popular, present.Select(n => data.Metric($"popular.{n}@{k}") ?? double.NaN).ToArray()),
+            ("ALS model", ChartCanvas.Model, present.Select(n => data.Metric(MetricNames.Model(n, kk)) ?? double.NaN).ToArray()),
+            ("popularity baseline", ChartCanvas.Popular, present.Select(n => data.Metric(MetricNames.Popular(n, kk)) ?? double.NaN).ToArray()),
         ], v => v.ToString("0.000", CultureInfo.InvariantCulture));
         return new ReportChart(id, title, ChartCanvas.ToSvg(plot),
-            $"Each user's latest pairs were held out ({Count(data.Metric("eval.heldout_pairs"))} pairs of {Count(data.Metric("eval.users"))} users); both rankers were scored on them at K = {k}.");
+            $"Each user's latest pairs were held out ({Count(data.Metric(MetricNames.EvalHeldOutPairs))} pairs of {Count(data.Metric(MetricNames.EvalUsers))} users); both rankers were scored on them at K = {k}.");
     }
 
     private static ReportChart Trend(ReportData data, int? k)
     {
-        var (id, title) = All[3];
-        if (k is null) return Missing(id, title, NoEvaluation(data));
-        var points = data.History.Where(h => h.Metrics.ContainsKey($"model.recall@{k}")).ToList();
+        var (id, title) = TrendChart;
+        if (k is not { } kk) return Missing(id, title, NoEvaluation(data));
+        var points = data.History.Where(h => h.Metrics.ContainsKey(MetricNames.ModelRecall(kk))).ToList();
         if (points.Count == 0)
-            return Missing(id, title, $"No run of job '{data.Run.Job}' up to this one recorded model.recall@{k}.");
+            return Missing(id, title, $"No run of job '{data.Run.Job}' up to this one recorded {MetricNames.ModelRecall(kk)}.");
         var plot = ChartCanvas.New("run date (oldest left)", $"value @{k}");
         var xs = Enumerable.Range(0, points.Count).Select(i => (double)i).ToArray();
         (string Metric, string Name, Color Color, bool Dashed)[] lines =
         [
-            ($"model.recall@{k}", "model recall", ChartCanvas.Model, false),
-            ($"model.ndcg@{k}", "model NDCG", ChartCanvas.Third, false),
-            ($"popular.recall@{k}", "popular recall", ChartCanvas.Popular, true),
-            ($"popular.ndcg@{k}", "popular NDCG", ChartCanvas.Fourth, true),
+            (MetricNames.ModelRecall(kk), "model recall", ChartCanvas.Model, false),
+            (MetricNames.ModelNdcg(kk), "model NDCG", ChartCanvas.Third, false),
+            (MetricNames.Popular(MetricNames.Recall, kk), "popular recall", ChartCanvas.Popular, true),
+            (MetricNames.PopularNdcg(kk), "popular NDCG", ChartCanvas.Fourth, true),
         ];
         foreach (var (metric, name, color, dashed) in lines)
         {
@@ -150,10 +154,10 @@ public static partial class ReportCharts
 
     private static ReportChart Index(ReportData data)
     {
-        var (id, title) = All[4];
-        if (data.Metric("index.recall_mean") is not { } mean)
+        var (id, title) = IndexChart;
+        if (data.Metric(MetricNames.IndexRecallMean) is not { } mean)
             return Missing(id, title, NoIndex(data));
-        double p5 = data.Metric("index.recall_p5") ?? double.NaN;
+        double p5 = data.Metric(MetricNames.IndexRecallP5) ?? double.NaN;
         var plot = ChartCanvas.New("", "recall vs exact top-N (canary users)");
         ChartCanvas.GroupedBars(plot, ["mean over canary users", "5th percentile"],
             [("recall", ChartCanvas.Model, [mean, p5])], v => v.ToString("0.000", CultureInfo.InvariantCulture));
@@ -166,33 +170,33 @@ public static partial class ReportCharts
         }
         plot.Axes.SetLimitsY(0, 1.1);
         return new ReportChart(id, title, ChartCanvas.ToSvg(plot),
-            $"nlist {Count(data.Metric("index.nlist"))}, nprobe {Count(data.Metric("index.nprobe"))} (setting: {data.Setting("nprobe") ?? "?"}); " +
-            $"{Percent(data.Metric("index.fraction_scored"))} of the items scored per user; " +
-            $"search {Sec(data.Metric("index.search_s"))}, build {Sec(data.Metric("index.build_s"))}, tuning {Sec(data.Metric("index.tune_s"))}; " +
-            $"recall measured on {Count(data.Metric("index.canary_users"))} canary users against exact search.");
+            $"nlist {Count(data.Metric(MetricNames.IndexNlist))}, nprobe {Count(data.Metric(MetricNames.IndexNprobe))} (setting: {data.Setting("nprobe") ?? "?"}); " +
+            $"{Percent(data.Metric(MetricNames.IndexFractionScored))} of the items scored per user; " +
+            $"search {Sec(data.Metric(MetricNames.IndexSearchSeconds))}, build {Sec(data.Metric(MetricNames.IndexBuildSeconds))}, tuning {Sec(data.Metric(MetricNames.IndexTuneSeconds))}; " +
+            $"recall measured on {Count(data.Metric(MetricNames.IndexCanaryUsers))} canary users against exact search.");
     }
 
     private static ReportChart IndexTrend(ReportData data)
     {
-        var (id, title) = All[5];
-        var points = data.History.Where(h => h.Metrics.ContainsKey("index.recall_mean") && h.Metrics.ContainsKey("index.search_s")).ToList();
+        var (id, title) = IndexTrendChart;
+        var points = data.History.Where(h => h.Metrics.ContainsKey(MetricNames.IndexRecallMean) && h.Metrics.ContainsKey(MetricNames.IndexSearchSeconds)).ToList();
         if (points.Count == 0) return Missing(id, title, NoIndex(data));
         var plot = ChartCanvas.New("search time of the canary users (ms)", "mean recall");
         foreach (var (p, i) in points.Select((p, i) => (p, i)))
         {
             bool current = p.RunId == data.Run.RunId;
-            double x = p.Metrics["index.search_s"] * 1000, y = p.Metrics["index.recall_mean"];
+            double x = p.Metrics[MetricNames.IndexSearchSeconds] * 1000, y = p.Metrics[MetricNames.IndexRecallMean];
             var marker = plot.Add.Marker(x, y);
             marker.MarkerSize = current ? 12 : 8;
             marker.Color = current ? ChartCanvas.Floor : ChartCanvas.Model;
             if (current) marker.LegendText = "this run";
-            var label = plot.Add.Text($"nprobe {Count(p.Metrics.GetValueOrDefault("index.nprobe", double.NaN))} ({p.RunDate:MM-dd})", x, y);
+            var label = plot.Add.Text($"nprobe {Count(p.Metrics.GetValueOrDefault(MetricNames.IndexNprobe, double.NaN))} ({p.RunDate:MM-dd})", x, y);
             label.LabelFontSize = 11;
             label.LabelOffsetX = 8;
             label.LabelOffsetY = -8 + 14 * (i % 3); // close points (runs often differ little) get their labels staggered
         }
-        double right = points.Max(p => p.Metrics["index.search_s"]) * 1000;
-        double bottom = points.Min(p => p.Metrics["index.recall_mean"]);
+        double right = points.Max(p => p.Metrics[MetricNames.IndexSearchSeconds]) * 1000;
+        double bottom = points.Min(p => p.Metrics[MetricNames.IndexRecallMean]);
         plot.Axes.SetLimits(0, right * 1.5, Math.Max(0, Math.Min(bottom - 0.05, 0.8)), 1.02);
         if (double.TryParse(data.Setting("recall_floor"), NumberStyles.Float, CultureInfo.InvariantCulture, out double floor) && floor > 0)
         {
@@ -207,7 +211,7 @@ public static partial class ReportCharts
 
     private static ReportChart LongTail(ReportData data)
     {
-        var (id, title) = All[6];
+        var (id, title) = LongTailChart;
         if (data.LongTail is not { } tail)
             return Missing(id, title, "The lake no longer holds this run's item_propensity or recommendations rows (item popularity is kept for the newest run only), or the run published nothing.");
         var plot = ChartCanvas.New("items ranked by input popularity (top x % of items)", "share (%)");
@@ -224,14 +228,14 @@ public static partial class ReportCharts
 
     private static ReportChart Coverage(ReportData data, int? k)
     {
-        var (id, title) = All[7];
-        if (k is null || (data.Metric($"model.coverage@{k}") is null && data.Metric($"model.gini@{k}") is null))
+        var (id, title) = CoverageChart;
+        if (k is not { } kk || (data.Metric(MetricNames.Model(MetricNames.Coverage, kk)) is null && data.Metric(MetricNames.Model(MetricNames.Gini, kk)) is null))
             return Missing(id, title, NoEvaluation(data));
         var plot = ChartCanvas.New("", "share of items / inequality");
         ChartCanvas.GroupedBars(plot, [$"coverage@{k}", $"Gini@{k}"],
         [
-            ("ALS model", ChartCanvas.Model, [data.Metric($"model.coverage@{k}") ?? double.NaN, data.Metric($"model.gini@{k}") ?? double.NaN]),
-            ("popularity baseline", ChartCanvas.Popular, [data.Metric($"popular.coverage@{k}") ?? double.NaN, data.Metric($"popular.gini@{k}") ?? double.NaN]),
+            ("ALS model", ChartCanvas.Model, [data.Metric(MetricNames.Model(MetricNames.Coverage, kk)) ?? double.NaN, data.Metric(MetricNames.Model(MetricNames.Gini, kk)) ?? double.NaN]),
+            ("popularity baseline", ChartCanvas.Popular, [data.Metric(MetricNames.Popular(MetricNames.Coverage, kk)) ?? double.NaN, data.Metric(MetricNames.Popular(MetricNames.Gini, kk)) ?? double.NaN]),
         ], v => v.ToString("0.000", CultureInfo.InvariantCulture));
         plot.Axes.SetLimitsY(0, 1.15);
         return new ReportChart(id, title, ChartCanvas.ToSvg(plot),
@@ -240,22 +244,23 @@ public static partial class ReportCharts
 
     private static ReportChart Ipw(ReportData data, int? k)
     {
-        var (id, title) = All[8];
-        if (k is null || data.Metric($"model.recall@{k}") is null)
+        var (id, title) = IpwChart;
+        if (k is not { } kk || data.Metric(MetricNames.ModelRecall(kk)) is null)
             return Missing(id, title, NoEvaluation(data));
-        if (data.Metric($"model.snips_recall@{k}") is null && data.Metric($"model.ips_recall@{k}") is null)
-            return Missing(id, title, $"This run recorded no inverse-propensity-weighted metrics (model.snips_recall@{k}, model.ips_recall@{k}).");
-        string[] kinds = ["recall", "snips_recall", "ips_recall"];
-        var present = kinds.Where(n => data.Metric($"model.{n}@{k}") is not null).ToArray();
+        string snips = MetricNames.Model(MetricNames.SnipsRecall, kk), ips = MetricNames.Model(MetricNames.IpsRecall, kk);
+        if (data.Metric(snips) is null && data.Metric(ips) is null)
+            return Missing(id, title, $"This run recorded no inverse-propensity-weighted metrics ({snips}, {ips}).");
+        string[] kinds = [MetricNames.Recall, MetricNames.SnipsRecall, MetricNames.IpsRecall];
+        var present = kinds.Where(n => data.Metric(MetricNames.Model(n, kk)) is not null).ToArray();
         var plot = ChartCanvas.New("", $"value @{k}");
-        ChartCanvas.GroupedBars(plot, present.Select(n => n switch { "recall" => "recall (plain)", "snips_recall" => "SNIPS recall", _ => "IPS recall" }).ToArray(),
+        ChartCanvas.GroupedBars(plot, present.Select(n => n switch { MetricNames.Recall => "recall (plain)", MetricNames.SnipsRecall => "SNIPS recall", _ => "IPS recall" }).ToArray(),
         [
-            ("ALS model", ChartCanvas.Model, present.Select(n => data.Metric($"model.{n}@{k}") ?? double.NaN).ToArray()),
-            ("popularity baseline", ChartCanvas.Popular, present.Select(n => data.Metric($"popular.{n}@{k}") ?? double.NaN).ToArray()),
+            ("ALS model", ChartCanvas.Model, present.Select(n => data.Metric(MetricNames.Model(n, kk)) ?? double.NaN).ToArray()),
+            ("popularity baseline", ChartCanvas.Popular, present.Select(n => data.Metric(MetricNames.Popular(n, kk)) ?? double.NaN).ToArray()),
         ], v => v.ToString("0.000", CultureInfo.InvariantCulture));
         string lift = string.Join(", ", present
-            .Where(n => data.Metric($"popular.{n}@{k}") is > 0)
-            .Select(n => $"{n} ×{(data.Metric($"model.{n}@{k}")!.Value / data.Metric($"popular.{n}@{k}")!.Value).ToString("0.00", CultureInfo.InvariantCulture)}"));
+            .Where(n => data.Metric(MetricNames.Popular(n, kk)) is > 0)
+            .Select(n => $"{n} ×{(data.Metric(MetricNames.Model(n, kk))!.Value / data.Metric(MetricNames.Popular(n, kk))!.Value).ToString("0.00", CultureInfo.InvariantCulture)}"));
         return new ReportChart(id, title, ChartCanvas.ToSvg(plot),
             $"Held-out hits weighted by 1/propensity (propensity: {data.Setting("propensity") ?? "?"}), so hits on rarely seen items count more. " +
             $"Model over baseline: {lift}. IPS is unnormalised and can exceed 1; SNIPS divides by the weights' sum.");
@@ -263,9 +268,10 @@ public static partial class ReportCharts
 
     private static ReportChart Stages(ReportData data)
     {
-        var (id, title) = All[9];
-        var stages = data.Metrics.Where(m => m.Key.StartsWith("time.", StringComparison.Ordinal) && m.Key.EndsWith("_s", StringComparison.Ordinal) && m.Key != "time.total_s")
-            .Select(m => (Stage: m.Key[5..^2], Seconds: m.Value))
+        var (id, title) = StagesChart;
+        var stages = data.Metrics
+            .Select(m => (IsStage: MetricNames.TryParseStageSeconds(m.Key, out string stage) && m.Key != MetricNames.TotalSeconds, Stage: stage, Seconds: m.Value))
+            .Where(s => s.IsStage).Select(s => (s.Stage, s.Seconds))
             .OrderBy(s => StageOrder(s.Stage)).ThenBy(s => s.Stage, StringComparer.Ordinal).ToList();
         if (stages.Count == 0)
             return Missing(id, title, "No stage timings (time.<stage>_s) were recorded: the run failed before its first stage finished.");
@@ -285,12 +291,12 @@ public static partial class ReportCharts
         ChartCanvas.CategoryTicksLeft(plot, stages.Select(s => s.Stage).Reverse().ToArray());
         plot.Axes.SetLimits(0, stages.Max(s => s.Seconds) * 1.25, -0.5, stages.Count - 0.5);
         return new ReportChart(id, title, ChartCanvas.ToSvg(plot),
-            $"Wall time per pipeline stage; the run took {Sec(data.Metric("time.total_s") ?? data.Run.Seconds)} in all (publish is timed after the metrics are stored, so it is not shown).");
+            $"Wall time per pipeline stage; the run took {Sec(data.Metric(MetricNames.TotalSeconds) ?? data.Run.Seconds)} in all (publish is timed after the metrics are stored, so it is not shown).");
     }
 
     private static ReportChart Input(ReportData data)
     {
-        var (id, title) = All[10];
+        var (id, title) = InputChart;
         if (data.InputDays.Count == 0)
             return Missing(id, title, data.Run.Status == "succeeded"
                 ? "The run's manifest.json is gone or belongs to a later run of the same date, so the per-day input is not known."
@@ -307,7 +313,7 @@ public static partial class ReportCharts
 
     private static ReportChart Tuning(ReportData data)
     {
-        var (id, title) = All[11];
+        var (id, title) = TuningChart;
         if (data.Tuning is not { } t || t.Trials.Count == 0)
             return Missing(id, title, "This run did not use tuned settings (no adopted `batchrecs tune` result for the job, or use_tuned=false).");
         var plot = ChartCanvas.New("rung (budget grows left to right)", t.Metric + " on the validation split");
@@ -336,16 +342,13 @@ public static partial class ReportCharts
     private static string NoIndex(ReportData data) =>
         data.Setting("index") is "exact"
             ? "This run used exact top-N (index = exact): every user was scored against every item, so there is no IVF recall to show."
-            : $"The run recorded no IVF index metrics (index.recall_mean, index.search_s; status: {data.Run.Status}).";
+            : $"The run recorded no IVF index metrics ({MetricNames.IndexRecallMean}, {MetricNames.IndexSearchSeconds}; status: {data.Run.Status}).";
 
     /// <summary>The <c>STAGE.iterNNN.FIELD</c> metrics as (iteration, value), in iteration order.</summary>
     private static List<(double X, double Y)> Series(ReportData data, string stage, string field)
     {
-        var prefix = stage + ".iter";
-        var suffix = "." + field;
         return data.Metrics
-            .Where(m => m.Key.StartsWith(prefix, StringComparison.Ordinal) && m.Key.EndsWith(suffix, StringComparison.Ordinal))
-            .Select(m => (Ok: int.TryParse(m.Key.AsSpan(prefix.Length, m.Key.Length - prefix.Length - suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int it), It: it, m.Value))
+            .Select(m => (Ok: MetricNames.TryParseFitIteration(m.Key, stage, field, out int it), It: it, m.Value))
             .Where(t => t.Ok && double.IsFinite(t.Value))
             .OrderBy(t => t.It)
             .Select(t => ((double)t.It, t.Value))
@@ -371,11 +374,9 @@ public static partial class ReportCharts
         return labels.Select((l, i) => i % step == 0 ? l : "").ToArray();
     }
 
-    private static int StageOrder(string stage) => Array.IndexOf(PipelineStages, stage) is var i and >= 0 ? i : PipelineStages.Length;
+    private static int StageOrder(string stage) => StageNames.InOrder.ToList().IndexOf(stage) is var i and >= 0 ? i : StageNames.InOrder.Count;
 
-    private static readonly string[] PipelineStages = ["read", "read_exposures", "pairs", "fit_eval", "score_eval", "fit", "score", "publish"];
-
-    private static string Label(string metric) => metric switch { "ndcg" => "NDCG", "map" => "MAP", "hitrate" => "hit rate", _ => metric };
+    private static string Label(string metric) => metric switch { MetricNames.Ndcg => "NDCG", MetricNames.Map => "MAP", MetricNames.HitRate => "hit rate", _ => metric };
 
     internal static string Count(double? v) => v is { } x && double.IsFinite(x) ? x.ToString("#,0.##", CultureInfo.InvariantCulture) : "–";
 
@@ -389,7 +390,4 @@ public static partial class ReportCharts
     };
 
     private static string Ms(double seconds) => (seconds * 1000).ToString(seconds < 0.01 ? "0.00" : "0.#", CultureInfo.InvariantCulture) + " ms";
-
-    [GeneratedRegex(@"^model\.recall@(\d+)$")]
-    private static partial Regex AtK();
 }

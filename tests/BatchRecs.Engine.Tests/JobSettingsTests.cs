@@ -10,7 +10,7 @@ public class JobSettingsTests
     {
         var s = JobSettings.Create(new Dictionary<string, string> { ["factors"] = "32", ["alpha"] = "5" }, ["alpha=7.5", "top_n=3"]);
         Assert.Equal(32, s.Factors);
-        Assert.Equal(7.5, s.GetDouble("alpha"));
+        Assert.Equal(7.5, s.Fit.Alpha);
         Assert.Equal(3, s.TopN);
         Assert.Equal(15, s.Iterations);
         Assert.Equal(32, s.ToAls().Factors);
@@ -73,5 +73,52 @@ public class JobSettingsTests
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "BatchRecs.sln"))) dir = dir.Parent;
         var readme = File.ReadAllText(Path.Combine(dir!.FullName, "README.md"));
         Assert.All(JobSettings.Definitions, d => Assert.Contains($"| `{d.Key}` | {d.Default} |", readme));
+    }
+
+    [Fact]
+    public void Every_setting_is_read_by_exactly_one_typed_property()
+    {
+        var read = JobSettings.Defaults().KeysRead;
+        Assert.Equal(read.Count, read.Distinct().Count());
+        Assert.Equal(JobSettings.Definitions.Select(d => d.Key).Order(StringComparer.Ordinal), read.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Every_choice_maps_to_an_enum_member_and_reads_as_it()
+    {
+        foreach (var d in JobSettings.Definitions.Where(d => d.Kind == SettingKind.Choice))
+        {
+            Assert.Equal(d.Choices!, d.ChoiceValues!.Keys);
+            Assert.Equal(d.Choices!.Count, d.ChoiceValues.Values.Distinct().Count());
+        }
+        var s = JobSettings.Create(null, ["index=exact", "debias=ipw-rerank", "propensity=exposure", "reader=duckdb", "combine=last",
+            "epoch_unit=ms", "warm_start=last_run", "checkpoints=off", "tune_metric=map", "solver=cholesky", "confidence=log", "mode=explicit"]);
+        Assert.Equal(IndexKind.Exact, s.Retrieval.Index);
+        Assert.Equal(DebiasMode.IpwRerank, s.Debias.Mode);
+        Assert.True(s.Debias.RerankWithIpw);
+        Assert.False(s.Debias.TrainWithIpw);
+        Assert.Equal(PropensityModel.Exposure, s.Debias.Propensity);
+        Assert.Equal(ReaderKind.DuckDb, s.Input.Reader);
+        Assert.Equal(BatchRecs.Core.Data.CombineRule.Last, s.Input.Combine);
+        Assert.Equal(EpochUnit.Milliseconds, s.Input.EpochUnit);
+        Assert.Equal("ms", s.Input.EpochUnitSymbol);
+        Assert.Equal(WarmStart.LastRun, s.Fit.WarmStart);
+        Assert.Equal(CheckpointMode.Off, s.Fit.Checkpoints);
+        Assert.Equal(TuneMetric.Map, s.Tuning.Metric);
+        Assert.Equal("map", s.Tuning.MetricName);
+        Assert.Equal(BatchRecs.Core.Als.AlsSolver.Cholesky, s.ToAls().Solver);
+        Assert.Equal(BatchRecs.Core.Als.ConfidenceKind.Log, s.ToAls().Confidence);
+        Assert.Equal(BatchRecs.Core.Als.AlsMode.Explicit, s.ToAls().Mode);
+        foreach (var unit in new[] { "s", "ms", "us", "ns" })
+            Assert.Equal(unit, JobSettings.Create(null, [$"epoch_unit={unit}"]).Input.EpochUnitSymbol);
+        foreach (var metric in new[] { "ndcg", "recall", "map" })
+            Assert.Equal(metric, JobSettings.Create(null, [$"tune_metric={metric}"]).Tuning.MetricName);
+    }
+
+    [Fact]
+    public void Empty_text_settings_read_as_unset()
+    {
+        Assert.Null(JobSettings.Defaults().Input.ItemsInput);
+        Assert.Equal("/x", JobSettings.Create(null, ["exposure_input=/x"]).Input.ExposureInput);
     }
 }

@@ -93,7 +93,7 @@ public class TuningTests
         Assert.NotNull(TunedSettingsStore.LoadAdopted(dir.Sub("lake"), "tuned"));
         var resolved = job.ResolveSettings(["factors=8"], dir.Sub("lake"));
         Assert.Equal(first.TuningId, resolved.TunedFrom);
-        Assert.Equal(double.Parse(first.Settings["alpha"], System.Globalization.CultureInfo.InvariantCulture), resolved.GetDouble("alpha"));
+        Assert.Equal(double.Parse(first.Settings["alpha"], System.Globalization.CultureInfo.InvariantCulture), resolved.Fit.Alpha);
         Assert.Equal(8, resolved.Factors);
         Assert.Equal(first.TuningId, resolved.Effective["tuned_from"]);
         Assert.Null(job.ResolveSettings(["use_tuned=false"], dir.Sub("lake")).TunedFrom);

@@ -40,14 +40,14 @@ public sealed class DistributedTests(PostgresFixture pg)
     public void Two_worker_processes_give_factors_bit_identical_to_the_local_executor()
     {
         var problem = Problem(out var s);
-        var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), userBlocks: 4, itemBlocks: 3);
+        var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), new AlsFitOptions { UserBlocks = 4, ItemBlocks = 3 });
         string cs = pg.Server.CreateDatabase();
         using var lake = new TempDirectory("batchrecs-dist");
         using var engine = DistributedEngine.Connect(new StorageOptions(cs), lake.Path, TimeSpan.FromMinutes(2));
         var workers = StartWorkers(cs, 2);
         try
         {
-            var distributed = ImplicitAls.Fit(problem, s, engine.Executor, userBlocks: 4, itemBlocks: 3);
+            var distributed = ImplicitAls.Fit(problem, s, engine.Executor, new AlsFitOptions { UserBlocks = 4, ItemBlocks = 3 });
             Assert.Equal(local.UserFactors, distributed.UserFactors);
             Assert.Equal(local.ItemFactors, distributed.ItemFactors);
             Assert.Equal(6, engine.Executor.Stats.HalfSteps);
@@ -80,7 +80,7 @@ public sealed class WorkerFailureTests(PostgresFixture pg)
         var m = log.ToInteractionLog().ToUserItemMatrix();
         var s = new AlsSettings(Factors: 8, Regularization: 0.1f, Alpha: 2, Iterations: 2);
         var problem = AlsProblem.Build(m, s);
-        var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), userBlocks: 3, itemBlocks: 3);
+        var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), new AlsFitOptions { UserBlocks = 3, ItemBlocks = 3 });
 
         string cs = pg.Server.CreateDatabase();
         using var lake = new TempDirectory("batchrecs-kill");
@@ -92,7 +92,7 @@ public sealed class WorkerFailureTests(PostgresFixture pg)
         try
         {
             var sw = Stopwatch.StartNew();
-            var fit = Task.Run(() => ImplicitAls.Fit(problem, s, engine.Executor, userBlocks: 3, itemBlocks: 3));
+            var fit = Task.Run(() => ImplicitAls.Fit(problem, s, engine.Executor, new AlsFitOptions { UserBlocks = 3, ItemBlocks = 3 }));
             // Kill the victim as soon as Hangfire shows it processing a block.
             var monitor = global::Hangfire.JobStorage.Current.GetMonitoringApi();
             bool killed = false;

@@ -4,6 +4,7 @@ using System.Globalization;
 using BatchRecs.Engine.Pipeline;
 using BatchRecs.Engine.Settings;
 using BatchRecs.Hangfire.Distributed;
+using BatchRecs.Lake.Output;
 
 namespace BatchRecs.Cli.Commands;
 
@@ -49,15 +50,16 @@ internal static class RunCommand
         var m = s.Run.Metrics;
         Console.WriteLine();
         Console.WriteLine($"run {s.Run.RunId}: {s.Run.Status} in {(s.Run.FinishedUtc - s.Run.StartedUtc).TotalSeconds:F1} s");
-        Console.WriteLine($"  input     {m.GetValueOrDefault("input.rows_in_window"):N0} events, {s.Run.Users:N0} users, {s.Run.Items:N0} items");
-        var k = m.Keys.FirstOrDefault(x => x.StartsWith("model.ndcg@", StringComparison.Ordinal))?["model.ndcg@".Length..];
-        if (k is not null)
+        Console.WriteLine($"  input     {m.GetValueOrDefault(MetricNames.InputRowsInWindow):N0} events, {s.Run.Users:N0} users, {s.Run.Items:N0} items");
+        int? k = m.Keys.Select(x => MetricNames.TryParseAtK(x, MetricNames.ModelRanker, MetricNames.Ndcg, out int at) ? at : (int?)null).FirstOrDefault(at => at is not null);
+        if (k is { } atK)
         {
-            Console.WriteLine($"  {"metric @" + k,-22} {"model",8} {"popular",8}");
-            foreach (var name in new[] { "recall", "ndcg", "map", "hitrate", "snips_recall", "coverage", "gini", "mean_pop_rank" })
+            Console.WriteLine($"  {"metric @" + atK.ToString(CultureInfo.InvariantCulture),-22} {"model",8} {"popular",8}");
+            foreach (var name in MetricNames.Headline)
             {
-                string F(string who) => m.TryGetValue($"{who}.{name}@{k}", out var v) ? v.ToString(name == "mean_pop_rank" ? "F1" : "F4", CultureInfo.InvariantCulture) : "-";
-                Console.WriteLine($"  {name,-22} {F("model"),8} {F("popular"),8}");
+                string F(string ranker) => m.TryGetValue(MetricNames.AtK(ranker, name, atK), out var v)
+                    ? v.ToString(name == MetricNames.MeanPopularityRank ? "F1" : "F4", CultureInfo.InvariantCulture) : "-";
+                Console.WriteLine($"  {name,-22} {F(MetricNames.ModelRanker),8} {F(MetricNames.PopularRanker),8}");
             }
         }
         if (s.Published is { } pub)

@@ -13,45 +13,32 @@ namespace BatchRecs.Core.Als;
 /// </summary>
 public static class ImplicitAls
 {
-    /// <summary>Fits factors. <paramref name="warmUsers"/>/<paramref name="warmItems"/> (rows × k) replace the random start when given.</summary>
-    /// <param name="trackLoss">compute the training loss after every iteration (recorded in the history; NaN when off).
-    /// Off, the item Gram matrix after the last iteration is not computed either, and divergence is still caught: from
-    /// the user Gram matrix (finite exactly when every user factor is) and the sum of the item factors' magnitudes.</param>
-    /// <param name="userSample">the share of the users the problem holds (a uniform sample; the others are empty rows).
-    /// Below 1 the item side's λ is scaled by it, so each item's solve is an unbiased estimate of its full-data solve
-    /// (the sampled data term is about that share of the full one) and settings tried on a sample rank as on all users.
-    /// With <c>ScaleRegularization</c> the per-row λ already shrinks with the sample, and nothing is scaled.</param>
+    /// <summary>Fits factors; <paramref name="options"/> (null = <see cref="AlsFitOptions.Default"/>) set the start, the blocks and what is tracked and saved.</summary>
     /// <param name="problem">the confidence (and preference) CSRs in both orientations.</param>
     /// <param name="settings">factors, λ, iterations, solver and seed.</param>
     /// <param name="executor">runs each half-step's block tasks.</param>
-    /// <param name="userBlocks">user blocks per half-step (0: from the data size and cores).</param>
-    /// <param name="itemBlocks">item blocks per half-step (0: from the data size and cores).</param>
-    /// <param name="warmUsers">users × k starting factors, or null.</param>
-    /// <param name="warmItems">items × k starting factors, or null.</param>
-    /// <param name="onIteration">called after every completed iteration.</param>
+    /// <param name="options">warm start, blocks, per-iteration callback, checkpoint, loss tracking and user sample.</param>
     /// <param name="cancellationToken">cancels the fit between half-steps.</param>
-    /// <param name="checkpoint">where the fit is saved after every iteration and resumed from, or null.</param>
-    public static AlsModel Fit(AlsProblem problem, AlsSettings settings, IExecutor executor,
-        int userBlocks = 0, int itemBlocks = 0, float[]? warmUsers = null, float[]? warmItems = null,
-        Action<IterationStats>? onIteration = null, CancellationToken cancellationToken = default, IFitCheckpoint? checkpoint = null,
-        bool trackLoss = true, double userSample = 1.0)
+    public static AlsModel Fit(AlsProblem problem, AlsSettings settings, IExecutor executor, AlsFitOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
+        var o = options ?? AlsFitOptions.Default;
         settings.Validate();
-        if (!(userSample > 0 && userSample <= 1)) throw new ArgumentOutOfRangeException(nameof(userSample), $"the user sample must be a share in (0, 1] (got {userSample}).");
-        var itemSettings = userSample < 1 && !settings.ScaleRegularization ? settings with { Regularization = (float)(settings.Regularization * userSample) } : settings;
+        if (!(o.UserSample > 0 && o.UserSample <= 1)) throw new ArgumentOutOfRangeException(nameof(AlsFitOptions.UserSample), $"the user sample must be a share in (0, 1] (got {o.UserSample}).");
+        var itemSettings = o.UserSample < 1 && !settings.ScaleRegularization ? settings with { Regularization = (float)(settings.Regularization * o.UserSample) } : settings;
         if (settings.Mode != AlsMode.Implicit) throw new ArgumentException("mode is explicit: fit ratings with ExplicitAls.Fit.", nameof(settings));
         if (problem.UserItemConf.NonZeros == 0) throw new BadInputException("there are no interactions to fit (empty input).");
         int k = settings.Factors;
         int cores = Environment.ProcessorCount;
-        var userBlockList = BlockPartitioner.Partition(problem.UserItemConf, userBlocks > 0 ? userBlocks : BlockPartitioner.DefaultBlocks(problem.UserItemConf, cores), k);
-        var itemBlockList = BlockPartitioner.Partition(problem.ItemUserConf, itemBlocks > 0 ? itemBlocks : BlockPartitioner.DefaultBlocks(problem.ItemUserConf, cores), k);
+        var userBlockList = BlockPartitioner.Partition(problem.UserItemConf, o.UserBlocks > 0 ? o.UserBlocks : BlockPartitioner.DefaultBlocks(problem.UserItemConf, cores), k);
+        var itemBlockList = BlockPartitioner.Partition(problem.ItemUserConf, o.ItemBlocks > 0 ? o.ItemBlocks : BlockPartitioner.DefaultBlocks(problem.ItemUserConf, cores), k);
 
-        var x = warmUsers is not null ? CheckShape(warmUsers, problem.Users, k, "warm user factors") : FactorInit.Random(problem.Users, k, settings.Seed, Side.Users);
-        var y = warmItems is not null ? CheckShape(warmItems, problem.Items, k, "warm item factors") : FactorInit.Random(problem.Items, k, settings.Seed, Side.Items);
+        var x = o.WarmUsers is not null ? CheckShape(o.WarmUsers, problem.Users, k, "warm user factors") : FactorInit.Random(problem.Users, k, settings.Seed, Side.Users);
+        var y = o.WarmItems is not null ? CheckShape(o.WarmItems, problem.Items, k, "warm item factors") : FactorInit.Random(problem.Items, k, settings.Seed, Side.Items);
 
         var history = new List<IterationStats>(settings.Iterations);
         int first = 0;
-        if (checkpoint?.Load() is { } saved && saved.UserFactors.Length == x.Length && saved.ItemFactors.Length == y.Length
+        if (o.Checkpoint?.Load() is { } saved && saved.UserFactors.Length == x.Length && saved.ItemFactors.Length == y.Length
             && saved.CompletedIterations <= settings.Iterations)
         {
             (x, y, first) = (saved.UserFactors, saved.ItemFactors, saved.CompletedIterations);
@@ -68,15 +55,15 @@ public static class ImplicitAls
             executor.RunHalfStep(new HalfStep(it, Side.Items, problem.ItemUserConf, problem.ItemUserPref, itemBlockList, x, gx, y, itemSettings), cancellationToken);
             // The loss needs the new item Gram (and the next iteration reuses it); without the loss it waits for the next
             // iteration, so a fit's last one computes none.
-            gy = trackLoss ? GramMatrix.Compute(y, problem.Items, k, gramThreads) : null;
+            gy = o.TrackLoss ? GramMatrix.Compute(y, problem.Items, k, gramThreads) : null;
             double seconds = sw.Elapsed.TotalSeconds;
-            double loss = trackLoss ? TrainingLoss.Compute(problem, settings, x, y, gy!) : double.NaN;
-            if (trackLoss ? !double.IsFinite(loss) : !IsFinite(gx) || !float.IsFinite(TensorPrimitives.SumOfMagnitudes(y)))
+            double loss = o.TrackLoss ? TrainingLoss.Compute(problem, settings, x, y, gy!) : double.NaN;
+            if (o.TrackLoss ? !double.IsFinite(loss) : !IsFinite(gx) || !float.IsFinite(TensorPrimitives.SumOfMagnitudes(y)))
                 throw new ArithmeticException($"ALS diverged at iteration {it + 1} (loss is {loss}); try increasing regularization or lowering alpha.");
             var stats = new IterationStats(it + 1, seconds, loss);
             history.Add(stats);
-            checkpoint?.Save(new FitState(it + 1, x, y, history));
-            onIteration?.Invoke(stats);
+            o.Checkpoint?.Save(new FitState(it + 1, x, y, history));
+            o.OnIteration?.Invoke(stats);
         }
         return new AlsModel(problem.Users, problem.Items, k, x, y, history);
     }

@@ -17,8 +17,9 @@ public static class JobInput
     public static Task<ReadResult> ReadAsync(string inputDir, DateOnly runDate, JobDefinition job, JobSettings settings, CancellationToken ct)
     {
         var window = Window(runDate, job, settings);
-        var rules = new EventRules(settings.EventWeights, 1f, settings.GetDouble("half_life_days"), settings.GetString("epoch_unit"), settings.GetBool("skip_bad_files"));
-        return settings.GetString("reader") == "duckdb"
+        var input = settings.Input;
+        var rules = new EventRules(settings.EventWeights, 1f, input.HalfLifeDays, input.EpochUnitSymbol, input.SkipBadFiles);
+        return input.Reader == ReaderKind.DuckDb
             ? DuckDbInteractionReader.ReadAsync(inputDir, window, rules, ct)
             : InteractionReader.ReadAsync(inputDir, window, rules, ct);
     }
@@ -46,9 +47,8 @@ public static class JobInput
     public static void RequireEvents(ReadResult read, DateOnly runDate, JobDefinition job, JobSettings settings)
     {
         if (read.Events.Count == 0)
-            throw new LakeInputException(EmptyWindow.Explain(read, Window(runDate, job, settings), settings.GetString("epoch_unit")));
+            throw new LakeInputException(EmptyWindow.Explain(read, Window(runDate, job, settings), settings.Input.EpochUnitSymbol));
     }
 
-    public static CombineRule Combine(JobSettings settings) =>
-        settings.GetString("combine") switch { "max" => CombineRule.Max, "last" => CombineRule.Last, _ => CombineRule.Sum };
+    public static CombineRule Combine(JobSettings settings) => settings.Input.Combine;
 }

@@ -20,16 +20,16 @@ public sealed record IndexReport(int Nlist, int Nprobe, RecallReport Recall, dou
 public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatrix? exposures = null)
 {
     public int N { get; } = settings.TopN;
-    public string Debias { get; } = settings.GetString("debias");
-    public bool TrainWithIpw => Debias is "ipw-train" or "both";
-    public bool RerankWithIpw => Debias is "ipw-rerank" or "both";
+    public DebiasMode Debias => settings.Debias.Mode;
+    public bool TrainWithIpw => settings.Debias.TrainWithIpw;
+    public bool RerankWithIpw => settings.Debias.RerankWithIpw;
 
     /// <summary>Candidates retrieved per user: N, or N × rerank_candidates when re-ranking.</summary>
-    public int FetchCount => RerankWithIpw ? N * settings.GetInt("rerank_candidates") : N;
+    public int FetchCount => RerankWithIpw ? N * settings.Debias.RerankCandidates : N;
 
     /// <summary>Propensities from item popularity counts (clipped).</summary>
     public float[] PopularityPropensity(int[] counts) =>
-        Propensity.FromPopularity(counts, settings.GetDouble("propensity_eta"), settings.GetDouble("propensity_clip"));
+        Propensity.FromPopularity(counts, settings.Debias.PropensityEta, settings.Debias.PropensityClip);
 
     /// <summary>
     /// Item propensities for a user × item matrix: from its popularity, or (propensity=exposure) from the exposure
@@ -37,11 +37,11 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// </summary>
     public float[] Propensities(CsrMatrix strengths, int[] counts)
     {
-        if (settings.GetString("propensity") != "exposure") return PopularityPropensity(counts);
+        if (settings.Debias.Propensity != PropensityModel.Exposure) return PopularityPropensity(counts);
         if (exposures is null) throw new SettingsException("exposure_input", "propensity=exposure needs exposure_input (a directory of exposure logs).");
         var activity = new int[strengths.Rows];
         for (int u = 0; u < activity.Length; u++) activity[u] = strengths.RowLength(u);
-        return ExposurePropensity.Fit(exposures, counts, activity, settings.GetDouble("propensity_clip"), (ulong)settings.Seed).Propensity;
+        return ExposurePropensity.Fit(exposures, counts, activity, settings.Debias.PropensityClip, (ulong)settings.Seed).Propensity;
     }
 
     /// <param name="checkpointPath">where to checkpoint every iteration (and resume from), or null.</param>
@@ -61,8 +61,17 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         var problem = AlsProblem.Build(strengths, als, TrainWithIpw ? RelMf.Preferences(strengths, propensity) : null);
         var checkpoint = checkpointPath is null ? null
             : new FileCheckpoint(checkpointPath, FileCheckpoint.Fingerprint(problem, als, warm?.UserFactors, warm?.ItemFactors));
-        return ImplicitAls.Fit(problem, als, executor, settings.GetInt("user_blocks"), settings.GetInt("item_blocks"),
-            warm?.UserFactors, warm?.ItemFactors, onIteration, ct, checkpoint, trackLoss, userSample);
+        return ImplicitAls.Fit(problem, als, executor, new AlsFitOptions
+        {
+            UserBlocks = settings.Fit.UserBlocks,
+            ItemBlocks = settings.Fit.ItemBlocks,
+            WarmUsers = warm?.UserFactors,
+            WarmItems = warm?.ItemFactors,
+            OnIteration = onIteration,
+            Checkpoint = checkpoint,
+            TrackLoss = trackLoss,
+            UserSample = userSample,
+        }, ct);
     }
 
     /// <summary>
@@ -83,12 +92,12 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// <summary>A scoring step over all users in user blocks (as many as the user half-step uses).</summary>
     private ScoringStep AllUsers(AlsModel model, CsrMatrix exclude, int fetch, IvfBuildOptions? ivf, int nprobe)
     {
-        int blocks = settings.GetInt("user_blocks") is > 0 and var b ? b : BlockPartitioner.DefaultBlocks(exclude, Environment.ProcessorCount);
+        int blocks = settings.Fit.UserBlocks is > 0 and var b ? b : BlockPartitioner.DefaultBlocks(exclude, Environment.ProcessorCount);
         return new ScoringStep(model.UserFactors, model.ItemFactors, model.Factors, fetch, exclude, BlockPartitioner.Partition(exclude, blocks, model.Factors), ivf, nprobe);
     }
 
     /// <summary>Whether fits checkpoint every iteration: always, never, or (auto) when blocks run outside this process.</summary>
-    public bool Checkpoints => settings.GetString("checkpoints") switch { "on" => true, "off" => false, _ => executor is not LocalExecutor };
+    public bool Checkpoints => settings.Fit.Checkpoints switch { CheckpointMode.On => true, CheckpointMode.Off => false, _ => executor is not LocalExecutor };
 
     /// <summary>Top-N for <paramref name="users"/> (null = all), excluding each user's items in <paramref name="exclude"/>.</summary>
     public TopNResult Score(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null) => Retrieve(model, exclude, propensity, users).Lists;
@@ -104,29 +113,29 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         int fetch = FetchCount;
         TopNResult candidates;
         IndexReport? report = null;
-        if (settings.GetString("index") == "exact")
+        if (settings.Retrieval.Index == IndexKind.Exact)
             candidates = users is null
                 ? executor.Score(AllUsers(model, exclude, fetch, null, 0))
                 : ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(fetch, exclude), users);
         else
             (candidates, report) = SearchIvf(model, exclude, fetch, users);
-        var lists = RerankWithIpw ? PopularityRerank.Apply(candidates, propensity, settings.GetDouble("rerank_beta"), N) : candidates;
+        var lists = RerankWithIpw ? PopularityRerank.Apply(candidates, propensity, settings.Debias.RerankBeta, N) : candidates;
         return (lists, report);
     }
 
     private (TopNResult, IndexReport) SearchIvf(AlsModel model, CsrMatrix exclude, int fetch, int[]? users)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        var build = new IvfBuildOptions(Nlist: settings.GetInt("nlist"), Seed: (ulong)settings.Seed);
+        var build = new IvfBuildOptions(Nlist: settings.Retrieval.Nlist, Seed: (ulong)settings.Seed);
         var index = IvfIndex.Build(model.ItemFactors, model.Factors, build);
         double buildSeconds = sw.Elapsed.TotalSeconds;
-        double floor = settings.GetDouble("recall_floor");
+        double floor = settings.Retrieval.RecallFloor;
         var options = new IvfSearchOptions(fetch, 1, exclude);
-        int canary = settings.GetInt("canary_users");
+        int canary = settings.Retrieval.CanaryUsers;
         // Only users with history are scored for real; sample the tuning and the canary among them.
         var active = users ?? Enumerable.Range(0, model.Users).Where(u => exclude.RowLength(u) > 0).ToArray();
         sw.Restart();
-        int nprobe = settings.GetInt("nprobe");
+        int nprobe = settings.Retrieval.Nprobe;
         if (nprobe == 0)
             nprobe = index.AutoTuneNprobe(model.UserFactors, model.ItemFactors, options, Math.Min(1.0, floor + 0.01), canary, (ulong)settings.Seed + 1, active).Nprobe;
         double tune = sw.Elapsed.TotalSeconds;

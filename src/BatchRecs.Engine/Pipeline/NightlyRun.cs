@@ -45,48 +45,48 @@ public sealed class NightlyRun(RunLog log)
             if (settings.TunedFrom is { } tuning) log.Event("run.tuned_settings", ("tuning_id", tuning));
             log.Event("run.settings", ("iterations", settings.Iterations),
                 ("refit_iterations", settings.HoldoutFraction > 0 ? Math.Max(1, settings.RefitIterations) : settings.Iterations));
-            publishOptions = new PublishOptions(settings.GetInt("retention_days"), settings.GetInt("lock_timeout_seconds"));
+            publishOptions = new PublishOptions(settings.Publish.RetentionDays, settings.Publish.LockTimeoutSeconds);
             LogRepairs(await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct));
             await JobInput.CheckIdKindsAsync(req.InputDir, req.LakeDir, JobInput.Window(req.RunDate, req.Job, settings), ct);
             var stages = new StageTimer(metrics, log);
-            var read = await stages.TimeAsync("read", () => JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, settings, ct));
+            var read = await stages.TimeAsync(StageNames.Read, () => JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, settings, ct));
             RecordInput(metrics, read);
             JobInput.RequireEvents(read, req.RunDate, req.Job, settings);
             inputRows = read.RowsInWindow;
-            var pairs = stages.Time("pairs", () => PairAggregator.Combine(read.Events, JobInput.Combine(settings)));
+            var pairs = stages.Time(StageNames.Pairs, () => PairAggregator.Combine(read.Events, JobInput.Combine(settings)));
             (users, items) = (pairs.UserCount, pairs.ItemCount);
-            metrics["input.users"] = users;
-            metrics["input.items"] = items;
-            metrics["input.pairs"] = pairs.Count;
-            var exposures = settings.GetString("exposure_input") is { Length: > 0 } exposureDir
-                ? await stages.TimeAsync("read_exposures", () => ExposureReader.ReadAsync(exposureDir,
+            metrics[MetricNames.InputUsers] = users;
+            metrics[MetricNames.InputItems] = items;
+            metrics[MetricNames.InputPairs] = pairs.Count;
+            var exposures = settings.Input.ExposureInput is { } exposureDir
+                ? await stages.TimeAsync(StageNames.ReadExposures, () => ExposureReader.ReadAsync(exposureDir,
                     JobInput.Window(req.RunDate, req.Job, settings), pairs.UserIds, pairs.ItemIds, ct))
                 : null;
-            if (exposures is not null) metrics["input.exposed_pairs"] = exposures.NonZeros;
+            if (exposures is not null) metrics[MetricNames.InputExposedPairs] = exposures.NonZeros;
             var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor(), exposures);
 
             var checkpoints = new Checkpoints(plan.Checkpoints, req, log);
             AlsModel? evalModel = settings.HoldoutFraction > 0 ? Evaluate(pairs, settings, plan, stages, metrics, checkpoints, ct) : null;
-            if (settings.GetBool("quality_gate") &&
-                QualityGate.Check(metrics, DuckDbCatalog.LastAcceptedMetrics(req.LakeDir, req.Job.Name), plan.N, settings.GetDouble("gate_tolerance")) is { } why)
+            if (settings.Evaluation.QualityGate &&
+                QualityGate.Check(metrics, DuckDbCatalog.LastAcceptedMetrics(req.LakeDir, req.Job.Name), plan.N, settings.Evaluation.GateTolerance) is { } why)
                 throw new QualityGateException("rejected by the quality gate: " + why);
 
             // Refit on the whole window, warm-started from the evaluated fit, and score everyone.
             var all = pairs.ToUserItemMatrix();
             var counts = PopularityRanker.Counts(all);
             var propensity = plan.Propensities(all, counts);
-            var warm = evalModel ?? (settings.GetString("warm_start") == "last_run" ? LastRunFactors(req.LakeDir, pairs, settings, metrics) : null);
-            var model = stages.Time("fit", () => plan.Fit(all, propensity,
-                evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), warm, ct, checkpoints.PathFor("fit"), checkpoints.OnIteration("fit")));
-            RecordFit(metrics, "fit", model);
-            var (recs, index) = stages.Time("score", () => plan.Retrieve(model, all, propensity));
+            var warm = evalModel ?? (settings.Fit.WarmStart == WarmStart.LastRun ? LastRunFactors(req.LakeDir, pairs, settings, metrics) : null);
+            var model = stages.Time(StageNames.Fit, () => plan.Fit(all, propensity,
+                evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), warm, ct, checkpoints.PathFor(StageNames.Fit), checkpoints.OnIteration(StageNames.Fit)));
+            RecordFit(metrics, StageNames.Fit, model);
+            var (recs, index) = stages.Time(StageNames.Score, () => plan.Retrieve(model, all, propensity));
             if (index is not null) RecordIndex(metrics, index);
-            metrics["output.rows"] = recs.TotalRows;
-            metrics["output.users"] = recs.Users;
+            metrics[MetricNames.OutputRows] = recs.TotalRows;
+            metrics[MetricNames.OutputUsers] = recs.Users;
 
-            metrics["time.total_s"] = (DateTime.UtcNow - started).TotalSeconds;
+            metrics[MetricNames.TotalSeconds] = (DateTime.UtcNow - started).TotalSeconds;
             var record = Record(RunStatus.Succeeded, null);
-            var publish = await stages.TimeAsync("publish", () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
+            var publish = await stages.TimeAsync(StageNames.Publish, () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
                 record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
                 new ItemPropensities(propensity, counts), ItemsFile(req, settings)), publishOptions, ct));
             LogRepairs(publish.Repairs);
@@ -116,7 +116,7 @@ public sealed class NightlyRun(RunLog log)
 
     private static string? ItemsFile(RunRequest req, JobSettings settings)
     {
-        if (settings.GetString("items_input") is { Length: > 0 } path)
+        if (settings.Input.ItemsInput is { } path)
             return File.Exists(path) ? Path.GetFullPath(path) : throw new LakeInputException($"items_input '{path}' does not exist.", path);
         string conventional = Path.Combine(req.InputDir, BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath);
         return File.Exists(conventional) ? Path.GetFullPath(conventional) : null;
@@ -124,11 +124,11 @@ public sealed class NightlyRun(RunLog log)
 
     private void RecordInput(IDictionary<string, double> metrics, ReadResult read)
     {
-        metrics["input.rows_read"] = read.RowsRead;
-        metrics["input.rows_in_window"] = read.RowsInWindow;
-        metrics["input.files"] = read.Files.Count;
-        metrics["input.files_pruned"] = read.PrunedFiles;
-        metrics["input.files_skipped"] = read.Skipped.Count;
+        metrics[MetricNames.InputRowsRead] = read.RowsRead;
+        metrics[MetricNames.InputRowsInWindow] = read.RowsInWindow;
+        metrics[MetricNames.InputFiles] = read.Files.Count;
+        metrics[MetricNames.InputFilesPruned] = read.PrunedFiles;
+        metrics[MetricNames.InputFilesSkipped] = read.Skipped.Count;
         foreach (var skip in read.Skipped) log.Event("run.input_skipped", ("file", skip.Path), ("reason", skip.Reason));
     }
 
@@ -139,20 +139,20 @@ public sealed class NightlyRun(RunLog log)
         var split = TemporalSplit.PerUserLast(pairs, settings.HoldoutFraction);
         var train = pairs.Where(split.IsTrain).ToUserItemMatrix();
         var heldOut = pairs.Where(split.IsTrain.Select(t => !t).ToArray()).ToUserItemMatrix();
-        metrics["eval.train_pairs"] = train.NonZeros;
-        metrics["eval.heldout_pairs"] = heldOut.NonZeros;
+        metrics[MetricNames.EvalTrainPairs] = train.NonZeros;
+        metrics[MetricNames.EvalHeldOutPairs] = heldOut.NonZeros;
         var counts = PopularityRanker.Counts(train);
         var propensity = plan.Propensities(train, counts);
-        var model = stages.Time("fit_eval", () => plan.Fit(train, propensity, settings.Iterations, null, ct,
-            checkpoints.PathFor("fit_eval"), checkpoints.OnIteration("fit_eval")));
-        RecordFit(metrics, "fit_eval", model);
+        var model = stages.Time(StageNames.FitEval, () => plan.Fit(train, propensity, settings.Iterations, null, ct,
+            checkpoints.PathFor(StageNames.FitEval), checkpoints.OnIteration(StageNames.FitEval)));
+        RecordFit(metrics, StageNames.FitEval, model);
         var evalUsers = Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray();
-        var modelRecs = stages.Time("score_eval", () => plan.Score(model, train, propensity, evalUsers).Scatter(evalUsers, heldOut.Rows));
+        var modelRecs = stages.Time(StageNames.ScoreEval, () => plan.Score(model, train, propensity, evalUsers).Scatter(evalUsers, heldOut.Rows));
         var popRecs = PopularityRanker.Recommend(train, plan.N);
         var m = Metrics.Evaluate(modelRecs, heldOut, plan.N, propensity, counts);
         var p = Metrics.Evaluate(popRecs, heldOut, plan.N, propensity, counts);
-        metrics["eval.users"] = m.Users;
-        foreach (var (k, v) in m.Named("model").Concat(p.Named("popular"))) metrics[k] = v;
+        metrics[MetricNames.EvalUsers] = m.Users;
+        foreach (var (k, v) in m.Named(MetricNames.ModelRanker).Concat(p.Named(MetricNames.PopularRanker))) metrics[k] = v;
         log.Event("run.evaluation", ("k", plan.N), ("users", m.Users), ("model_recall", m.Recall), ("model_ndcg", m.Ndcg),
             ("popular_recall", p.Recall), ("popular_ndcg", p.Ndcg), ("model_coverage", m.Coverage));
         return model;
@@ -191,22 +191,22 @@ public sealed class NightlyRun(RunLog log)
             log.Event("run.warm_start", ("from", "none"), ("reason", "no published factors of this shape"));
             return null;
         }
-        metrics["fit.warm_started"] = 1;
+        metrics[MetricNames.FitWarmStarted] = 1;
         log.Event("run.warm_start", ("from", "last_run"));
         return new AlsModel(pairs.UserCount, pairs.ItemCount, k, users, items, []);
     }
 
     private void RecordIndex(IDictionary<string, double> metrics, IndexReport index)
     {
-        metrics["index.nlist"] = index.Nlist;
-        metrics["index.nprobe"] = index.Nprobe;
-        metrics["index.recall_mean"] = index.Recall.Mean;
-        metrics["index.recall_p5"] = index.Recall.P5;
-        metrics["index.canary_users"] = index.Recall.Users;
-        metrics["index.build_s"] = index.BuildSeconds;
-        metrics["index.tune_s"] = index.TuneSeconds;
-        metrics["index.search_s"] = index.SearchSeconds;
-        metrics["index.fraction_scored"] = index.FractionScored;
+        metrics[MetricNames.IndexNlist] = index.Nlist;
+        metrics[MetricNames.IndexNprobe] = index.Nprobe;
+        metrics[MetricNames.IndexRecallMean] = index.Recall.Mean;
+        metrics[MetricNames.IndexRecallP5] = index.Recall.P5;
+        metrics[MetricNames.IndexCanaryUsers] = index.Recall.Users;
+        metrics[MetricNames.IndexBuildSeconds] = index.BuildSeconds;
+        metrics[MetricNames.IndexTuneSeconds] = index.TuneSeconds;
+        metrics[MetricNames.IndexSearchSeconds] = index.SearchSeconds;
+        metrics[MetricNames.IndexFractionScored] = index.FractionScored;
         log.Event("run.index", ("nlist", index.Nlist), ("nprobe", index.Nprobe), ("recall_mean", index.Recall.Mean), ("recall_p5", index.Recall.P5),
             ("search_s", index.SearchSeconds));
     }
@@ -217,13 +217,13 @@ public sealed class NightlyRun(RunLog log)
     private static void RecordFit(IDictionary<string, double> metrics, string stage, AlsModel model)
     {
         if (model.History.Count == 0) return;
-        metrics[$"{stage}.iterations"] = model.History.Count;
-        metrics[$"{stage}.loss_final"] = model.History[^1].Loss;
-        metrics[$"{stage}.seconds_per_iteration"] = model.History.Average(h => h.Seconds);
+        metrics[MetricNames.FitIterations(stage)] = model.History.Count;
+        metrics[MetricNames.FitLossFinal(stage)] = model.History[^1].Loss;
+        metrics[MetricNames.FitSecondsPerIteration(stage)] = model.History.Average(h => h.Seconds);
         foreach (var h in model.History)
         {
-            metrics[$"{stage}.iter{h.Iteration:D3}.loss"] = h.Loss;
-            metrics[$"{stage}.iter{h.Iteration:D3}.seconds"] = h.Seconds;
+            metrics[MetricNames.FitIteration(stage, h.Iteration, MetricNames.LossField)] = h.Loss;
+            metrics[MetricNames.FitIteration(stage, h.Iteration, MetricNames.SecondsField)] = h.Seconds;
         }
     }
 
@@ -277,7 +277,7 @@ public sealed class NightlyRun(RunLog log)
 
         private void Done(string stage, double seconds)
         {
-            metrics[$"time.{stage}_s"] = seconds;
+            metrics[MetricNames.StageSeconds(stage)] = seconds;
             log.Event("run.stage", ("stage", stage), ("seconds", seconds));
         }
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using BatchRecs.Core.Errors;
+using BatchRecs.Lake.Output;
 
 namespace BatchRecs.Engine.Pipeline;
 
@@ -22,7 +23,7 @@ public static class QualityGate
     /// <returns>null when the run passes, else the reason.</returns>
     public static string? Check(IReadOnlyDictionary<string, double> current, IReadOnlyDictionary<string, double>? previous, int k, double tolerance)
     {
-        string key = $"model.ndcg@{k}", pop = $"popular.ndcg@{k}";
+        string key = MetricNames.ModelNdcg(k), pop = MetricNames.PopularNdcg(k);
         if (!current.TryGetValue(key, out double ndcg)) return null; // evaluation off: nothing to judge
         if (current.TryGetValue(pop, out double popular) && ndcg <= popular)
             return string.Create(CultureInfo.InvariantCulture, $"model NDCG@{k} {ndcg:F4} does not beat the popularity baseline ({popular:F4}).");

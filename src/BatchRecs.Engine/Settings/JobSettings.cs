@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using BatchRecs.Core.Als;
+using BatchRecs.Core.Data;
 
 namespace BatchRecs.Engine.Settings;
 
@@ -8,6 +9,13 @@ namespace BatchRecs.Engine.Settings;
 /// The settings of a job: defaults, then the job file's <c>settings</c> object, then <c>--set key=value</c>
 /// overrides. Every key must be known and every value valid; errors name the key and the source.
 /// </summary>
+/// <remarks>
+/// <see cref="Definitions"/> is the one table of settings (key, default, range, description; the job file schema, the
+/// README table and "did you mean" come from it). Code reads a setting only through the typed groups built from it
+/// (<see cref="Fit"/>, <see cref="Input"/>, <see cref="Evaluation"/>, <see cref="Retrieval"/>, <see cref="Debias"/>,
+/// <see cref="Tuning"/>, <see cref="Publish"/>), with choices as enums: <c>settings.Retrieval.Index == IndexKind.Exact</c>.
+/// Each key is read by exactly one typed property (a test checks it), so a misspelt setting does not compile.
+/// </remarks>
 public sealed class JobSettings
 {
     public static readonly IReadOnlyList<SettingDefinition> Definitions =
@@ -16,29 +24,29 @@ public sealed class JobSettings
         SettingDefinition.Float("regularization", 0.05, 0, 1e6, "L2 penalty λ added to every normal equation"),
         SettingDefinition.Float("alpha", 2, 0, 1e6, "confidence slope: c = 1 + alpha·r"),
         SettingDefinition.Int("iterations", 15, 1, 1000, "ALS iterations"),
-        SettingDefinition.Choice("warm_start", "none", ["none", "last_run"], "start the fit from the last published factors (ids matched by external id; new ids random); only when holdout_fraction=0, where it cannot leak held-out pairs"),
+        SettingDefinition.Choice("warm_start", "none", [("none", WarmStart.None), ("last_run", WarmStart.LastRun)], "start the fit from the last published factors (ids matched by external id; new ids random); only when holdout_fraction=0, where it cannot leak held-out pairs"),
         SettingDefinition.Int("refit_iterations", 5, 0, 1000, "iterations of the full-window refit, warm-started from the evaluated fit"),
         SettingDefinition.Int("top_n", 20, 1, 10_000, "list length per user, also K of Recall@K/NDCG@K"),
         SettingDefinition.Int("lookback_days", 28, 1, 3650, "days of input before the run date"),
         SettingDefinition.Float("holdout_fraction", 0.2, 0, 1, "per-user fraction of the latest pairs held out for evaluation (0 = off)", maxExclusive: true),
         SettingDefinition.Int("seed", 42, 0, int.MaxValue, "random seed"),
-        SettingDefinition.Choice("solver", "cg", ["cg", "cholesky"], "per-row solver"),
+        SettingDefinition.Choice("solver", "cg", [("cg", AlsSolver.ConjugateGradient), ("cholesky", AlsSolver.Cholesky)], "per-row solver"),
         SettingDefinition.Int("cg_steps", 3, 1, 100, "conjugate-gradient steps per row and half-step"),
-        SettingDefinition.Choice("confidence", "linear", ["linear", "log"], "confidence function of the strength r"),
-        SettingDefinition.Choice("mode", "implicit", ["implicit", "explicit"], "implicit feedback (confidence-weighted ALS) or explicit ratings (biased MF: mean + user + item bias + taste)"),
+        SettingDefinition.Choice("confidence", "linear", [("linear", ConfidenceKind.Linear), ("log", ConfidenceKind.Log)], "confidence function of the strength r"),
+        SettingDefinition.Choice("mode", "implicit", [("implicit", AlsMode.Implicit), ("explicit", AlsMode.Explicit)], "implicit feedback (confidence-weighted ALS) or explicit ratings (biased MF: mean + user + item bias + taste)"),
         SettingDefinition.Bool("scale_regularization", false, "multiply λ by each row's number of entries, as Spark's ALS does"),
         SettingDefinition.IntOrAuto("user_blocks", 1, 1_000_000, "user blocks per half-step (auto: from data size and cores)"),
         SettingDefinition.IntOrAuto("item_blocks", 1, 1_000_000, "item blocks per half-step (auto: from data size and cores)"),
-        SettingDefinition.Choice("combine", "sum", ["sum", "max", "last"], "how repeated events of a (user, item) pair combine"),
+        SettingDefinition.Choice("combine", "sum", [("sum", CombineRule.Sum), ("max", CombineRule.Max), ("last", CombineRule.Last)], "how repeated events of a (user, item) pair combine"),
         SettingDefinition.Float("half_life_days", 0, 0, 36500, "time decay half-life of an event's weight (0 = off)"),
-        SettingDefinition.Choice("epoch_unit", "s", ["s", "ms", "us", "ns"], "unit of an INT64 event_time"),
-        SettingDefinition.Choice("index", "ivf", ["ivf", "exact"], "top-N retrieval: IVF index over item factors, or exact scoring of every item"),
+        SettingDefinition.Choice("epoch_unit", "s", [("s", EpochUnit.Seconds), ("ms", EpochUnit.Milliseconds), ("us", EpochUnit.Microseconds), ("ns", EpochUnit.Nanoseconds)], "unit of an INT64 event_time"),
+        SettingDefinition.Choice("index", "ivf", [("ivf", IndexKind.Ivf), ("exact", IndexKind.Exact)], "top-N retrieval: IVF index over item factors, or exact scoring of every item"),
         SettingDefinition.IntOrAuto("nlist", 1, 1_000_000, "IVF lists (auto: about 4·sqrt(items))"),
         SettingDefinition.IntOrAuto("nprobe", 1, 1_000_000, "IVF lists probed per user (auto: the smallest meeting recall_floor on a sample)"),
         SettingDefinition.Float("recall_floor", 0.95, 0, 1, "minimum canary recall@top_n of the index against exact search; below it the run fails"),
         SettingDefinition.Int("canary_users", 1000, 1, 1_000_000, "users scored both exactly and through the index in every run"),
-        SettingDefinition.Choice("debias", "none", ["none", "ipw-train", "ipw-rerank", "both"], "inverse propensity weighting: in training (Rel-MF), in re-ranking, both, or none"),
-        SettingDefinition.Choice("propensity", "popularity", ["popularity", "exposure"], "propensity model: item popularity power law, or a logistic model over an exposure log"),
+        SettingDefinition.Choice("debias", "none", [("none", DebiasMode.None), ("ipw-train", DebiasMode.IpwTrain), ("ipw-rerank", DebiasMode.IpwRerank), ("both", DebiasMode.Both)], "inverse propensity weighting: in training (Rel-MF), in re-ranking, both, or none"),
+        SettingDefinition.Choice("propensity", "popularity", [("popularity", PropensityModel.Popularity), ("exposure", PropensityModel.Exposure)], "propensity model: item popularity power law, or a logistic model over an exposure log"),
         SettingDefinition.Float("propensity_eta", 0.5, 0, 10, "η of p_i = (n_i / max n)^η"),
         SettingDefinition.Float("propensity_clip", 0.05, 1e-6, 1, "p_min: propensities are clipped to [p_min, 1]"),
         SettingDefinition.Text("items_input", "", "Parquet file of item metadata (item_id, title, category, …) loaded as the DuckDB items table (default: INPUT/_items/items.parquet when present)"),
@@ -47,12 +55,12 @@ public sealed class JobSettings
         SettingDefinition.Int("rerank_candidates", 3, 1, 100, "candidates per user retrieved for re-ranking, as a multiple of top_n"),
         SettingDefinition.Bool("quality_gate", true, "reject (publish nothing) a run worse than the last accepted run or than popularity"),
         SettingDefinition.Float("gate_tolerance", 0.1, 0, 1, "allowed relative drop of model NDCG@top_n against the last accepted run of the job"),
-        SettingDefinition.Choice("reader", "parquet-net", ["parquet-net", "duckdb"], "input reader: Parquet.Net row groups, or DuckDB read_parquet (falls back to Parquet.Net to diagnose bad input)"),
+        SettingDefinition.Choice("reader", "parquet-net", [("parquet-net", ReaderKind.ParquetNet), ("duckdb", ReaderKind.DuckDb)], "input reader: Parquet.Net row groups, or DuckDB read_parquet (falls back to Parquet.Net to diagnose bad input)"),
         SettingDefinition.Bool("use_tuned", true, "apply the job's last adopted tuning (between the job file and --set)"),
         SettingDefinition.Int("tune_budget", 30, 1, 10_000, "settings tried by a tuning (successive halving keeps the best third at each rung)"),
         SettingDefinition.Float("tune_final_fits", 2, 0, 1000, "what a tuning's final rung may spend on full fits, in fits of the current settings (estimated from iterations and, when larger, factors squared): in rank order, each finalist it still covers gets one; the best always does"),
-        SettingDefinition.Choice("tune_metric", "ndcg", ["ndcg", "recall", "map"], "what tuning maximizes, at top_n, on the validation split"),
-        SettingDefinition.Choice("checkpoints", "auto", ["auto", "on", "off"], "save the fit after every iteration so a restarted run resumes (auto: on with a distributed executor)"),
+        SettingDefinition.Choice("tune_metric", "ndcg", [("ndcg", TuneMetric.Ndcg), ("recall", TuneMetric.Recall), ("map", TuneMetric.Map)], "what tuning maximizes, at top_n, on the validation split"),
+        SettingDefinition.Choice("checkpoints", "auto", [("auto", CheckpointMode.Auto), ("on", CheckpointMode.On), ("off", CheckpointMode.Off)], "save the fit after every iteration so a restarted run resumes (auto: on with a distributed executor)"),
         SettingDefinition.Int("lock_timeout_seconds", 600, 1, 86400, "how long a run waits for another publisher of the same lake"),
         SettingDefinition.Int("retention_days", 30, 1, 36500, "days of published run dates kept (Parquet partitions and DuckDB rows)"),
         SettingDefinition.Bool("skip_bad_files", false, "skip unreadable or invalid input files (listed in the manifest) instead of failing"),
@@ -61,14 +69,22 @@ public sealed class JobSettings
     private static readonly Dictionary<string, SettingDefinition> ByKey = Definitions.ToDictionary(d => d.Key, StringComparer.Ordinal);
 
     private readonly Dictionary<string, string> _raw;
-    private readonly Dictionary<string, object> _parsed;
 
     private JobSettings(Dictionary<string, string> raw, Dictionary<string, float> eventWeights, string? tunedFrom)
     {
         _raw = raw;
         TunedFrom = tunedFrom;
         EventWeights = eventWeights;
-        _parsed = raw.ToDictionary(kv => kv.Key, kv => ByKey[kv.Key].Parse(kv.Value), StringComparer.Ordinal);
+        var parsed = raw.ToDictionary(kv => kv.Key, kv => ByKey[kv.Key].Parse(kv.Value), StringComparer.Ordinal);
+        var r = new Reader(parsed);
+        Fit = ReadFit(r);
+        Input = ReadInput(r);
+        Evaluation = ReadEvaluation(r);
+        Retrieval = ReadRetrieval(r);
+        Debias = ReadDebias(r);
+        Tuning = ReadTuning(r);
+        Publish = ReadPublish(r);
+        KeysRead = r.Keys;
     }
 
     /// <summary>Weights per event_type from the job file's <c>event_weights</c> object (or <c>--set event_weights.TYPE=W</c>).</summary>
@@ -89,31 +105,125 @@ public sealed class JobSettings
         }
     }
 
-    public int GetInt(string key) => (int)Get(key);
-    public bool GetBool(string key) => (bool)Get(key);
-    public double GetDouble(string key) => (double)Get(key);
-    public string GetString(string key) => (string)Get(key);
-    private object Get(string key) => _parsed.TryGetValue(key, out var v) ? v : throw new KeyNotFoundException($"unknown setting '{key}'.");
+    /// <summary>The ALS fit: model, solver, blocks, warm start, checkpoints.</summary>
+    public FitSettings Fit { get; }
 
-    public int Factors => GetInt("factors");
-    public int TopN => GetInt("top_n");
-    public int Iterations => GetInt("iterations");
-    public int RefitIterations => GetInt("refit_iterations");
-    public int LookbackDays => GetInt("lookback_days");
-    public double HoldoutFraction => GetDouble("holdout_fraction");
-    public int Seed => GetInt("seed");
+    /// <summary>The input and how its events become pairs.</summary>
+    public InputSettings Input { get; }
+
+    /// <summary>The evaluation hold-out and the quality gate.</summary>
+    public EvaluationSettings Evaluation { get; }
+
+    /// <summary>Top-N retrieval and the index.</summary>
+    public RetrievalSettings Retrieval { get; }
+
+    /// <summary>Inverse propensity weighting.</summary>
+    public DebiasSettings Debias { get; }
+
+    /// <summary>Tuning and whether its result applies.</summary>
+    public TuningSettings Tuning { get; }
+
+    /// <summary>Publishing into the lake.</summary>
+    public PublishSettings Publish { get; }
+
+    /// <summary>The keys the typed groups read, in order (a test checks each definition is read exactly once).</summary>
+    internal IReadOnlyList<string> KeysRead { get; }
+
+    public int Factors => Fit.Factors;
+    public int TopN => Retrieval.TopN;
+    public int Iterations => Fit.Iterations;
+    public int RefitIterations => Fit.RefitIterations;
+    public int LookbackDays => Input.LookbackDays;
+    public double HoldoutFraction => Evaluation.HoldoutFraction;
+    public int Seed => Fit.Seed;
+
+    /// <summary>Reads the parsed values for the typed groups, noting every key read.</summary>
+    private sealed class Reader(Dictionary<string, object> parsed)
+    {
+        public List<string> Keys { get; } = [];
+
+        private object Get(string key)
+        {
+            Keys.Add(key);
+            return parsed.TryGetValue(key, out var v) ? v : throw new KeyNotFoundException($"unknown setting '{key}'.");
+        }
+
+        public int Int(string key) => (int)Get(key);
+        public bool Bool(string key) => (bool)Get(key);
+        public double Double(string key) => (double)Get(key);
+        public string? Text(string key) => (string)Get(key) is { Length: > 0 } s ? s : null;
+        public T Choice<T>(string key) where T : struct, Enum => (T)ByKey[key].ChoiceValues![(string)Get(key)];
+    }
+
+    private static FitSettings ReadFit(Reader r) => new(
+        Factors: r.Int("factors"),
+        Regularization: r.Double("regularization"),
+        Alpha: r.Double("alpha"),
+        Iterations: r.Int("iterations"),
+        RefitIterations: r.Int("refit_iterations"),
+        WarmStart: r.Choice<WarmStart>("warm_start"),
+        Seed: r.Int("seed"),
+        Solver: r.Choice<AlsSolver>("solver"),
+        CgSteps: r.Int("cg_steps"),
+        Confidence: r.Choice<ConfidenceKind>("confidence"),
+        Mode: r.Choice<AlsMode>("mode"),
+        ScaleRegularization: r.Bool("scale_regularization"),
+        UserBlocks: r.Int("user_blocks"),
+        ItemBlocks: r.Int("item_blocks"),
+        Checkpoints: r.Choice<CheckpointMode>("checkpoints"));
+
+    private static InputSettings ReadInput(Reader r) => new(
+        LookbackDays: r.Int("lookback_days"),
+        Combine: r.Choice<CombineRule>("combine"),
+        HalfLifeDays: r.Double("half_life_days"),
+        EpochUnit: r.Choice<EpochUnit>("epoch_unit"),
+        Reader: r.Choice<ReaderKind>("reader"),
+        SkipBadFiles: r.Bool("skip_bad_files"),
+        ItemsInput: r.Text("items_input"),
+        ExposureInput: r.Text("exposure_input"));
+
+    private static EvaluationSettings ReadEvaluation(Reader r) => new(
+        HoldoutFraction: r.Double("holdout_fraction"),
+        QualityGate: r.Bool("quality_gate"),
+        GateTolerance: r.Double("gate_tolerance"));
+
+    private static RetrievalSettings ReadRetrieval(Reader r) => new(
+        TopN: r.Int("top_n"),
+        Index: r.Choice<IndexKind>("index"),
+        Nlist: r.Int("nlist"),
+        Nprobe: r.Int("nprobe"),
+        RecallFloor: r.Double("recall_floor"),
+        CanaryUsers: r.Int("canary_users"));
+
+    private static DebiasSettings ReadDebias(Reader r) => new(
+        Mode: r.Choice<DebiasMode>("debias"),
+        Propensity: r.Choice<PropensityModel>("propensity"),
+        PropensityEta: r.Double("propensity_eta"),
+        PropensityClip: r.Double("propensity_clip"),
+        RerankBeta: r.Double("rerank_beta"),
+        RerankCandidates: r.Int("rerank_candidates"));
+
+    private static TuningSettings ReadTuning(Reader r) => new(
+        UseTuned: r.Bool("use_tuned"),
+        Budget: r.Int("tune_budget"),
+        FinalFits: r.Double("tune_final_fits"),
+        Metric: r.Choice<TuneMetric>("tune_metric"));
+
+    private static PublishSettings ReadPublish(Reader r) => new(
+        LockTimeoutSeconds: r.Int("lock_timeout_seconds"),
+        RetentionDays: r.Int("retention_days"));
 
     public AlsSettings ToAls(int? iterations = null) => new(
-        Factors: Factors,
-        Regularization: (float)GetDouble("regularization"),
-        Alpha: (float)GetDouble("alpha"),
-        Iterations: iterations ?? Iterations,
-        Solver: GetString("solver") == "cholesky" ? AlsSolver.Cholesky : AlsSolver.ConjugateGradient,
-        CgSteps: GetInt("cg_steps"),
-        Confidence: GetString("confidence") == "log" ? ConfidenceKind.Log : ConfidenceKind.Linear,
-        ScaleRegularization: GetBool("scale_regularization"),
-        Mode: GetString("mode") == "explicit" ? AlsMode.Explicit : AlsMode.Implicit,
-        Seed: (ulong)Seed);
+        Factors: Fit.Factors,
+        Regularization: (float)Fit.Regularization,
+        Alpha: (float)Fit.Alpha,
+        Iterations: iterations ?? Fit.Iterations,
+        Solver: Fit.Solver,
+        CgSteps: Fit.CgSteps,
+        Confidence: Fit.Confidence,
+        ScaleRegularization: Fit.ScaleRegularization,
+        Mode: Fit.Mode,
+        Seed: (ulong)Fit.Seed);
 
     public static JobSettings Defaults() => Create(null, []);
 

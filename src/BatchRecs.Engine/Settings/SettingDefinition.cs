@@ -30,10 +30,17 @@ public sealed record SettingDefinition(string Key, string Default, string Descri
                 ? v : throw new SettingsException(key, $"setting '{key}' must be a number in [{min}, {max}{(maxExclusive ? ")" : "]")} (got '{s}')."))
         { Kind = SettingKind.Float, Min = min, Max = max, MaxExclusive = maxExclusive };
 
-    public static SettingDefinition Choice(string key, string def, string[] choices, string description) =>
-        new(key, def, description, s => choices.Contains(s, StringComparer.Ordinal)
-            ? s : throw new SettingsException(key, $"setting '{key}' must be one of {string.Join(", ", choices)} (got '{s}')."))
-        { Kind = SettingKind.Choice, Choices = choices };
+    /// <summary>The typed value (an enum member) of each of <see cref="Choices"/>, by name; the typed accessors read it.</summary>
+    internal IReadOnlyDictionary<string, object>? ChoiceValues { get; init; }
+
+    /// <summary>One of <paramref name="choices"/>, named in the job file and read as its enum member.</summary>
+    public static SettingDefinition Choice<T>(string key, string def, (string Name, T Value)[] choices, string description) where T : struct, Enum
+    {
+        string[] names = [.. choices.Select(c => c.Name)];
+        return new(key, def, description, s => names.Contains(s, StringComparer.Ordinal)
+            ? s : throw new SettingsException(key, $"setting '{key}' must be one of {string.Join(", ", names)} (got '{s}')."))
+        { Kind = SettingKind.Choice, Choices = names, ChoiceValues = choices.ToDictionary(c => c.Name, c => (object)c.Value, StringComparer.Ordinal) };
+    }
 
     public static SettingDefinition Bool(string key, bool def, string description) =>
         new(key, def ? "true" : "false", description, s => s switch

@@ -55,10 +55,10 @@ public class ImplicitAlsTests
         var s = TestProblems.Settings(k, solver, iterations: 3);
         // More than 2048 users, so the Gram matrix of X is summed over several chunks.
         var problem = Problem(2500, 200, 0.02, s, seed: 11);
-        var reference = ImplicitAls.Fit(problem, s, new LocalExecutor(1), userBlocks: 1, itemBlocks: 1);
+        var reference = ImplicitAls.Fit(problem, s, new LocalExecutor(1), new AlsFitOptions { UserBlocks = 1, ItemBlocks = 1 });
         foreach (var (threads, ub, ib) in new[] { (2, 7, 5), (4, 64, 3), (3, 0, 0) })
         {
-            var other = ImplicitAls.Fit(problem, s, new LocalExecutor(threads), ub, ib);
+            var other = ImplicitAls.Fit(problem, s, new LocalExecutor(threads), new AlsFitOptions { UserBlocks = ub, ItemBlocks = ib });
             Assert.Equal(SolverTests.BitsOf(reference.UserFactors), SolverTests.BitsOf(other.UserFactors));
             Assert.Equal(SolverTests.BitsOf(reference.ItemFactors), SolverTests.BitsOf(other.ItemFactors));
             Assert.Equal(reference.History.Select(h => h.Loss), other.History.Select(h => h.Loss));

@@ -102,11 +102,11 @@ public class TuningFitTests
         var doubled = CsrMatrix.FromEntries(2 * users, items, r2.ToArray(), c2.ToArray(), v2.ToArray());
         var s = new AlsSettings(Factors: k, Alpha: 3, Regularization: 2f, Iterations: 1, Solver: AlsSolver.Cholesky);
         var y0 = FactorInit.Random(items, k, 9, Side.Items, 0.5f);
-        var fromSample = ImplicitAls.Fit(AlsProblem.Build(sample, s), s, new LocalExecutor(), warmUsers: new float[users * k], warmItems: y0, userSample: 0.5);
-        var fromDoubled = ImplicitAls.Fit(AlsProblem.Build(doubled, s), s, new LocalExecutor(), warmUsers: new float[2 * users * k], warmItems: y0);
+        var fromSample = ImplicitAls.Fit(AlsProblem.Build(sample, s), s, new LocalExecutor(), new AlsFitOptions { WarmUsers = new float[users * k], WarmItems = y0, UserSample = 0.5 });
+        var fromDoubled = ImplicitAls.Fit(AlsProblem.Build(doubled, s), s, new LocalExecutor(), new AlsFitOptions { WarmUsers = new float[2 * users * k], WarmItems = y0 });
         for (int j = 0; j < items * k; j++) Assert.Equal(fromDoubled.ItemFactors[j], fromSample.ItemFactors[j], 3);
         // Without the scaling the sample's items would be over-regularized: the check above can fail.
-        var unscaled = ImplicitAls.Fit(AlsProblem.Build(sample, s), s, new LocalExecutor(), warmUsers: new float[users * k], warmItems: y0);
+        var unscaled = ImplicitAls.Fit(AlsProblem.Build(sample, s), s, new LocalExecutor(), new AlsFitOptions { WarmUsers = new float[users * k], WarmItems = y0 });
         Assert.Contains(Enumerable.Range(0, items * k), j => Math.Abs(unscaled.ItemFactors[j] - fromDoubled.ItemFactors[j]) > 1e-2);
     }
 
@@ -116,12 +116,12 @@ public class TuningFitTests
         var problem = AlsProblem.Build(TestProblems.RandomStrengths(50, 30, 0.2, 4), new AlsSettings(Factors: 4));
         var s = new AlsSettings(Factors: 4, Alpha: 2, Iterations: 4);
         var with = ImplicitAls.Fit(problem, s, new LocalExecutor());
-        var without = ImplicitAls.Fit(problem, s, new LocalExecutor(), trackLoss: false);
+        var without = ImplicitAls.Fit(problem, s, new LocalExecutor(), new AlsFitOptions { TrackLoss = false });
         Assert.Equal(with.UserFactors, without.UserFactors);
         Assert.Equal(with.ItemFactors, without.ItemFactors);
         Assert.All(with.History, h => Assert.True(double.IsFinite(h.Loss)));
         Assert.All(without.History, h => Assert.True(double.IsNaN(h.Loss)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ImplicitAls.Fit(problem, s, new LocalExecutor(), userSample: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ImplicitAls.Fit(problem, s, new LocalExecutor(), new AlsFitOptions { UserSample = 0 }));
     }
 
     [Theory]
@@ -133,7 +133,7 @@ public class TuningFitTests
         var s = new AlsSettings(Factors: 3, Iterations: 1);
         var items = FactorInit.Random(20, 3, 1, Side.Items);
         items[7] = float.NaN;
-        var e = Assert.Throws<ArithmeticException>(() => ImplicitAls.Fit(problem, s, new LocalExecutor(), warmItems: items, trackLoss: trackLoss));
+        var e = Assert.Throws<ArithmeticException>(() => ImplicitAls.Fit(problem, s, new LocalExecutor(), new AlsFitOptions { WarmItems = items, TrackLoss = trackLoss }));
         Assert.Contains("diverged at iteration 1", e.Message);
     }
 }

@@ -1,0 +1,24 @@
+namespace BatchRecs.Lake.Output;
+
+/// <summary>
+/// The pipeline's stages, in run order: they name the <c>time.STAGE_s</c> metrics, the <c>run.stage</c> log events,
+/// and (for the two fits) the <c>FIT.*</c> metrics, checkpoint files and fault points.
+/// </summary>
+public static class StageNames
+{
+    public const string Read = "read";
+    public const string ReadExposures = "read_exposures";
+    public const string Pairs = "pairs";
+
+    /// <summary>The evaluated fit, on the training split.</summary>
+    public const string FitEval = "fit_eval";
+    public const string ScoreEval = "score_eval";
+
+    /// <summary>The published fit, on the whole window.</summary>
+    public const string Fit = "fit";
+    public const string Score = "score";
+    public const string Publish = "publish";
+
+    /// <summary>Every stage, in run order.</summary>
+    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, FitEval, ScoreEval, Fit, Score, Publish];
+}
