@@ -10,6 +10,7 @@ namespace BatchRecs.Hangfire;
 /// <param name="JobsDir">folder of job files to keep as recurring jobs (null: a pure worker, no schedules).</param>
 /// <param name="Queues">queues this server takes work from.</param>
 /// <param name="RetryDelay">delay unit of <see cref="TransientRetryAttribute"/>.</param>
+/// <param name="BlockTaskHooks">test hooks of this process's block tasks (null: none).</param>
 public sealed record SchedulerOptions(
     StorageOptions Storage,
     string? JobsDir,
@@ -17,7 +18,8 @@ public sealed record SchedulerOptions(
     int WorkerCount = 2,
     TimeSpan? RetryDelay = null,
     TimeSpan? Rescan = null,
-    string ServerName = "batchrecs");
+    string ServerName = "batchrecs",
+    Distributed.BlockTaskHooks? BlockTaskHooks = null);
 
 /// <summary>Builds the generic host of a Hangfire server running BatchRecs jobs.</summary>
 public static class SchedulerHost
@@ -40,6 +42,9 @@ public static class SchedulerHost
         var log = new RunLog(logWriter ?? Console.Out);
         builder.Services.AddSingleton(log);
         builder.Services.AddTransient<NightlyJobs>();
+        // One block-task cache per process: every block task this server runs shares what the others read.
+        builder.Services.AddSingleton<Distributed.BlockTaskCache>();
+        builder.Services.AddSingleton(options.BlockTaskHooks ?? Distributed.BlockTaskHooks.None);
         builder.Services.AddTransient<Distributed.BlockTasks>();
         builder.Services.AddHangfire(config =>
         {
