@@ -10,6 +10,7 @@ namespace BatchRecs.Hangfire;
 /// <param name="JobsDir">folder of job files to keep as recurring jobs (null: a pure worker, no schedules).</param>
 /// <param name="Queues">queues this server takes work from.</param>
 /// <param name="RetryDelay">delay unit of <see cref="TransientRetryAttribute"/>.</param>
+/// <param name="Runs">how this server's <see cref="NightlyJobs"/> run (null: the defaults).</param>
 /// <param name="BlockTaskHooks">test hooks of this process's block tasks (null: none).</param>
 public sealed record SchedulerOptions(
     StorageOptions Storage,
@@ -19,7 +20,8 @@ public sealed record SchedulerOptions(
     TimeSpan? RetryDelay = null,
     TimeSpan? Rescan = null,
     string ServerName = "batchrecs",
-    Distributed.BlockTaskHooks? BlockTaskHooks = null);
+    Distributed.BlockTaskHooks? BlockTaskHooks = null,
+    NightlyJobsOptions? Runs = null);
 
 /// <summary>Builds the generic host of a Hangfire server running BatchRecs jobs.</summary>
 public static class SchedulerHost
@@ -41,6 +43,7 @@ public static class SchedulerHost
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var log = new RunLog(logWriter ?? Console.Out);
         builder.Services.AddSingleton(log);
+        builder.Services.AddSingleton(options.Runs ?? new NightlyJobsOptions());
         builder.Services.AddTransient<NightlyJobs>();
         // One block-task cache per process: every block task this server runs shares what the others read.
         builder.Services.AddSingleton<Distributed.BlockTaskCache>();

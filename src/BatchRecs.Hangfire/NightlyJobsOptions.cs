@@ -1,0 +1,9 @@
+namespace BatchRecs.Hangfire;
+
+/// <summary>How a server's <see cref="NightlyJobs"/> run: registered once in its container, read by every job it activates.</summary>
+public sealed record NightlyJobsOptions
+{
+    /// <summary>How long a second run of the same key (or a second tuning of a job) waits for the first before giving up
+    /// (then retried).</summary>
+    public TimeSpan KeyLockTimeout { get; init; } = TimeSpan.FromHours(3);
+}
