@@ -7,10 +7,10 @@ var hooks = TestHooks.FromEnvironment();
 
 var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parquet lake (implicit ALS, top-N, DuckDB and Parquet outputs).")
 {
-    DemoCommand.Create(),
+    DemoCommand.Create(hooks),
     DemoDataCommand.Create(),
     ImportCommand.Create(),
-    RunCommand.Create(),
+    RunCommand.Create(hooks),
     TuneCommand.Create(),
     SqlCommand.Create(),
     SettingsCommand.Create(),

@@ -1,3 +1,5 @@
+using BatchRecs.Lake.Output;
+
 namespace BatchRecs.Hangfire;
 
 /// <summary>How a server's <see cref="NightlyJobs"/> run: registered once in its container, read by every job it activates.</summary>
@@ -6,4 +8,7 @@ public sealed record NightlyJobsOptions
     /// <summary>How long a second run of the same key (or a second tuning of a job) waits for the first before giving up
     /// (then retried).</summary>
     public TimeSpan KeyLockTimeout { get; init; } = TimeSpan.FromHours(3);
+
+    /// <summary>Handed to every run (tests only; default: nothing happens). See <see cref="Engine.Pipeline.RunRequest.Faults"/>.</summary>
+    public IFaultInjector Faults { get; init; } = NoFaults.Instance;
 }

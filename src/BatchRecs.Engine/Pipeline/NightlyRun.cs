@@ -45,7 +45,7 @@ public sealed class NightlyRun(RunLog log)
             if (settings.TunedFrom is { } tuning) log.Event("run.tuned_settings", ("tuning_id", tuning));
             log.Event("run.settings", ("iterations", settings.Iterations),
                 ("refit_iterations", settings.HoldoutFraction > 0 ? Math.Max(1, settings.RefitIterations) : settings.Iterations));
-            publishOptions = new PublishOptions(settings.GetInt("retention_days"), settings.GetInt("lock_timeout_seconds"));
+            publishOptions = new PublishOptions(settings.GetInt("retention_days"), settings.GetInt("lock_timeout_seconds")) { Faults = req.Faults };
             LogRepairs(await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct));
             await JobInput.CheckIdKindsAsync(req.InputDir, req.LakeDir, JobInput.Window(req.RunDate, req.Job, settings), ct);
             var stages = new StageTimer(metrics, log);
@@ -246,7 +246,7 @@ public sealed class NightlyRun(RunLog log)
         public Action<IterationStats> OnIteration(string stage) => s =>
         {
             log.Event("run.iteration", ("stage", stage), ("iteration", s.Iteration), ("seconds", s.Seconds), ("loss", s.Loss));
-            FaultPoint.Reach($"{stage}-iteration-{s.Iteration}");
+            req.Faults.Reach(FaultPoint.Iteration(stage, s.Iteration));
         };
 
         public void Clear()
