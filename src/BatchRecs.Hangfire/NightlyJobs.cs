@@ -63,7 +63,7 @@ public sealed class NightlyJobs(RunLog log, NightlyJobsOptions options)
             }
             log.Event("run.scheduled", ("job", job.Name), ("run_date", runDate), ("hangfire_job", context.BackgroundJob.Id),
                 ("attempt", context.GetJobParameter<int>(TransientRetryAttribute.RetryParameter) + 1));
-            await new NightlyRun(log).ExecuteAsync(new RunRequest(job.Input, job.Lake, date, job, []) { Faults = options.Faults }, ct);
+            await new NightlyRun(log, options.Reporter).ExecuteAsync(new RunRequest(job.Input, job.Lake, date, job, []) { Faults = options.Faults }, ct);
         }
     }
 }

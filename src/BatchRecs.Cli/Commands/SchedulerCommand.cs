@@ -1,6 +1,7 @@
 using BatchRecs.Core.Errors;
 using System.CommandLine;
 using BatchRecs.Hangfire;
+using BatchRecs.Reporting;
 using Microsoft.Extensions.Hosting;
 
 namespace BatchRecs.Cli.Commands;
@@ -18,7 +19,7 @@ internal static class SchedulerCommand
         {
             string dir = Path.GetFullPath(p.GetValue(jobs)!);
             if (!Directory.Exists(dir)) throw new BadInputException($"jobs folder '{dir}' does not exist.");
-            using var host = SchedulerHost.Build(new SchedulerOptions(storage.Resolve(p), dir, [NightlyJobs.Queue, "default"], p.GetValue(workers), BlockTaskHooks: hooks.BlockTasks, Runs: new NightlyJobsOptions { Faults = hooks.Faults }));
+            using var host = SchedulerHost.Build(new SchedulerOptions(storage.Resolve(p), dir, [NightlyJobs.Queue, "default"], p.GetValue(workers), BlockTaskHooks: hooks.BlockTasks, Runs: new NightlyJobsOptions { Reporter = new HtmlRunReporter(), Faults = hooks.Faults }));
             Console.WriteLine($"scheduler: jobs from {dir}; Ctrl+C to stop");
             await host.RunAsync(ct);
             return 0;

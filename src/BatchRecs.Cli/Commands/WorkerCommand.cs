@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BatchRecs.Hangfire;
+using BatchRecs.Reporting;
 using Microsoft.Extensions.Hosting;
 
 namespace BatchRecs.Cli.Commands;
@@ -16,7 +17,7 @@ internal static class WorkerCommand
         storage.AddTo(cmd);
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
-            using var host = SchedulerHost.Build(new SchedulerOptions(storage.Resolve(p), null, p.GetValue(queues)!, p.GetValue(threads), ServerName: "batchrecs-worker", BlockTaskHooks: hooks.BlockTasks, Runs: new NightlyJobsOptions { Faults = hooks.Faults }));
+            using var host = SchedulerHost.Build(new SchedulerOptions(storage.Resolve(p), null, p.GetValue(queues)!, p.GetValue(threads), ServerName: "batchrecs-worker", BlockTaskHooks: hooks.BlockTasks, Runs: new NightlyJobsOptions { Reporter = new HtmlRunReporter(), Faults = hooks.Faults }));
             Console.WriteLine($"worker: queues {string.Join(",", p.GetValue(queues)!)}, {p.GetValue(threads)} thread(s); Ctrl+C to stop");
             await host.RunAsync(ct);
             return 0;

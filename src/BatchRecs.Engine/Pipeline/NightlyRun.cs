@@ -9,7 +9,6 @@ using BatchRecs.Core.Index;
 using BatchRecs.Lake.Input;
 using BatchRecs.Lake.Output;
 using BatchRecs.Engine.Settings;
-using BatchRecs.Reporting;
 
 namespace BatchRecs.Engine.Pipeline;
 
@@ -19,7 +18,8 @@ namespace BatchRecs.Engine.Pipeline;
 /// stage succeeded and the gate passed; the run is recorded in <c>runs</c> as running, then succeeded, rejected
 /// or failed (with the reason).
 /// </summary>
-public sealed class NightlyRun(RunLog log)
+/// <param name="reporter">writes each run's report at its end (best-effort); null: no report.</param>
+public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
 {
     public async Task<RunSummary> ExecuteAsync(RunRequest req, CancellationToken ct = default)
     {
@@ -164,14 +164,15 @@ public sealed class NightlyRun(RunLog log)
     }
 
     /// <summary>
-    /// Writes the run's report to <c>LAKE/reports/RUN_ID.html</c>, outside the published partition (which holds only
-    /// what its manifest lists); best-effort: a report that cannot be drawn never fails a run.
+    /// Has the reporter write the run's report (<c>LAKE/reports/RUN_ID.html</c>, outside the published partition, which
+    /// holds only what its manifest lists); best-effort: a report that cannot be drawn never fails a run.
     /// </summary>
     private void WriteReport(string lakeDir, string runId)
     {
+        if (reporter is null) return;
         try
         {
-            log.Event("run.report", ("path", RunReport.Write(lakeDir, runId)));
+            log.Event("run.report", ("path", reporter.Write(lakeDir, runId)));
         }
         catch (Exception e)
         {
