@@ -31,9 +31,11 @@ public sealed class SchedulerTests(PostgresFixture pg) : IDisposable
         Directory.CreateDirectory(jobs);
         string path = Path.Combine(jobs, name + ".json");
         string sched = schedule is null ? "" : $"\"schedule\": \"{schedule}\", ";
+        // A job file may name a key once: a test's own lookback_days replaces the default one.
+        string lookback = extraSettings.Contains("\"lookback_days\"") ? "" : "\"lookback_days\": 10, ";
         File.WriteAllText(path, $$"""
             { "name": "{{name}}", {{sched}}"timeZone": "Europe/Berlin", "input": "{{input}}", "lake": "{{_dir.Sub("lake")}}",
-              "settings": { "iterations": 3, "refit_iterations": 1, "factors": 8, "top_n": 5, "lookback_days": 10, "quality_gate": false {{extraSettings}} } }
+              "settings": { "iterations": 3, "refit_iterations": 1, "factors": 8, "top_n": 5, {{lookback}}"quality_gate": false {{extraSettings}} } }
             """);
         return path;
     }
@@ -157,7 +159,7 @@ public sealed class SchedulerTests(PostgresFixture pg) : IDisposable
     [Fact]
     public async Task Backfill_runs_each_date_in_order_on_its_own_window()
     {
-        string file = JobFile("back", await InputAsync(), schedule: null, extraSettings: ", \"lookback_days\": 3");
+        string file = JobFile("back", await InputAsync(), schedule: null, extraSettings: ", \"lookback_days\": 3, \"retention_days\": 3650");
         var (host, storage) = StartServer(withJobs: false);
         try
         {

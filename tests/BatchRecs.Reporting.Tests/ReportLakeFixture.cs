@@ -30,7 +30,8 @@ public sealed class ReportLakeFixture : IAsyncLifetime
         Directory.CreateDirectory(Scratch);
         await Cli(0, "demo-data", "--out", input, "--users", "800", "--items", "300", "--interactions", "20000", "--days", "10",
             "--seed", "7", "--end-date", "2026-04-30");
-        string[] common = ["--lake", Lake, "--set", "lookback_days=10", "--set", "top_n=10", "--set", "quality_gate=false"];
+        // Retention counts from today's date, and these run dates are fixed: keep every partition the tests read.
+        string[] common = ["--lake", Lake, "--set", "lookback_days=10", "--set", "top_n=10", "--set", "quality_gate=false", "--set", "retention_days=3650"];
         await Cli(0, ["run", "--input", input, "--run-date", "2026-04-30", .. common]);
         // A tuning adopted between the runs: the 05-01 run uses it, and its report shows the search.
         await Cli(0, ["tune", "--input", input, "--run-date", "2026-05-01", "--budget", "9", "--lake", Lake, "--set", "lookback_days=10", "--set", "top_n=10", "--set", "regularization=500"]);
