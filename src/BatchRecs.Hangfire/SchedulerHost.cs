@@ -45,7 +45,7 @@ public static class SchedulerHost
         builder.Services.AddSingleton(log);
         builder.Services.AddSingleton(options.Runs ?? new NightlyJobsOptions());
         builder.Services.AddTransient<NightlyJobs>();
-        // One block-task cache per process: every block task this server runs shares what the others read.
+        // One block-task cache per host (a worker process has one): every block task it runs shares what the others read.
         builder.Services.AddSingleton<Distributed.BlockTaskCache>();
         builder.Services.AddSingleton(options.BlockTaskHooks ?? Distributed.BlockTaskHooks.None);
         builder.Services.AddTransient<Distributed.BlockTasks>();
