@@ -13,12 +13,9 @@ namespace BatchRecs.Hangfire;
 /// lock in the Hangfire storage), and a key that already succeeded is a no-op unless forced, so Hangfire's
 /// at-least-once delivery has an exactly-once effect.
 /// </summary>
-public sealed class NightlyJobs(RunLog log)
+public sealed class NightlyJobs(RunLog log, NightlyJobsOptions options)
 {
     public const string Queue = "runs";
-
-    /// <summary>How long a second run of the same key waits for the first before giving up (then retried).</summary>
-    public static TimeSpan KeyLockTimeout { get; set; } = TimeSpan.FromHours(3);
 
     /// <summary>The recurring entry point: the run date is the day the occurrence was created, in the job's time zone.</summary>
     [DisplayName("{0}: scheduled run")]
@@ -43,7 +40,7 @@ public sealed class NightlyJobs(RunLog log)
         if (job.Input is null || job.Lake is null)
             throw new SettingsException("input", $"job file '{jobFile}' must name 'input' and 'lake' directories to tune under the scheduler.");
         var date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(context.BackgroundJob.CreatedAt, DateTimeKind.Utc), job.Zone));
-        using (context.Connection.AcquireDistributedLock($"batchrecs:tune:{job.Name}", KeyLockTimeout))
+        using (context.Connection.AcquireDistributedLock($"batchrecs:tune:{job.Name}", options.KeyLockTimeout))
             await new Engine.Tuning.TuningRun(log).ExecuteAsync(new Engine.Tuning.TuneRequest(job.Input, job.Lake, date, job, []), ct);
     }
 
@@ -57,7 +54,7 @@ public sealed class NightlyJobs(RunLog log)
         if (job.Input is null || job.Lake is null)
             throw new SettingsException("input", $"job file '{jobFile}' must name 'input' and 'lake' directories to run under the scheduler.");
         string key = $"batchrecs:run:{job.Name}:{runDate}";
-        using (context.Connection.AcquireDistributedLock(key, KeyLockTimeout))
+        using (context.Connection.AcquireDistributedLock(key, options.KeyLockTimeout))
         {
             if (!force && DuckDbCatalog.SucceededRun(job.Lake, job.Name, date) is { } done)
             {
@@ -66,7 +63,7 @@ public sealed class NightlyJobs(RunLog log)
             }
             log.Event("run.scheduled", ("job", job.Name), ("run_date", runDate), ("hangfire_job", context.BackgroundJob.Id),
                 ("attempt", context.GetJobParameter<int>(TransientRetryAttribute.RetryParameter) + 1));
-            await new NightlyRun(log).ExecuteAsync(new RunRequest(job.Input, job.Lake, date, job, []), ct);
+            await new NightlyRun(log, options.Reporter).ExecuteAsync(new RunRequest(job.Input, job.Lake, date, job, []) { Faults = options.Faults }, ct);
         }
     }
 }

@@ -14,6 +14,8 @@ namespace BatchRecs.Hangfire;
 /// <param name="WorkerCount">jobs this process runs at once.</param>
 /// <param name="Rescan">how often the jobs folder is re-read besides file-system events (null: 30 s).</param>
 /// <param name="ServerName">prefix of the Hangfire server name (the host and process id are appended).</param>
+/// <param name="Runs">how this server's <see cref="NightlyJobs"/> run (null: the defaults).</param>
+/// <param name="BlockTaskHooks">test hooks of this process's block tasks (null: none).</param>
 public sealed record SchedulerOptions(
     StorageOptions Storage,
     string? JobsDir,
@@ -21,7 +23,9 @@ public sealed record SchedulerOptions(
     int WorkerCount = 2,
     TimeSpan? RetryDelay = null,
     TimeSpan? Rescan = null,
-    string ServerName = "batchrecs");
+    string ServerName = "batchrecs",
+    Distributed.BlockTaskHooks? BlockTaskHooks = null,
+    NightlyJobsOptions? Runs = null);
 
 /// <summary>Builds the generic host of a Hangfire server running BatchRecs jobs.</summary>
 public static class SchedulerHost
@@ -43,7 +47,11 @@ public static class SchedulerHost
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var log = new RunLog(logWriter ?? Console.Out);
         builder.Services.AddSingleton(log);
+        builder.Services.AddSingleton(options.Runs ?? new NightlyJobsOptions());
         builder.Services.AddTransient<NightlyJobs>();
+        // One block-task cache per host (a worker process has one): every block task it runs shares what the others read.
+        builder.Services.AddSingleton<Distributed.BlockTaskCache>();
+        builder.Services.AddSingleton(options.BlockTaskHooks ?? Distributed.BlockTaskHooks.None);
         builder.Services.AddTransient<Distributed.BlockTasks>();
         builder.Services.AddHangfire(config =>
         {

@@ -7,6 +7,9 @@ namespace BatchRecs.Engine.Tests;
 /// <summary>All-or-nothing publishing, checked with real processes: crashes at every step, and an analyst holding the database open.</summary>
 public class PublishRobustnessTests
 {
+    /// <summary>The test-only variable the CLI's entry point turns into a <see cref="CrashAt"/> for the run.</summary>
+    private const string CrashAtVariable = "BATCHRECS_CRASH_AT";
+
     private static async Task<string> DemoInputAsync(TempDirectory dir)
     {
         string input = dir.Sub("input");
@@ -48,7 +51,7 @@ public class PublishRobustnessTests
 
         foreach (var step in FaultPoint.PublishSteps)
         {
-            var crashed = await RunAsync(input, lake, "2026-05-01", new Dictionary<string, string> { [FaultPoint.EnvironmentVariable] = step });
+            var crashed = await RunAsync(input, lake, "2026-05-01", new Dictionary<string, string> { [CrashAtVariable] = step });
             Assert.True(crashed.ExitCode != 0, $"the run should have died at {step}");
             Assert.Contains(step, crashed.StdErr);
 

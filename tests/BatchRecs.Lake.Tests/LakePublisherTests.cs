@@ -55,6 +55,25 @@ public class LakePublisherTests
         Assert.Equal(0.25, (double)DuckQuery.Rows("SELECT value FROM run_metrics WHERE metric = 'model.recall@5'", result.DatabasePath)[0][0]);
     }
 
+    /// <summary>Records the points it is told, in order (an in-process stand-in for the crash tests' <see cref="CrashAt"/>).</summary>
+    private sealed class RecordingFaults : IFaultInjector
+    {
+        public List<string> Reached { get; } = [];
+        public void Reach(string point) { lock (Reached) Reached.Add(point); }
+    }
+
+    [Fact]
+    public async Task The_publish_tells_the_injector_of_its_options_every_step_in_order_and_no_other_publish_hears_it()
+    {
+        using var lake = new TempDirectory();
+        var faults = new RecordingFaults();
+        await LakePublisher.PublishAsync(lake.Path, Request("r1", new DateOnly(2026, 5, 1), 4, 3), new PublishOptions { Faults = faults });
+        Assert.Equal(FaultPoint.PublishSteps, faults.Reached);
+        // A publish without the injector (the production default) runs the same steps without telling anyone.
+        await LakePublisher.PublishAsync(lake.Path, Request("r2", new DateOnly(2026, 5, 1), 4, 3));
+        Assert.Equal(FaultPoint.PublishSteps.Length, faults.Reached.Count);
+    }
+
     [Fact]
     public async Task Row_groups_and_part_files_are_sized_by_the_bytes_of_their_values()
     {

@@ -8,7 +8,7 @@ namespace BatchRecs.Cli.Commands;
 /// <summary>The one-command demo: synthetic data, then a full run into a local lake.</summary>
 internal static class DemoCommand
 {
-    public static Command Create()
+    public static Command Create(TestHooks hooks)
     {
         var outOpt = new Option<string>("--out") { Description = "demo directory (input/ and lake/ go inside)", DefaultValueFactory = _ => "demo-out" };
         var job = new Option<string?>("--job") { Description = "job file (default: jobs/nightly.json when present)" };
@@ -24,7 +24,7 @@ internal static class DemoCommand
             if (Directory.Exists(input)) Directory.Delete(input, recursive: true);
             int parts = await DemoDataCommand.WriteAsync(input, spec, ct);
             Console.WriteLine($"demo data: {spec.Interactions:N0} events, {spec.Users:N0} users, {spec.Items:N0} items, {parts} days in {Path.GetFullPath(input)}");
-            var summary = await RunProgress.RunAsync(log => new NightlyRun(log).ExecuteAsync(new RunRequest(input, lake, spec.EndDay.AddDays(1), jobDef, p.GetValue(set) ?? []), ct));
+            var summary = await RunProgress.RunAsync(log => new NightlyRun(log, new Reporting.HtmlRunReporter()).ExecuteAsync(new RunRequest(input, lake, spec.EndDay.AddDays(1), jobDef, p.GetValue(set) ?? []) { Faults = hooks.Faults }, ct));
             RunCommand.PrintSummary(summary);
             Console.WriteLine();
             Console.WriteLine($"query it: ./batchrecs sql --lake {lake} \"SELECT metric, value FROM run_metrics WHERE metric LIKE '%@%'\"");

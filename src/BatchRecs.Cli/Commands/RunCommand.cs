@@ -10,7 +10,7 @@ namespace BatchRecs.Cli.Commands;
 
 internal static class RunCommand
 {
-    public static Command Create()
+    public static Command Create(TestHooks hooks)
     {
         var input = new Option<string>("--input") { Description = "input directory of Parquet interaction logs", Required = true };
         var lake = new Option<string>("--lake") { Description = "lake directory to publish into", Required = true };
@@ -35,7 +35,7 @@ internal static class RunCommand
                 var e => throw new BadInputException($"--executor must be local or hangfire (got '{e}')."),
             };
             string[] overrides = [.. p.GetValue(set) ?? [], .. p.GetValue(skipBad) ? ["skip_bad_files=true"] : Array.Empty<string>()];
-            var summary = await RunProgress.RunAsync(log => new NightlyRun(log).ExecuteAsync(new RunRequest(p.GetValue(input)!, lakeDir, date, jobDef, overrides, distributed?.Executor, p.GetValue(allowFuture)), ct));
+            var summary = await RunProgress.RunAsync(log => new NightlyRun(log, new Reporting.HtmlRunReporter()).ExecuteAsync(new RunRequest(p.GetValue(input)!, lakeDir, date, jobDef, overrides, distributed?.Executor, p.GetValue(allowFuture)) { Faults = hooks.Faults }, ct));
             PrintSummary(summary);
             if (distributed is not null)
                 Console.WriteLine($"  hangfire  {distributed.Executor.Stats.HalfSteps} half-steps, {distributed.Executor.Stats.BytesWritten / 1e6:F1} MB written, " +

@@ -1,13 +1,14 @@
 using BatchRecs.Core.Errors;
 using System.CommandLine;
 using BatchRecs.Hangfire;
+using BatchRecs.Reporting;
 using Microsoft.Extensions.Hosting;
 
 namespace BatchRecs.Cli.Commands;
 
 internal static class SchedulerCommand
 {
-    public static Command Create()
+    public static Command Create(TestHooks hooks)
     {
         var storage = new HangfireOptions();
         var jobs = new Option<string>("--jobs") { Description = "folder of job files to schedule", DefaultValueFactory = _ => "jobs" };
@@ -18,7 +19,7 @@ internal static class SchedulerCommand
         {
             string dir = Path.GetFullPath(p.GetValue(jobs)!);
             if (!Directory.Exists(dir)) throw new BadInputException($"jobs folder '{dir}' does not exist.");
-            using var host = SchedulerHost.Build(new SchedulerOptions(storage.Resolve(p), dir, [NightlyJobs.Queue, "default"], p.GetValue(workers)));
+            using var host = SchedulerHost.Build(new SchedulerOptions(storage.Resolve(p), dir, [NightlyJobs.Queue, "default"], p.GetValue(workers), BlockTaskHooks: hooks.BlockTasks, Runs: new NightlyJobsOptions { Reporter = new HtmlRunReporter(), Faults = hooks.Faults }));
             Console.WriteLine($"scheduler: jobs from {dir}; Ctrl+C to stop");
             await host.RunAsync(ct);
             return 0;

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using BatchRecs.Core.Data;
 
 namespace BatchRecs.Core.Als;
@@ -68,17 +66,16 @@ public static class BlockSolver
     }
 
     /// <summary>Runs one block of a half-step in place.</summary>
-    public static void Solve(HalfStep step, RowBlock block)
+    /// <param name="step">the half-step: src confidence CSR, dst factors, their Gram matrix, the src factors (written).</param>
+    /// <param name="block">the src rows this task solves (only these rows are written).</param>
+    /// <param name="inverses">(G + λI)⁻¹ of <c>step.Gram</c>, shared by the blocks of the half-step that run in this
+    /// process (its owner makes one per half-step); null: the block computes its own (same bits, more work).</param>
+    public static void Solve(HalfStep step, RowBlock block, SparseRowInverses? inverses = null)
     {
         int k = step.Settings.Factors;
+        if (inverses is not null && !inverses.IsFor(step.Gram))
+            throw new ArgumentException("inverses were made for another Gram matrix than this half-step's.", nameof(inverses));
         Solve(step.Conf, step.Pref, block, step.DstFactors, step.Gram,
-            step.SrcFactors.AsSpan(block.Start * k, block.Length * k), step.Settings, lambda => SharedInverse(step.Gram, lambda, k));
+            step.SrcFactors.AsSpan(block.Start * k, block.Length * k), step.Settings, inverses is null ? null : inverses.For);
     }
-
-    // (G + λI)⁻¹ per Gram matrix and λ, computed once for all the blocks of a half-step in this process. Gram matrices
-    // are never changed once computed (every half-step computes a new one), so the array identifies its G.
-    private static readonly ConditionalWeakTable<float[], ConcurrentDictionary<float, Lazy<float[]?>>> Inverses = new();
-
-    private static float[]? SharedInverse(float[] gram, float lambda, int k) =>
-        Inverses.GetValue(gram, _ => new()).GetOrAdd(lambda, l => new Lazy<float[]?>(() => SparseRowSolver.Inverse(gram, l, k))).Value;
 }

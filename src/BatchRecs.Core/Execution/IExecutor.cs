@@ -5,7 +5,7 @@ namespace BatchRecs.Core.Execution;
 /// <summary>
 /// The engine boundary: runs the block tasks of an ALS half-step. Implementations decide where
 /// blocks run (threads of this process, Hangfire workers on other hosts, ...); they must produce
-/// exactly what <see cref="BlockSolver.Solve(HalfStep, BatchRecs.Core.Data.RowBlock)"/> produces
+/// exactly what <see cref="BlockSolver.Solve(HalfStep, BatchRecs.Core.Data.RowBlock, SparseRowInverses?)"/> produces
 /// for every block, so the factors are bit-identical whatever the executor.
 /// </summary>
 public interface IExecutor

@@ -12,7 +12,9 @@ public sealed class LocalExecutor(int maxThreads = -1) : IExecutor
     public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default)
     {
         var options = new ParallelOptions { MaxDegreeOfParallelism = MaxThreads, CancellationToken = cancellationToken };
-        Parallel.ForEach(step.Blocks, options, block => BlockSolver.Solve(step, block));
+        // The half-step's (G + λI)⁻¹ are computed once here and shared by its blocks; they go when the half-step ends.
+        var inverses = new SparseRowInverses(step.Gram, step.Settings.Factors);
+        Parallel.ForEach(step.Blocks, options, block => BlockSolver.Solve(step, block, inverses));
     }
 
     public Index.TopNResult Score(ScoringStep step, CancellationToken cancellationToken = default)

@@ -9,7 +9,6 @@ using BatchRecs.Core.Index;
 using BatchRecs.Lake.Input;
 using BatchRecs.Lake.Output;
 using BatchRecs.Engine.Settings;
-using BatchRecs.Reporting;
 
 namespace BatchRecs.Engine.Pipeline;
 
@@ -19,7 +18,9 @@ namespace BatchRecs.Engine.Pipeline;
 /// stage succeeded and the gate passed; the run is recorded in <c>runs</c> as running, then succeeded, rejected
 /// or failed (with the reason).
 /// </summary>
-public sealed class NightlyRun(RunLog log)
+/// <param name="log">where the run's events go.</param>
+/// <param name="reporter">writes each run's report at its end (best-effort); null: no report.</param>
+public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
 {
     public async Task<RunSummary> ExecuteAsync(RunRequest req, CancellationToken ct = default)
     {
@@ -45,7 +46,7 @@ public sealed class NightlyRun(RunLog log)
             if (settings.TunedFrom is { } tuning) log.Event("run.tuned_settings", ("tuning_id", tuning));
             log.Event("run.settings", ("iterations", settings.Iterations),
                 ("refit_iterations", settings.HoldoutFraction > 0 ? Math.Max(1, settings.RefitIterations) : settings.Iterations));
-            publishOptions = new PublishOptions(settings.Publish.RetentionDays, settings.Publish.LockTimeoutSeconds);
+            publishOptions = new PublishOptions(settings.Publish.RetentionDays, settings.Publish.LockTimeoutSeconds) { Faults = req.Faults };
             LogRepairs(await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct));
             await JobInput.CheckIdKindsAsync(req.InputDir, req.LakeDir, JobInput.Window(req.RunDate, req.Job, settings), ct);
             var stages = new StageTimer(metrics, log);
@@ -164,14 +165,15 @@ public sealed class NightlyRun(RunLog log)
     }
 
     /// <summary>
-    /// Writes the run's report to <c>LAKE/reports/RUN_ID.html</c>, outside the published partition (which holds only
-    /// what its manifest lists); best-effort: a report that cannot be drawn never fails a run.
+    /// Has the reporter write the run's report (<c>LAKE/reports/RUN_ID.html</c>, outside the published partition, which
+    /// holds only what its manifest lists); best-effort: a report that cannot be drawn never fails a run.
     /// </summary>
     private void WriteReport(string lakeDir, string runId)
     {
+        if (reporter is null) return;
         try
         {
-            log.Event("run.report", ("path", RunReport.Write(lakeDir, runId)));
+            log.Event("run.report", ("path", reporter.Write(lakeDir, runId)));
         }
         catch (Exception e)
         {
@@ -246,7 +248,7 @@ public sealed class NightlyRun(RunLog log)
         public Action<IterationStats> OnIteration(string stage) => s =>
         {
             log.Event("run.iteration", ("stage", stage), ("iteration", s.Iteration), ("seconds", s.Seconds), ("loss", s.Loss));
-            FaultPoint.Reach($"{stage}-iteration-{s.Iteration}");
+            req.Faults.Reach(FaultPoint.Iteration(stage, s.Iteration));
         };
 
         public void Clear()

@@ -1,5 +1,6 @@
 using BatchRecs.Core.Execution;
 using BatchRecs.Engine.Settings;
+using BatchRecs.Lake.Output;
 
 namespace BatchRecs.Engine.Pipeline;
 
@@ -18,4 +19,9 @@ public sealed record RunRequest(
     JobDefinition Job,
     IReadOnlyList<string> Overrides,
     IExecutor? Executor = null,
-    bool AllowFutureDate = false);
+    bool AllowFutureDate = false)
+{
+    /// <summary>Told each <see cref="FaultPoint"/> the run reaches: its fits' iterations and its publish steps (tests
+    /// only; default: nothing happens).</summary>
+    public IFaultInjector Faults { get; init; } = NoFaults.Instance;
+}

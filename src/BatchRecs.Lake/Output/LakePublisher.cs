@@ -13,6 +13,9 @@ public sealed record PublishResult(string PartitionDir, string DatabasePath, Run
 /// future run date must not age out every other date.</param>
 public sealed record PublishOptions(int RetentionDays = 30, double LockTimeoutSeconds = 600, DateOnly? Today = null)
 {
+    /// <summary>Told each <see cref="FaultPoint.PublishSteps"/> step as it is reached (tests only; default: nothing happens).</summary>
+    public IFaultInjector Faults { get; init; } = NoFaults.Instance;
+
     /// <summary>
     /// Dates before this are deleted by a publish of <paramref name="runDate"/>: <see cref="RetentionDays"/> before the
     /// wall-clock date, and never a date as new as the run's own.
@@ -43,33 +46,34 @@ public static class LakePublisher
     {
         options ??= new PublishOptions();
         using var publishLock = await PublishLock.AcquireAsync(lakeDir, TimeSpan.FromSeconds(options.LockTimeoutSeconds), ct);
-        var repairs = Recover(lakeDir);
+        var faults = options.Faults;
+        var repairs = Recover(lakeDir, faults);
         string recRoot = Path.Combine(lakeDir, RecommendationsDir);
         Directory.CreateDirectory(recRoot);
         string target = Path.Combine(recRoot, PartitionName(req.Run.RunDate));
         string staged = Path.Combine(recRoot, $"{StagingPrefix}{PartitionName(req.Run.RunDate)}-{req.Run.RunId}");
 
         var parts = await RecommendationWriter.WriteAsync(staged, req, ct);
-        FaultPoint.Reach("parts-written");
+        faults.Reach("parts-written");
         var manifest = new RunManifest(req.Run.RunId, req.Run.Job, req.Run.RunDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             DateTime.UtcNow, parts.Sum(p => p.Rows), OutputSchema(req), parts, req.Run.Settings, req.Run.Metrics, req.InputFiles, req.SkippedInputs ?? []);
         AtomicRename.WriteFile(Path.Combine(staged, RunManifest.SuccessMarker), []);
-        FaultPoint.Reach("success-written");
+        faults.Reach("success-written");
         AtomicRename.WriteFile(Path.Combine(staged, RunManifest.FileName), manifest.ToUtf8());
-        FaultPoint.Reach("manifest-written");
+        faults.Reach("manifest-written");
 
         var cutoff = options.RetentionCutoff(req.Run.RunDate);
         string stagedDb = DuckDbCatalog.Stage(lakeDir, req, parts.Select(p => Path.Combine(staged, p.Name)).ToList(), cutoff);
-        FaultPoint.Reach("database-staged");
+        faults.Reach("database-staged");
         ct.ThrowIfCancellationRequested();
 
         // The commit point: from here on the publish is completed, by us or by whoever finds the journal.
         var journal = new PublishJournal(req.Run.RunId, staged, target, stagedDb);
         journal.Write(lakeDir);
-        FaultPoint.Reach("journal-written");
-        repairs = [.. repairs, .. RollForward(lakeDir, journal)];
+        faults.Reach("journal-written");
+        repairs = [.. repairs, .. RollForward(lakeDir, journal, faults)];
         ApplyRetention(recRoot, cutoff);
-        FaultPoint.Reach("retention-applied");
+        faults.Reach("retention-applied");
         return new PublishResult(target, Path.Combine(lakeDir, DuckDbCatalog.FileName), manifest, repairs);
     }
 
@@ -79,7 +83,7 @@ public static class LakePublisher
     {
         options ??= new PublishOptions();
         using var publishLock = await PublishLock.AcquireAsync(lakeDir, TimeSpan.FromSeconds(options.LockTimeoutSeconds), ct);
-        var repairs = Recover(lakeDir);
+        var repairs = Recover(lakeDir, options.Faults);
         DuckDbCatalog.RecordRun(lakeDir, run);
         return repairs;
     }
@@ -101,13 +105,15 @@ public static class LakePublisher
     /// deleted, database files that no publisher wrote (an analyst's write-ahead log) are set aside, and runs whose
     /// process died while running (an expired <see cref="RunLease"/>) are recorded as abandoned.
     /// </summary>
-    public static IReadOnlyList<string> Recover(string lakeDir)
+    /// <param name="lakeDir">the lake.</param>
+    /// <param name="faults">told the roll-forward's steps (tests only; null: nothing happens).</param>
+    public static IReadOnlyList<string> Recover(string lakeDir, IFaultInjector? faults = null)
     {
         var repairs = new List<string>();
         if (PublishJournal.TryRead(lakeDir) is { } journal)
         {
             repairs.Add($"completed the publish of run {journal.RunId} that stopped after its commit point");
-            repairs.AddRange(RollForward(lakeDir, journal));
+            repairs.AddRange(RollForward(lakeDir, journal, faults ?? NoFaults.Instance));
         }
         RemoveLeftovers(lakeDir);
         repairs.AddRange(DuckDbCatalog.SetAsideForeignFiles(lakeDir));
@@ -116,14 +122,14 @@ public static class LakePublisher
     }
 
     /// <summary>Makes a journal's partition and database live; idempotent, so a crash at any step can run it again.</summary>
-    private static IReadOnlyList<string> RollForward(string lakeDir, PublishJournal journal)
+    private static IReadOnlyList<string> RollForward(string lakeDir, PublishJournal journal, IFaultInjector faults)
     {
         // Parquet first (services), then DuckDB (analysts). The partition is live once its manifest names the run.
         if (Directory.Exists(journal.StagedPartition) && LiveRunId(journal.TargetPartition) != journal.RunId)
             AtomicRename.ReplaceDirectory(journal.StagedPartition, journal.TargetPartition);
-        FaultPoint.Reach("partition-swapped");
+        faults.Reach("partition-swapped");
         var setAside = File.Exists(journal.StagedDatabase) ? DuckDbCatalog.Commit(lakeDir, journal.StagedDatabase) : [];
-        FaultPoint.Reach("database-committed");
+        faults.Reach("database-committed");
         PublishJournal.Delete(lakeDir);
         // The staged name now holds the previous partition (or nothing): a leftover.
         RemoveLeftovers(lakeDir);

@@ -96,7 +96,8 @@ public class SolverTests
         var blocks = BlockPartitioner.Partition(problem.UserItemConf, 4, k);
         var shared = new float[users * k];
         var step = new HalfStep(0, Side.Users, problem.UserItemConf, null, blocks, y, gram, shared, settings);
-        foreach (var b in blocks) BlockSolver.Solve(step, b);
+        var inverses = new SparseRowInverses(gram, k);
+        foreach (var b in blocks) BlockSolver.Solve(step, b, inverses);
         var alone = new float[users * k];
         foreach (var b in blocks)
             BlockSolver.Solve(problem.UserItemConf, default, b, y, gram.ToArray(), alone.AsSpan(b.Start * k, b.Length * k), settings);
