@@ -15,7 +15,6 @@ namespace BatchRecs.Core.Index;
 /// items; their items are scored exactly with the kernel of <see cref="ExactTopN"/>. (Probing by the augmented
 /// distance, largest qᵀc − ‖c̃‖²/2, was tried first: on ALS factors it needed more lists for the same recall.)
 /// </remarks>
-/// </remarks>
 public sealed partial class IvfIndex
 {
     private IvfIndex(int items, int k, float maxNorm, float[] centroidRows, InvertedLists lists)
@@ -77,10 +76,7 @@ public sealed partial class IvfIndex
     /// </summary>
     private static void RenumberByCentreNorm(int[] assignment, float[] centres, int nlist, int k)
     {
-        var negNorm = new float[nlist];
-        for (int l = 0; l < nlist; l++) negNorm[l] = -ScoreKey.Dot(centres.AsSpan(l * k, k), centres.AsSpan(l * k, k));
-        var order = Enumerable.Range(0, nlist).ToArray();
-        Array.Sort(order, (a, b) => negNorm[a] != negNorm[b] ? negNorm[a].CompareTo(negNorm[b]) : a.CompareTo(b));
+        var order = NormOrder.Descending(centres, nlist, k);
         var newId = new int[nlist];
         for (int r = 0; r < nlist; r++) newId[order[r]] = r;
         for (int i = 0; i < assignment.Length; i++) assignment[i] = newId[assignment[i]];
@@ -99,13 +95,11 @@ public sealed partial class IvfIndex
     private static (int[] Assignment, float[] Centres, float MaxNorm) PartitionByNormRanges(float[] itemFactors, int items, int k,
         int nlist, int ranges, IvfBuildOptions options)
     {
-        var negNorm = new float[items];
-        for (int i = 0; i < items; i++) negNorm[i] = -ScoreKey.Dot(itemFactors.AsSpan(i * k, k), itemFactors.AsSpan(i * k, k));
-        var byNorm = Enumerable.Range(0, items).ToArray();
-        Array.Sort(negNorm.ToArray(), byNorm); // largest norm first; ties keep a deterministic order (introsort is deterministic)
+        var byNorm = NormOrder.Descending(itemFactors, items, k);
+        var largest = itemFactors.AsSpan(byNorm[0] * k, k);
+        float maxNorm = MathF.Sqrt(ScoreKey.Dot(largest, largest));
         var assignment = new int[items];
         var centres = new float[(long)nlist * k];
-        float maxNorm = MathF.Sqrt(-negNorm.Min());
         int listBase = 0;
         for (int r = 0; r < ranges; r++)
         {
