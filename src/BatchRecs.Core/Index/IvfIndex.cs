@@ -4,7 +4,8 @@ namespace BatchRecs.Core.Index;
 /// An inverted-file (IVF) index over item factors for maximum-inner-product top-N. It coordinates three parts:
 /// a coarse quantizer (k-means centroids of the MIPS-augmented items, <see cref="MipsTransform"/>), the inverted
 /// lists (<see cref="InvertedLists"/>, items stored contiguously per centroid) and a list scanner that serves a
-/// whole block of users at once (<see cref="Search"/>). With nprobe = nlist it returns exactly what
+/// whole block of users at once. <see cref="Search"/> is, as in FAISS, <see cref="AssignProbes"/> (which lists each
+/// user scans) then <see cref="SearchPreassigned"/> (scan them). With nprobe = nlist it returns exactly what
 /// <see cref="ExactTopN.Search"/> returns.
 /// </summary>
 /// <remarks>
