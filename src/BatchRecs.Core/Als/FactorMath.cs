@@ -46,8 +46,8 @@ internal static class FactorMath
 /// <see cref="ReferenceKernels"/> holds the plain scalar version of each kernel; tests check they agree on every width.
 /// </summary>
 /// <remarks>
-/// Every kernel sums in an order fixed by k and <typeparamref name="TW"/> alone, so a row's result never depends
-/// on the thread, the block or the other rows. Register-blocked kernels keep tiles of up to 4 vectors per row
+/// Every kernel sums in an order fixed by k and the widths in use alone (the CPU's, capped by <typeparamref name="TW"/>),
+/// so a row's result never depends on the thread, the block or the other rows. Register-blocked kernels keep tiles of up to 4 vectors per row
 /// (a k of 64 is one tile with Vector512, two with Vector256, four with Vector128). All matrices are row-major;
 /// callers guarantee the shapes (they are checked once at the public edge, in <see cref="BlockSolver"/> and
 /// <see cref="GramMatrix"/>), since the kernels read through unchecked references.
