@@ -176,7 +176,8 @@ public sealed partial class IvfIndex
     /// <summary>
     /// Searches the block's m users (users and lists loaded) and drains their lists into <paramref name="result"/>
     /// rows row0.. : every assigned list scanned once for all the users that probe it, then, should a user still lack
-    /// N (list sizes bound the eligible items only from above, so this is rare), the remaining lists alone.
+    /// N (rare: only when even the deeper ranking could not cover N plus the user's exclusions, or an assignment from
+    /// elsewhere gave too few lists), the remaining lists alone.
     /// </summary>
     private void SearchBlock(Workspace ws, int m, float[] userFactors, int n, ItemExclusions exclusions, TopNResult result, int row0)
     {
