@@ -38,6 +38,17 @@ public class PublishRobustnessTests
         return manifest;
     }
 
+    /// <summary>Parquet and DuckDB hold the same run for the partition's date, and the database exactly that run's rows.</summary>
+    private static RunManifest AssertOneRunInBoth(string partition, string db)
+    {
+        var manifest = AssertPartitionConsistent(partition);
+        var dbRun = DuckQuery.Rows($"SELECT any_value(run_id), count(DISTINCT run_id), count(*) FROM recommendations WHERE run_date = DATE '{manifest.RunDate}'", db).Single();
+        Assert.Equal(1L, Convert.ToInt64(dbRun[1]));
+        Assert.Equal(manifest.RunId, dbRun[0]);
+        Assert.Equal(manifest.Rows, Convert.ToInt64(dbRun[2]));
+        return manifest;
+    }
+
     [Fact]
     public async Task A_crash_at_any_publish_step_leaves_the_previous_output_intact_and_the_next_run_succeeds()
     {
@@ -60,15 +71,10 @@ public class PublishRobustnessTests
             Assert.True(reader.ExitCode == 0, reader.StdErr);
             Assert.False(File.Exists(Path.Combine(lake, PublishJournal.FileName)), $"journal left after {step}");
 
-            var manifest = AssertPartitionConsistent(partition);
+            var manifest = AssertOneRunInBoth(partition, db);
             bool committed = Array.IndexOf(FaultPoint.PublishSteps, step) >= Array.IndexOf(FaultPoint.PublishSteps, "journal-written");
             if (!committed) Assert.Equal(firstRun, manifest.RunId);
             else Assert.NotEqual(firstRun, manifest.RunId);
-            // Parquet and DuckDB hold the same run, and the database holds exactly that run's rows for the date.
-            var dbRun = DuckQuery.Rows("SELECT any_value(run_id), count(DISTINCT run_id), count(*) FROM recommendations WHERE run_date = DATE '2026-05-01'", db).Single();
-            Assert.Equal(1L, Convert.ToInt64(dbRun[1]));
-            Assert.Equal(manifest.RunId, dbRun[0]);
-            Assert.Equal(manifest.Rows, Convert.ToInt64(dbRun[2]));
         }
 
         // Runs killed before their commit point hold leases that stop being renewed; once expired (time is simulated
@@ -113,11 +119,7 @@ public class PublishRobustnessTests
             p.Kill(entireProcessTree: true);
             await p.WaitForExitAsync();
             Assert.Equal(0, (await CliProcess.RunAsync("runs", "--lake", lake)).ExitCode);
-            var manifest = AssertPartitionConsistent(partition);
-            var dbRun = DuckQuery.Rows("SELECT any_value(run_id), count(DISTINCT run_id), count(*) FROM recommendations WHERE run_date = DATE '2026-05-01'", db).Single();
-            Assert.Equal(1L, Convert.ToInt64(dbRun[1]));
-            Assert.Equal(manifest.RunId, dbRun[0]);
-            Assert.Equal(manifest.Rows, Convert.ToInt64(dbRun[2]));
+            AssertOneRunInBoth(partition, db);
         }
         foreach (var lease in Directory.GetFiles(Path.Combine(lake, RunLease.Dir)))
             File.SetLastWriteTimeUtc(lease, DateTime.UtcNow - RunLease.Expiry - TimeSpan.FromSeconds(5));

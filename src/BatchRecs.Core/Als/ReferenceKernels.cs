@@ -1,8 +1,8 @@
 namespace BatchRecs.Core.Als;
 
 /// <summary>
-/// The plain scalar version of every kernel in <see cref="FactorMath"/>: one loop per formula, no SIMD,
-/// no unchecked access. Slow; kept beside the fast kernels so tests can check that the two agree.
+/// The plain scalar version of every kernel in <see cref="FactorMath{TW}"/>: one loop per formula, no SIMD,
+/// no unchecked access. Slow; kept beside the fast kernels so tests can check that the two agree on every vector width.
 /// </summary>
 internal static class ReferenceKernels
 {
@@ -17,6 +17,18 @@ internal static class ReferenceKernels
     public static void Axpy(float a, ReadOnlySpan<float> x, Span<float> y)
     {
         for (int i = 0; i < x.Length; i++) y[i] += a * x[i];
+    }
+
+    /// <summary>p = r + β·p.</summary>
+    public static void Xpby(ReadOnlySpan<float> r, float beta, Span<float> p)
+    {
+        for (int i = 0; i < r.Length; i++) p[i] = r[i] + beta * p[i];
+    }
+
+    /// <summary>x *= a.</summary>
+    public static void Scale(float a, Span<float> x)
+    {
+        for (int i = 0; i < x.Length; i++) x[i] *= a;
     }
 
     /// <summary>dst = (M + λI)·v.</summary>

@@ -5,7 +5,8 @@ namespace BatchRecs.Core.Index;
 /// index is measured against.
 /// </summary>
 /// <remarks>
-/// <see cref="Search"/> is blocked: items are packed once into 16-wide panels (<see cref="PackedPanels"/>); each
+/// <see cref="Search"/> is blocked: items are packed once into 16-wide panels (<see cref="PackedPanels"/>, largest
+/// norm first: <see cref="NormOrder"/>); each
 /// worker takes a block of 64 users and walks the items in chunks that stay in L2, scanning every chunk with
 /// 8-user tiles (<see cref="TileScanner"/>). Only scores that beat a user's running threshold leave registers.
 /// Scores follow <see cref="ScoreKey.Dot"/> exactly, so <see cref="Search"/> and <see cref="SearchReference"/> return
@@ -27,7 +28,9 @@ public static class ExactTopN
         var (users, items) = Validate(userFactors, itemFactors, k, q, userSubset);
         var result = new TopNResult(users, q.N);
         if (users == 0 || items == 0 || q.N == 0) return result;
-        var panels = PackedPanels.Pack(itemFactors, k, ByNormDescending(itemFactors, items, k));
+        var slots = PackedPanels.IdentitySlots(items);
+        NormOrder.Descending(itemFactors, items, k).CopyTo(slots, 0);
+        var panels = PackedPanels.Pack(itemFactors, k, slots);
         var exclusions = new ItemExclusions(q.Exclude, q.Banned);
         SearchCore(userFactors, panels, q.N, exclusions, userSubset, users, q.MaxThreads, result);
         return result;
@@ -91,23 +94,6 @@ public static class ExactTopN
             return heap;
         }, _ => { });
         return result;
-    }
-
-    /// <summary>
-    /// Slot order for the exact scan: items by descending norm (ties by index), padded to whole panels. Large-norm
-    /// items tend to score high, so each user's threshold rises early and later panels rarely produce candidates.
-    /// The order does not change the result (ties are decided by item index, not by position).
-    /// </summary>
-    internal static int[] ByNormDescending(float[] itemFactors, int items, int k)
-    {
-        var norms = new float[items];
-        for (int i = 0; i < items; i++) norms[i] = -ScoreKey.Dot(itemFactors.AsSpan(i * k, k), itemFactors.AsSpan(i * k, k));
-        var order = new int[items];
-        for (int i = 0; i < items; i++) order[i] = i;
-        Array.Sort(norms, order);
-        var slots = PackedPanels.IdentitySlots(items);
-        order.CopyTo(slots, 0);
-        return slots;
     }
 
     internal static (int Users, int Items) Validate(float[] userFactors, float[] itemFactors, int k, TopNQuery q, int[]? userSubset)

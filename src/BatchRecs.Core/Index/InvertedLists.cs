@@ -12,8 +12,8 @@ namespace BatchRecs.Core.Index;
 ///   list 1: items 0, 2, 3      → panel 1: slots [0, 2, 3, −1 × 13]
 ///   PanelStart = [0, 1, 2], Sizes = [2, 3]
 /// </code>
-/// Within a list, items are ordered by descending norm (ties by id): large-norm items tend to score high, so a
-/// user's threshold rises early in each scan. Each item is in exactly one list, so a scan of distinct lists never
+/// Within a list, items are ordered by descending norm, ties by id (<see cref="NormOrder"/>): large-norm items tend to
+/// score high, so a user's threshold rises early in each scan. Each item is in exactly one list, so a scan of distinct lists never
 /// yields a duplicate. Padding costs on average half a panel per list. Immutable; shared between threads.
 /// </remarks>
 internal sealed class InvertedLists
@@ -42,21 +42,12 @@ internal sealed class InvertedLists
         var panelStart = new int[lists + 1];
         for (int l = 0; l < lists; l++) panelStart[l + 1] = panelStart[l] + (sizes[l] + PackedPanels.Width - 1) / PackedPanels.Width;
 
-        var negNorm = new float[n];
-        for (int i = 0; i < n; i++) negNorm[i] = -ScoreKey.Dot(items.AsSpan(i * k, k), items.AsSpan(i * k, k));
-        var order = Enumerable.Range(0, n).ToArray();
-        // by list, then by descending norm, then by id: a total order, so the layout is deterministic.
-        Array.Sort(order, (a, b) => assignment[a] != assignment[b] ? assignment[a].CompareTo(assignment[b])
-            : negNorm[a] != negNorm[b] ? negNorm[a].CompareTo(negNorm[b]) : a.CompareTo(b));
-
+        // By list, then by descending norm, then by id: each item goes to its list's next free slot in norm order.
         var slots = new int[panelStart[lists] * PackedPanels.Width];
         Array.Fill(slots, -1);
-        int p = 0;
-        for (int l = 0; l < lists; l++)
-        {
-            int s0 = panelStart[l] * PackedPanels.Width;
-            for (int j = 0; j < sizes[l]; j++) slots[s0 + j] = order[p++];
-        }
+        var next = new int[lists];
+        for (int l = 0; l < lists; l++) next[l] = panelStart[l] * PackedPanels.Width;
+        foreach (int i in NormOrder.Descending(items, n, k)) slots[next[assignment[i]]++] = i;
         return new InvertedLists(PackedPanels.Pack(items, k, slots), panelStart, sizes);
     }
 }

@@ -4,7 +4,8 @@ namespace BatchRecs.Core.Index;
 /// An inverted-file (IVF) index over item factors for maximum-inner-product top-N. It coordinates three parts:
 /// a coarse quantizer (k-means centroids of the MIPS-augmented items, <see cref="MipsTransform"/>), the inverted
 /// lists (<see cref="InvertedLists"/>, items stored contiguously per centroid) and a list scanner that serves a
-/// whole block of users at once (<see cref="Search"/>). With nprobe = nlist it returns exactly what
+/// whole block of users at once. <see cref="Search"/> is, as in FAISS, <see cref="AssignProbes"/> (which lists each
+/// user scans) then <see cref="SearchPreassigned"/> (scan them). With nprobe = nlist it returns exactly what
 /// <see cref="ExactTopN.Search"/> returns.
 /// </summary>
 /// <remarks>
@@ -78,10 +79,7 @@ public sealed partial class IvfIndex
     /// </summary>
     private static void RenumberByCentreNorm(int[] assignment, float[] centres, int nlist, int k)
     {
-        var negNorm = new float[nlist];
-        for (int l = 0; l < nlist; l++) negNorm[l] = -ScoreKey.Dot(centres.AsSpan(l * k, k), centres.AsSpan(l * k, k));
-        var order = Enumerable.Range(0, nlist).ToArray();
-        Array.Sort(order, (a, b) => negNorm[a] != negNorm[b] ? negNorm[a].CompareTo(negNorm[b]) : a.CompareTo(b));
+        var order = NormOrder.Descending(centres, nlist, k);
         var newId = new int[nlist];
         for (int r = 0; r < nlist; r++) newId[order[r]] = r;
         for (int i = 0; i < assignment.Length; i++) assignment[i] = newId[assignment[i]];
@@ -100,13 +98,11 @@ public sealed partial class IvfIndex
     private static (int[] Assignment, float[] Centres, float MaxNorm) PartitionByNormRanges(float[] itemFactors, int items, int k,
         int nlist, int ranges, IvfBuildOptions options)
     {
-        var negNorm = new float[items];
-        for (int i = 0; i < items; i++) negNorm[i] = -ScoreKey.Dot(itemFactors.AsSpan(i * k, k), itemFactors.AsSpan(i * k, k));
-        var byNorm = Enumerable.Range(0, items).ToArray();
-        Array.Sort(negNorm.ToArray(), byNorm); // largest norm first; ties keep a deterministic order (introsort is deterministic)
+        var byNorm = NormOrder.Descending(itemFactors, items, k);
+        var largest = itemFactors.AsSpan(byNorm[0] * k, k);
+        float maxNorm = MathF.Sqrt(ScoreKey.Dot(largest, largest));
         var assignment = new int[items];
         var centres = new float[(long)nlist * k];
-        float maxNorm = MathF.Sqrt(-negNorm.Min());
         int listBase = 0;
         for (int r = 0; r < ranges; r++)
         {

@@ -101,6 +101,81 @@ public class IvfIndexTests
         Assert.NotEqual(a.ListSizes, c.ListSizes);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(6)]
+    public void Search_is_assign_probes_then_search_preassigned(int nprobe)
+    {
+        var index = IvfIndex.Build(Data.Items, K, new IvfBuildOptions(Seed: 3));
+        // Long histories and many bans, so that some users' lists are extended by the over-fetch.
+        var seen = TopNTestData.History(1200, 3000, 200, 5);
+        var banned = Enumerable.Range(0, 3000).Where(i => i % 7 == 0).ToHashSet();
+        int[] subset = Enumerable.Range(0, 1200).Where(u => u % 3 != 1).Reverse().ToArray();
+        var options = new IvfSearchOptions(100, nprobe, seen, banned);
+
+        var (whole, wholeStats) = index.Search(Data.Users, options, subset);
+        var probes = index.AssignProbes(Data.Users, options, subset);
+        var (split, splitStats) = index.SearchPreassigned(Data.Users, options, probes);
+
+        TopNTestData.AssertSameLists(whole, split);
+        Assert.Equal(wholeStats, splitStats);
+        Assert.Equal(subset, probes.Users);
+        Assert.True(probes.UsersExtended > 0, "no user was extended: the test does not reach the over-fetch");
+        for (int j = 0; j < probes.Count; j++)
+        {
+            var lists = probes.ListsOf(j).ToArray();
+            Assert.True(lists.Length >= nprobe, $"row {j}: {lists.Length} lists, fewer than nprobe {nprobe}");
+            Assert.Equal(lists.Length, lists.Distinct().Count());
+        }
+        // A prefix of a larger nprobe's lists: recall cannot fall as nprobe grows.
+        var more = index.AssignProbes(Data.Users, options with { Nprobe = nprobe + 3 }, subset);
+        for (int j = 0; j < probes.Count; j++)
+        {
+            var a = probes.ListsOf(j);
+            var b = more.ListsOf(j);
+            Assert.True(a.Length <= b.Length && b[..a.Length].SequenceEqual(a), $"row {j}: nprobe {nprobe}'s lists are not a prefix of nprobe {nprobe + 3}'s");
+        }
+    }
+
+    [Fact]
+    public void Any_preassignment_is_searched_and_users_whose_lists_are_too_small_still_get_N()
+    {
+        var index = IvfIndex.Build(Data.Items, K, new IvfBuildOptions(Seed: 3));
+        var seen = TopNTestData.History(1200, 3000, 30, 4);
+        var options = new IvfSearchOptions(50, 1, seen);
+        // Users 0..59: user u probes every list, in an order of its own; users 60..79 probe nothing at all.
+        int[] users = Enumerable.Range(0, 80).ToArray();
+        var rows = users.Select(u => u < 60
+            ? Enumerable.Range(0, index.Nlist).Select(l => (l * 7 + u) % index.Nlist).ToArray()
+            : []).ToArray();
+        var start = new int[users.Length + 1];
+        for (int j = 0; j < users.Length; j++) start[j + 1] = start[j] + rows[j].Length;
+        var probes = new ProbeAssignment(users, start, rows.SelectMany(r => r).ToArray());
+        var (r, stats) = index.SearchPreassigned(Data.Users, options, probes);
+        var exact = ExactTopN.Search(Data.Users, Data.Items, K, options.ToExactQuery(), users);
+        for (int j = 0; j < 60; j++) Assert.Equal(exact.ItemsOf(j).ToArray(), r.ItemsOf(j).ToArray());
+        TopNTestData.AssertWellFormed(r, 3000);
+        for (int j = 60; j < 80; j++)
+        {
+            Assert.Equal(50, r.Counts[j]);
+            Assert.All(r.ItemsOf(j).ToArray(), i => Assert.False(seen.Contains(users[j], i)));
+        }
+        Assert.True(stats.ListsScanned >= 60L * index.Nlist + 20, $"{stats.ListsScanned} lists scanned");
+        Assert.Equal(20L * index.Nlist, stats.CentroidsScored); // only the 20 without lists ranked the centroids, to extend
+    }
+
+    [Fact]
+    public void A_preassignment_with_a_repeated_or_unknown_list_is_rejected()
+    {
+        var index = IvfIndex.Build(Data.Items, K, new IvfBuildOptions(Nlist: 20));
+        var options = new IvfSearchOptions(10, 1);
+        var twice = new ProbeAssignment([4, 5], [0, 1, 3], [2, 7, 7]);
+        Assert.Contains("list 7 twice", Assert.Throws<ArgumentException>(() => index.SearchPreassigned(Data.Users, options, twice)).Message);
+        var unknown = new ProbeAssignment([4], [0, 1], [20]);
+        Assert.Contains("outside 0..19", Assert.Throws<ArgumentException>(() => index.SearchPreassigned(Data.Users, options, unknown)).Message);
+        Assert.Throws<ArgumentException>(() => new ProbeAssignment([4, 5], [0, 1], [3]));
+    }
+
     [Fact]
     public void Bad_arguments_are_rejected_with_the_setting_named()
     {
