@@ -10,7 +10,10 @@ internal static class WorkerCommand
     public static Command Create(TestHooks hooks)
     {
         var storage = new HangfireOptions();
-        var queues = new Option<string[]>("--queues") { Description = "queues to take work from", DefaultValueFactory = _ => [NightlyJobs.Queue], AllowMultipleArgumentsPerToken = true };
+        // By default a worker takes every kind of BatchRecs work: a run's block tasks wait on the blocks queue, and a
+        // worker that served only runs left a distributed run waiting for ever.
+        var queues = new Option<string[]>("--queues") { Description = "queues to take work from (default: all: runs and blocks)",
+            DefaultValueFactory = _ => [NightlyJobs.Queue, Hangfire.Distributed.BlockTasks.Queue], AllowMultipleArgumentsPerToken = true };
         var threads = new Option<int>("--threads") { Description = "jobs run at once by this process", DefaultValueFactory = _ => Environment.ProcessorCount };
         var lake = new Option<string?>("--lake") { Description = "the shared lake (for block tasks)" };
         var cmd = new Command("worker", "Run a Hangfire server that takes BatchRecs work from the queues (no schedules of its own).") { queues, threads, lake };

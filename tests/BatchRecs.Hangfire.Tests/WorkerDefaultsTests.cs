@@ -1,0 +1,42 @@
+using BatchRecs.Hangfire;
+using BatchRecs.Hangfire.Distributed;
+using Npgsql;
+
+namespace BatchRecs.Hangfire.Tests;
+
+/// <summary>The worker command as the README shows it, with no options beyond the database.</summary>
+[Collection("postgres")]
+public sealed class WorkerDefaultsTests(PostgresFixture pg)
+{
+    [Fact]
+    public async Task A_worker_started_without_queues_serves_every_BatchRecs_queue()
+    {
+        string cs = pg.Server.CreateDatabase();
+        using var worker = CliProcess.Start(null, "worker", "--db", cs, "--threads", "1");
+        try
+        {
+            string? data = null;
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (data is null && DateTime.UtcNow < deadline && !worker.HasExited)
+            {
+                await Task.Delay(500);
+                try
+                {
+                    await using var con = new NpgsqlConnection(cs);
+                    await con.OpenAsync();
+                    await using var cmd = new NpgsqlCommand("SELECT data FROM hangfire.server LIMIT 1", con);
+                    data = await cmd.ExecuteScalarAsync() as string;
+                }
+                catch (PostgresException) { } // the schema is not installed yet
+            }
+            Assert.NotNull(data);
+            Assert.Contains($"\"{NightlyJobs.Queue}\"", data);
+            Assert.Contains($"\"{BlockTasks.Queue}\"", data);
+        }
+        finally
+        {
+            if (!worker.HasExited) worker.Kill(entireProcessTree: true);
+            await worker.WaitForExitAsync();
+        }
+    }
+}
