@@ -2,6 +2,7 @@ using BatchRecs.Core.Errors;
 using Hangfire;
 using Hangfire.InMemory;
 using Hangfire.PostgreSql;
+using Npgsql;
 
 namespace BatchRecs.Hangfire;
 
@@ -35,6 +36,31 @@ public sealed record StorageOptions(
         }
         if (string.IsNullOrWhiteSpace(ConnectionString))
             throw new BadInputException("a PostgreSQL connection string is needed (--db), or --storage memory.");
+        // Creating the storage installs or migrates Hangfire's schema. Processes that start together (a fleet of
+        // workers) would race in that DDL ("XX000: could not find tuple for constraint"), so it runs under a
+        // PostgreSQL advisory lock: one process installs, the others wait and then find the schema in place.
+        using var installLock = new NpgsqlConnection(ConnectionString);
+        installLock.Open();
+        Advisory(installLock, "pg_advisory_lock");
+        try
+        {
+            UsePostgres(config);
+        }
+        finally
+        {
+            Advisory(installLock, "pg_advisory_unlock");
+        }
+    }
+
+    private void Advisory(NpgsqlConnection connection, string function)
+    {
+        using var cmd = new NpgsqlCommand($"SELECT {function}(hashtext($1))", connection);
+        cmd.Parameters.AddWithValue("batchrecs:hangfire-schema:" + Schema);
+        cmd.ExecuteNonQuery();
+    }
+
+    private void UsePostgres(IGlobalConfiguration config)
+    {
         config.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(ConnectionString), new PostgreSqlStorageOptions
         {
             SchemaName = Schema,
