@@ -122,6 +122,59 @@ public sealed class WorkerFailureTests(PostgresFixture pg)
     }
 }
 
+/// <summary>
+/// A worker killed in the middle of a Hangfire state change leaves that job's state lock (a row in the lock table)
+/// for the storage's DistributedLockTimeout (10 min): whoever fetches the job next waits on it that long. With the
+/// defaults (2 threads, 60 s sliding invisibility) the fit must still finish, by giving the block a fresh job.
+/// The dead worker's leftover is made directly: a lock on the first block's job id, as a worker killed between
+/// fetching it and marking it Processing leaves it.
+/// </summary>
+[Collection("postgres")]
+public sealed class LeakedStateLockTests(PostgresFixture pg)
+{
+    [Fact]
+    public async Task A_block_whose_job_state_lock_was_left_by_a_dead_worker_is_given_a_fresh_job()
+    {
+        var log = SyntheticInteractions.Generate(new SyntheticSpec(800, 300, 15_000, 10, 4));
+        var m = log.ToInteractionLog().ToUserItemMatrix();
+        var s = new AlsSettings(Factors: 8, Regularization: 0.1f, Alpha: 2, Iterations: 2);
+        var problem = AlsProblem.Build(m, s);
+        var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), new AlsFitOptions { UserBlocks = 3, ItemBlocks = 3 });
+
+        string cs = pg.Server.CreateDatabase();
+        using var lake = new TempDirectory("batchrecs-lock");
+        using var engine = DistributedEngine.Connect(new StorageOptions(cs), lake.Path, TimeSpan.FromMinutes(3));
+        await using (var db = new Npgsql.NpgsqlConnection(cs))
+        {
+            await db.OpenAsync();
+            await using var cmd = db.CreateCommand();
+            cmd.CommandText = """
+                INSERT INTO hangfire.lock (resource, acquired)
+                SELECT 'hangfire:job:' || (last_value + CASE WHEN is_called THEN 1 ELSE 0 END) || ':state-lock', now() FROM hangfire.job_id_seq
+                """;
+            Assert.Equal(1, await cmd.ExecuteNonQueryAsync());
+        }
+        var workers = Enumerable.Range(0, 2).Select(_ => CliProcess.Start(null, "worker", "--db", cs, "--queues", BlockTasks.Queue, "--threads", "2")).ToList();
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            var fit = await Task.Run(() => ImplicitAls.Fit(problem, s, engine.Executor, new AlsFitOptions { UserBlocks = 3, ItemBlocks = 3 })).WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.Equal(local.UserFactors, fit.UserFactors);
+            Assert.Equal(local.ItemFactors, fit.ItemFactors);
+            Assert.Equal(1, engine.Executor.Stats.BlocksReenqueued);
+            Console.WriteLine($"finished {sw.Elapsed.TotalSeconds:F1} s after start despite the leaked lock");
+        }
+        finally
+        {
+            foreach (var w in workers)
+            {
+                try { if (!w.HasExited) w.Kill(entireProcessTree: true); w.WaitForExit(10_000); } catch (InvalidOperationException) { }
+                w.Dispose();
+            }
+        }
+    }
+}
+
 /// <summary>Whole runs through `batchrecs run --executor hangfire`: coordinator restarts and concurrent jobs.</summary>
 [Collection("postgres")]
 public sealed class DistributedRunTests(PostgresFixture pg)

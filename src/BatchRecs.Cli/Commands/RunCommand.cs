@@ -39,7 +39,7 @@ internal static class RunCommand
             PrintSummary(summary);
             if (distributed is not null)
                 Console.WriteLine($"  hangfire  {distributed.Executor.Stats.HalfSteps} half-steps, {distributed.Executor.Stats.BytesWritten / 1e6:F1} MB written, " +
-                    $"{distributed.Executor.Stats.BytesRead / 1e6:F1} MB read, {distributed.Executor.Stats.WaitSeconds:F1} s enqueue→gathered");
+                    $"{distributed.Executor.Stats.BytesRead / 1e6:F1} MB read, {distributed.Executor.Stats.WaitSeconds:F1} s enqueue→gathered, {distributed.Executor.Stats.BlocksReenqueued} block(s) re-enqueued");
             return 0;
         }));
         return cmd;

@@ -17,6 +17,8 @@ public sealed class DistributedStats
     public long BytesRead { get; internal set; }
     /// <summary>Wall time from the first enqueue to the last block gathered, summed over half-steps.</summary>
     public double WaitSeconds { get; internal set; }
+    /// <summary>Blocks given to a fresh job because their job was held by a dead worker or stuck before Processing.</summary>
+    public int BlocksReenqueued { get; internal set; }
 }
 
 /// <summary>
@@ -50,11 +52,12 @@ public sealed class HangfireExecutor(JobStorage storage, string scratchDir, Time
         string stepDir = Path.Combine(scratchDir, $"step-{Interlocked.Increment(ref _sequence):D5}");
         Stats.BytesWritten += BlockTaskFiles.WriteStep(stepDir, step);
 
+        string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Solve(stepDir, csrPath, b.Index, b.Start, b.End), new EnqueuedState(BlockTasks.Queue));
         var pending = new Dictionary<int, (RowBlock Block, string JobId)>();
         foreach (var b in step.Blocks)
-            pending[b.Index] = (b, _client.Create<BlockTasks>(t => t.Solve(stepDir, csrPath, b.Index, b.Start, b.End), new EnqueuedState(BlockTasks.Queue)));
+            pending[b.Index] = (b, Enqueue(b));
         int k = step.Settings.Factors;
-        Await(pending, stepDir, index =>
+        Await(pending, stepDir, Enqueue, index =>
         {
             var block = pending[index].Block;
             var (start, rows) = BlockTaskFiles.ReadBlock(stepDir, index);
@@ -72,9 +75,9 @@ public sealed class HangfireExecutor(JobStorage storage, string scratchDir, Time
         string stepDir = Path.Combine(scratchDir, $"score-{Interlocked.Increment(ref _sequence):D5}");
         Stats.BytesWritten += BlockTaskFiles.WriteScoring(stepDir, step);
         var all = new Core.Index.TopNResult(step.Users, step.N);
-        var pending = step.UserBlocks.ToDictionary(b => b.Index,
-            b => (Block: b, JobId: _client.Create<BlockTasks>(t => t.Score(stepDir, b.Index, b.Start, b.End), new EnqueuedState(BlockTasks.Queue))));
-        Await(pending, stepDir, index =>
+        string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Score(stepDir, b.Index, b.Start, b.End), new EnqueuedState(BlockTasks.Queue));
+        var pending = step.UserBlocks.ToDictionary(b => b.Index, b => (Block: b, JobId: Enqueue(b)));
+        Await(pending, stepDir, Enqueue, index =>
         {
             var part = BlockTaskFiles.ReadLists(stepDir, index);
             ScoringStep.Gather(all, pending[index].Block, part);
@@ -84,10 +87,11 @@ public sealed class HangfireExecutor(JobStorage storage, string scratchDir, Time
     }
 
     /// <summary>Waits for every pending block's output file, handing each to <paramref name="gather"/> as it appears.</summary>
-    private void Await(Dictionary<int, (RowBlock Block, string JobId)> pending, string stepDir, Action<int> gather, string what, CancellationToken ct)
+    private void Await(Dictionary<int, (RowBlock Block, string JobId)> pending, string stepDir, Func<RowBlock, string> enqueue, Action<int> gather, string what, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         var open = new HashSet<int>(pending.Keys);
+        var fetchedSince = new Dictionary<string, TimeSpan>();
         var lastStateCheck = Stopwatch.StartNew();
         int sleepMs = 1;
         while (open.Count > 0)
@@ -106,7 +110,7 @@ public sealed class HangfireExecutor(JobStorage storage, string scratchDir, Time
             if (open.Count == 0) break;
             if (lastStateCheck.ElapsedMilliseconds > 1000)
             {
-                CheckFailures(open.Select(i => pending[i].JobId));
+                CheckJobs(open, pending, enqueue, fetchedSince, sw.Elapsed);
                 lastStateCheck.Restart();
             }
             if (timeout is { } t && sw.Elapsed > t)
@@ -117,14 +121,46 @@ public sealed class HangfireExecutor(JobStorage storage, string scratchDir, Time
         Stats.WaitSeconds += sw.Elapsed.TotalSeconds;
     }
 
-    private void CheckFailures(IEnumerable<string> jobIds)
+    /// <summary>A worker whose Hangfire heartbeat (every 5 s, <see cref="SchedulerHost"/>) has not moved for this long is
+    /// taken for dead; a job fetched but still not Processing after this long is taken for stuck.</summary>
+    public static readonly TimeSpan StuckAfter = TimeSpan.FromSeconds(15);
+
+    private readonly Dictionary<string, (DateTime? Heartbeat, TimeSpan SeenAt)> _heartbeats = new();
+
+    /// <summary>
+    /// Fails the run on a block that failed for good, and gives a fresh job to a block whose job is Processing on a
+    /// server that stopped beating, or was fetched but never reached Processing (its worker died between fetch and
+    /// state change, or a worker waits on that job's state lock, left behind by a dead one for the storage's
+    /// DistributedLockTimeout). The old job is left alone: changing its state would wait on that same lock.
+    /// A second delivery is harmless (present output means done).
+    /// </summary>
+    private void CheckJobs(HashSet<int> open, Dictionary<int, (RowBlock Block, string JobId)> pending, Func<RowBlock, string> enqueue,
+        Dictionary<string, TimeSpan> fetchedSince, TimeSpan now)
     {
-        using var connection = storage.GetConnection();
-        foreach (var id in jobIds)
+        var monitor = storage.GetMonitoringApi();
+        var live = new HashSet<string>();
+        foreach (var server in monitor.Servers())
         {
+            if (!_heartbeats.TryGetValue(server.Name, out var seen) || seen.Heartbeat != server.Heartbeat)
+                _heartbeats[server.Name] = seen = (server.Heartbeat, now);
+            if (now - seen.SeenAt < StuckAfter) live.Add(server.Name);
+        }
+        var fetched = monitor.FetchedJobs(BlockTasks.Queue, 0, 100_000).Select(j => j.Key).ToHashSet();
+        using var connection = storage.GetConnection();
+        foreach (int index in open)
+        {
+            var (block, id) = pending[index];
             var state = connection.GetStateData(id);
             if (state?.Name == FailedState.StateName || state?.Name == DeletedState.StateName)
                 throw new InvalidOperationException($"block task {id} {state.Name.ToLowerInvariant()}: {state.Reason} {(state.Data.TryGetValue("ExceptionMessage", out var m) ? m : "")}".Trim());
+            bool stuck = false;
+            if (state?.Name == ProcessingState.StateName && state.Data.TryGetValue("ServerId", out var server) && !live.Contains(server))
+                stuck = true;
+            else if (state?.Name == EnqueuedState.StateName && fetched.Contains(id))
+                stuck = now - (fetchedSince.TryAdd(id, now) ? now : fetchedSince[id]) > StuckAfter;
+            if (!stuck) continue;
+            pending[index] = (block, enqueue(block));
+            Stats.BlocksReenqueued++;
         }
     }
 
