@@ -70,17 +70,25 @@ public sealed class DistributedTests(PostgresFixture pg)
     }
 }
 
+/// <summary>The small problem the worker-failure tests fit on workers, with its local fit (3 × 3 blocks) to compare with.</summary>
+internal static class SmallFit
+{
+    public static (AlsProblem Problem, AlsSettings Settings, AlsModel Local) WithLocalResult()
+    {
+        var m = SyntheticInteractions.Generate(new SyntheticSpec(800, 300, 15_000, 10, 4)).ToInteractionLog().ToUserItemMatrix();
+        var s = new AlsSettings(Factors: 8, Regularization: 0.1f, Alpha: 2, Iterations: 2);
+        var problem = AlsProblem.Build(m, s);
+        return (problem, s, ImplicitAls.Fit(problem, s, new LocalExecutor(), new AlsFitOptions { UserBlocks = 3, ItemBlocks = 3 }));
+    }
+}
+
 [Collection("postgres")]
 public sealed class WorkerFailureTests(PostgresFixture pg)
 {
     [Fact]
     public async Task A_worker_killed_while_it_holds_a_block_does_not_stop_the_run_and_the_result_is_unchanged()
     {
-        var log = SyntheticInteractions.Generate(new SyntheticSpec(800, 300, 15_000, 10, 4));
-        var m = log.ToInteractionLog().ToUserItemMatrix();
-        var s = new AlsSettings(Factors: 8, Regularization: 0.1f, Alpha: 2, Iterations: 2);
-        var problem = AlsProblem.Build(m, s);
-        var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), new AlsFitOptions { UserBlocks = 3, ItemBlocks = 3 });
+        var (problem, s, local) = SmallFit.WithLocalResult();
 
         string cs = pg.Server.CreateDatabase();
         using var lake = new TempDirectory("batchrecs-kill");
@@ -135,11 +143,7 @@ public sealed class LeakedStateLockTests(PostgresFixture pg)
     [Fact]
     public async Task A_block_whose_job_state_lock_was_left_by_a_dead_worker_is_given_a_fresh_job()
     {
-        var log = SyntheticInteractions.Generate(new SyntheticSpec(800, 300, 15_000, 10, 4));
-        var m = log.ToInteractionLog().ToUserItemMatrix();
-        var s = new AlsSettings(Factors: 8, Regularization: 0.1f, Alpha: 2, Iterations: 2);
-        var problem = AlsProblem.Build(m, s);
-        var local = ImplicitAls.Fit(problem, s, new LocalExecutor(), new AlsFitOptions { UserBlocks = 3, ItemBlocks = 3 });
+        var (problem, s, local) = SmallFit.WithLocalResult();
 
         string cs = pg.Server.CreateDatabase();
         using var lake = new TempDirectory("batchrecs-lock");

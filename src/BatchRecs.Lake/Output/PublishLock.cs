@@ -16,13 +16,12 @@ public sealed class PublishLock : IDisposable
     public static async Task<PublishLock> AcquireAsync(string lakeDir, TimeSpan timeout, CancellationToken ct = default)
     {
         Directory.CreateDirectory(lakeDir);
-        string path = Path.Combine(lakeDir, ".publish.lock");
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             try
             {
-                return new PublishLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+                return Open(lakeDir);
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
@@ -40,7 +39,7 @@ public sealed class PublishLock : IDisposable
     {
         try
         {
-            return new PublishLock(new FileStream(Path.Combine(lakeDir, ".publish.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            return Open(lakeDir);
         }
         catch (IOException)
         {
@@ -51,6 +50,9 @@ public sealed class PublishLock : IDisposable
             return null; // a read-only lake: nothing a reader could repair anyway
         }
     }
+
+    private static PublishLock Open(string lakeDir) =>
+        new(new FileStream(Path.Combine(lakeDir, ".publish.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
 
     public void Dispose() => _stream.Dispose();
 }
