@@ -6,7 +6,7 @@ using BatchRecs.Lake.Input;
 
 namespace BatchRecs.Bench;
 
-/// <summary><c>BatchRecs.Bench read</c>: Parquet.Net vs DuckDB read_parquet on the same files.</summary>
+/// <summary><c>BatchRecs.Bench read</c>: Parquet.Net vs DuckDB read_parquet on the same files, and the pairs stage after each.</summary>
 internal static class ReadBench
 {
     public static Command Create()
@@ -33,7 +33,8 @@ internal static class ReadBench
             }
             try
             {
-                var window = new ReadWindow(end.AddDays(1), 3650);
+                // Every event: ten years up to the generated data's end, or up to tomorrow for a given input.
+                var window = new ReadWindow((temp is null ? DateOnly.FromDateTime(DateTime.UtcNow) : end).AddDays(1), 3650);
                 var rules = new EventRules(new Dictionary<string, float> { ["view"] = 1, ["cart"] = 3, ["purchase"] = 5 });
                 var readers = new (string Name, Func<Task<ReadResult>> Read)[]
                 {
@@ -43,7 +44,9 @@ internal static class ReadBench
                 foreach (var (name, read) in readers)
                 {
                     var times = new List<double>();
+                    var pairTimes = new List<double>();
                     long rows = 0;
+                    int pairs = 0;
                     for (int r = 0; r < p.GetValue(repeats); r++)
                     {
                         GC.Collect();
@@ -51,10 +54,15 @@ internal static class ReadBench
                         var result = await read();
                         times.Add(sw.Elapsed.TotalSeconds);
                         rows = result.RowsInWindow;
+                        sw.Restart();
+                        pairs = PairAggregator.Combine(result.Events, CombineRule.Sum, consume: true).Count;
+                        pairTimes.Add(sw.Elapsed.TotalSeconds);
                     }
                     times.Sort();
+                    pairTimes.Sort();
                     double median = times[times.Count / 2];
                     Console.WriteLine($"{name,-12} {rows:N0} rows: median {median:F2} s ({rows / median / 1e6:F1} M rows/s); runs {string.Join(", ", times.Select(x => x.ToString("F2")))} s");
+                    Console.WriteLine($"{"  pairs",-12} {pairs:N0} pairs: median {pairTimes[pairTimes.Count / 2]:F2} s on {Environment.ProcessorCount} cores; runs {string.Join(", ", pairTimes.Select(x => x.ToString("F2")))} s");
                 }
                 Console.WriteLine($"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB");
             }

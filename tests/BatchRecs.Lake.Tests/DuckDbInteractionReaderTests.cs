@@ -32,7 +32,7 @@ public class DuckDbInteractionReaderTests
         var rules = new EventRules(new Dictionary<string, float> { ["cart"] = 3, ["purchase"] = 5 }, HalfLifeDays: 4);
         var a = await InteractionReader.ReadAsync(dir.Path, window, rules);
         var b = await DuckDbInteractionReader.ReadAsync(dir.Path, window, rules);
-        AssertSameLog(a.Events, b.Events);
+        AssertSameLog(a.Events.ToInteractionLog(), b.Events.ToInteractionLog());
         Assert.Equal(a.Files.Select(f => (f.Path, f.Rows)), b.Files.Select(f => (f.Path, f.Rows)));
     }
 
@@ -46,7 +46,7 @@ public class DuckDbInteractionReaderTests
         await InteractionWriter.WriteByDayAsync(dir.Path, cols);
         var a = await InteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules());
         var b = await DuckDbInteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules());
-        AssertSameLog(a.Events, b.Events);
+        AssertSameLog(a.Events.ToInteractionLog(), b.Events.ToInteractionLog());
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public class DuckDbInteractionReaderTests
         var a = await InteractionReader.ReadAsync(dir.Path, window, new EventRules());
         var b = await DuckDbInteractionReader.ReadAsync(dir.Path, window, new EventRules());
         Assert.Equal(4, a.Events.Count);
-        AssertSameLog(a.Events, b.Events);
+        AssertSameLog(a.Events.ToInteractionLog(), b.Events.ToInteractionLog());
         Assert.Equal(a.RowsRead, b.RowsRead);
     }
 

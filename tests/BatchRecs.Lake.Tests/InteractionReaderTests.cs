@@ -23,7 +23,7 @@ public class InteractionReaderTests
 
         var weights = new Dictionary<string, float> { ["view"] = 1, ["purchase"] = 5 };
         var r = await InteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules(weights, DefaultEventWeight: 2));
-        var log = r.Events;
+        var log = r.Events.ToInteractionLog();
         Assert.Equal(4, log.Count);
         Assert.Equal(IdKind.Int64, log.UserIds.Kind);
         var rows = Enumerable.Range(0, log.Count)
@@ -41,7 +41,7 @@ public class InteractionReaderTests
         using var dir = new TempDirectory();
         var cols = new InteractionColumns(null, ["alice", "bob", "alice"], null, ["sku-1", "sku-2", "sku-ü"], [Micros(1), Micros(2), Micros(3)]);
         await InteractionWriter.WriteByDayAsync(dir.Path, cols);
-        var log = (await InteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules())).Events;
+        var log = (await InteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules())).Events.ToInteractionLog();
         Assert.Equal(IdKind.String, log.UserIds.Kind);
         var pairs = Enumerable.Range(0, log.Count).Select(e => (log.UserIds.StringAt(log.Users[e]), log.ItemIds.StringAt(log.Items[e]))).Order().ToList();
         Assert.Equal([("alice", "sku-1"), ("alice", "sku-ü"), ("bob", "sku-2")], pairs);
@@ -136,7 +136,7 @@ public class InteractionReaderTests
         }
         await Write("a.parquet", new[] { 1, 2 });
         await Write("b.parquet", new[] { 2L, 3L });
-        var log = (await InteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules())).Events;
+        var log = (await InteractionReader.ReadAsync(dir.Path, new ReadWindow(RunDate, 30), new EventRules())).Events.ToInteractionLog();
         Assert.Equal(new long[] { 1, 2, 3 }, log.UserIds.Int64Ids.ToArray());
         Assert.Equal(4, log.Count);
     }

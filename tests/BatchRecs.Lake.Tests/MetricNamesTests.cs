@@ -24,6 +24,8 @@ public class MetricNamesTests
         Assert.Equal("popular.snips_recall@7", MetricNames.Popular(MetricNames.SnipsRecall, 7));
         Assert.Equal("time.fit_eval_s", MetricNames.StageSeconds(StageNames.FitEval));
         Assert.Equal("time.total_s", MetricNames.TotalSeconds);
+        Assert.Equal("memory.pairs_peak_mb", MetricNames.StagePeakMegabytes(StageNames.Pairs));
+        Assert.Equal("memory.peak_mb", MetricNames.PeakMegabytes);
         Assert.Equal("fit.iter003.loss", MetricNames.FitIteration(StageNames.Fit, 3, MetricNames.LossField));
         Assert.Equal("fit_eval.iter012.seconds", MetricNames.FitIteration(StageNames.FitEval, 12, MetricNames.SecondsField));
         Assert.Equal("fit.iterations", MetricNames.FitIterations(StageNames.Fit));

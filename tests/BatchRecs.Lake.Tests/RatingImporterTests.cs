@@ -19,7 +19,7 @@ public class RatingImporterTests
         Assert.Equal(3, r.Rows);
         Assert.Equal(2, r.Partitions);
         Assert.True(File.Exists(Path.Combine(dir.Sub("out"), "dt=1997-12-04", "part-00000.parquet")));
-        var log = (await InteractionReader.ReadAsync(dir.Sub("out"), Everything, new EventRules())).Events;
+        var log = (await InteractionReader.ReadAsync(dir.Sub("out"), Everything, new EventRules())).Events.ToInteractionLog();
         Assert.Equal(new long[] { 186, 196 }, log.UserIds.Int64Ids.ToArray());
         int e = Enumerable.Range(0, 3).Single(i => log.UserIds.Int64At(log.Users[i]) == 196 && log.ItemIds.Int64At(log.Items[i]) == 302);
         Assert.Equal(5f, log.Values[e]);
@@ -34,7 +34,7 @@ public class RatingImporterTests
         await File.WriteAllTextAsync(file, "who;what;when;score\n\"u;1\";\"book \"\"A\"\"\";2024-05-01T10:00:00Z;4.5\nu2;b;2024-05-02T10:00:00Z;1\n");
         var r = await RatingImporter.ImportDelimitedAsync(file, dir.Sub("out"), new DelimitedLayout(';', true, "who", "what", "when", "score"));
         Assert.True(r.StringIds);
-        var log = (await InteractionReader.ReadAsync(dir.Sub("out"), Everything, new EventRules())).Events;
+        var log = (await InteractionReader.ReadAsync(dir.Sub("out"), Everything, new EventRules())).Events.ToInteractionLog();
         Assert.Equal(IdKind.String, log.UserIds.Kind);
         Assert.Equal(new[] { "u2", "u;1" }, log.UserIds.StringIds.ToArray());
         Assert.Contains("book \"A\"", log.ItemIds.StringIds.ToArray());
@@ -64,7 +64,7 @@ public class RatingImporterTests
         using var dir = new TempDirectory();
         var r = await RatingImporter.ImportMovieLensAsync(Path.GetDirectoryName(file)!, dir.Path);
         Assert.Equal(100_000, r.Rows);
-        var log = (await InteractionReader.ReadAsync(dir.Path, Everything, new EventRules())).Events;
+        var log = (await InteractionReader.ReadAsync(dir.Path, Everything, new EventRules())).Events.ToInteractionLog();
         Assert.Equal(100_000, log.Count);
         Assert.Equal(943, log.UserCount);
         Assert.Equal(1682, log.ItemCount);
@@ -80,7 +80,7 @@ public class RatingImporterTests
         var r = await RatingImporter.ImportDelimitedAsync(file, dir.Path, layout);
         Assert.Equal(1, r.Partitions);
         Assert.True(Directory.Exists(Path.Combine(dir.Path, "dt=2011-05-01")));
-        var log = (await InteractionReader.ReadAsync(dir.Path, Everything, new EventRules())).Events;
+        var log = (await InteractionReader.ReadAsync(dir.Path, Everything, new EventRules())).Events.ToInteractionLog();
         Assert.Equal(92_834, log.Count);
         Assert.Equal(1_892, log.UserCount);
         Assert.Equal(17_632, log.ItemCount);
@@ -95,7 +95,7 @@ public class RatingImporterTests
         using var dir = new TempDirectory();
         var r = await RatingImporter.ImportMovieLensAsync(file, dir.Path);
         Assert.Equal(100_836, r.Rows);
-        var log = (await InteractionReader.ReadAsync(dir.Path, Everything, new EventRules())).Events;
+        var log = (await InteractionReader.ReadAsync(dir.Path, Everything, new EventRules())).Events.ToInteractionLog();
         Assert.Equal(610, log.UserCount);
         Assert.Equal(9_724, log.ItemCount);
         Assert.Equal(0.5f, log.Values.Min());
@@ -118,7 +118,7 @@ public class RatingImporterTests
             await rg.ReadAsync(reader.Schema.DataFields.Single(f => f.Name == "category"), cat.AsMemory());
             Assert.Equal(new[] { "Action", "Comedy" }, cat);
         }
-        var log = (await InteractionReader.ReadAsync(dir.Sub("out"), Everything, new EventRules())).Events;
+        var log = (await InteractionReader.ReadAsync(dir.Sub("out"), Everything, new EventRules())).Events.ToInteractionLog();
         Assert.Equal(2, log.Count); // _items/items.parquet is not an interaction file
     }
 }

@@ -22,6 +22,12 @@ public sealed class AlsProblem
     public CsrMatrix ItemUserConf { get; }
     public float[]? UserItemPref { get; }
     public float[]? ItemUserPref { get; }
+    /// <summary>
+    /// Bytes the problem holds beyond the strengths it was built from: confidences in both orientations (the user × item
+    /// orientation shares the strengths' row pointers and columns) and preferences when given.
+    /// </summary>
+    public long Bytes => 4L * UserItemConf.Values.Length + ItemUserConf.Bytes + 4L * (UserItemPref?.Length ?? 0) + 4L * (ItemUserPref?.Length ?? 0);
+
     public int Users => UserItemConf.Rows;
     public int Items => UserItemConf.Cols;
 

@@ -36,6 +36,9 @@ public sealed class CsrMatrix
     public float[] Values { get; }
     public int NonZeros => ColIdx.Length;
 
+    /// <summary>Bytes the row pointers, columns and values take: 4 a row plus 8 an entry.</summary>
+    public long Bytes => 4L * RowPtr.Length + 4L * ColIdx.Length + 4L * Values.Length;
+
     public int RowLength(int row) => RowPtr[row + 1] - RowPtr[row];
     public ReadOnlySpan<int> RowCols(int row) => ColIdx.AsSpan(RowPtr[row], RowPtr[row + 1] - RowPtr[row]);
     public ReadOnlySpan<float> RowValues(int row) => Values.AsSpan(RowPtr[row], RowPtr[row + 1] - RowPtr[row]);

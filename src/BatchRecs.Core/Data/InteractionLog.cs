@@ -28,8 +28,17 @@ public sealed class InteractionLog
     public float[] Values { get; }
     public long[] Times { get; }
     public int Count => Users.Length;
+
+    /// <summary>Bytes the entries' arrays take (<see cref="EventLog.EntryBytes"/> each).</summary>
+    public long Bytes => (long)Count * EventLog.EntryBytes;
     public int UserCount => UserIds.Count;
     public int ItemCount => ItemIds.Count;
+
+    /// <summary>
+    /// True when the entries are sorted by (user, item) with each pair once, as <see cref="PairAggregator"/> leaves
+    /// them: a user's entries are then one contiguous range, and the user × item matrix is laid out without sorting.
+    /// </summary>
+    public bool SortedPairs { get; init; }
 
     /// <summary>The sub-log of the entries whose mask is true (same id maps).</summary>
     public InteractionLog Where(ReadOnlySpan<bool> keep)
@@ -43,8 +52,34 @@ public sealed class InteractionLog
             if (!keep[e]) continue;
             u[j] = Users[e]; i[j] = Items[e]; v[j] = Values[e]; t[j] = Times[e]; j++;
         }
-        return new InteractionLog(UserIds, ItemIds, u, i, v, t);
+        return new InteractionLog(UserIds, ItemIds, u, i, v, t) { SortedPairs = SortedPairs };
     }
 
-    public CsrMatrix ToUserItemMatrix() => CsrMatrix.FromEntries(UserCount, ItemCount, Users, Items, Values);
+    public CsrMatrix ToUserItemMatrix() => SortedPairs ? Matrix(null, true) : CsrMatrix.FromEntries(UserCount, ItemCount, Users, Items, Values);
+
+    /// <summary>
+    /// The user × item matrix of the entries whose <paramref name="mask"/> equals <paramref name="keep"/> (a hold-out
+    /// split's training or held-out part) without building the sub-log first.
+    /// </summary>
+    /// <param name="mask">one flag per entry.</param>
+    /// <param name="keep">which entries to take: those whose flag is true, or those whose flag is false.</param>
+    public CsrMatrix ToUserItemMatrix(bool[] mask, bool keep)
+    {
+        if (mask.Length != Count) throw new ArgumentException("the mask must have one flag per entry.", nameof(mask));
+        return SortedPairs ? Matrix(mask, keep) : Where(keep ? mask : mask.Select(m => !m).ToArray()).ToUserItemMatrix();
+    }
+
+    /// <summary>Sorted, distinct pairs are already in CSR order: count the rows and copy the kept entries.</summary>
+    private CsrMatrix Matrix(bool[]? mask, bool keep)
+    {
+        var rowPtr = new int[UserCount + 1];
+        int n = 0;
+        for (int e = 0; e < Count; e++)
+            if (mask is null || mask[e] == keep) { rowPtr[Users[e] + 1]++; n++; }
+        for (int u = 0; u < UserCount; u++) rowPtr[u + 1] += rowPtr[u];
+        var cols = new int[n]; var values = new float[n];
+        for (int e = 0, w = 0; e < Count; e++)
+            if (mask is null || mask[e] == keep) { cols[w] = Items[e]; values[w] = Values[e]; w++; }
+        return new CsrMatrix(UserCount, ItemCount, rowPtr, cols, values);
+    }
 }

@@ -3,44 +3,190 @@ namespace BatchRecs.Core.Data;
 /// <summary>How repeated events of one (user, item) pair combine into one strength.</summary>
 public enum CombineRule { Sum, Max, Last }
 
-/// <summary>Collapses an event log to one entry per (user, item) pair; the entry's time is the pair's last event.</summary>
+/// <summary>
+/// Collapses an event log to one entry per (user, item) pair; the entry's time is the pair's last event. The result is
+/// sorted by (user, item) (<see cref="InteractionLog.SortedPairs"/>), and a pair's events combine in the order
+/// (time, position in the log), so the outcome does not depend on how the work is split.
+/// </summary>
+/// <remarks>
+/// Partitioned like Spark's ALS in-blocks: users are cut into contiguous shards of a few million events, and each shard
+/// is gathered from the log (one sequential scan of the user column per shard), sorted per user and combined on its own
+/// thread. Nothing holds the whole log twice: in flight are the log, the combined pairs of finished shards (16 bytes a
+/// pair) and a few shards' scratch (about 36 bytes an event).
+/// </remarks>
 public static class PairAggregator
 {
-    public static InteractionLog Combine(InteractionLog log, CombineRule rule = CombineRule.Sum)
+    /// <summary>
+    /// Events per shard: about eight shards per core, so the cores stay busy to the end, but between 2¹⁸ and 2²³ events:
+    /// each shard scans the whole user column once, and its scratch (36 bytes an event) stays in the tens of megabytes.
+    /// </summary>
+    public static int ShardEvents(int events) => Math.Clamp(events / (8 * Environment.ProcessorCount), 1 << 18, 1 << 23);
+
+    public static InteractionLog Combine(InteractionLog log, CombineRule rule = CombineRule.Sum) => Combine(EventLog.From(log), rule, consume: true);
+
+    /// <param name="events">the events, in read order.</param>
+    /// <param name="rule">how a pair's strengths combine.</param>
+    /// <param name="consume">release <paramref name="events"/>' entries once every shard is combined, before the pairs
+    /// are laid out in one piece (the caller no longer needs them; saves the log's size at the stage's peak).</param>
+    public static InteractionLog Combine(EventLog events, CombineRule rule = CombineRule.Sum, bool consume = false) =>
+        Combine(events, rule, consume, ShardEvents(events.Count));
+
+    /// <summary>As the public overload, with the shard size given (tests cut small logs into many shards).</summary>
+    internal static InteractionLog Combine(EventLog events, CombineRule rule, bool consume, int shardEvents)
     {
-        int n = log.Count;
-        var order = new int[n];
-        for (int e = 0; e < n; e++) order[e] = e;
-        var keys = new long[n];
-        for (int e = 0; e < n; e++) keys[e] = ((long)log.Users[e] << 32) | (uint)log.Items[e];
-        // Sort by (pair, time, original position): deterministic whatever the input order.
-        Array.Sort(order, (a, b) =>
+        int users = events.UserCount;
+        var start = CountPerUser(events); // start[u] = first event of user u in user order
+        var shards = Shards(start, users, shardEvents);
+        var done = new Shard[shards.Count];
+        var pairsPerUser = new int[users];
+        // One scratch per thread, reused shard after shard: a fresh one per shard would leave gigabytes of large-object
+        // garbage at 100M events (measured: 8.4 GB peak in this stage, against 3.7 GB with reuse).
+        // At most one shard per core: Parallel.For alone lets the thread pool add threads to long bodies, and each brings
+        // its own scratch.
+        var scratch = new System.Collections.Concurrent.ConcurrentBag<Scratch>();
+        Parallel.For(0, shards.Count, OnePerCore, s =>
         {
-            int c = keys[a].CompareTo(keys[b]);
-            if (c != 0) return c;
-            c = log.Times[a].CompareTo(log.Times[b]);
-            return c != 0 ? c : a.CompareTo(b);
+            var mine = scratch.TryTake(out var free) ? free : new Scratch();
+            done[s] = CombineShard(events, start, shards[s].Lo, shards[s].Hi, rule, pairsPerUser, mine);
+            scratch.Add(mine);
         });
-        var u = new List<int>(n); var i = new List<int>(n); var v = new List<float>(n); var t = new List<long>(n);
-        for (int p = 0; p < n;)
+        scratch.Clear();
+        if (consume)
         {
-            int e0 = order[p];
-            float value = 0; long time = long.MinValue;
-            int q = p;
-            for (; q < n && keys[order[q]] == keys[e0]; q++)
-            {
-                int e = order[q];
-                value = rule switch
-                {
-                    CombineRule.Sum => value + log.Values[e],
-                    CombineRule.Max => q == p ? log.Values[e] : Math.Max(value, log.Values[e]),
-                    _ => log.Values[e],
-                };
-                time = Math.Max(time, log.Times[e]);
-            }
-            u.Add(log.Users[e0]); i.Add(log.Items[e0]); v.Add(value); t.Add(time);
-            p = q;
+            events.Release();
+            // Hand the events' memory back before the pairs are laid out, so the two are never held together.
+            GC.Collect();
         }
-        return new InteractionLog(log.UserIds, log.ItemIds, u.ToArray(), i.ToArray(), v.ToArray(), t.ToArray());
+
+        long total = 0;
+        foreach (var d in done) total += d.Items.Length;
+        int n = checked((int)total);
+        var u = new int[n]; var i = new int[n]; var v = new float[n]; var t = new long[n];
+        int at = 0;
+        for (int s = 0; s < done.Length; s++)
+        {
+            var d = done[s];
+            d.Items.CopyTo(i, at); d.Values.CopyTo(v, at); d.Times.CopyTo(t, at);
+            for (int user = shards[s].Lo, p = at; user < shards[s].Hi; user++)
+                for (int c = pairsPerUser[user]; c > 0; c--) u[p++] = user;
+            at += d.Items.Length;
+            done[s] = default; // the shard's pairs are laid out: let them go
+        }
+        return new InteractionLog(events.UserIds, events.ItemIds, u, i, v, t) { SortedPairs = true };
+    }
+
+    private static ParallelOptions OnePerCore => new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
+
+    private readonly record struct Shard(int[] Items, float[] Values, long[] Times);
+
+    /// <summary>A thread's working arrays for one shard at a time (36 bytes an event), grown to the largest shard it meets.</summary>
+    private sealed class Scratch
+    {
+        public EventKey[] Keys = [];
+        public float[] Values = [];
+        public int[] OutItems = [];
+        public float[] OutValues = [];
+        public long[] OutTimes = [];
+
+        public void Ensure(int n)
+        {
+            if (Keys.Length >= n) return;
+            Keys = new EventKey[n]; Values = new float[n];
+            OutItems = new int[n]; OutValues = new float[n]; OutTimes = new long[n];
+        }
+    }
+
+    // Time first: 16 bytes, not 24.
+    private readonly record struct EventKey(long Time, int Item, int Position) : IComparable<EventKey>
+    {
+        public int CompareTo(EventKey o)
+        {
+            int c = Item.CompareTo(o.Item);
+            if (c != 0) return c;
+            c = Time.CompareTo(o.Time);
+            return c != 0 ? c : Position.CompareTo(o.Position);
+        }
+    }
+
+    /// <summary>start[u] = number of events of users before u (length users + 1), counted in parallel over chunks.</summary>
+    private static long[] CountPerUser(EventLog events)
+    {
+        var counts = new long[events.UserCount + 1];
+        var gate = new object();
+        Parallel.For(0, events.Chunks, OnePerCore, () => new int[events.UserCount], (c, _, local) =>
+        {
+            foreach (int u in events.ChunkAt(c).Users.Span) local[u]++;
+            return local;
+        }, local =>
+        {
+            lock (gate) for (int u = 0; u < local.Length; u++) counts[u + 1] += local[u];
+        });
+        for (int u = 0; u < events.UserCount; u++) counts[u + 1] += counts[u];
+        return counts;
+    }
+
+    /// <summary>Contiguous user ranges of about <paramref name="shardEvents"/> events each (a heavier user is a shard alone).</summary>
+    private static List<(int Lo, int Hi)> Shards(long[] start, int users, int shardEvents)
+    {
+        var shards = new List<(int, int)>();
+        int lo = 0;
+        for (int u = 0; u < users; u++)
+            if (start[u + 1] - start[lo] >= shardEvents) { shards.Add((lo, u + 1)); lo = u + 1; }
+        if (lo < users || shards.Count == 0) shards.Add((lo, users));
+        return shards;
+    }
+
+    private static Shard CombineShard(EventLog events, long[] start, int lo, int hi, CombineRule rule, int[] pairsPerUser, Scratch scratch)
+    {
+        long first = start[lo];
+        int n = checked((int)(start[hi] - first));
+        scratch.Ensure(n);
+        var (keys, values) = (scratch.Keys, scratch.Values);
+        var next = new int[hi - lo];
+        for (int u = lo; u < hi; u++) next[u - lo] = (int)(start[u] - first);
+        // Gather the shard's events grouped by user, each user's in log order (Position keeps that order in the sort).
+        for (int c = 0; c < events.Chunks; c++)
+        {
+            var chunk = events.ChunkAt(c);
+            var us = chunk.Users.Span; var items = chunk.Items.Span; var vs = chunk.Values.Span; var ts = chunk.Times.Span;
+            for (int e = 0; e < us.Length; e++)
+            {
+                int u = us[e];
+                if (u < lo || u >= hi) continue;
+                int p = next[u - lo]++;
+                keys[p] = new EventKey(ts[e], items[e], p);
+                values[p] = vs[e];
+            }
+        }
+        var (outItems, outValues, outTimes) = (scratch.OutItems, scratch.OutValues, scratch.OutTimes);
+        int w = 0;
+        for (int u = lo; u < hi; u++)
+        {
+            int s = (int)(start[u] - first), end = (int)(start[u + 1] - first);
+            keys.AsSpan(s, end - s).Sort();
+            int userPairs = 0;
+            for (int p = s; p < end;)
+            {
+                int item = keys[p].Item;
+                float value = 0; long time = long.MinValue;
+                int q = p;
+                for (; q < end && keys[q].Item == item; q++)
+                {
+                    float x = values[keys[q].Position];
+                    value = rule switch
+                    {
+                        CombineRule.Sum => value + x,
+                        CombineRule.Max => q == p ? x : Math.Max(value, x),
+                        _ => x,
+                    };
+                    time = Math.Max(time, keys[q].Time);
+                }
+                outItems[w] = item; outValues[w] = value; outTimes[w] = time; w++;
+                userPairs++;
+                p = q;
+            }
+            pairsPerUser[u] = userPairs;
+        }
+        return new Shard(outItems[..w], outValues[..w], outTimes[..w]);
     }
 }

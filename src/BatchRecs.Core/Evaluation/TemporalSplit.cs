@@ -25,11 +25,23 @@ public static class TemporalSplit
         var isTrain = new bool[pairs.Count];
         Array.Fill(isTrain, true);
         if (fraction == 0) return new Split(isTrain);
-        var byUser = new List<int>[pairs.UserCount];
-        for (int e = 0; e < pairs.Count; e++) (byUser[pairs.Users[e]] ??= []).Add(e);
-        foreach (var list in byUser)
+        // Each user's entries as one range of `order` (the identity for sorted pairs), in log order.
+        var rowStart = new int[pairs.UserCount + 1];
+        foreach (int u in pairs.Users) rowStart[u + 1]++;
+        for (int u = 0; u < pairs.UserCount; u++) rowStart[u + 1] += rowStart[u];
+        int[] order;
+        if (pairs.SortedPairs) order = Enumerable.Range(0, pairs.Count).ToArray();
+        else
         {
-            if (list is null || list.Count < 2) continue;
+            order = new int[pairs.Count];
+            var next = rowStart.AsSpan(0, pairs.UserCount).ToArray();
+            for (int e = 0; e < pairs.Count; e++) order[next[pairs.Users[e]]++] = e;
+        }
+        Parallel.For(0, pairs.UserCount, u =>
+        {
+            int s = rowStart[u], n = rowStart[u + 1] - s;
+            if (n < 2) return;
+            var list = order.AsSpan(s, n);
             list.Sort((a, b) =>
             {
                 int c = pairs.Times[a].CompareTo(pairs.Times[b]);
@@ -37,9 +49,9 @@ public static class TemporalSplit
                 c = TieKey(pairs.Users[a], pairs.Items[a]).CompareTo(TieKey(pairs.Users[b], pairs.Items[b]));
                 return c != 0 ? c : pairs.Items[a].CompareTo(pairs.Items[b]);
             });
-            int hold = Math.Min(list.Count - 1, (int)Math.Ceiling(fraction * list.Count));
-            for (int j = list.Count - hold; j < list.Count; j++) isTrain[list[j]] = false;
-        }
+            int hold = Math.Min(n - 1, (int)Math.Ceiling(fraction * n));
+            for (int j = n - hold; j < n; j++) isTrain[list[j]] = false;
+        });
         return new Split(isTrain);
     }
 

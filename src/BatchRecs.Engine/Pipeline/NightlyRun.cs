@@ -54,14 +54,16 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             RecordInput(metrics, read);
             JobInput.RequireEvents(read, req.RunDate, req.Job, settings);
             inputRows = read.RowsInWindow;
-            var pairs = stages.Time(StageNames.Pairs, () => PairAggregator.Combine(read.Events, JobInput.Combine(settings)));
+            // The events are released as soon as they are combined: from here on the run holds pairs, then matrices.
+            var pairs = stages.Time(StageNames.Pairs, () => PairAggregator.Combine(read.Events, JobInput.Combine(settings), consume: true));
+            var (userIds, itemIds) = (pairs.UserIds, pairs.ItemIds);
             (users, items) = (pairs.UserCount, pairs.ItemCount);
             metrics[MetricNames.InputUsers] = users;
             metrics[MetricNames.InputItems] = items;
             metrics[MetricNames.InputPairs] = pairs.Count;
             var exposures = settings.Input.ExposureInput is { } exposureDir
                 ? await stages.TimeAsync(StageNames.ReadExposures, () => ExposureReader.ReadAsync(exposureDir,
-                    JobInput.Window(req.RunDate, req.Job, settings), pairs.UserIds, pairs.ItemIds, ct))
+                    JobInput.Window(req.RunDate, req.Job, settings), userIds, itemIds, ct))
                 : null;
             if (exposures is not null) metrics[MetricNames.InputExposedPairs] = exposures.NonZeros;
             var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor(), exposures);
@@ -74,9 +76,10 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
 
             // Refit on the whole window, warm-started from the evaluated fit, and score everyone.
             var all = pairs.ToUserItemMatrix();
+            pairs = null!; // the refit, scoring and publishing need only the matrix and the id maps (pairs: 20 bytes each)
             var counts = PopularityRanker.Counts(all);
             var propensity = plan.Propensities(all, counts);
-            var warm = evalModel ?? (settings.Fit.WarmStart == WarmStart.LastRun ? LastRunFactors(req.LakeDir, pairs, settings, metrics) : null);
+            var warm = evalModel ?? (settings.Fit.WarmStart == WarmStart.LastRun ? LastRunFactors(req.LakeDir, userIds, itemIds, settings, metrics) : null);
             var model = stages.Time(StageNames.Fit, () => plan.Fit(all, propensity,
                 evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), warm, ct, checkpoints.PathFor(StageNames.Fit), checkpoints.OnIteration(StageNames.Fit)));
             RecordFit(metrics, StageNames.Fit, model);
@@ -88,7 +91,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             metrics[MetricNames.TotalSeconds] = (DateTime.UtcNow - started).TotalSeconds;
             var record = Record(RunStatus.Succeeded, null);
             var publish = await stages.TimeAsync(StageNames.Publish, () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
-                record, pairs.UserIds, pairs.ItemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
+                record, userIds, itemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
                 new ItemPropensities(propensity, counts), ItemsFile(req, settings)), publishOptions, ct));
             LogRepairs(publish.Repairs);
             checkpoints.Clear();
@@ -138,8 +141,8 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         Checkpoints checkpoints, CancellationToken ct)
     {
         var split = TemporalSplit.PerUserLast(pairs, settings.HoldoutFraction);
-        var train = pairs.Where(split.IsTrain).ToUserItemMatrix();
-        var heldOut = pairs.Where(split.IsTrain.Select(t => !t).ToArray()).ToUserItemMatrix();
+        var train = pairs.ToUserItemMatrix(split.IsTrain, keep: true);
+        var heldOut = pairs.ToUserItemMatrix(split.IsTrain, keep: false);
         metrics[MetricNames.EvalTrainPairs] = train.NonZeros;
         metrics[MetricNames.EvalHeldOutPairs] = heldOut.NonZeros;
         var counts = PopularityRanker.Counts(train);
@@ -182,12 +185,12 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
     }
 
     /// <summary>The last published factors mapped onto today's ids (new ids get the usual seeded random start).</summary>
-    private AlsModel? LastRunFactors(string lakeDir, InteractionLog pairs, JobSettings settings, IDictionary<string, double> metrics)
+    private AlsModel? LastRunFactors(string lakeDir, IdMap userIds, IdMap itemIds, JobSettings settings, IDictionary<string, double> metrics)
     {
         int k = settings.Factors;
         ulong seed = (ulong)settings.Seed;
-        var users = DuckDbCatalog.LastFactors(lakeDir, "user_factors", pairs.UserIds, k, (i, row) => FactorInit.FillRow(row, seed, Side.Users, i));
-        var items = DuckDbCatalog.LastFactors(lakeDir, "item_factors", pairs.ItemIds, k, (i, row) => FactorInit.FillRow(row, seed, Side.Items, i));
+        var users = DuckDbCatalog.LastFactors(lakeDir, "user_factors", userIds, k, (i, row) => FactorInit.FillRow(row, seed, Side.Users, i));
+        var items = DuckDbCatalog.LastFactors(lakeDir, "item_factors", itemIds, k, (i, row) => FactorInit.FillRow(row, seed, Side.Items, i));
         if (users is null || items is null)
         {
             log.Event("run.warm_start", ("from", "none"), ("reason", "no published factors of this shape"));
@@ -195,7 +198,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         }
         metrics[MetricNames.FitWarmStarted] = 1;
         log.Event("run.warm_start", ("from", "last_run"));
-        return new AlsModel(pairs.UserCount, pairs.ItemCount, k, users, items, []);
+        return new AlsModel(userIds.Count, itemIds.Count, k, users, items, []);
     }
 
     private void RecordIndex(IDictionary<string, double> metrics, IndexReport index)
@@ -257,30 +260,50 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         }
     }
 
+    /// <summary>
+    /// Times each stage (<c>time.STAGE_s</c>) and records its peak resident memory (<c>memory.STAGE_peak_mb</c>) and the
+    /// run's (<c>memory.peak_mb</c>, the largest stage peak). What the previous stage left behind is collected first, so it
+    /// is not counted in this stage's peak.
+    /// </summary>
     private sealed class StageTimer(IDictionary<string, double> metrics, RunLog log)
     {
         public T Time<T>(string stage, Func<T> f)
         {
-            log.Event("run.stage_start", ("stage", stage));
+            using var memory = Start(stage);
             var sw = Stopwatch.StartNew();
             var r = f();
-            Done(stage, sw.Elapsed.TotalSeconds);
+            Done(stage, sw.Elapsed.TotalSeconds, memory);
             return r;
         }
 
         public async Task<T> TimeAsync<T>(string stage, Func<Task<T>> f)
         {
-            log.Event("run.stage_start", ("stage", stage));
+            using var memory = Start(stage);
             var sw = Stopwatch.StartNew();
             var r = await f();
-            Done(stage, sw.Elapsed.TotalSeconds);
+            Done(stage, sw.Elapsed.TotalSeconds, memory);
             return r;
         }
 
-        private void Done(string stage, double seconds)
+        private StageMemory.Sampler? Start(string stage)
+        {
+            log.Event("run.stage_start", ("stage", stage));
+            StageMemory.Release();
+            return StageMemory.Watch();
+        }
+
+        private void Done(string stage, double seconds, StageMemory.Sampler? memory)
         {
             metrics[MetricNames.StageSeconds(stage)] = seconds;
-            log.Event("run.stage", ("stage", stage), ("seconds", seconds));
+            if (memory is null)
+            {
+                log.Event("run.stage", ("stage", stage), ("seconds", seconds));
+                return;
+            }
+            double peak = Math.Round(memory.PeakMegabytes, 1);
+            metrics[MetricNames.StagePeakMegabytes(stage)] = peak;
+            metrics[MetricNames.PeakMegabytes] = Math.Max(metrics.TryGetValue(MetricNames.PeakMegabytes, out var p) ? p : 0, peak);
+            log.Event("run.stage", ("stage", stage), ("seconds", seconds), ("peak_mb", Math.Round(peak)));
         }
     }
 }

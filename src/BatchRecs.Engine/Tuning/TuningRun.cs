@@ -45,7 +45,7 @@ public sealed class TuningRun(RunLog log)
         var current = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
         var read = await JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, current, ct);
         JobInput.RequireEvents(read, req.RunDate, req.Job, current);
-        var pairs = PairAggregator.Combine(read.Events, JobInput.Combine(current));
+        var pairs = PairAggregator.Combine(read.Events, JobInput.Combine(current), consume: true);
         var (tuned, trials) = new TuningSearch(req, current, pairs, log, ct).Run();
         using (await PublishLock.AcquireAsync(req.LakeDir, current.Publish.LockTimeout, ct))
         {

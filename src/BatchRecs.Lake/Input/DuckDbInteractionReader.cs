@@ -103,8 +103,7 @@ public static class DuckDbInteractionReader
         var items = new IdCollector(InteractionReader.ItemColumn);
         users.SetKind(footers.StringUsers ? IdKind.String : IdKind.Int64, inputDir);
         items.SetKind(footers.StringItems ? IdKind.String : IdKind.Int64, inputDir);
-        var u = new GrowableArray<int>(1 << 16); var i = new GrowableArray<int>(1 << 16);
-        var v = new GrowableArray<float>(1 << 16); var t = new GrowableArray<long>(1 << 16);
+        var events = new EventLog.Builder();
         double decayPerMicro = rules.HalfLifeDays > 0 ? Math.Log(2) / (rules.HalfLifeDays * 86_400e6) : 0;
         using (var cmd = con.CreateCommand())
         {
@@ -126,21 +125,18 @@ public static class DuckDbInteractionReader
                 double x = r.IsDBNull(3) ? 1.0 : r.GetDouble(3);
                 if (!double.IsFinite(x) || x < 0) throw new FallBack("bad value");
                 long time = r.GetInt64(2);
-                u.Add(footers.StringUsers ? users.Add(r.GetString(0)) : users.Add(r.GetInt64(0)));
-                i.Add(footers.StringItems ? items.Add(r.GetString(1)) : items.Add(r.GetInt64(1)));
+                int user = footers.StringUsers ? users.Add(r.GetString(0)) : users.Add(r.GetInt64(0));
+                int item = footers.StringItems ? items.Add(r.GetString(1)) : items.Add(r.GetInt64(1));
                 float wv = (float)x;
                 if (decayPerMicro > 0) wv *= (float)Math.Exp(-decayPerMicro * (end - time));
-                v.Add(wv);
-                t.Add(time);
+                events.Add(user, item, wv, time);
             }
         }
         // An empty window is explained from every row's time (ReadResult.Times): the row-group reader gathers them.
-        if (u.Count == 0) throw new FallBack("no events in the window");
+        if (events.Count == 0) throw new FallBack("no events in the window");
         var (userMap, userRemap) = users.Finish();
         var (itemMap, itemRemap) = items.Finish();
-        var ua = u.ToArray(); var ia = i.ToArray();
-        for (int e = 0; e < ua.Length; e++) { ua[e] = userRemap[ua[e]]; ia[e] = itemRemap[ia[e]]; }
-        var log = new InteractionLog(userMap, itemMap, ua, ia, v.ToArray(), t.ToArray());
+        var log = events.Finish(userMap, userRemap, itemMap, itemRemap);
         var infos = paths.Select(f => { var fi = new FileInfo(f); return new InputFileInfo(f, fi.Length, fi.LastWriteTimeUtc, footers.Rows[f]); }).ToList();
         return new ReadResult(log, infos, files.Count - selected.Count, infos.Sum(x => x.Rows), log.Count, []);
     }

@@ -26,10 +26,15 @@ public static class ExposureReader
         var userMap = Remap(log.UserIds, users);
         var itemMap = Remap(log.ItemIds, items);
         var r = new List<int>(log.Count); var c = new List<int>(log.Count);
-        for (int e = 0; e < log.Count; e++)
+        for (int k = 0; k < log.Chunks; k++)
         {
-            int u = userMap[log.Users[e]], i = itemMap[log.Items[e]];
-            if (u >= 0 && i >= 0) { r.Add(u); c.Add(i); }
+            var chunk = log.ChunkAt(k);
+            var us = chunk.Users.Span; var its = chunk.Items.Span;
+            for (int e = 0; e < us.Length; e++)
+            {
+                int u = userMap[us[e]], i = itemMap[its[e]];
+                if (u >= 0 && i >= 0) { r.Add(u); c.Add(i); }
+            }
         }
         var m = CsrMatrix.FromEntries(users.Count, items.Count, r.ToArray(), c.ToArray(), Enumerable.Repeat(1f, r.Count).ToArray());
         return m.MapValues(_ => 1f); // distinct exposed pairs

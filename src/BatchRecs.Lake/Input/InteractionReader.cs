@@ -28,7 +28,7 @@ public sealed record SkippedFile(string Path, string Reason);
 /// <param name="RowsRead">rows read from the selected files.</param>
 /// <param name="RowsInWindow">rows whose time falls in the window.</param>
 /// <param name="Skipped">files skipped as bad input (with <c>skip_bad_files</c>), and why.</param>
-public sealed record ReadResult(InteractionLog Events, IReadOnlyList<InputFileInfo> Files, int PrunedFiles, long RowsRead, long RowsInWindow,
+public sealed record ReadResult(EventLog Events, IReadOnlyList<InputFileInfo> Files, int PrunedFiles, long RowsRead, long RowsInWindow,
     IReadOnlyList<SkippedFile> Skipped, ObservedTimes? Times = null);
 
 /// <summary>
@@ -59,8 +59,7 @@ public static class InteractionReader
         var (start, end) = window.Micros();
         var users = new IdCollector(UserColumn);
         var items = new IdCollector(ItemColumn);
-        var u = new GrowableArray<int>(); var i = new GrowableArray<int>();
-        var v = new GrowableArray<float>(); var t = new GrowableArray<long>();
+        var events = new EventLog.Builder();
         var infos = new List<InputFileInfo>(selected.Count);
         long rowsRead = 0;
         double decayPerMicro = rules.HalfLifeDays > 0 ? Math.Log(2) / (rules.HalfLifeDays * 86_400e6) : 0;
@@ -70,11 +69,11 @@ public static class InteractionReader
         foreach (var (path, _, problem) in selected)
         {
             ct.ThrowIfCancellationRequested();
-            var (userMark, itemMark, rowMark) = (users.Checkpoint(), items.Checkpoint(), u.Count);
+            var (userMark, itemMark, rowMark) = (users.Checkpoint(), items.Checkpoint(), events.Count);
             try
             {
                 if (problem is not null) throw new LakeInputException(problem, path);
-                var (fileRows, fileTimes) = await ReadFileAsync(path, users, items, u, i, v, t, start, end, decayPerMicro, rules, ct);
+                var (fileRows, fileTimes) = await ReadFileAsync(path, users, items, events, start, end, decayPerMicro, rules, ct);
                 var fi = new FileInfo(path);
                 rowsRead += fileRows;
                 seen = seen.Union(fileTimes);
@@ -83,22 +82,20 @@ public static class InteractionReader
             catch (LakeInputException e) when (rules.SkipBadFiles)
             {
                 users.Rollback(userMark); items.Rollback(itemMark);
-                u.Truncate(rowMark); i.Truncate(rowMark); v.Truncate(rowMark); t.Truncate(rowMark);
+                events.Truncate(rowMark);
                 skipped.Add(new SkippedFile(path, e.Message));
             }
         }
 
         var (userMap, userRemap) = users.Finish();
         var (itemMap, itemRemap) = items.Finish();
-        var ua = u.ToArray(); var ia = i.ToArray();
-        for (int e = 0; e < ua.Length; e++) { ua[e] = userRemap[ua[e]]; ia[e] = itemRemap[ia[e]]; }
-        var log = new InteractionLog(userMap, itemMap, ua, ia, v.ToArray(), t.ToArray());
+        var log = events.Finish(userMap, userRemap, itemMap, itemRemap);
         return new ReadResult(log, infos, pruned, rowsRead, log.Count, skipped, seen);
     }
 
     /// <summary>Reads one file's in-window rows into the accumulators; returns the file's row count and its range of times.</summary>
     private static async Task<(long Rows, ObservedTimes Times)> ReadFileAsync(string path, IdCollector users, IdCollector items,
-        GrowableArray<int> u, GrowableArray<int> i, GrowableArray<float> v, GrowableArray<long> t,
+        EventLog.Builder events,
         long start, long end, double decayPerMicro, EventRules rules, CancellationToken ct)
     {
         long fileRows = 0;
@@ -144,7 +141,7 @@ public static class InteractionReader
                     if (uu[r] < 0) continue; // outside the window
                     float w = vv[r];
                     if (decayPerMicro > 0) w *= (float)Math.Exp(-decayPerMicro * (end - tt[r]));
-                    u.Add(uu[r]); i.Add(ii[r]); v.Add(w); t.Add(tt[r]);
+                    events.Add(uu[r], ii[r], w, tt[r]);
                 }
                 fileRows += n;
             }

@@ -111,6 +111,15 @@ public static class MetricNames
         return match;
     }
 
+    /// <summary>
+    /// <c>memory.STAGE_peak_mb</c>: the process's peak resident memory during a pipeline stage, in MiB (Linux; the
+    /// kernel's high-water mark, reset at each stage's start).
+    /// </summary>
+    public static string StagePeakMegabytes(string stage) => $"memory.{stage}_peak_mb";
+
+    /// <summary><c>memory.peak_mb</c>: the process's peak resident memory over the whole run, in MiB (Linux).</summary>
+    public const string PeakMegabytes = "memory.peak_mb";
+
     // ---- Fits: FIT.* (FIT is a fit stage, StageNames.FitEval or StageNames.Fit) ----
 
     public static string FitIterations(string fit) => $"{fit}.iterations";

@@ -1,0 +1,164 @@
+using BatchRecs.Core.Als;
+using BatchRecs.Core.Data;
+using BatchRecs.Core.Evaluation;
+
+namespace BatchRecs.Core.Tests.Data;
+
+/// <summary>
+/// The partitioned pairs stage (events in chunks → user shards combined in parallel → pairs sorted by (user, item))
+/// against an independent dictionary computation, and the memory each stage's arrays may take per entry.
+/// </summary>
+public class PartitionedPairsTests
+{
+    /// <summary>A log with repeats, equal times and users of very different activity, in a shuffled order.</summary>
+    private static InteractionLog RandomLog(int events, int users, int items, int seed)
+    {
+        var rng = new Random(seed);
+        var u = new int[events]; var i = new int[events]; var v = new float[events]; var t = new long[events];
+        for (int e = 0; e < events; e++)
+        {
+            u[e] = (int)(users * Math.Pow(rng.NextDouble(), 2)); // skewed: low ids are heavy users
+            i[e] = rng.Next(items);
+            v[e] = (float)(rng.NextDouble() * 3);
+            t[e] = rng.Next(50); // many ties in time
+        }
+        return new InteractionLog(IdMap.FromInt64(Enumerable.Range(0, users).Select(x => (long)x * 7)),
+            IdMap.FromInt64(Enumerable.Range(0, items).Select(x => (long)x)), u, i, v, t);
+    }
+
+    /// <summary>The rule applied the obvious way: per pair, its events in (time, log position) order.</summary>
+    private static SortedDictionary<(int, int), (float Value, long Time)> Reference(InteractionLog log, CombineRule rule)
+    {
+        var groups = new Dictionary<(int, int), List<int>>();
+        for (int e = 0; e < log.Count; e++)
+        {
+            var key = (log.Users[e], log.Items[e]);
+            if (!groups.TryGetValue(key, out var list)) groups[key] = list = [];
+            list.Add(e);
+        }
+        var result = new SortedDictionary<(int, int), (float, long)>();
+        foreach (var (key, list) in groups)
+        {
+            var ordered = list.OrderBy(e => log.Times[e]).ThenBy(e => e).ToList();
+            float value = rule switch
+            {
+                CombineRule.Sum => ordered.Aggregate(0f, (acc, e) => acc + log.Values[e]),
+                CombineRule.Max => ordered.Max(e => log.Values[e]),
+                _ => log.Values[ordered[^1]],
+            };
+            result[key] = (value, ordered.Max(e => log.Times[e]));
+        }
+        return result;
+    }
+
+    [Theory]
+    [InlineData(CombineRule.Sum)]
+    [InlineData(CombineRule.Max)]
+    [InlineData(CombineRule.Last)]
+    public void Pairs_combined_over_many_shards_equal_the_dictionary_reference_and_one_shard(CombineRule rule)
+    {
+        var log = RandomLog(60_000, 2_000, 300, seed: 5);
+        var many = PairAggregator.Combine(EventLog.From(log), rule, consume: false, shardEvents: 500);
+        var one = PairAggregator.Combine(EventLog.From(log), rule, consume: false, shardEvents: int.MaxValue);
+        var expected = Reference(log, rule);
+
+        Assert.True(many.SortedPairs);
+        Assert.Equal(expected.Count, many.Count);
+        int p = 0;
+        foreach (var ((user, item), (value, time)) in expected)
+        {
+            Assert.Equal((user, item), (many.Users[p], many.Items[p]));
+            Assert.Equal(BitConverter.SingleToInt32Bits(value), BitConverter.SingleToInt32Bits(many.Values[p]));
+            Assert.Equal(time, many.Times[p]);
+            p++;
+        }
+        Assert.Equal(one.Users, many.Users);
+        Assert.Equal(one.Items, many.Items);
+        Assert.Equal(one.Values, many.Values);
+        Assert.Equal(one.Times, many.Times);
+    }
+
+    [Fact]
+    public void Consuming_the_events_releases_them_but_keeps_their_count_and_ids()
+    {
+        var events = EventLog.From(RandomLog(5_000, 100, 50, seed: 2));
+        var pairs = PairAggregator.Combine(events, consume: true);
+        Assert.True(events.Released);
+        Assert.Equal(0, events.Bytes);
+        Assert.Equal(5_000, events.Count);
+        Assert.Same(events.UserIds, pairs.UserIds);
+        Assert.Throws<InvalidOperationException>(() => events.ChunkAt(0));
+    }
+
+    [Fact]
+    public void The_event_builder_keeps_entries_across_chunks_and_truncates_to_any_mark()
+    {
+        var b = new EventLog.Builder();
+        int n = 2 * EventLog.ChunkSize + 17;
+        for (int e = 0; e < n; e++) b.Add(e % 3, e % 5, e, e);
+        b.Truncate(EventLog.ChunkSize + 5);                  // inside the second chunk
+        for (int e = 0; e < 10; e++) b.Add(1, 2, -e, -e);
+        b.Truncate(EventLog.ChunkSize);                      // exactly at a chunk boundary
+        b.Add(2, 4, 0.5f, 42);
+        var log = b.Finish(IdMap.FromInt64([10, 11, 12]), [2, 1, 0], IdMap.FromInt64([0, 1, 2, 3, 4]), null).ToInteractionLog();
+
+        Assert.Equal(EventLog.ChunkSize + 1, log.Count);
+        for (int e = 0; e < EventLog.ChunkSize; e += 4099)
+        {
+            Assert.Equal(2 - e % 3, log.Users[e]); // remapped
+            Assert.Equal(e % 5, log.Items[e]);
+            Assert.Equal((float)e, log.Values[e]);
+            Assert.Equal(e, log.Times[e]);
+        }
+        Assert.Equal((0, 4, 0.5f, 42L), (log.Users[^1], log.Items[^1], log.Values[^1], log.Times[^1]));
+    }
+
+    [Fact]
+    public void Sorted_pairs_give_the_same_matrices_and_split_as_the_general_path()
+    {
+        var sorted = PairAggregator.Combine(RandomLog(40_000, 1_500, 200, seed: 9));
+        var general = sorted.Where(Enumerable.Repeat(true, sorted.Count).ToArray()) is var copy
+            ? new InteractionLog(copy.UserIds, copy.ItemIds, copy.Users, copy.Items, copy.Values, copy.Times) // SortedPairs = false
+            : null!;
+        Assert.False(general.SortedPairs);
+
+        var a = TemporalSplit.PerUserLast(sorted, 0.2);
+        var b = TemporalSplit.PerUserLast(general, 0.2);
+        Assert.Equal(b.IsTrain, a.IsTrain);
+        foreach (bool keep in new[] { true, false })
+        {
+            var fast = sorted.ToUserItemMatrix(a.IsTrain, keep);
+            var slow = general.ToUserItemMatrix(a.IsTrain, keep);
+            Assert.Equal(slow.RowPtr, fast.RowPtr);
+            Assert.Equal(slow.ColIdx, fast.ColIdx);
+            Assert.Equal(slow.Values, fast.Values);
+        }
+        Assert.Equal(general.ToUserItemMatrix().ColIdx, sorted.ToUserItemMatrix().ColIdx);
+    }
+
+    /// <summary>
+    /// The memory regression guard: the bytes per entry each stage's arrays may take. A wider index or value type, a
+    /// second copy of a column or a doubling buffer shows up here, long before it shows as a 16 GB night.
+    /// </summary>
+    [Fact]
+    public void Each_stages_arrays_stay_within_their_stated_bytes_per_entry()
+    {
+        var log = RandomLog(300_000, 20_000, 3_000, seed: 3);
+        var events = EventLog.From(log);
+        Assert.InRange(events.Bytes, 20L * log.Count, 20L * log.Count + 20L * EventLog.ChunkSize);   // 20 B/event + one chunk
+
+        var pairs = PairAggregator.Combine(events, consume: true);
+        Assert.Equal(20L * pairs.Count, pairs.Bytes);                                                // 20 B/pair
+        Assert.Equal(0, events.Bytes);
+
+        var matrix = pairs.ToUserItemMatrix();
+        Assert.Equal(8L * matrix.NonZeros + 4L * (matrix.Rows + 1), matrix.Bytes);                  // 8 B/entry + 4 B/user
+
+        var problem = AlsProblem.Build(matrix, new AlsSettings());
+        Assert.True(problem.Bytes <= 12L * matrix.NonZeros + 4L * (matrix.Cols + 1),                 // confidences both ways
+            $"{problem.Bytes} bytes for {matrix.NonZeros} entries");
+        Assert.Same(matrix.ColIdx, problem.UserItemConf.ColIdx);                                     // the pattern is shared
+        var weighted = AlsProblem.Build(matrix, new AlsSettings(), Enumerable.Repeat(1f, matrix.NonZeros).ToArray());
+        Assert.True(weighted.Bytes <= 20L * matrix.NonZeros + 4L * (matrix.Cols + 1));              // + preferences both ways
+    }
+}
