@@ -44,7 +44,9 @@ public static class RunKeyLock
             await connection.OpenAsync(ct);
             var started = DateTime.UtcNow;
             DateTime? logged = null;
-            while (!await TryLockAsync(connection, key, ct))
+            // The key is per Hangfire schema, as Hangfire's own lock was: two installations may share one database.
+            string lockKey = storage.Schema + ":" + key;
+            while (!await TryLockAsync(connection, lockKey, ct))
             {
                 var waited = DateTime.UtcNow - started;
                 if (waited > timeout)
@@ -57,7 +59,7 @@ public static class RunKeyLock
                 }
                 await Task.Delay(Poll, ct);
             }
-            return new AdvisoryHeld(connection, key);
+            return new AdvisoryHeld(connection, lockKey);
         }
         catch
         {
