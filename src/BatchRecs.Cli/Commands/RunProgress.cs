@@ -44,12 +44,12 @@ internal static class RunProgress
                             t.IsIndeterminate = false;
                             t.Value = t.MaxValue;
                             break;
-                        case "executor.blocks" when f["waiting_for"] is string step:
+                        case "executor.blocks":
                             // A distributed step that waits: its blocks done of all, and what the rest are doing.
                             var b = Task("blocks", 1);
                             b.MaxValue = Convert.ToDouble(f["total"]);
                             b.Value = Convert.ToDouble(f["done"]);
-                            b.Description = $"blocks of {Markup.Escape(step)}: {f["done"]} done, {f["running"]} running, {f["queued"]} queued";
+                            b.Description = $"blocks: {f["done"]} done, {f["running"]} running, {f["queued"]} queued";
                             break;
                         case "executor.no_worker" or "executor.block_requeued" when f["message"] is string message:
                             // Said once, not a bar: what the operator must know (start a worker) or what was recovered.
