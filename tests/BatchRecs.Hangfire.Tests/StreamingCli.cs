@@ -9,6 +9,8 @@ namespace BatchRecs.Hangfire.Tests;
 internal sealed class StreamingCli : IDisposable
 {
     private readonly List<string> _lines = [];
+    private readonly List<TimeSpan> _arrived = [];
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Task _stdout, _stderr;
     private readonly System.Text.StringBuilder _err = new();
 
@@ -20,7 +22,7 @@ internal sealed class StreamingCli : IDisposable
         _stdout = Task.Run(async () =>
         {
             while (await Process.StandardOutput.ReadLineAsync() is { } line)
-                lock (_lines) _lines.Add(line);
+                lock (_lines) { _lines.Add(line); _arrived.Add(_clock.Elapsed); }
         });
         _stderr = Task.Run(async () =>
         {
@@ -30,6 +32,16 @@ internal sealed class StreamingCli : IDisposable
     }
 
     public string StdOut { get { lock (_lines) return string.Join('\n', _lines); } }
+
+    /// <summary>When the first line matching <paramref name="match"/> arrived, counted from the start of the process; null if none did.</summary>
+    public TimeSpan? FirstArrival(Func<string, bool> match)
+    {
+        lock (_lines)
+        {
+            int i = _lines.FindIndex(l => match(l));
+            return i < 0 ? null : _arrived[i];
+        }
+    }
 
     public string StdErr { get { lock (_err) return _err.ToString(); } }
 

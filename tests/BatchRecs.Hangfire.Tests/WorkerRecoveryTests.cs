@@ -131,8 +131,8 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
             {
                 var (phase, at, delayMs, victim) = schedule[i];
                 string lake = dir.Sub($"lake-{i}");
-                var sw = Stopwatch.StartNew();
                 using var run = new StreamingCli(null, RunArgs(input, lake, cs));
+                var sw = Stopwatch.StartNew();
                 double killedAt = double.NaN;
                 if (victim >= 0)
                 {
@@ -147,7 +147,9 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
                 Assert.True(seconds < RunLimit.TotalSeconds, $"run {i} ({phase}) took {seconds:F1} s");
                 AssertSameLists(dir.Sub("lake-local"), lake);
                 var requeued = run.StdOut.Split('\n').Where(l => l.Contains("executor.block_requeued")).Select(l => l[(l.IndexOf("message=", StringComparison.Ordinal) + 8)..]).ToList();
+                var requeuedAt = run.FirstArrival(l => l.Contains("executor.block_requeued"));
                 string line = $"kill {(victim < 0 ? "none" : $"worker {victim} {delayMs} ms after {phase} began, at {killedAt:F1} s")}: " +
+                    (requeuedAt is { } at1 && victim >= 0 ? $"first re-queue {at1.TotalSeconds - killedAt:F1} s after the kill, " : "") +
                     $"{ReenqueuedCount().Match(run.StdOut).Groups[1].Value} block(s) re-enqueued" + (requeued.Count > 0 ? $": {string.Join("; ", requeued.Distinct())}" : "");
                 report.Add((i, line, seconds, victim >= 0));
                 if (victim >= 0)
