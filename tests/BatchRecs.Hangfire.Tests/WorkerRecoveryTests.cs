@@ -238,6 +238,33 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
         Assert.Equal(0, JobsInState(cs, "Enqueued"));
     }
 
+    /// <summary>The executor repeats the no-worker line while it waits, fails with <see cref="NoWorkerException"/> (permanent,
+    /// exit 1) after the wait, and deletes the step's jobs and its step folder.</summary>
+    [Fact]
+    public void Without_a_worker_the_executor_repeats_what_it_waits_for_then_fails_for_good_and_deletes_its_jobs()
+    {
+        var (problem, s, _) = SmallFit.WithLocalResult();
+        string cs = pg.Server.CreateDatabase();
+        using var lake = new TempDirectory("batchrecs-noworker-exec");
+        var log = new StringWriter();
+        using var engine = DistributedEngine.Connect(new StorageOptions(cs), lake.Path, new HangfireExecutorOptions
+        {
+            WorkerWait = TimeSpan.FromSeconds(3.5),
+            NoWorkerRepeat = TimeSpan.FromSeconds(1),
+            Log = new RunLog(TextWriter.Synchronized(log)),
+            WorkerCommand = "batchrecs worker --db X --lake Y",
+        });
+        var e = Assert.Throws<NoWorkerException>(() => Core.Als.ImplicitAls.Fit(problem, s, engine.Executor, new Core.Als.AlsFitOptions { UserBlocks = 3, ItemBlocks = 3 }));
+        Assert.True(Core.Errors.ErrorClass.IsPermanent(e));
+        Assert.Equal(1, Core.Errors.ErrorClass.ExitCode(e));
+        Assert.StartsWith("no worker serves queue 'blocks'; start one with: batchrecs worker --db X --lake Y", e.Message);
+        var lines = log.ToString().Split('\n');
+        Assert.InRange(lines.Count(l => l.Contains("executor.no_worker")), 3, 5);
+        Assert.Contains(lines, l => l.Contains("executor.jobs_deleted") && l.Contains("deleted=3 of=3"));
+        Assert.Equal(0, JobsInState(cs, "Enqueued"));
+        Assert.Empty(Directory.Exists(lake.Path) ? Directory.GetDirectories(lake.Path, "step-*", SearchOption.AllDirectories) : []);
+    }
+
     private static (string Status, string Reason) RunRow(string lake)
     {
         var row = Assert.Single(DuckQuery.Rows("SELECT status, reason FROM runs", Path.Combine(lake, "batchrecs.duckdb")));
