@@ -90,6 +90,16 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
         return (long)cmd.ExecuteScalar()!;
     }
 
+    /// <summary>Entries waiting in a Hangfire queue, not yet fetched (what the dashboard counts as enqueued).</summary>
+    private static long Waiting(string cs, string queue)
+    {
+        using var con = new NpgsqlConnection(cs);
+        con.Open();
+        using var cmd = new NpgsqlCommand("SELECT count(*) FROM hangfire.jobqueue WHERE queue = $1 AND fetchedat IS NULL", con);
+        cmd.Parameters.AddWithValue(queue);
+        return (long)cmd.ExecuteScalar()!;
+    }
+
     [GeneratedRegex(@"(\d+) block\(s\) re-enqueued")]
     private static partial Regex ReenqueuedCount();
 
@@ -236,6 +246,7 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
         Assert.Contains("no worker serves queue 'blocks'", reason);
         Assert.Contains("worker_wait_seconds", reason);
         Assert.Equal(0, JobsInState(cs, "Enqueued"));
+        Assert.Equal(0, Waiting(cs, BlockTasks.Queue));
     }
 
     /// <summary>The executor repeats the no-worker line while it waits, fails with <see cref="NoWorkerException"/> (permanent,
@@ -262,6 +273,7 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
         Assert.InRange(lines.Count(l => l.Contains("executor.no_worker")), 3, 5);
         Assert.Contains(lines, l => l.Contains("executor.jobs_deleted") && l.Contains("deleted=3 of=3"));
         Assert.Equal(0, JobsInState(cs, "Enqueued"));
+        Assert.Equal(0, Waiting(cs, BlockTasks.Queue));
         Assert.Empty(Directory.Exists(lake.Path) ? Directory.GetDirectories(lake.Path, "step-*", SearchOption.AllDirectories) : []);
     }
 
@@ -318,6 +330,7 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
             Assert.Equal(1, code);
             Assert.Contains("run.failed", run.StdOut);
             Assert.Equal(0, JobsInState(cs, "Enqueued"));
+            Assert.Equal(0, Waiting(cs, BlockTasks.Queue));
             Assert.Equal(("failed", "cancelled"), RunRow(lake));
             // The executor's scratch folder is gone (checkpoints, kept for a restart, live elsewhere under _scratch).
             Assert.Empty(Directory.Exists(Path.Combine(lake, "_scratch"))

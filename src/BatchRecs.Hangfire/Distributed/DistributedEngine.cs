@@ -28,7 +28,7 @@ public sealed class DistributedEngine : IDisposable
         storage.Apply(config);
         SchedulerHost.ConfigurePolicies(config, null);
         string scratch = Path.Combine(Path.GetFullPath(lakeDir), "_scratch", Guid.NewGuid().ToString("N"));
-        return new DistributedEngine(new HangfireExecutor(JobStorage.Current, scratch, options));
+        return new DistributedEngine(new HangfireExecutor(JobStorage.Current, scratch, options with { RemoveFromQueue = options.RemoveFromQueue ?? storage.RemoveFromQueue }));
     }
 
     /// <summary>

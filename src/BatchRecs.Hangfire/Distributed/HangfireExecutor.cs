@@ -203,7 +203,7 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
     private void Abandon(Dictionary<int, BlockJob> pending, HashSet<int> open, string what, string why)
     {
         var ids = open.SelectMany(i => pending[i].JobIds).ToList();
-        int deleted = 0;
+        int deleted = 0, unqueued = 0;
         var delete = Task.Run(() =>
         {
             foreach (var id in ids)
@@ -211,10 +211,12 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
                 try { if (_client.Delete(id)) Interlocked.Increment(ref deleted); }
                 catch (Exception) { /* best effort: the storage may be gone too */ }
             }
+            try { unqueued = _options.RemoveFromQueue?.Invoke(ids) ?? 0; }
+            catch (Exception) { /* best effort: a worker discards a deleted job it fetches */ }
         });
         bool complete = delete.Wait(AbandonBudget);
         _options.Log.Event("executor.jobs_deleted", ("step", what), ("why", why), ("deleted", Volatile.Read(ref deleted)), ("of", ids.Count),
-            ("complete", complete));
+            ("removed_from_queue", Volatile.Read(ref unqueued)), ("complete", complete));
     }
 
     /// <summary>How long a cancelled step spends deleting its jobs (a run must end within 5 s of SIGTERM).</summary>

@@ -31,6 +31,10 @@ public sealed record HangfireExecutorOptions
     /// <summary>The command a user should run to start a worker for this run (no password), quoted in the "no worker" line.</summary>
     public string WorkerCommand { get; init; } = "batchrecs worker --db … --lake …";
 
+    /// <summary>Removes deleted jobs' entries from their queue (<see cref="StorageOptions.RemoveFromQueue"/>; null: left to the
+    /// next worker, which discards them).</summary>
+    public Func<IReadOnlyCollection<string>, int>? RemoveFromQueue { get; init; }
+
     /// <summary>Ends every wait of the executor (the run's cancellation: SIGTERM, Ctrl+C), besides the token of each call.</summary>
     public CancellationToken Cancellation { get; init; }
 }
