@@ -22,4 +22,7 @@ var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parque
     BackfillCommand.Create(),
     DashboardCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+// SIGTERM and Ctrl+C cancel the command's token; a run then deletes its queued block jobs and scratch files, records
+// itself as failed ("cancelled") and ends. System.CommandLine stops waiting for that after ProcessTerminationTimeout
+// (default 2 s, which could cut the record short) and exits 143/130: 4 s keeps the whole exit within 5 s.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(4) });

@@ -9,11 +9,11 @@ using Hangfire.Server;
 namespace BatchRecs.Hangfire;
 
 /// <summary>
-/// The Hangfire jobs of BatchRecs. A run is keyed by (job, run date): runs of one key never overlap (a distributed
-/// lock in the Hangfire storage), and a key that already succeeded is a no-op unless forced, so Hangfire's
-/// at-least-once delivery has an exactly-once effect.
+/// The Hangfire jobs of BatchRecs. A run is keyed by (job, run date): runs of one key never overlap (a
+/// <see cref="RunKeyLock"/>: a PostgreSQL session advisory lock held for the whole run), and a key that already
+/// succeeded is a no-op unless forced, so Hangfire's at-least-once delivery has an exactly-once effect.
 /// </summary>
-public sealed class NightlyJobs(RunLog log, NightlyJobsOptions options)
+public sealed class NightlyJobs(RunLog log, NightlyJobsOptions options, StorageOptions storage)
 {
     public const string Queue = "runs";
 
@@ -40,7 +40,7 @@ public sealed class NightlyJobs(RunLog log, NightlyJobsOptions options)
         if (job.Input is null || job.Lake is null)
             throw new SettingsException("input", $"job file '{jobFile}' must name 'input' and 'lake' directories to tune under the scheduler.");
         var date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(context.BackgroundJob.CreatedAt, DateTimeKind.Utc), job.Zone));
-        using (context.Connection.AcquireDistributedLock($"batchrecs:tune:{job.Name}", options.KeyLockTimeout))
+        await using (await RunKeyLock.AcquireAsync(storage, context.Connection, $"batchrecs:tune:{job.Name}", options.KeyLockTimeout, log, ct))
             await new Engine.Tuning.TuningRun(log).ExecuteAsync(new Engine.Tuning.TuneRequest(job.Input, job.Lake, date, job, []), ct);
     }
 
@@ -54,7 +54,7 @@ public sealed class NightlyJobs(RunLog log, NightlyJobsOptions options)
         if (job.Input is null || job.Lake is null)
             throw new SettingsException("input", $"job file '{jobFile}' must name 'input' and 'lake' directories to run under the scheduler.");
         string key = $"batchrecs:run:{job.Name}:{runDate}";
-        using (context.Connection.AcquireDistributedLock(key, options.KeyLockTimeout))
+        await using (await RunKeyLock.AcquireAsync(storage, context.Connection, key, options.KeyLockTimeout, log, ct))
         {
             if (!force && DuckDbCatalog.SucceededRun(job.Lake, job.Name, date) is { } done)
             {

@@ -48,6 +48,7 @@ public static class SchedulerHost
         var log = new RunLog(logWriter ?? Console.Out);
         builder.Services.AddSingleton(log);
         builder.Services.AddSingleton(options.Runs ?? new NightlyJobsOptions());
+        builder.Services.AddSingleton(options.Storage);
         builder.Services.AddTransient<NightlyJobs>();
         // One block-task cache per host (a worker process has one): every block task it runs shares what the others read.
         builder.Services.AddSingleton<Distributed.BlockTaskCache>();

@@ -59,6 +59,25 @@ public sealed record StorageOptions(
         cmd.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// Takes jobs off their queue that were deleted while still waiting in it. Hangfire leaves a deleted job's queue
+    /// entry for the next worker to fetch and discard, so the dashboard would count a cancelled run's blocks as
+    /// enqueued until a worker came by; the rows are removed here instead (entries already fetched are left to their
+    /// worker). Returns how many were removed; nothing with memory storage.
+    /// </summary>
+    public int RemoveFromQueue(IReadOnlyCollection<string> jobIds)
+    {
+        if (InMemory || string.IsNullOrWhiteSpace(ConnectionString) || jobIds.Count == 0) return 0;
+        using var connection = new NpgsqlConnection(ConnectionString);
+        connection.Open();
+        using var cmd = new NpgsqlCommand($"DELETE FROM \"{Schema}\".jobqueue WHERE fetchedat IS NULL AND jobid = ANY($1)", connection);
+        cmd.Parameters.AddWithValue(jobIds.Select(long.Parse).ToArray());
+        return cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>How long a Hangfire lock row lives (state locks, recurring-job locks); see <see cref="RunKeyLock"/> for the run key.</summary>
+    public static readonly TimeSpan DistributedLockTimeout = TimeSpan.FromMinutes(1);
+
     private void UsePostgres(IGlobalConfiguration config)
     {
         config.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(ConnectionString), new PostgreSqlStorageOptions
@@ -69,7 +88,11 @@ public sealed record StorageOptions(
             EnableLongPolling = true,
             InvisibilityTimeout = InvisibilityTimeout ?? TimeSpan.FromMinutes(1),
             UseSlidingInvisibilityTimeout = true,
-            DistributedLockTimeout = TimeSpan.FromMinutes(10),
+            // A lock row older than this is taken over by the next who asks. A worker killed inside a state change leaves
+            // that job's state lock behind, and whoever fetches the job next waits this long on it (10 min by default,
+            // which tied a surviving worker's thread up for ~10 min). State locks are held for milliseconds, so one
+            // minute is ample; the run-key lock, held for a whole run, is a session advisory lock instead (RunKeyLock).
+            DistributedLockTimeout = DistributedLockTimeout,
         });
     }
 }

@@ -179,6 +179,40 @@ public sealed class LeakedStateLockTests(PostgresFixture pg)
     }
 }
 
+/// <summary>
+/// Issue 23: the state lock a dead worker leaves behind holds up whoever next changes that job's state (the surviving
+/// worker that fetches it after the invisibility timeout) for the storage's DistributedLockTimeout. It is 1 min now
+/// (was Hangfire.PostgreSql's 10): a lock row left 50 s ago is taken over about 10 s later.
+/// </summary>
+[Collection("postgres")]
+public sealed class LockTimeoutTests(PostgresFixture pg)
+{
+    [Fact]
+    public async Task A_state_lock_left_by_a_dead_worker_is_taken_over_after_one_minute_not_ten()
+    {
+        string cs = pg.Server.CreateDatabase();
+        new StorageOptions(cs).Apply(global::Hangfire.GlobalConfiguration.Configuration);
+        var storage = global::Hangfire.JobStorage.Current;
+        await using (var db = new Npgsql.NpgsqlConnection(cs))
+        {
+            await db.OpenAsync();
+            await using var cmd = db.CreateCommand();
+            cmd.CommandText = "INSERT INTO hangfire.lock (resource, acquired) VALUES ('hangfire:job:42:state-lock', now() - interval '50 seconds')";
+            Assert.Equal(1, await cmd.ExecuteNonQueryAsync());
+        }
+        var sw = Stopwatch.StartNew();
+        await Task.Run(() =>
+        {
+            using var connection = storage.GetConnection();
+            // The storage prefixes the resource with its schema name, as Hangfire's state changer's lock is stored.
+            using var held = connection.AcquireDistributedLock("job:42:state-lock", TimeSpan.FromMinutes(3));
+        }).WaitAsync(TimeSpan.FromMinutes(4));
+        // Not at once (the row is a real lock until it is a minute old), and long before ten minutes.
+        Assert.InRange(sw.Elapsed.TotalSeconds, 4, 30);
+        Console.WriteLine($"leaked state lock taken over after {sw.Elapsed.TotalSeconds:F1} s");
+    }
+}
+
 /// <summary>Whole runs through `batchrecs run --executor hangfire`: coordinator restarts and concurrent jobs.</summary>
 [Collection("postgres")]
 public sealed class DistributedRunTests(PostgresFixture pg)

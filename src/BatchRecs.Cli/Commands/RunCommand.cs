@@ -28,18 +28,26 @@ internal static class RunCommand
             string lakeDir = p.GetValue(lake)!;
             var jobDef = await JobFileFailure.LoadOrRecordAsync(p.GetValue(job), lakeDir, DemoDataCommand.ParseDate(p.GetValue(runDate)), ct);
             var date = DemoDataCommand.ParseDate(p.GetValue(runDate)) ?? RunDates.Today(jobDef.Zone);
-            using var distributed = p.GetValue(executor) switch
+            bool hangfire = p.GetValue(executor) switch
             {
-                "local" => null,
-                "hangfire" => DistributedEngine.Connect(storage.Resolve(p), lakeDir),
+                "local" => false,
+                "hangfire" => true,
                 var e => throw new BadInputException($"--executor must be local or hangfire (got '{e}')."),
             };
+            var storageOptions = hangfire ? storage.Resolve(p) : null;
             string[] overrides = [.. p.GetValue(set) ?? [], .. p.GetValue(skipBad) ? ["skip_bad_files=true"] : Array.Empty<string>()];
-            var summary = await RunProgress.RunAsync(log => new NightlyRun(log, new Reporting.HtmlRunReporter()).ExecuteAsync(new RunRequest(p.GetValue(input)!, lakeDir, date, jobDef, overrides, distributed?.Executor, p.GetValue(allowFuture)) { Faults = hooks.Faults }, ct));
+            DistributedStats? stats = null;
+            var summary = await RunProgress.RunAsync(async log =>
+            {
+                // Connected inside the progress display, so the executor's events (blocks done/running/queued, no worker) reach it.
+                using var distributed = storageOptions is null ? null : DistributedExecutorFactory.Connect(storageOptions, lakeDir, jobDef, overrides, log, ct);
+                stats = distributed?.Executor.Stats;
+                return await new NightlyRun(log, new Reporting.HtmlRunReporter()).ExecuteAsync(new RunRequest(p.GetValue(input)!, lakeDir, date, jobDef, overrides, distributed?.Executor, p.GetValue(allowFuture)) { Faults = hooks.Faults }, ct);
+            });
             PrintSummary(summary);
-            if (distributed is not null)
-                Console.WriteLine($"  hangfire  {distributed.Executor.Stats.HalfSteps} half-steps, {distributed.Executor.Stats.BytesWritten / 1e6:F1} MB written, " +
-                    $"{distributed.Executor.Stats.BytesRead / 1e6:F1} MB read, {distributed.Executor.Stats.WaitSeconds:F1} s enqueue→gathered, {distributed.Executor.Stats.BlocksReenqueued} block(s) re-enqueued");
+            if (stats is not null)
+                Console.WriteLine($"  hangfire  {stats.HalfSteps} half-steps, {stats.BytesWritten / 1e6:F1} MB written, " +
+                    $"{stats.BytesRead / 1e6:F1} MB read, {stats.WaitSeconds:F1} s enqueue→gathered, {stats.BlocksReenqueued} block(s) re-enqueued");
             return 0;
         }));
         return cmd;

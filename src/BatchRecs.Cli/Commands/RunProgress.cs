@@ -44,6 +44,17 @@ internal static class RunProgress
                             t.IsIndeterminate = false;
                             t.Value = t.MaxValue;
                             break;
+                        case "executor.blocks":
+                            // A distributed step that waits: its blocks done of all, and what the rest are doing.
+                            var b = Task("blocks", 1);
+                            b.MaxValue = Convert.ToDouble(f["total"]);
+                            b.Value = Convert.ToDouble(f["done"]);
+                            b.Description = $"blocks: {f["done"]} done, {f["running"]} running, {f["queued"]} queued";
+                            break;
+                        case "executor.no_worker" or "executor.block_requeued" when f["message"] is string message:
+                            // Said once, not a bar: what the operator must know (start a worker) or what was recovered.
+                            AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(message)}[/]");
+                            break;
                         case "run.failed" or "run.rejected":
                             foreach (var open in tasks.Values) open.StopTask();
                             break;

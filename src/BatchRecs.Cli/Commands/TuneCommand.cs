@@ -29,13 +29,14 @@ internal static class TuneCommand
             var jobDef = p.GetValue(job) is { } path ? JobDefinition.Load(path) : JobDefinition.Default;
             var date = DemoDataCommand.ParseDate(p.GetValue(runDate)) ?? RunDates.Today(jobDef.Zone);
             string lakeDir = p.GetValue(lake)!;
+            var log = new RunLog(Console.Out);
             using var distributed = p.GetValue(executor) switch
             {
                 "local" => null,
-                "hangfire" => DistributedEngine.Connect(storage.Resolve(p), lakeDir),
+                "hangfire" => DistributedExecutorFactory.Connect(storage.Resolve(p), lakeDir, jobDef, p.GetValue(set) ?? [], log, ct),
                 var e => throw new BadInputException($"--executor must be local or hangfire (got '{e}')."),
             };
-            var result = await new TuningRun(new RunLog(Console.Out)).ExecuteAsync(new TuneRequest(p.GetValue(input)!, lakeDir, date, jobDef,
+            var result = await new TuningRun(log).ExecuteAsync(new TuneRequest(p.GetValue(input)!, lakeDir, date, jobDef,
                 p.GetValue(set) ?? [], p.GetValue(budget), ParseDuration(p.GetValue(limit)), distributed?.Executor), ct);
             Console.WriteLine();
             Console.WriteLine($"tuning {result.TuningId}: {result.Metric} {result.TunedValue:F4} vs current {result.CurrentValue:F4} → {(result.Adopted ? "adopted" : "not adopted (no better than the current settings)")}");

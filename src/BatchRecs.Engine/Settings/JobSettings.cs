@@ -13,7 +13,7 @@ namespace BatchRecs.Engine.Settings;
 /// <see cref="Definitions"/> is the one table of settings (key, default, range, description; the job file schema, the
 /// README table and "did you mean" come from it). Code reads a setting only through the typed groups built from it
 /// (<see cref="Fit"/>, <see cref="Input"/>, <see cref="Evaluation"/>, <see cref="Retrieval"/>, <see cref="Debias"/>,
-/// <see cref="Tuning"/>, <see cref="Publish"/>), with choices as enums: <c>settings.Retrieval.Index == IndexKind.Exact</c>.
+/// <see cref="Tuning"/>, <see cref="Publish"/>, <see cref="Distributed"/>), with choices as enums: <c>settings.Retrieval.Index == IndexKind.Exact</c>.
 /// Each key is read by exactly one typed property (a test checks it), so a misspelt setting does not compile.
 /// </remarks>
 public sealed class JobSettings
@@ -64,6 +64,8 @@ public sealed class JobSettings
         SettingDefinition.Int("lock_timeout_seconds", 600, 1, 86400, "how long a run waits for another publisher of the same lake"),
         SettingDefinition.Int("retention_days", 30, 1, 36500, "days of published run dates kept (Parquet partitions and DuckDB rows)"),
         SettingDefinition.Bool("skip_bad_files", false, "skip unreadable or invalid input files (listed in the manifest) instead of failing"),
+        SettingDefinition.Int("worker_wait_seconds", 300, 1, 86400, "distributed runs: how long a run waits while no live worker serves the blocks queue (it says so every 30 s) before it fails"),
+        SettingDefinition.Int("block_timeout_seconds", 120, 1, 86400, "distributed runs: a block task processing this long without finishing is given a fresh job (a hung or lost worker)"),
     ];
 
     private static readonly Dictionary<string, SettingDefinition> ByKey = Definitions.ToDictionary(d => d.Key, StringComparer.Ordinal);
@@ -84,6 +86,7 @@ public sealed class JobSettings
         Debias = ReadDebias(r);
         Tuning = ReadTuning(r);
         Publish = ReadPublish(r);
+        Distributed = ReadDistributed(r);
         KeysRead = r.Keys;
     }
 
@@ -125,6 +128,9 @@ public sealed class JobSettings
 
     /// <summary>Publishing into the lake.</summary>
     public PublishSettings Publish { get; }
+
+    /// <summary>How a distributed run waits for its workers and blocks.</summary>
+    public DistributedSettings Distributed { get; }
 
     /// <summary>The keys the typed groups read, in order (a test checks each definition is read exactly once).</summary>
     internal IReadOnlyList<string> KeysRead { get; }
@@ -212,6 +218,10 @@ public sealed class JobSettings
     private static PublishSettings ReadPublish(Reader r) => new(
         LockTimeoutSeconds: r.Int("lock_timeout_seconds"),
         RetentionDays: r.Int("retention_days"));
+
+    private static DistributedSettings ReadDistributed(Reader r) => new(
+        WorkerWaitSeconds: r.Int("worker_wait_seconds"),
+        BlockTimeoutSeconds: r.Int("block_timeout_seconds"));
 
     public AlsSettings ToAls(int? iterations = null) => new(
         Factors: Fit.Factors,

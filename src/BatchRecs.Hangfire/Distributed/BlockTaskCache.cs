@@ -10,10 +10,18 @@ namespace BatchRecs.Hangfire.Distributed;
 /// once per fit, not per half-step), the last half-step input and the last scoring step with its index, so the blocks
 /// of one step that land on this worker read the step once. One instance per worker process, registered as a
 /// singleton in the worker's container and handed to every <see cref="BlockTasks"/> it activates; a test makes its
-/// own. Thread-safe: the worker's threads run block tasks at once.
+/// own. Thread-safe: the worker's threads run block tasks at once. A thread that waits for another's read says so after
+/// <see cref="WaitLogAfter"/> and gives up (the task fails and is retried) after <see cref="WaitLimit"/>.
 /// </summary>
-public sealed class BlockTaskCache
+/// <param name="log">where a long wait is reported (null: nowhere).</param>
+public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null)
 {
+    /// <summary>A wait for the cache longer than this is logged (another thread is reading a large step or CSR).</summary>
+    public static readonly TimeSpan WaitLogAfter = TimeSpan.FromSeconds(10);
+
+    /// <summary>No read of the scratch area takes this long on a healthy file system: give up rather than hang the thread.</summary>
+    public static readonly TimeSpan WaitLimit = TimeSpan.FromMinutes(10);
+
     /// <summary>CSRs kept: the two sides of two fits (a run's evaluated fit and refit, or two jobs sharing the workers).</summary>
     public const int CsrCacheSize = 4;
 
@@ -26,7 +34,7 @@ public sealed class BlockTaskCache
     /// read from the scratch area unless this worker already holds them.</summary>
     public (CsrMatrix Conf, float[]? Pref, BlockTaskFiles.StepInput Input) ForSolve(string csrPath, string stepDir)
     {
-        lock (_lock)
+        using (Enter(stepDir))
         {
             int hit = _csrs.FindIndex(c => c.Path == csrPath);
             if (hit < 0)
@@ -45,7 +53,7 @@ public sealed class BlockTaskCache
     /// <summary>The scoring step in <paramref name="stepDir"/> and its IVF index (null for exact search), built once per step.</summary>
     public (ScoringStep Step, IvfIndex? Index) ForScoring(string stepDir)
     {
-        lock (_lock)
+        using (Enter(stepDir))
         {
             if (_scoring is not { } c || c.Dir != stepDir)
             {
@@ -54,5 +62,20 @@ public sealed class BlockTaskCache
             }
             return (_scoring.Value.Step, _scoring.Value.Index);
         }
+    }
+
+    /// <summary>Takes the cache's lock within <see cref="WaitLimit"/>, logging what it waits for after <see cref="WaitLogAfter"/>.</summary>
+    private Held Enter(string stepDir)
+    {
+        if (_lock.TryEnter(WaitLogAfter)) return new Held(_lock);
+        log?.Event("worker.cache_wait", ("waiting_for", "another block task reading the scratch area"), ("step", stepDir),
+            ("gives_up_after_s", WaitLimit.TotalSeconds));
+        if (_lock.TryEnter(WaitLimit - WaitLogAfter)) return new Held(_lock);
+        throw new TimeoutException($"block task for {stepDir}: waited {WaitLimit.TotalMinutes:F0} min for another task's read of the scratch area; is the lake's file system hanging?");
+    }
+
+    private readonly struct Held(Lock held) : IDisposable
+    {
+        public void Dispose() => held.Exit();
     }
 }

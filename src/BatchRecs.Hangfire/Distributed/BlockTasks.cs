@@ -11,6 +11,8 @@ namespace BatchRecs.Hangfire.Distributed;
 /// same <see cref="BlockSolver"/> the local executor uses, reading its inputs from the scratch area and writing its
 /// rows by write-then-rename. What it read is kept in the worker's <see cref="BlockTaskCache"/> (one per worker
 /// process, from the container), so the blocks of one half-step that land on a worker read that once.
+/// Hangfire passes each task a cancellation token that fires when the worker shuts down (or the job is deleted); only the
+/// test hooks wait on it, a solve is short.
 /// </summary>
 public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
 {
@@ -19,19 +21,21 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
     /// <summary>Scores one user block of a scoring step; the worker builds the (seeded, identical) IVF index once per step.</summary>
     [DisplayName("top-N block {1} of {0}")]
     [Queue(Queue)]
-    public void Score(string stepDir, int block, int start, int end)
+    public void Score(string stepDir, int block, int start, int end, CancellationToken cancellationToken)
     {
         if (File.Exists(BlockTaskFiles.BlockOutput(stepDir, block))) return;
+        hooks.BeforeBlock?.Invoke(stepDir, block, cancellationToken);
         var (step, index) = cache.ForScoring(stepDir);
         BlockTaskFiles.WriteLists(stepDir, block, step.ScoreBlock(new RowBlock(block, start, end), index));
     }
 
     [DisplayName("ALS block {2} of {0}")]
     [Queue(Queue)]
-    public void Solve(string stepDir, string csrPath, int block, int start, int end)
+    public void Solve(string stepDir, string csrPath, int block, int start, int end, CancellationToken cancellationToken)
     {
         if (File.Exists(BlockTaskFiles.BlockOutput(stepDir, block))) return; // already done by an earlier delivery
         if (hooks.DelayBeforeSolve > TimeSpan.Zero) Thread.Sleep(hooks.DelayBeforeSolve);
+        hooks.BeforeBlock?.Invoke(stepDir, block, cancellationToken);
         var (conf, pref, input) = cache.ForSolve(csrPath, stepDir);
         int k = input.Settings.Factors;
         var rows = input.SrcFactors.AsSpan(start * k, (end - start) * k).ToArray(); // warm start

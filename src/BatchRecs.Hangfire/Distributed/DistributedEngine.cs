@@ -13,7 +13,12 @@ public sealed class DistributedEngine : IDisposable
 
     public HangfireExecutor Executor { get; }
 
-    public static DistributedEngine Connect(StorageOptions storage, string lakeDir, TimeSpan? timeout = null)
+    /// <summary>Connects with the default waits and no log; <paramref name="timeout"/> limits each step's wait (tests, benchmarks).</summary>
+    public static DistributedEngine Connect(StorageOptions storage, string lakeDir, TimeSpan? timeout = null) =>
+        Connect(storage, lakeDir, new HangfireExecutorOptions { StepTimeout = timeout });
+
+    /// <summary>Connects to the storage the workers share; the executor's scratch area is a fresh folder under <c>LAKE/_scratch</c>.</summary>
+    public static DistributedEngine Connect(StorageOptions storage, string lakeDir, HangfireExecutorOptions options)
     {
         if (storage.InMemory) throw new BadInputException("the hangfire executor needs the PostgreSQL that the workers share (--db): memory storage is private to one process.");
         var config = GlobalConfiguration.Configuration;
@@ -23,7 +28,18 @@ public sealed class DistributedEngine : IDisposable
         storage.Apply(config);
         SchedulerHost.ConfigurePolicies(config, null);
         string scratch = Path.Combine(Path.GetFullPath(lakeDir), "_scratch", Guid.NewGuid().ToString("N"));
-        return new DistributedEngine(new HangfireExecutor(JobStorage.Current, scratch, timeout));
+        return new DistributedEngine(new HangfireExecutor(JobStorage.Current, scratch, options with { RemoveFromQueue = options.RemoveFromQueue ?? storage.RemoveFromQueue }));
+    }
+
+    /// <summary>
+    /// The command that starts a worker for this database and lake, for messages: the connection string without its
+    /// password (give it through <c>PGPASSWORD</c>), quoted for a POSIX shell.
+    /// </summary>
+    public static string WorkerCommand(StorageOptions storage, string lakeDir)
+    {
+        var cs = new Npgsql.NpgsqlConnectionStringBuilder(storage.ConnectionString ?? "");
+        cs.Remove("Password");
+        return $"batchrecs worker --db '{cs.ConnectionString.Replace("'", "'\\''")}' --lake '{Path.GetFullPath(lakeDir).Replace("'", "'\\''")}'";
     }
 
     public void Dispose() => Executor.Dispose();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
+using BatchRecs.Core.Errors;
 using BatchRecs.Core.Execution;
 using BatchRecs.Lake.Scratch;
 using Hangfire;
@@ -17,7 +18,8 @@ public sealed class DistributedStats
     public long BytesRead { get; internal set; }
     /// <summary>Wall time from the first enqueue to the last block gathered, summed over half-steps.</summary>
     public double WaitSeconds { get; internal set; }
-    /// <summary>Blocks given to a fresh job because their job was held by a dead worker or stuck before Processing.</summary>
+    /// <summary>Blocks given to a fresh job: their server was lost, their job was stuck before Processing, or it ran past
+    /// <see cref="HangfireExecutorOptions.BlockTimeout"/>.</summary>
     public int BlocksReenqueued { get; internal set; }
 }
 
@@ -26,14 +28,35 @@ public sealed class DistributedStats
 /// processes that share the Hangfire storage (PostgreSQL) and the lake. For each half-step the coordinator writes the
 /// dst factors, their Gram matrix and the src warm start once (the rating CSR once per problem), enqueues one job per
 /// block, waits for the blocks' output files (polling the shared file system, not the database), and gathers them.
-/// Job states are checked every second so a block that failed for good fails the run with its reason.
 /// The result is bit-identical to <see cref="LocalExecutor"/>: the same <see cref="BlockSolver"/> on the same bytes.
 /// </summary>
-public sealed class HangfireExecutor(JobStorage storage, string scratchDir, TimeSpan? timeout = null) : IExecutor, IDisposable
+/// <remarks>
+/// Every second the coordinator also reads the servers' heartbeats and its open blocks' job states
+/// (<see cref="CheckJobs"/>): no live server on the queue → it says so at once, every
+/// <see cref="HangfireExecutorOptions.NoWorkerRepeat"/>, and fails after <see cref="HangfireExecutorOptions.WorkerWait"/>;
+/// a block on a lost server, stuck before Processing, or Processing past <see cref="HangfireExecutorOptions.BlockTimeout"/>
+/// gets a fresh job; a block that failed for good fails the run. A step that waits logs its blocks done, running and
+/// queued. A cancelled or failed step deletes its blocks' jobs and its scratch files before it throws.
+/// </remarks>
+public sealed class HangfireExecutor : IExecutor, IDisposable
 {
-    private readonly IBackgroundJobClient _client = new BackgroundJobClient(storage);
+    private readonly JobStorage _storage;
+    private readonly string _scratchDir;
+    private readonly HangfireExecutorOptions _options;
+    private readonly IBackgroundJobClient _client;
     private readonly ConditionalWeakTable<CsrMatrix, string> _csrFiles = new();
     private int _sequence;
+
+    /// <param name="storage">the Hangfire storage the workers share.</param>
+    /// <param name="scratchDir">this executor's folder in the shared lake (removed on dispose).</param>
+    /// <param name="options">waits, log and cancellation (null: the defaults, no log).</param>
+    public HangfireExecutor(JobStorage storage, string scratchDir, HangfireExecutorOptions? options = null)
+    {
+        _storage = storage;
+        _scratchDir = scratchDir;
+        _options = options ?? new HangfireExecutorOptions();
+        _client = new BackgroundJobClient(storage);
+    }
 
     public string Name => "hangfire";
 
@@ -41,21 +64,19 @@ public sealed class HangfireExecutor(JobStorage storage, string scratchDir, Time
 
     public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(scratchDir);
+        Directory.CreateDirectory(_scratchDir);
         string csrPath = _csrFiles.GetValue(step.Conf, m =>
         {
-            string path = Path.Combine(scratchDir, $"csr-{Guid.NewGuid():N}.bin");
+            string path = Path.Combine(_scratchDir, $"csr-{Guid.NewGuid():N}.bin");
             BinaryArrays.WriteCsr(path, m, step.Pref);
             Stats.BytesWritten += new FileInfo(path).Length;
             return path;
         });
-        string stepDir = Path.Combine(scratchDir, $"step-{Interlocked.Increment(ref _sequence):D5}");
+        string stepDir = Path.Combine(_scratchDir, $"step-{Interlocked.Increment(ref _sequence):D5}");
         Stats.BytesWritten += BlockTaskFiles.WriteStep(stepDir, step);
 
-        string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Solve(stepDir, csrPath, b.Index, b.Start, b.End), new EnqueuedState(BlockTasks.Queue));
-        var pending = new Dictionary<int, (RowBlock Block, string JobId)>();
-        foreach (var b in step.Blocks)
-            pending[b.Index] = (b, Enqueue(b));
+        string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Solve(stepDir, csrPath, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
+        var pending = step.Blocks.ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
         int k = step.Settings.Factors;
         Await(pending, stepDir, Enqueue, index =>
         {
@@ -64,7 +85,7 @@ public sealed class HangfireExecutor(JobStorage storage, string scratchDir, Time
             if (start != block.Start || rows.Length != block.Length * k)
                 throw new InvalidDataException($"{BlockTaskFiles.BlockOutput(stepDir, index)}: block {index} has the wrong shape.");
             rows.CopyTo(step.SrcFactors.AsSpan(block.Start * k, block.Length * k));
-        }, $"half-step {step.Iteration + 1} ({step.Side})", cancellationToken);
+        }, $"half-step {step.Iteration + 1} ({step.Side.ToString().ToLowerInvariant()})", cancellationToken);
         Stats.HalfSteps++;
         TryDelete(stepDir);
     }
@@ -72,95 +93,235 @@ public sealed class HangfireExecutor(JobStorage storage, string scratchDir, Time
     /// <summary>Scores the step's user blocks as Hangfire jobs and gathers the lists.</summary>
     public Core.Index.TopNResult Score(ScoringStep step, CancellationToken cancellationToken = default)
     {
-        string stepDir = Path.Combine(scratchDir, $"score-{Interlocked.Increment(ref _sequence):D5}");
+        string stepDir = Path.Combine(_scratchDir, $"score-{Interlocked.Increment(ref _sequence):D5}");
         Stats.BytesWritten += BlockTaskFiles.WriteScoring(stepDir, step);
         var all = new Core.Index.TopNResult(step.Users, step.N);
-        string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Score(stepDir, b.Index, b.Start, b.End), new EnqueuedState(BlockTasks.Queue));
-        var pending = step.UserBlocks.ToDictionary(b => b.Index, b => (Block: b, JobId: Enqueue(b)));
+        string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Score(stepDir, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
+        var pending = step.UserBlocks.ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
         Await(pending, stepDir, Enqueue, index =>
         {
             var part = BlockTaskFiles.ReadLists(stepDir, index);
             ScoringStep.Gather(all, pending[index].Block, part);
-        }, $"scoring", cancellationToken);
+        }, "scoring", cancellationToken);
         TryDelete(stepDir);
         return all;
     }
 
-    /// <summary>Waits for every pending block's output file, handing each to <paramref name="gather"/> as it appears.</summary>
-    private void Await(Dictionary<int, (RowBlock Block, string JobId)> pending, string stepDir, Func<RowBlock, string> enqueue, Action<int> gather, string what, CancellationToken ct)
+    /// <summary>One block of a step and the jobs made for it (the current one last).</summary>
+    private sealed class BlockJob(RowBlock block, string jobId)
     {
+        public RowBlock Block { get; } = block;
+        public List<string> JobIds { get; } = [jobId];
+        public string JobId => JobIds[^1];
+        /// <summary>When the coordinator first saw the current job Processing, or fetched but not Processing.</summary>
+        public TimeSpan? ProcessingSince { get; set; }
+        public TimeSpan? FetchedSince { get; set; }
+        public string? State { get; set; }
+
+        public void Renew(string jobId)
+        {
+            JobIds.Add(jobId);
+            ProcessingSince = FetchedSince = null;
+            State = EnqueuedState.StateName;
+        }
+    }
+
+    /// <summary>
+    /// Waits for every pending block's output file, handing each to <paramref name="gather"/> as it appears. Every wait has
+    /// a deadline: no live worker for <see cref="HangfireExecutorOptions.WorkerWait"/>, no block finished for WorkerWait +
+    /// BlockTimeout, or <see cref="HangfireExecutorOptions.StepTimeout"/>; each says what it waited for.
+    /// </summary>
+    private void Await(Dictionary<int, BlockJob> pending, string stepDir, Func<RowBlock, string> enqueue, Action<int> gather, string what, CancellationToken callToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(callToken, _options.Cancellation);
+        var ct = linked.Token;
         var sw = Stopwatch.StartNew();
         var open = new HashSet<int>(pending.Keys);
-        var fetchedSince = new Dictionary<string, TimeSpan>();
-        var lastStateCheck = Stopwatch.StartNew();
+        var lastDone = TimeSpan.Zero;
+        TimeSpan? lastProgress = null;
         int sleepMs = 1;
-        while (open.Count > 0)
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            bool progressed = false;
-            foreach (int index in open.ToList())
+            while (open.Count > 0)
             {
-                string output = BlockTaskFiles.BlockOutput(stepDir, index);
-                if (!File.Exists(output)) continue;
-                gather(index);
-                Stats.BytesRead += new FileInfo(output).Length;
-                open.Remove(index);
-                progressed = true;
+                ct.ThrowIfCancellationRequested();
+                bool progressed = false;
+                foreach (int index in open.ToList())
+                {
+                    string output = BlockTaskFiles.BlockOutput(stepDir, index);
+                    if (!File.Exists(output)) continue;
+                    gather(index);
+                    Stats.BytesRead += new FileInfo(output).Length;
+                    open.Remove(index);
+                    progressed = true;
+                }
+                if (progressed) lastDone = sw.Elapsed;
+                if (open.Count == 0) break;
+                if (_lastCheck is not { } c || c.Elapsed >= CheckEvery)
+                {
+                    CheckJobs(open, pending, enqueue, what);
+                    (_lastCheck ??= new Stopwatch()).Restart();
+                    var elapsed = sw.Elapsed;
+                    if (elapsed >= _options.ProgressEvery && (lastProgress is null || elapsed - lastProgress >= _options.ProgressEvery))
+                    {
+                        LogProgress(what, pending, open, elapsed);
+                        lastProgress = elapsed;
+                    }
+                    var stall = _options.WorkerWait + _options.BlockTimeout;
+                    if (elapsed - lastDone > stall)
+                        throw new TransientFailureException($"{what}: no block finished for {stall.TotalSeconds:F0} s (worker_wait_seconds + block_timeout_seconds) " +
+                            $"with {Count(pending, open, ProcessingState.StateName)} running and {Count(pending, open, EnqueuedState.StateName)} queued of {pending.Count}; " +
+                            "the workers are alive but not finishing blocks: see their logs.");
+                    if (_options.StepTimeout is { } t && elapsed > t)
+                        throw new TimeoutException($"{what}: {open.Count} block(s) not done after {t.TotalSeconds:F0} s; are `batchrecs worker` processes running on queue '{BlockTasks.Queue}'?");
+                }
+                sleepMs = progressed ? 1 : Math.Min(20, sleepMs * 2);
+                Thread.Sleep(sleepMs);
             }
-            if (open.Count == 0) break;
-            if (lastStateCheck.ElapsedMilliseconds > 1000)
-            {
-                CheckJobs(open, pending, enqueue, fetchedSince, sw.Elapsed);
-                lastStateCheck.Restart();
-            }
-            if (timeout is { } t && sw.Elapsed > t)
-                throw new TimeoutException($"{what}: {open.Count} block(s) not done after {t.TotalSeconds:F0} s; are `batchrecs worker --queues {BlockTasks.Queue}` processes running?");
-            sleepMs = progressed ? 1 : Math.Min(20, sleepMs * 2);
-            Thread.Sleep(sleepMs);
         }
+        catch (Exception e)
+        {
+            Abandon(pending, open, what, e is OperationCanceledException ? "cancelled" : "failed");
+            TryDelete(stepDir);
+            throw;
+        }
+        if (lastProgress is not null) LogProgress(what, pending, open, sw.Elapsed);
         Stats.WaitSeconds += sw.Elapsed.TotalSeconds;
     }
+
+    private void LogProgress(string what, Dictionary<int, BlockJob> pending, HashSet<int> open, TimeSpan waited) =>
+        _options.Log.Event("executor.blocks", ("waiting_for", what), ("done", pending.Count - open.Count),
+            ("running", Count(pending, open, ProcessingState.StateName)), ("queued", Count(pending, open, EnqueuedState.StateName)),
+            ("total", pending.Count), ("waited_s", Math.Round(waited.TotalSeconds, 1)));
+
+    private static int Count(Dictionary<int, BlockJob> pending, HashSet<int> open, string state) => open.Count(i => pending[i].State == state);
+
+    /// <summary>
+    /// Deletes the jobs of the step's open blocks (a cancelled or failed step leaves no queued work behind), within a
+    /// couple of seconds: a state change waits on the job's state lock, which a dead worker may have left behind.
+    /// </summary>
+    private void Abandon(Dictionary<int, BlockJob> pending, HashSet<int> open, string what, string why)
+    {
+        var ids = open.SelectMany(i => pending[i].JobIds).ToList();
+        int deleted = 0, unqueued = 0;
+        var delete = Task.Run(() =>
+        {
+            foreach (var id in ids)
+            {
+                try { if (_client.Delete(id)) Interlocked.Increment(ref deleted); }
+                catch (Exception) { /* best effort: the storage may be gone too */ }
+            }
+            try { unqueued = _options.RemoveFromQueue?.Invoke(ids) ?? 0; }
+            catch (Exception) { /* best effort: a worker discards a deleted job it fetches */ }
+        });
+        bool complete = delete.Wait(AbandonBudget);
+        _options.Log.Event("executor.jobs_deleted", ("step", what), ("why", why), ("deleted", Volatile.Read(ref deleted)), ("of", ids.Count),
+            ("removed_from_queue", Volatile.Read(ref unqueued)), ("complete", complete));
+    }
+
+    /// <summary>How long a cancelled step spends deleting its jobs (a run must end within 5 s of SIGTERM).</summary>
+    private static readonly TimeSpan AbandonBudget = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(1);
 
     /// <summary>A worker whose Hangfire heartbeat (every 5 s, <see cref="SchedulerHost"/>) has not moved for this long is
     /// taken for dead; a job fetched but still not Processing after this long is taken for stuck.</summary>
     public static readonly TimeSpan StuckAfter = TimeSpan.FromSeconds(15);
 
+    /// <summary>The executor's clock: heartbeats are judged by when this process saw them move, not by the hosts' clocks.</summary>
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Dictionary<string, (DateTime? Heartbeat, TimeSpan SeenAt)> _heartbeats = new();
+    private Stopwatch? _lastCheck;
+    private TimeSpan? _noWorkerSince;
+    private TimeSpan? _noWorkerLogged;
 
-    /// <summary>
-    /// Fails the run on a block that failed for good, and gives a fresh job to a block whose job is Processing on a
-    /// server that stopped beating, or was fetched but never reached Processing (its worker died between fetch and
-    /// state change, or a worker waits on that job's state lock, left behind by a dead one for the storage's
-    /// DistributedLockTimeout). The old job is left alone: changing its state would wait on that same lock.
-    /// A second delivery is harmless (present output means done).
-    /// </summary>
-    private void CheckJobs(HashSet<int> open, Dictionary<int, (RowBlock Block, string JobId)> pending, Func<RowBlock, string> enqueue,
-        Dictionary<string, TimeSpan> fetchedSince, TimeSpan now)
+    /// <summary>The servers whose heartbeat moved within <see cref="StuckAfter"/>, and whether one of them serves the blocks queue.
+    /// A server seen for the first time counts as live if its last heartbeat is recent by this host's clock.</summary>
+    private (HashSet<string> Live, bool Serving) Servers(global::Hangfire.Storage.IMonitoringApi monitor)
     {
-        var monitor = storage.GetMonitoringApi();
+        var now = _clock.Elapsed;
         var live = new HashSet<string>();
+        bool serving = false;
         foreach (var server in monitor.Servers())
         {
-            if (!_heartbeats.TryGetValue(server.Name, out var seen) || seen.Heartbeat != server.Heartbeat)
+            if (!_heartbeats.TryGetValue(server.Name, out var seen))
+            {
+                bool recent = server.Heartbeat is { } hb && (DateTime.UtcNow - DateTime.SpecifyKind(hb, DateTimeKind.Utc)).Duration() < StuckAfter;
+                _heartbeats[server.Name] = seen = (server.Heartbeat, recent ? now : now - StuckAfter);
+            }
+            else if (seen.Heartbeat != server.Heartbeat)
                 _heartbeats[server.Name] = seen = (server.Heartbeat, now);
-            if (now - seen.SeenAt < StuckAfter) live.Add(server.Name);
+            if (now - seen.SeenAt >= StuckAfter) continue;
+            live.Add(server.Name);
+            serving |= server.Queues.Contains(BlockTasks.Queue);
         }
+        return (live, serving);
+    }
+
+    /// <summary>
+    /// Says so (and after <see cref="HangfireExecutorOptions.WorkerWait"/> fails the run) while no live server serves the
+    /// blocks queue; fails the run on a block that failed for good; and gives a fresh job to a block whose job is
+    /// Processing on a server that stopped beating, Processing past the block timeout, or was fetched but never reached
+    /// Processing (its worker died between fetch and state change, or a worker waits on that job's state lock, left
+    /// behind by a dead one for the storage's DistributedLockTimeout). The old job is left alone: changing its state
+    /// would wait on that same lock. A second delivery is harmless (present output means done).
+    /// </summary>
+    private void CheckJobs(HashSet<int> open, Dictionary<int, BlockJob> pending, Func<RowBlock, string> enqueue, string what)
+    {
+        var monitor = _storage.GetMonitoringApi();
+        var (live, serving) = Servers(monitor);
+        var now = _clock.Elapsed;
+        if (!serving)
+        {
+            _noWorkerSince ??= now;
+            var waited = now - _noWorkerSince.Value;
+            string message = $"no worker serves queue '{BlockTasks.Queue}'; start one with: {_options.WorkerCommand}";
+            if (waited > _options.WorkerWait)
+                throw new NoWorkerException($"{message} (waited {_options.WorkerWait.TotalSeconds:F0} s, worker_wait_seconds, for {what})");
+            if (_noWorkerLogged is not { } logged || now - logged >= _options.NoWorkerRepeat)
+            {
+                _options.Log.Event("executor.no_worker", ("queue", BlockTasks.Queue), ("waiting_for", what), ("waited_s", Math.Round(waited.TotalSeconds)),
+                    ("gives_up_after_s", _options.WorkerWait.TotalSeconds), ("message", message));
+                _noWorkerLogged = now;
+            }
+        }
+        else if (_noWorkerSince is not null)
+        {
+            _options.Log.Event("executor.worker_found", ("queue", BlockTasks.Queue), ("waited_s", Math.Round((now - _noWorkerSince.Value).TotalSeconds)));
+            _noWorkerSince = _noWorkerLogged = null;
+        }
+
         var fetched = monitor.FetchedJobs(BlockTasks.Queue, 0, 100_000).Select(j => j.Key).ToHashSet();
-        using var connection = storage.GetConnection();
+        using var connection = _storage.GetConnection();
         foreach (int index in open)
         {
-            var (block, id) = pending[index];
-            var state = connection.GetStateData(id);
+            var b = pending[index];
+            var state = connection.GetStateData(b.JobId);
+            b.State = state?.Name;
             if (state?.Name == FailedState.StateName || state?.Name == DeletedState.StateName)
-                throw new InvalidOperationException($"block task {id} {state.Name.ToLowerInvariant()}: {state.Reason} {(state.Data.TryGetValue("ExceptionMessage", out var m) ? m : "")}".Trim());
-            bool stuck = false;
-            if (state?.Name == ProcessingState.StateName && state.Data.TryGetValue("ServerId", out var server) && !live.Contains(server))
-                stuck = true;
-            else if (state?.Name == EnqueuedState.StateName && fetched.Contains(id))
-                stuck = now - (fetchedSince.TryAdd(id, now) ? now : fetchedSince[id]) > StuckAfter;
-            if (!stuck) continue;
-            pending[index] = (block, enqueue(block));
+                throw new InvalidOperationException($"block task {b.JobId} {state.Name.ToLowerInvariant()}: {state.Reason} {(state.Data.TryGetValue("ExceptionMessage", out var m) ? m : "")}".Trim());
+            string? reason = null;
+            if (state?.Name == ProcessingState.StateName)
+            {
+                b.ProcessingSince ??= now;
+                string server = state.Data.TryGetValue("ServerId", out var s) ? s : "?";
+                if (!live.Contains(server))
+                    reason = $"server {server} lost";
+                else if (now - b.ProcessingSince.Value > _options.BlockTimeout)
+                    reason = $"timed out: no output after {_options.BlockTimeout.TotalSeconds:F0} s processing on server {server} (block_timeout_seconds)";
+            }
+            else if (state?.Name == EnqueuedState.StateName && fetched.Contains(b.JobId))
+            {
+                b.FetchedSince ??= now;
+                if (now - b.FetchedSince.Value > StuckAfter)
+                    reason = $"job {b.JobId} fetched but not started after {StuckAfter.TotalSeconds:F0} s";
+            }
+            if (reason is null) continue;
+            string old = b.JobId;
+            b.Renew(enqueue(b.Block));
             Stats.BlocksReenqueued++;
+            _options.Log.Event("executor.block_requeued", ("block", index), ("step", what), ("old_job", old), ("new_job", b.JobId),
+                ("message", $"block {index} re-queued: {reason}"));
         }
     }
 
@@ -169,5 +330,9 @@ public sealed class HangfireExecutor(JobStorage storage, string scratchDir, Time
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    public void Dispose() => TryDelete(scratchDir);
+    public void Dispose() => TryDelete(_scratchDir);
 }
+
+/// <summary>A distributed run found no live worker on the queue it needs for <c>worker_wait_seconds</c>: fails the run,
+/// not retried (exit 1); the message says how to start a worker.</summary>
+public sealed class NoWorkerException(string message) : PermanentFailureException(message);
