@@ -1,7 +1,7 @@
 using System.CommandLine;
 using BatchRecs.Bench;
 
-// dotnet run -c Release --project bench/BatchRecs.Bench -- als|topn|read|quality|tune|distributed [options]
+// dotnet run -c Release --project bench/BatchRecs.Bench -- als|topn|read|quality|tune|distributed|publish [options]
 var root = new RootCommand("BatchRecs benchmarks: ALS, top-N and readers on synthetic data; quality and tuning on the public data sets; the distributed executor.")
 {
     AlsBench.Create(),
@@ -10,5 +10,6 @@ var root = new RootCommand("BatchRecs benchmarks: ALS, top-N and readers on synt
     QualityBench.Create(),
     TuneBench.Create(),
     DistributedBench.Create(),
+    PublishBench.Create(),
 };
 return await root.Parse(args).InvokeAsync();
