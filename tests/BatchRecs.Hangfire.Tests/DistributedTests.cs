@@ -234,23 +234,16 @@ public sealed class DistributedRunTests(PostgresFixture pg)
             .. job == "default" ? Array.Empty<string>() : ["--set", $"seed={job.Length}"],
             .. cs is null ? Array.Empty<string>() : ["--executor", "hangfire", "--db", cs]]);
 
-    /// <summary>Factors of two lakes' latest runs are bit-identical (DuckDB compares the FLOAT[] lists exactly).</summary>
+    /// <summary>
+    /// Factors of two lakes' latest runs are bit-identical (DuckDB compares the FLOAT[] lists exactly), and so are the
+    /// published lists (scored in user blocks on the workers).
+    /// </summary>
     private static void AssertSameFactors(string lakeA, string lakeB)
     {
-        using var con = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:");
-        con.Open();
-        long Scalar(string sql) { using var cmd = con.CreateCommand(); cmd.CommandText = sql; return Convert.ToInt64(cmd.ExecuteScalar()); }
-        Scalar($"ATTACH '{Path.Combine(lakeA, "batchrecs.duckdb")}' AS a (READ_ONLY)");
-        Scalar($"ATTACH '{Path.Combine(lakeB, "batchrecs.duckdb")}' AS b (READ_ONLY)");
-        foreach (var (table, id) in new[] { ("user_factors", "user_id"), ("item_factors", "item_id") })
-        {
-            Assert.True(Scalar($"SELECT count(*) FROM a.{table}") > 0);
-            Assert.Equal(Scalar($"SELECT count(*) FROM a.{table}"), Scalar($"SELECT count(*) FROM b.{table}"));
-            Assert.Equal(0, Scalar($"SELECT count(*) FROM (SELECT {id}, factors FROM a.{table} EXCEPT SELECT {id}, factors FROM b.{table})"));
-        }
-        // And the published lists (scored in user blocks on the workers) are the same rows.
-        Assert.Equal(Scalar("SELECT count(*) FROM a.recommendations"), Scalar("SELECT count(*) FROM b.recommendations"));
-        Assert.Equal(0, Scalar("SELECT count(*) FROM (SELECT user_id, item_id, rank, score FROM a.recommendations EXCEPT SELECT user_id, item_id, rank, score FROM b.recommendations)"));
+        using var lakes = new TwoLakes(lakeA, lakeB);
+        lakes.AssertSameRows("user_factors", "user_id, factors");
+        lakes.AssertSameRows("item_factors", "item_id, factors");
+        lakes.AssertSameRows("recommendations", "user_id, item_id, rank, score");
     }
 
     private static List<Process> Workers(string cs, int n) =>

@@ -70,33 +70,22 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
     /// <summary>The published lists of two lakes are the same rows (user, item, rank, score).</summary>
     private static void AssertSameLists(string lakeA, string lakeB)
     {
-        using var con = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:");
-        con.Open();
-        long Scalar(string sql) { using var cmd = con.CreateCommand(); cmd.CommandText = sql; return Convert.ToInt64(cmd.ExecuteScalar()); }
-        Scalar($"ATTACH '{Path.Combine(lakeA, "batchrecs.duckdb")}' AS a (READ_ONLY)");
-        Scalar($"ATTACH '{Path.Combine(lakeB, "batchrecs.duckdb")}' AS b (READ_ONLY)");
-        long rows = Scalar("SELECT count(*) FROM a.recommendations");
-        Assert.True(rows > 0);
-        Assert.Equal(rows, Scalar("SELECT count(*) FROM b.recommendations"));
-        Assert.Equal(0, Scalar("SELECT count(*) FROM (SELECT user_id, item_id, rank, score FROM a.recommendations EXCEPT SELECT user_id, item_id, rank, score FROM b.recommendations)"));
+        using var lakes = new TwoLakes(lakeA, lakeB);
+        lakes.AssertSameRows("recommendations", "user_id, item_id, rank, score");
     }
 
-    private static long JobsInState(string cs, string state)
-    {
-        using var con = new NpgsqlConnection(cs);
-        con.Open();
-        using var cmd = new NpgsqlCommand("SELECT count(*) FROM hangfire.job WHERE statename = $1", con);
-        cmd.Parameters.AddWithValue(state);
-        return (long)cmd.ExecuteScalar()!;
-    }
+    /// <summary>Hangfire jobs in a state.</summary>
+    private static long JobsInState(string cs, string state) => Count(cs, "SELECT count(*) FROM hangfire.job WHERE statename = $1", state);
 
     /// <summary>Entries waiting in a Hangfire queue, not yet fetched (what the dashboard counts as enqueued).</summary>
-    private static long Waiting(string cs, string queue)
+    private static long Waiting(string cs, string queue) => Count(cs, "SELECT count(*) FROM hangfire.jobqueue WHERE queue = $1 AND fetchedat IS NULL", queue);
+
+    private static long Count(string cs, string sql, string arg)
     {
         using var con = new NpgsqlConnection(cs);
         con.Open();
-        using var cmd = new NpgsqlCommand("SELECT count(*) FROM hangfire.jobqueue WHERE queue = $1 AND fetchedat IS NULL", con);
-        cmd.Parameters.AddWithValue(queue);
+        using var cmd = new NpgsqlCommand(sql, con);
+        cmd.Parameters.AddWithValue(arg);
         return (long)cmd.ExecuteScalar()!;
     }
 

@@ -84,8 +84,8 @@ public sealed class EventLog
     }
 
     /// <summary>
-    /// Appends events with provisional dense ids (a reader interns ids in the order it meets them), can drop what it
-    /// appended since a mark (a skipped bad file), and finishes by mapping the provisional ids onto the final sorted maps.
+    /// Appends events with provisional dense ids (a reader interns ids in the order it meets them), and finishes by mapping
+    /// the provisional ids onto the final sorted maps.
     /// </summary>
     public sealed class Builder
     {
@@ -109,17 +109,6 @@ public sealed class EventLog
             t.Users[_tailCount] = user; t.Items[_tailCount] = item; t.Values[_tailCount] = value; t.Times[_tailCount] = time;
             _tailCount++;
             Count++;
-        }
-
-        /// <summary>Drops the events after the first <paramref name="count"/> (and the chunks they alone used).</summary>
-        public void Truncate(int count)
-        {
-            if (count >= Count) return;
-            int chunks = (count + ChunkSize - 1) / ChunkSize;
-            _chunks.RemoveRange(chunks, _chunks.Count - chunks);
-            Count = count;
-            _tail = _chunks.Count > 0 ? _chunks[^1] : null;
-            _tailCount = _tail is null ? ChunkSize : count - (chunks - 1) * ChunkSize;
         }
 
         /// <summary>

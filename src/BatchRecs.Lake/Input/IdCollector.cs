@@ -11,7 +11,7 @@ internal sealed class IdCollector(string column)
 {
     private readonly Dictionary<long, int> _longs = new();
     private readonly Dictionary<string, int> _strings = new(StringComparer.Ordinal);
-    private readonly List<long> _longOrder = new();      // provisional index → id, for rollback
+    private readonly List<long> _longOrder = new();      // provisional index → id, in the order met
     private readonly List<string> _stringOrder = new();
     public IdKind? Kind { get; private set; }
 
@@ -36,17 +36,18 @@ internal sealed class IdCollector(string column)
         return i;
     }
 
-    /// <summary>A point to roll back to (the number of ids interned so far) and the kind at that point.</summary>
-    public (int Count, IdKind? Kind) Checkpoint() => (Kind == IdKind.String ? _strings.Count : _longs.Count, Kind);
-
-    /// <summary>Forgets every id interned after <paramref name="checkpoint"/> (a skipped bad file's ids).</summary>
-    public void Rollback((int Count, IdKind? Kind) checkpoint)
+    /// <summary>
+    /// Interns every id of <paramref name="part"/> (one file's collector) here, in the part's order, after checking that
+    /// its kind matches the earlier files'; returns part index → index here.
+    /// </summary>
+    /// <param name="part">a file's own collector.</param>
+    /// <param name="file">the file, named when its kind differs.</param>
+    public int[] Intern(IdCollector part, string file)
     {
-        for (int i = checkpoint.Count; i < _longOrder.Count; i++) _longs.Remove(_longOrder[i]);
-        for (int i = checkpoint.Count; i < _stringOrder.Count; i++) _strings.Remove(_stringOrder[i]);
-        if (_longOrder.Count > checkpoint.Count) _longOrder.RemoveRange(checkpoint.Count, _longOrder.Count - checkpoint.Count);
-        if (_stringOrder.Count > checkpoint.Count) _stringOrder.RemoveRange(checkpoint.Count, _stringOrder.Count - checkpoint.Count);
-        Kind = checkpoint.Kind;
+        if (part.Kind is { } kind) SetKind(kind, file);
+        var map = new int[part.Kind == IdKind.String ? part._stringOrder.Count : part._longOrder.Count];
+        for (int p = 0; p < map.Length; p++) map[p] = part.Kind == IdKind.String ? Add(part._stringOrder[p]) : Add(part._longOrder[p]);
+        return map;
     }
 
     /// <summary>The final map (ids sorted) and remap[provisional] = final index.</summary>

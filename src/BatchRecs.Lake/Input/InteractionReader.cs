@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BatchRecs.Core.Data;
 using Parquet;
 
@@ -66,24 +67,39 @@ public static class InteractionReader
 
         var skipped = new List<SkippedFile>();
         var seen = ObservedTimes.None;
-        foreach (var (path, _, problem) in selected)
+        // Files are decoded on all cores, each into its own ids and events, and merged in file order: the log is the one a
+        // file-by-file read gives, and the first bad file in that order is the one reported. At most one file per core
+        // waits decoded, so memory grows by a few files, not by the input.
+        Task<FilePart> Decode(InputFile f) => Task.Run(() => f.Problem is not null
+            ? throw new LakeInputException(f.Problem, f.Path)
+            : ReadFileAsync(f.Path, start, end, decayPerMicro, rules, ct), ct);
+        var inFlight = new Queue<(InputFile File, Task<FilePart> Part)>();
+        int next = 0;
+        while (inFlight.Count > 0 || next < selected.Count)
         {
-            ct.ThrowIfCancellationRequested();
-            var (userMark, itemMark, rowMark) = (users.Checkpoint(), items.Checkpoint(), events.Count);
+            while (next < selected.Count && inFlight.Count < Environment.ProcessorCount)
+            {
+                var file = selected[next++];
+                inFlight.Enqueue((file, Decode(file)));
+            }
+            var (f, task) = inFlight.Dequeue();
             try
             {
-                if (problem is not null) throw new LakeInputException(problem, path);
-                var (fileRows, fileTimes) = await ReadFileAsync(path, users, items, events, start, end, decayPerMicro, rules, ct);
-                var fi = new FileInfo(path);
-                rowsRead += fileRows;
-                seen = seen.Union(fileTimes);
-                infos.Add(new InputFileInfo(path, fi.Length, fi.LastWriteTimeUtc, fileRows));
+                var part = await task;
+                part.MergeInto(users, items, events);
+                var fi = new FileInfo(f.Path);
+                rowsRead += part.Rows;
+                seen = seen.Union(part.Times);
+                infos.Add(new InputFileInfo(f.Path, fi.Length, fi.LastWriteTimeUtc, part.Rows));
             }
             catch (LakeInputException e) when (rules.SkipBadFiles)
             {
-                users.Rollback(userMark); items.Rollback(itemMark);
-                events.Truncate(rowMark);
-                skipped.Add(new SkippedFile(path, e.Message));
+                skipped.Add(new SkippedFile(f.Path, e.Message));
+            }
+            catch
+            {
+                await DrainAsync(inFlight);
+                throw;
             }
         }
 
@@ -93,11 +109,41 @@ public static class InteractionReader
         return new ReadResult(log, infos, pruned, rowsRead, log.Count, skipped, seen);
     }
 
-    /// <summary>Reads one file's in-window rows into the accumulators; returns the file's row count and its range of times.</summary>
-    private static async Task<(long Rows, ObservedTimes Times)> ReadFileAsync(string path, IdCollector users, IdCollector items,
-        EventLog.Builder events,
-        long start, long end, double decayPerMicro, EventRules rules, CancellationToken ct)
+    /// <summary>Lets the files still being decoded finish (their outcome no longer matters) before the read fails.</summary>
+    private static async Task DrainAsync(Queue<(InputFile File, Task<FilePart> Part)> inFlight)
     {
+        foreach (var (_, task) in inFlight)
+            try { await task; } catch { /* the first failure in file order is the one reported */ }
+    }
+
+    /// <summary>One file's in-window events with file-local ids, merged into the run's by <see cref="MergeInto"/>.</summary>
+    private sealed class FilePart(string path)
+    {
+        public IdCollector Users { get; } = new(UserColumn);
+        public IdCollector Items { get; } = new(ItemColumn);
+        public List<int> U { get; } = [];
+        public List<int> I { get; } = [];
+        public List<float> V { get; } = [];
+        public List<long> T { get; } = [];
+        public long Rows { get; set; }
+        public ObservedTimes Times { get; set; } = ObservedTimes.None;
+
+        /// <summary>Appends the file's events to the run's, its ids interned in the run's collectors (the kinds checked).</summary>
+        public void MergeInto(IdCollector runUsers, IdCollector runItems, EventLog.Builder runEvents)
+        {
+            var userMap = runUsers.Intern(Users, path);
+            var itemMap = runItems.Intern(Items, path);
+            var u = CollectionsMarshal.AsSpan(U); var i = CollectionsMarshal.AsSpan(I);
+            var v = CollectionsMarshal.AsSpan(V); var t = CollectionsMarshal.AsSpan(T);
+            for (int e = 0; e < u.Length; e++) runEvents.Add(userMap[u[e]], itemMap[i[e]], v[e], t[e]);
+        }
+    }
+
+    /// <summary>Reads one file's in-window rows, ids interned per file; with the file's row count and its range of times.</summary>
+    private static async Task<FilePart> ReadFileAsync(string path, long start, long end, double decayPerMicro, EventRules rules, CancellationToken ct)
+    {
+        var part = new FilePart(path);
+        var (users, items) = (part.Users, part.Items);
         long fileRows = 0;
         var seen = ObservedTimes.None;
         ParquetReader reader;
@@ -141,12 +187,14 @@ public static class InteractionReader
                     if (uu[r] < 0) continue; // outside the window
                     float w = vv[r];
                     if (decayPerMicro > 0) w *= (float)Math.Exp(-decayPerMicro * (end - tt[r]));
-                    events.Add(uu[r], ii[r], w, tt[r]);
+                    part.U.Add(uu[r]); part.I.Add(ii[r]); part.V.Add(w); part.T.Add(tt[r]);
                 }
                 fileRows += n;
             }
         }
-        return (fileRows, seen);
+        part.Rows = fileRows;
+        part.Times = seen;
+        return part;
     }
 
     private static float[] Ones(int n)

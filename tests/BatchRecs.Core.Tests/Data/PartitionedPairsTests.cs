@@ -91,26 +91,24 @@ public class PartitionedPairsTests
     }
 
     [Fact]
-    public void The_event_builder_keeps_entries_across_chunks_and_truncates_to_any_mark()
+    public void The_event_builder_keeps_entries_across_chunks_and_remaps_ids()
     {
         var b = new EventLog.Builder();
         int n = 2 * EventLog.ChunkSize + 17;
         for (int e = 0; e < n; e++) b.Add(e % 3, e % 5, e, e);
-        b.Truncate(EventLog.ChunkSize + 5);                  // inside the second chunk
-        for (int e = 0; e < 10; e++) b.Add(1, 2, -e, -e);
-        b.Truncate(EventLog.ChunkSize);                      // exactly at a chunk boundary
-        b.Add(2, 4, 0.5f, 42);
-        var log = b.Finish(IdMap.FromInt64([10, 11, 12]), [2, 1, 0], IdMap.FromInt64([0, 1, 2, 3, 4]), null).ToInteractionLog();
-
-        Assert.Equal(EventLog.ChunkSize + 1, log.Count);
-        for (int e = 0; e < EventLog.ChunkSize; e += 4099)
+        var events = b.Finish(IdMap.FromInt64([10, 11, 12]), [2, 1, 0], IdMap.FromInt64([0, 1, 2, 3, 4]), null);
+        Assert.Equal(3, events.Chunks);
+        Assert.Equal(17, events.ChunkAt(2).Users.Length);
+        var log = events.ToInteractionLog();
+        Assert.Equal(n, log.Count);
+        for (int e = 0; e < n; e += 4099)
         {
             Assert.Equal(2 - e % 3, log.Users[e]); // remapped
             Assert.Equal(e % 5, log.Items[e]);
             Assert.Equal((float)e, log.Values[e]);
             Assert.Equal(e, log.Times[e]);
         }
-        Assert.Equal((0, 4, 0.5f, 42L), (log.Users[^1], log.Items[^1], log.Values[^1], log.Times[^1]));
+        Assert.Equal((2 - (n - 1) % 3, (n - 1) % 5), (log.Users[^1], log.Items[^1]));
     }
 
     [Fact]
