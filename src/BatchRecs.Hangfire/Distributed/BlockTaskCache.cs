@@ -22,8 +22,15 @@ public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null)
     /// <summary>No read of the scratch area takes this long on a healthy file system: give up rather than hang the thread.</summary>
     public static readonly TimeSpan WaitLimit = TimeSpan.FromMinutes(10);
 
-    /// <summary>CSRs kept: the two sides of two fits (a run's evaluated fit and refit, or two jobs sharing the workers).</summary>
+    /// <summary>CSRs kept: the two sides of two fits (a run's evaluated fit and refit, or two jobs sharing the workers)…</summary>
     public const int CsrCacheSize = 4;
+
+    /// <summary>
+    /// … within this many bytes: the oldest go first when a new one would pass it, but the newest two (a fit's two
+    /// sides) always stay. A 100M-interaction night's evaluated fit and refit together take 2.3 GB, which took a worker
+    /// to 5.2 GB resident; a whole fit's two sides (1.3 GB) fit.
+    /// </summary>
+    public const long CsrCacheBytes = 1536L << 20;
 
     private readonly Lock _lock = new();
     private readonly List<(string Path, CsrMatrix Matrix, float[]? Pref)> _csrs = [];
@@ -40,7 +47,9 @@ public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null)
             if (hit < 0)
             {
                 var (m, p) = BinaryArrays.ReadCsr(csrPath);
-                if (_csrs.Count == CsrCacheSize) _csrs.RemoveAt(0);
+                long Bytes((string, CsrMatrix Matrix, float[]? Pref) c) => c.Matrix.Bytes + 4L * (c.Pref?.Length ?? 0);
+                long incoming = Bytes((csrPath, m, p));
+                while (_csrs.Count >= 2 && (_csrs.Count == CsrCacheSize || _csrs.Sum(Bytes) + incoming > CsrCacheBytes)) _csrs.RemoveAt(0);
                 _csrs.Add((csrPath, m, p));
                 hit = _csrs.Count - 1;
             }

@@ -40,11 +40,8 @@ public static class BlockTaskFiles
     public static StepInput ReadStep(string stepDir) => BinaryArrays.Read(StepInputPath(stepDir), r =>
         new StepInput(JsonSerializer.Deserialize<AlsSettings>(r.ReadString())!, r.ReadArray<float>(), r.ReadArray<float>(), r.ReadArray<float>()));
 
-    public static void WriteBlock(string stepDir, int block, int start, ReadOnlySpan<float> rows)
-    {
-        var copy = rows.ToArray();
-        BinaryArrays.Write(BlockOutput(stepDir, block), w => { w.Write(start); w.WriteArray<float>(copy); });
-    }
+    public static void WriteBlock(string stepDir, int block, int start, float[] rows) =>
+        BinaryArrays.Write(BlockOutput(stepDir, block), w => { w.Write(start); w.WriteArray<float>(rows); });
 
     /// <summary>A scoring step's inputs: user and item factors, the exclusions and the index parameters.</summary>
     public static long WriteScoring(string stepDir, ScoringStep step)
@@ -88,6 +85,18 @@ public static class BlockTaskFiles
         return t;
     });
 
-    public static (int Start, float[] Rows) ReadBlock(string stepDir, int block) =>
-        BinaryArrays.Read(BlockOutput(stepDir, block), r => (r.ReadInt32(), r.ReadArray<float>()));
+    /// <summary>
+    /// Reads a block's solved rows straight into <paramref name="destination"/> (the block's rows of the src factors);
+    /// a file of another start or length is refused.
+    /// </summary>
+    /// <param name="stepDir">the half-step's scratch folder.</param>
+    /// <param name="block">the block's index.</param>
+    /// <param name="start">the block's first row.</param>
+    /// <param name="destination">the block's rows × k values.</param>
+    public static void ReadBlockInto(string stepDir, int block, int start, Span<float> destination)
+    {
+        string path = BlockOutput(stepDir, block);
+        using var r = BinaryArrays.OpenRead(path);
+        if (r.ReadInt32() != start || !r.ReadArrayInto(destination)) throw new InvalidDataException($"{path}: block {block} has the wrong shape.");
+    }
 }

@@ -81,10 +81,7 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
         Await(pending, stepDir, Enqueue, index =>
         {
             var block = pending[index].Block;
-            var (start, rows) = BlockTaskFiles.ReadBlock(stepDir, index);
-            if (start != block.Start || rows.Length != block.Length * k)
-                throw new InvalidDataException($"{BlockTaskFiles.BlockOutput(stepDir, index)}: block {index} has the wrong shape.");
-            rows.CopyTo(step.SrcFactors.AsSpan(block.Start * k, block.Length * k));
+            BlockTaskFiles.ReadBlockInto(stepDir, index, block.Start, step.SrcFactors.AsSpan(block.Start * k, block.Length * k));
         }, $"half-step {step.Iteration + 1} ({step.Side.ToString().ToLowerInvariant()})", cancellationToken);
         Stats.HalfSteps++;
         TryDelete(stepDir);

@@ -29,11 +29,19 @@ public static class BinaryArrays
 
     public static T Read<T>(string path, Func<BinaryReader, T> body)
     {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        using var r = new BinaryReader(fs);
-        var magic = r.ReadBytes(Magic.Length);
-        if (!magic.AsSpan().SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a BatchRecs scratch file.");
+        using var r = OpenRead(path);
         return body(r);
+    }
+
+    /// <summary>A reader of a scratch file, past its checked header (disposing it closes the file).</summary>
+    /// <param name="path">the scratch file.</param>
+    public static BinaryReader OpenRead(string path)
+    {
+        var r = new BinaryReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20));
+        var magic = r.ReadBytes(Magic.Length);
+        if (magic.AsSpan().SequenceEqual(Magic)) return r;
+        r.Dispose();
+        throw new InvalidDataException($"{path}: not a BatchRecs scratch file.");
     }
 
     public static void WriteArray<T>(this BinaryWriter w, ReadOnlySpan<T> values) where T : unmanaged
@@ -52,6 +60,21 @@ public static class BinaryArrays
     }
 
     /// <summary>A CSR matrix with optional per-entry preferences.</summary>
+    /// <summary>
+    /// Reads an array written by <see cref="WriteArray{T}"/> straight into <paramref name="destination"/>, which must have
+    /// its length; false (nothing read) when the lengths differ. No array is allocated: the coordinator gathers a whole
+    /// factor matrix per half-step this way.
+    /// </summary>
+    /// <param name="r">the reader, at the array.</param>
+    /// <param name="destination">where the values go.</param>
+    public static bool ReadArrayInto<T>(this BinaryReader r, Span<T> destination) where T : unmanaged
+    {
+        long n = r.ReadInt64();
+        if (n != destination.Length) return false;
+        r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(destination));
+        return true;
+    }
+
     public static void WriteCsr(string path, CsrMatrix m, float[]? pref) => Write(path, w =>
     {
         w.Write(m.Rows); w.Write(m.Cols);
