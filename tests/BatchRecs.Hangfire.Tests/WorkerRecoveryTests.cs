@@ -308,8 +308,10 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
             await WaitRegisteredAsync(cs, worker);
             using var run = new StreamingCli(null, RunArgs(input, lake, cs));
             Assert.True(await run.WaitForLineAsync(l => l.EndsWith("run.stage_start stage=fit_eval", StringComparison.Ordinal), TimeSpan.FromSeconds(60)), run.StdOut + run.StdErr);
-            await Task.Delay(1000);
-            Assert.True(JobsInState(cs, "Enqueued") > 0, "no block was queued when the signal came");
+            // Wait (with a deadline: a loaded machine takes a while to build and write the fit's inputs) until blocks are queued.
+            var queued = Stopwatch.StartNew();
+            while (JobsInState(cs, "Enqueued") == 0 && queued.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(100);
+            Assert.True(JobsInState(cs, "Enqueued") > 0, "no block was queued within 60 s of fit_eval's start");
             var sw = Stopwatch.StartNew();
             run.Terminate();
             int code = await run.ExitAsync(TimeSpan.FromSeconds(30));

@@ -46,7 +46,11 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             if (settings.TunedFrom is { } tuning) log.Event("run.tuned_settings", ("tuning_id", tuning));
             log.Event("run.settings", ("iterations", settings.Iterations),
                 ("refit_iterations", settings.HoldoutFraction > 0 ? Math.Max(1, settings.RefitIterations) : settings.Iterations));
-            publishOptions = new PublishOptions(settings.Publish.RetentionDays, settings.Publish.LockTimeoutSeconds) { Faults = req.Faults };
+            publishOptions = new PublishOptions(settings.Publish.RetentionDays, settings.Publish.LockTimeoutSeconds)
+            {
+                Faults = req.Faults,
+                OnLockWait = message => log.Event("run.publish_lock_wait", ("run_id", runId), ("message", message)),
+            };
             LogRepairs(await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct));
             await JobInput.CheckIdKindsAsync(req.InputDir, req.LakeDir, JobInput.Window(req.RunDate, req.Job, settings), ct);
             var stages = new StageTimer(metrics, log);

@@ -47,7 +47,7 @@ public sealed class TuningRun(RunLog log)
         JobInput.RequireEvents(read, req.RunDate, req.Job, current);
         var pairs = PairAggregator.Combine(read.Events, JobInput.Combine(current), consume: true);
         var (tuned, trials) = new TuningSearch(req, current, pairs, log, ct).Run();
-        using (await PublishLock.AcquireAsync(req.LakeDir, current.Publish.LockTimeout, ct))
+        using (await PublishLock.AcquireAsync(req.LakeDir, current.Publish.LockTimeout, ct, message => log.Event("tune.publish_lock_wait", ("message", message))))
         {
             DuckDbCatalog.RecordTuning(req.LakeDir, tuned, trials.Select(r => new DuckDbCatalog.TrialRow(r.Trial, r.Rung, JsonSerializer.Serialize(r.Settings), r.Metric, r.Seconds)).ToList());
             TunedSettingsStore.Save(req.LakeDir, tuned);

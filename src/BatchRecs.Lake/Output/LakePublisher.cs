@@ -16,6 +16,9 @@ public sealed record PublishOptions(int RetentionDays = 30, double LockTimeoutSe
     /// <summary>Told each <see cref="FaultPoint.PublishSteps"/> step as it is reached (tests only; default: nothing happens).</summary>
     public IFaultInjector Faults { get; init; } = NoFaults.Instance;
 
+    /// <summary>Told, at once and every 30 s, while a publish waits for another publisher's lock (null: silent).</summary>
+    public Action<string>? OnLockWait { get; init; }
+
     /// <summary>
     /// Dates before this are deleted by a publish of <paramref name="runDate"/>: <see cref="RetentionDays"/> before the
     /// wall-clock date, and never a date as new as the run's own.
@@ -45,7 +48,7 @@ public static class LakePublisher
     public static async Task<PublishResult> PublishAsync(string lakeDir, PublishRequest req, PublishOptions? options = null, CancellationToken ct = default)
     {
         options ??= new PublishOptions();
-        using var publishLock = await PublishLock.AcquireAsync(lakeDir, TimeSpan.FromSeconds(options.LockTimeoutSeconds), ct);
+        using var publishLock = await PublishLock.AcquireAsync(lakeDir, TimeSpan.FromSeconds(options.LockTimeoutSeconds), ct, options.OnLockWait);
         var faults = options.Faults;
         var repairs = Recover(lakeDir, faults);
         string recRoot = Path.Combine(lakeDir, RecommendationsDir);
@@ -82,7 +85,7 @@ public static class LakePublisher
     public static async Task<IReadOnlyList<string>> RecordRunAsync(string lakeDir, RunRecord run, PublishOptions? options = null, CancellationToken ct = default)
     {
         options ??= new PublishOptions();
-        using var publishLock = await PublishLock.AcquireAsync(lakeDir, TimeSpan.FromSeconds(options.LockTimeoutSeconds), ct);
+        using var publishLock = await PublishLock.AcquireAsync(lakeDir, TimeSpan.FromSeconds(options.LockTimeoutSeconds), ct, options.OnLockWait);
         var repairs = Recover(lakeDir, options.Faults);
         DuckDbCatalog.RecordRun(lakeDir, run);
         return repairs;

@@ -13,10 +13,12 @@ public sealed class PublishLock : IDisposable
 
     private PublishLock(FileStream stream) => _stream = stream;
 
-    public static async Task<PublishLock> AcquireAsync(string lakeDir, TimeSpan timeout, CancellationToken ct = default)
+    public static async Task<PublishLock> AcquireAsync(string lakeDir, TimeSpan timeout, CancellationToken ct = default, Action<string>? onWait = null)
     {
         Directory.CreateDirectory(lakeDir);
-        var deadline = DateTime.UtcNow + timeout;
+        var started = DateTime.UtcNow;
+        var deadline = started + timeout;
+        var nextSay = started;
         while (true)
         {
             try
@@ -25,6 +27,11 @@ public sealed class PublishLock : IDisposable
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
+                if (onWait is not null && DateTime.UtcNow >= nextSay)
+                {
+                    onWait($"waiting for the publish lock of '{lakeDir}' (another run or tuning is publishing); gives up after {timeout.TotalSeconds:F0} s (lock_timeout_seconds), {(deadline - DateTime.UtcNow).TotalSeconds:F0} s from now");
+                    nextSay = DateTime.UtcNow + WaitReport;
+                }
                 await Task.Delay(200, ct);
             }
             catch (IOException e)
@@ -35,6 +42,9 @@ public sealed class PublishLock : IDisposable
     }
 
     /// <summary>The lock if it is free now, else null (for readers that repair only when no publisher is at work).</summary>
+    /// <summary>How often a wait for the lock is reported again.</summary>
+    public static readonly TimeSpan WaitReport = TimeSpan.FromSeconds(30);
+
     public static PublishLock? TryAcquire(string lakeDir)
     {
         try
