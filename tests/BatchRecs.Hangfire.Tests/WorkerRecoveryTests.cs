@@ -282,6 +282,13 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
         // Enough iterations that the fit is still going when the signal comes.
         using var run = new StreamingCli(null, RunArgs(input, lake, null, "--set", "iterations=500", "--set", "factors=32"));
         Assert.True(await run.WaitForLineAsync(l => l.Contains("run.iteration stage=fit_eval iteration=2 ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)), run.StdOut + run.StdErr);
+        await TerminateWithin5sAsync(run);
+        Assert.Equal(("failed", "cancelled"), RunRow(lake));
+    }
+
+    /// <summary>Sends SIGTERM and checks that the run ends within 5 s with exit code 1.</summary>
+    private async Task TerminateWithin5sAsync(StreamingCli run)
+    {
         var sw = Stopwatch.StartNew();
         run.Terminate();
         int code = await run.ExitAsync(TimeSpan.FromSeconds(30));
@@ -289,7 +296,6 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
         output.WriteLine($"exited {code} {seconds:F2} s after SIGTERM");
         Assert.True(seconds <= 5, $"the run took {seconds:F2} s to end after SIGTERM\n{run.StdOut}\n{run.StdErr}");
         Assert.Equal(1, code);
-        Assert.Equal(("failed", "cancelled"), RunRow(lake));
     }
 
     /// <summary>Issue 15: SIGTERM to a distributed run ends the process within 5 s; its block jobs are deleted (none left
@@ -312,13 +318,7 @@ public sealed partial class WorkerRecoveryTests(PostgresFixture pg, ITestOutputH
             var queued = Stopwatch.StartNew();
             while (JobsInState(cs, "Enqueued") == 0 && queued.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(100);
             Assert.True(JobsInState(cs, "Enqueued") > 0, "no block was queued within 60 s of fit_eval's start");
-            var sw = Stopwatch.StartNew();
-            run.Terminate();
-            int code = await run.ExitAsync(TimeSpan.FromSeconds(30));
-            double seconds = sw.Elapsed.TotalSeconds;
-            output.WriteLine($"exited {code} {seconds:F2} s after SIGTERM");
-            Assert.True(seconds <= 5, $"the run took {seconds:F2} s to end after SIGTERM\n{run.StdOut}\n{run.StdErr}");
-            Assert.Equal(1, code);
+            await TerminateWithin5sAsync(run);
             Assert.Contains("run.failed", run.StdOut);
             Assert.Equal(0, JobsInState(cs, "Enqueued"));
             Assert.Equal(0, Waiting(cs, BlockTasks.Queue));
