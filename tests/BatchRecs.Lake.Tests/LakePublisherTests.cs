@@ -113,6 +113,30 @@ public class LakePublisherTests
     }
 
     [Fact]
+    public async Task A_list_longer_than_a_row_group_is_sized_for_still_goes_whole_into_one_group()
+    {
+        // 50 users × 10 items at 40 bytes a row, groups sized for 3 rows: each group holds exactly one whole list.
+        const int users = 50, n = 10;
+        var recs = new TopNResult(users, n);
+        for (int x = 0; x < users; x++)
+        {
+            recs.Counts[x] = n;
+            for (int r = 0; r < n; r++) { recs.Items[x * n + r] = (x + r) % 40; recs.Scores[x * n + r] = 1f - r / 10f; }
+        }
+        var run = new RunRecord("sized", "test", new DateOnly(2026, 5, 1), RunStatus.Succeeded, DateTime.UtcNow, DateTime.UtcNow, null, 1, users, 40,
+            new Dictionary<string, double>(), new Dictionary<string, string>());
+        var req = new PublishRequest(run, IdMap.FromInt64(Enumerable.Range(0, users).Select(i => (long)i)),
+            IdMap.FromInt64(Enumerable.Range(0, 40).Select(i => (long)i)), recs, "als", 1, new float[users], new float[40], []);
+        using var dir = new TempDirectory();
+        await RecommendationWriter.WriteAsync(dir.Path, req, default, rowGroupBytes: 3 * 40, fileBytes: 12 * 40);
+        var groups = DuckQuery.Rows($"SELECT any_value(row_group_num_rows) FROM parquet_metadata('{Path.Combine(dir.Path, "*.parquet")}') GROUP BY file_name, row_group_id")
+            .Select(r => Convert.ToInt64(r[0])).ToList();
+        Assert.Equal(users, groups.Count);
+        Assert.All(groups, rows => Assert.Equal(n, rows));
+        Assert.Equal((long)users * n, DuckQuery.Scalar($"SELECT count(*) FROM read_parquet('{Path.Combine(dir.Path, "*.parquet")}') WHERE rank BETWEEN 1 AND {n}"));
+    }
+
+    [Fact]
     public async Task Rerunning_a_date_replaces_its_partition_and_rows_and_keeps_other_dates()
     {
         using var lake = new TempDirectory();

@@ -141,29 +141,32 @@ public static class RecommendationWriter
         }
     }
 
-    /// <summary>A part's column buffers, sized to its largest row group; the constant columns are filled once.</summary>
-    private sealed class GroupBuffers
+    /// <summary>
+    /// A part's column buffers, refilled per row group; they grow when a group is larger than any before (a group always
+    /// takes at least one whole list, which can exceed the rows a group is sized for). The constant columns are filled
+    /// when allocated.
+    /// </summary>
+    private sealed class GroupBuffers(int rows, string source, string runId)
     {
-        public GroupBuffers(int rows, string source, string runId)
+        public int[] Users { get; private set; } = [];
+        public int[] Items { get; private set; } = [];
+        public int[] Ranks { get; private set; } = [];
+        public float[] Scores { get; private set; } = [];
+        public long[] Longs { get; private set; } = [];
+        public string[] Strings { get; private set; } = [];
+        public string[] Sources { get; private set; } = [];
+        public string[] RunIds { get; private set; } = [];
+
+        /// <summary>Makes every buffer hold at least <paramref name="need"/> rows.</summary>
+        /// <param name="need">the rows of the next group.</param>
+        public void Ensure(int need)
         {
-            Users = new int[rows]; Items = new int[rows]; Ranks = new int[rows]; Scores = new float[rows];
-            Longs = new long[rows]; Strings = new string[rows];
-            Sources = new string[rows]; RunIds = new string[rows];
+            if (need <= Users.Length) return;
+            int n = Math.Max(need, rows);
+            Users = new int[n]; Items = new int[n]; Ranks = new int[n]; Scores = new float[n];
+            Longs = new long[n]; Strings = new string[n];
+            Sources = new string[n]; RunIds = new string[n];
             Array.Fill(Sources, source); Array.Fill(RunIds, runId);
-        }
-
-        public int[] Users { get; }
-        public int[] Items { get; }
-        public int[] Ranks { get; }
-        public float[] Scores { get; }
-        public long[] Longs { get; }
-        public string[] Strings { get; }
-        public string[] Sources { get; }
-        public string[] RunIds { get; }
-
-        public void Ensure(int rows)
-        {
-            if (rows > Users.Length) throw new InvalidOperationException($"a row group of {rows} rows does not fit buffers of {Users.Length}.");
         }
     }
 
