@@ -1,3 +1,4 @@
+using System.CommandLine;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Errors;
 using BatchRecs.Lake.Import;
@@ -11,6 +12,14 @@ namespace BatchRecs.Bench;
 /// </summary>
 internal static class PublicDataSets
 {
+    /// <summary>The <c>--data</c> option of the benches that read a public data set.</summary>
+    public static Option<string> DataOption() =>
+        new("--data") { Description = "ml-100k, ml-latest-small or lastfm (read from --shared)", Required = true };
+
+    /// <summary>The <c>--shared</c> option: the folder of the public data sets.</summary>
+    public static Option<string> SharedOption() =>
+        new("--shared") { Description = "folder of the public data sets", DefaultValueFactory = _ => Path.Combine("..", "shared", "data") };
+
     /// <summary>Imports a public data set into the Parquet input contract (Last.fm, which has no times, on 2011-05-01).</summary>
     public static Task ImportAsync(string name, string sharedDir, string outDir, CancellationToken ct) => name switch
     {

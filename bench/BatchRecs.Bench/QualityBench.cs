@@ -20,8 +20,8 @@ internal static class QualityBench
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "ml-100k, ml-latest-small or lastfm (read from --shared)", Required = true };
-        var shared = new Option<string>("--shared") { Description = "folder of the public data sets", DefaultValueFactory = _ => Path.Combine("..", "shared", "data") };
+        var data = PublicDataSets.DataOption();
+        var shared = PublicDataSets.SharedOption();
         var set = new Option<string[]>("--set") { Description = "base settings key=value (repeatable)" };
         var variants = new Option<string[]>("--variant") { Description = "extra settings per row, e.g. \"debias=ipw-train,propensity_eta=1\" (repeatable; default: a standard grid)" };
         var cmd = new Command("quality", "Recall/NDCG/SNIPS/coverage/popularity of popularity, ALS and its IPW variants on a public data set.") { data, shared, set, variants };

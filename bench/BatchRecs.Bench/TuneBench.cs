@@ -24,8 +24,8 @@ internal static class TuneBench
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "ml-100k, ml-latest-small or lastfm (read from --shared)", Required = true };
-        var shared = new Option<string>("--shared") { Description = "folder of the public data sets", DefaultValueFactory = _ => Path.Combine("..", "shared", "data") };
+        var data = PublicDataSets.DataOption();
+        var shared = PublicDataSets.SharedOption();
         var set = new Option<string[]>("--set") { Description = "base settings key=value (repeatable)" };
         var grid = new Option<string[]>("--grid")
         {
