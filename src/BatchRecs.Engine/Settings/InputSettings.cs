@@ -29,6 +29,8 @@ public enum EpochUnit
 /// <param name="SkipBadFiles"><c>skip_bad_files</c>.</param>
 /// <param name="ItemsInput"><c>items_input</c>: a Parquet file of item metadata, or null (unset).</param>
 /// <param name="ExposureInput"><c>exposure_input</c>: a directory of exposure logs, or null (unset).</param>
+/// <param name="UsersInput"><c>users_input</c>: Parquet of the users to list (user_id, optional segment columns), or null (unset).</param>
+/// <param name="ExcludeInput"><c>exclude_input</c>: Parquet of banned items or per-user exclusions, or null (unset).</param>
 public sealed record InputSettings(
     int LookbackDays,
     CombineRule Combine,
@@ -37,7 +39,9 @@ public sealed record InputSettings(
     ReaderKind Reader,
     bool SkipBadFiles,
     string? ItemsInput,
-    string? ExposureInput)
+    string? ExposureInput,
+    string? UsersInput,
+    string? ExcludeInput)
 {
     /// <summary>The unit as the readers and error messages spell it (s, ms, us, ns).</summary>
     public string EpochUnitSymbol => EpochUnit switch

@@ -12,7 +12,7 @@ namespace BatchRecs.Engine.Settings;
 /// <remarks>
 /// <see cref="Definitions"/> is the one table of settings (key, default, range, description; the job file schema, the
 /// README table and "did you mean" come from it). Code reads a setting only through the typed groups built from it
-/// (<see cref="Fit"/>, <see cref="Input"/>, <see cref="Evaluation"/>, <see cref="Retrieval"/>, <see cref="Debias"/>,
+/// (<see cref="Fit"/>, <see cref="Input"/>, <see cref="Evaluation"/>, <see cref="Retrieval"/>, <see cref="Lists"/>, <see cref="Debias"/>,
 /// <see cref="Tuning"/>, <see cref="Publish"/>, <see cref="Distributed"/>), with choices as enums: <c>settings.Retrieval.Index == IndexKind.Exact</c>.
 /// Each key is read by exactly one typed property (a test checks it), so a misspelt setting does not compile.
 /// </remarks>
@@ -40,7 +40,8 @@ public sealed class JobSettings
         SettingDefinition.Choice("combine", "sum", [("sum", CombineRule.Sum), ("max", CombineRule.Max), ("last", CombineRule.Last)], "how repeated events of a (user, item) pair combine"),
         SettingDefinition.Float("half_life_days", 0, 0, 36500, "time decay half-life of an event's weight (0 = off)"),
         SettingDefinition.Choice("epoch_unit", "s", [("s", EpochUnit.Seconds), ("ms", EpochUnit.Milliseconds), ("us", EpochUnit.Microseconds), ("ns", EpochUnit.Nanoseconds)], "unit of an INT64 event_time"),
-        SettingDefinition.Choice("index", "ivf", [("ivf", IndexKind.Ivf), ("exact", IndexKind.Exact)], "top-N retrieval: IVF index over item factors, or exact scoring of every item"),
+        SettingDefinition.Choice("index", "auto", [("auto", IndexKind.Auto), ("ivf", IndexKind.Ivf), ("exact", IndexKind.Exact)], "top-N retrieval: exact scoring of every item, an IVF index over item factors, or auto: exact when its estimated cost (users × items × factors at this machine's measured throughput) is under exact_budget_seconds, else the IVF"),
+        SettingDefinition.Float("exact_budget_seconds", 60, 0, 1e6, "index=auto: the longest exact scoring of all users it accepts before it uses the IVF"),
         SettingDefinition.IntOrAuto("nlist", 1, 1_000_000, "IVF lists (auto: about 4·sqrt(items))"),
         SettingDefinition.IntOrAuto("nprobe", 1, 1_000_000, "IVF lists probed per user (auto: the smallest meeting recall_floor on a sample)"),
         SettingDefinition.Float("recall_floor", 0.95, 0, 1, "minimum canary recall@top_n of the index against exact search; below it the run fails"),
@@ -50,6 +51,13 @@ public sealed class JobSettings
         SettingDefinition.Float("propensity_eta", 0.5, 0, 10, "η of p_i = (n_i / max n)^η"),
         SettingDefinition.Float("propensity_clip", 0.05, 1e-6, 1, "p_min: propensities are clipped to [p_min, 1]"),
         SettingDefinition.Text("items_input", "", "Parquet file of item metadata (item_id, title, category, …) loaded as the DuckDB items table (default: INPUT/_items/items.parquet when present)"),
+        SettingDefinition.Text("users_input", "", "Parquet file (or directory of them) of user_id plus optional segment columns (e.g. country): every listed user gets a list, users without enough history a popular one (of their segment)"),
+        SettingDefinition.Text("exclude_input", "", "Parquet file (or directory of them) of item_id (banned for everyone) or user_id, item_id (excluded for that user): never recommended"),
+        SettingDefinition.Int("min_history", 1, 1, 1_000_000, "users with fewer distinct items in the window get the popularity fallback list (source = popular)"),
+        SettingDefinition.Int("min_segment_users", 50, 1, int.MaxValue, "the fallback uses a segment's own popularity when at least this many of its users have history; global popularity otherwise"),
+        SettingDefinition.Int("max_per_category", 0, 0, 10_000, "at most this many items of one category (items_input's category column) per list (0 = no cap)"),
+        SettingDefinition.Bool("similar_items", true, "publish every item's most similar items (cosine of item factors) as similar_items"),
+        SettingDefinition.Int("similar_n", 20, 1, 10_000, "similar items per item"),
         SettingDefinition.Text("exposure_input", "", "directory of Parquet exposure logs (user_id, item_id, event_time[, position]) for propensity=exposure"),
         SettingDefinition.Float("rerank_beta", 0.3, 0, 100, "β of the re-rank score − β·log p_i"),
         SettingDefinition.Int("rerank_candidates", 3, 1, 100, "candidates per user retrieved for re-ranking, as a multiple of top_n"),
@@ -83,6 +91,7 @@ public sealed class JobSettings
         Input = ReadInput(r);
         Evaluation = ReadEvaluation(r);
         Retrieval = ReadRetrieval(r);
+        Lists = ReadLists(r);
         Debias = ReadDebias(r);
         Tuning = ReadTuning(r);
         Publish = ReadPublish(r);
@@ -119,6 +128,9 @@ public sealed class JobSettings
 
     /// <summary>Top-N retrieval and the index.</summary>
     public RetrievalSettings Retrieval { get; }
+
+    /// <summary>Who gets a list and what a list may hold: the popularity fallback, business rules, similar items.</summary>
+    public ListSettings Lists { get; }
 
     /// <summary>Inverse propensity weighting.</summary>
     public DebiasSettings Debias { get; }
@@ -186,7 +198,9 @@ public sealed class JobSettings
         Reader: r.Choice<ReaderKind>("reader"),
         SkipBadFiles: r.Bool("skip_bad_files"),
         ItemsInput: r.Text("items_input"),
-        ExposureInput: r.Text("exposure_input"));
+        ExposureInput: r.Text("exposure_input"),
+        UsersInput: r.Text("users_input"),
+        ExcludeInput: r.Text("exclude_input"));
 
     private static EvaluationSettings ReadEvaluation(Reader r) => new(
         HoldoutFraction: r.Double("holdout_fraction"),
@@ -199,7 +213,15 @@ public sealed class JobSettings
         Nlist: r.Int("nlist"),
         Nprobe: r.Int("nprobe"),
         RecallFloor: r.Double("recall_floor"),
-        CanaryUsers: r.Int("canary_users"));
+        CanaryUsers: r.Int("canary_users"),
+        ExactBudgetSeconds: r.Double("exact_budget_seconds"));
+
+    private static ListSettings ReadLists(Reader r) => new(
+        MinHistory: r.Int("min_history"),
+        MinSegmentUsers: r.Int("min_segment_users"),
+        MaxPerCategory: r.Int("max_per_category"),
+        SimilarItems: r.Bool("similar_items"),
+        SimilarN: r.Int("similar_n"));
 
     private static DebiasSettings ReadDebias(Reader r) => new(
         Mode: r.Choice<DebiasMode>("debias"),

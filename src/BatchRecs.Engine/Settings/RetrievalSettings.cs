@@ -3,6 +3,8 @@ namespace BatchRecs.Engine.Settings;
 /// <summary>How top-N lists are retrieved (<c>index</c>).</summary>
 public enum IndexKind
 {
+    /// <summary>Exact when its estimated cost is under <c>exact_budget_seconds</c>, else the IVF.</summary>
+    Auto,
     /// <summary>An IVF index over the item factors, checked against exact search on canary users.</summary>
     Ivf,
     /// <summary>Exact scoring of every item.</summary>
@@ -16,4 +18,5 @@ public enum IndexKind
 /// <param name="Nprobe"><c>nprobe</c>; 0 = auto.</param>
 /// <param name="RecallFloor"><c>recall_floor</c>.</param>
 /// <param name="CanaryUsers"><c>canary_users</c>.</param>
-public sealed record RetrievalSettings(int TopN, IndexKind Index, int Nlist, int Nprobe, double RecallFloor, int CanaryUsers);
+/// <param name="ExactBudgetSeconds"><c>exact_budget_seconds</c>: what <c>index=auto</c> lets exact scoring cost.</param>
+public sealed record RetrievalSettings(int TopN, IndexKind Index, int Nlist, int Nprobe, double RecallFloor, int CanaryUsers, double ExactBudgetSeconds);
