@@ -83,7 +83,7 @@ public class RecallSloTests
         string input = dir.Sub("input"), lake = dir.Sub("lake");
         Assert.Equal(0, (await CliProcess.RunAsync("demo-data", "--out", input, "--users", "1500", "--items", "1200", "--interactions", "40000",
             "--days", "10", "--end-date", "2026-04-30")).ExitCode);
-        string[] run = ["run", "--input", input, "--lake", lake, "--set", "lookback_days=10", "--set", "quality_gate=false", "--set", "canary_users=300"];
+        string[] run = ["run", "--input", input, "--lake", lake, "--set", "lookback_days=10", "--set", "quality_gate=false", "--set", "canary_users=300", "--set", "index=ivf"];
         var ok = await CliProcess.RunAsync([.. run, "--run-date", "2026-04-30"]);
         Assert.True(ok.ExitCode == 0, ok.StdErr);
         string db = Path.Combine(lake, "batchrecs.duckdb");

@@ -31,7 +31,7 @@ public class MetricNamesTests
         Assert.Equal("fit.iterations", MetricNames.FitIterations(StageNames.Fit));
         Assert.Equal("fit.loss_final", MetricNames.FitLossFinal(StageNames.Fit));
         Assert.Equal("fit.seconds_per_iteration", MetricNames.FitSecondsPerIteration(StageNames.Fit));
-        Assert.Equal(["read", "read_exposures", "pairs", "fit_eval", "score_eval", "fit", "score", "publish"], StageNames.InOrder);
+        Assert.Equal(["read", "read_exposures", "pairs", "rules", "fit_eval", "score_eval", "fit", "score", "publish"], StageNames.InOrder);
     }
 
     [Fact]

@@ -7,7 +7,8 @@ public enum IdKind { Int64, String }
 /// A bijection between external ids (INT64 or STRING, as they appear in the lake) and dense
 /// indices 0..Count-1 used by every algorithm. Indices follow the sorted order of the external
 /// ids, so the same set of ids always gets the same indices whatever order the files were read
-/// in; that is what makes factors reproducible across runs and executors.
+/// in; that is what makes factors reproducible across runs and executors. <see cref="WithAppended"/> keeps a map's
+/// indices and numbers new ids after them (in sorted order).
 /// </summary>
 /// <remarks>Immutable after construction; safe to share between threads.</remarks>
 public sealed class IdMap
@@ -51,6 +52,24 @@ public sealed class IdMap
         var distinct = ids.Distinct(StringComparer.Ordinal).ToArray();
         Array.Sort(distinct, StringComparer.Ordinal);
         return new IdMap(distinct);
+    }
+
+    /// <summary>
+    /// This map's ids at their indices, then the ids of <paramref name="extra"/> (same kind) that it does not hold, in
+    /// sorted order: e.g. the users a run lists, the model's users first.
+    /// </summary>
+    public IdMap WithAppended(IdMap extra)
+    {
+        if (extra.Kind != Kind) throw new ArgumentException($"cannot append {extra.Kind} ids to a map of {Kind} ids.", nameof(extra));
+        if (Kind == IdKind.Int64)
+        {
+            var added = new List<long>();
+            foreach (long id in extra.Int64Ids) if (!_longIndex!.ContainsKey(id)) added.Add(id);
+            return added.Count == 0 ? this : new IdMap([.. _longIds!, .. added]);
+        }
+        var more = new List<string>();
+        foreach (string id in extra.StringIds) if (!_stringIndex!.ContainsKey(id)) more.Add(id);
+        return more.Count == 0 ? this : new IdMap([.. _stringIds!, .. more]);
     }
 
     public long Int64At(int index) => Kind == IdKind.Int64

@@ -22,8 +22,8 @@ public sealed class LocalExecutor(int maxThreads = -1) : IExecutor
         // In process, one index and one multi-threaded search over all users beat per-block tasks; the lists are the same
         // (a user's list depends only on its own factors, the item factors and the index).
         if (step.Ivf is null)
-            return Index.ExactTopN.Search(step.UserFactors, step.ItemFactors, step.K, new Index.TopNQuery(step.N, step.Exclude, MaxThreads: MaxThreads));
+            return Index.ExactTopN.Search(step.UserFactors, step.ItemFactors, step.K, step.Query(MaxThreads));
         var index = Index.IvfIndex.Build(step.ItemFactors, step.K, step.Ivf with { MaxThreads = MaxThreads });
-        return index.Search(step.UserFactors, new Index.IvfSearchOptions(step.N, step.Nprobe, step.Exclude, MaxThreads: MaxThreads)).Result;
+        return index.Search(step.UserFactors, step.IvfQuery(MaxThreads)).Result;
     }
 }

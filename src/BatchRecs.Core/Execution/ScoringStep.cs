@@ -16,18 +16,26 @@ namespace BatchRecs.Core.Execution;
 /// <param name="Exclude">users × items CSR of each user's items never to recommend (those already seen).</param>
 /// <param name="UserBlocks">contiguous user ranges; each is one task an executor runs.</param>
 /// <param name="Nprobe">IVF lists probed per user (ignored for exact scoring).</param>
+/// <param name="Banned">items nobody gets (business rules), or null.</param>
+/// <param name="RuleExclude">users × items CSR of items a business rule keeps from each user, or null.</param>
 public sealed record ScoringStep(float[] UserFactors, float[] ItemFactors, int K, int N, CsrMatrix Exclude, RowBlock[] UserBlocks,
-    IvfBuildOptions? Ivf = null, int Nprobe = 0)
+    IvfBuildOptions? Ivf = null, int Nprobe = 0, IReadOnlySet<int>? Banned = null, CsrMatrix? RuleExclude = null)
 {
+    /// <summary>The exact query of this step on <paramref name="threads"/> threads.</summary>
+    public TopNQuery Query(int threads) => new(N, Exclude, Banned, threads, RuleExclude);
+
+    /// <summary>The IVF search of this step on <paramref name="threads"/> threads.</summary>
+    public IvfSearchOptions IvfQuery(int threads) => new(N, Nprobe, Exclude, Banned, threads, RuleExclude);
+
     public int Users => UserFactors.Length / K;
 
     /// <summary>The block task: the lists of the block's users (row j = user block.Start + j).</summary>
     public TopNResult ScoreBlock(RowBlock block, IvfIndex? index = null)
     {
         var users = Enumerable.Range(block.Start, block.Length).ToArray();
-        if (Ivf is null) return ExactTopN.Search(UserFactors, ItemFactors, K, new TopNQuery(N, Exclude, MaxThreads: 1), users);
+        if (Ivf is null) return ExactTopN.Search(UserFactors, ItemFactors, K, Query(1), users);
         index ??= IvfIndex.Build(ItemFactors, K, Ivf);
-        return index.Search(UserFactors, new IvfSearchOptions(N, Nprobe, Exclude, MaxThreads: 1), users).Result;
+        return index.Search(UserFactors, IvfQuery(1), users).Result;
     }
 
     /// <summary>Copies a block's lists into the all-users result.</summary>
@@ -37,5 +45,6 @@ public sealed record ScoringStep(float[] UserFactors, float[] ItemFactors, int K
         Array.Copy(part.Counts, 0, all.Counts, block.Start, block.Length);
         Array.Copy(part.Items, 0, all.Items, (long)block.Start * n, (long)block.Length * n);
         Array.Copy(part.Scores, 0, all.Scores, (long)block.Start * n, (long)block.Length * n);
+        all.AddRuleRemoved(part.RuleRemoved);
     }
 }

@@ -14,6 +14,12 @@ internal sealed class CandidateBuffer
     private ulong _thresholdKey;
     private int[] _seen = [];
     private int _seenStart, _seenLength;
+    private int[] _rules = [];
+    private int _rulesStart, _rulesLength;
+    // Candidates a business rule rejected while they beat the threshold: the best N are kept, so that the drain can
+    // count exactly how many of the user's unfiltered top N (among the items scanned) the rules removed.
+    private ulong[]? _rejected;
+    private int _rejectedCount;
 
     public CandidateBuffer(int n)
     {
@@ -34,11 +40,18 @@ internal sealed class CandidateBuffer
     /// <summary>A candidate scoring below this cannot enter the top N (at equal score the item index decides).</summary>
     public float ThresholdScore { get; private set; }
 
+    /// <summary>
+    /// Over the users drained so far: items of a user's unfiltered top N (among the items offered) that a business rule
+    /// (a ban, a per-user rule exclusion) removed. The user's own history is not counted.
+    /// </summary>
+    public long RuleRemoved { get; private set; }
+
     /// <summary>Starts a new user; <paramref name="exclusions"/> supplies the user's excluded items.</summary>
     public void Reset(int user, ItemExclusions exclusions)
     {
         Reset(user);
         (_seen, _seenStart, _seenLength) = exclusions.RowOf(user);
+        (_rules, _rulesStart, _rulesLength) = exclusions.RuleRowOf(user);
     }
 
     /// <summary>Starts a new user with no excluded items of their own.</summary>
@@ -46,6 +59,8 @@ internal sealed class CandidateBuffer
     {
         User = user;
         _seenLength = 0;
+        _rulesLength = 0;
+        _rejectedCount = 0;
         Count = 0;
         _thresholdKey = 0;
         ThresholdScore = float.NegativeInfinity;
@@ -63,17 +78,31 @@ internal sealed class CandidateBuffer
         ulong key = ScoreKey.Encode(score, item);
         _keys[Count] = key;
         bool keep = key > _thresholdKey;
-        if ((_seenLength != 0) | exclusions.HasBans)
-            keep = keep && !(_seenLength != 0 && IsSeen(item)) && !(exclusions.HasBans && exclusions.IsBanned(item));
+        if ((_seenLength != 0) | (_rulesLength != 0) | exclusions.HasBans)
+            keep = keep && Admits(item, key, exclusions);
         Count += keep ? 1 : 0;
         if (Count == _keys.Length) Compact();
     }
 
-    private bool IsSeen(int item)
+    /// <summary>Whether a candidate that beats the threshold is eligible; a rule's rejection is remembered for the count.</summary>
+    private bool Admits(int item, ulong key, ItemExclusions exclusions)
+    {
+        if (_seenLength != 0 && Contains(_seen, _seenStart, _seenLength, item)) return false;
+        if (!(exclusions.HasBans && exclusions.IsBanned(item)) && !(_rulesLength != 0 && Contains(_rules, _rulesStart, _rulesLength, item))) return true;
+        _rejected ??= new ulong[_keys.Length];
+        _rejected[_rejectedCount++] = key;
+        if (_rejectedCount == _rejected.Length)
+        {
+            ScoreKey.SelectLargest(_rejected, N);
+            _rejectedCount = N;
+        }
+        return false;
+    }
+
+    private static bool Contains(int[] cols, int start, int length, int item)
     {
         // lower-bound binary search over the user's sorted row
-        int lo = _seenStart, n = _seenLength;
-        var cols = _seen;
+        int lo = start, n = length;
         while (n > 1)
         {
             int half = n >> 1;
@@ -82,6 +111,7 @@ internal sealed class CandidateBuffer
         }
         return cols[lo] == item;
     }
+
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void Compact()
@@ -109,7 +139,26 @@ internal sealed class CandidateBuffer
             items[r] = ScoreKey.Item(key);
             scores[r] = ScoreKey.Score(key);
         }
+        if (_rejectedCount > 0) RuleRemoved += CountRejectedInTop(best);
         Count = 0;
+        _rejectedCount = 0;
         return n;
+    }
+
+    /// <summary>How many rejected keys the top N of (kept ∪ rejected) holds; <paramref name="kept"/> is sorted ascending.</summary>
+    private int CountRejectedInTop(Span<ulong> kept)
+    {
+        var rejected = _rejected.AsSpan(0, _rejectedCount);
+        int m = Math.Min(N, rejected.Length);
+        ScoreKey.SelectLargest(rejected, m);
+        rejected = rejected[..m];
+        rejected.Sort();
+        int k = kept.Length - 1, j = m - 1, taken = 0;
+        for (int slot = 0; slot < N && j >= 0; slot++)
+        {
+            if (k >= 0 && kept[k] > rejected[j]) k--;
+            else { j--; taken++; }
+        }
+        return taken;
     }
 }

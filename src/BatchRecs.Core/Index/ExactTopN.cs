@@ -31,7 +31,7 @@ public static class ExactTopN
         var slots = PackedPanels.IdentitySlots(items);
         NormOrder.Descending(itemFactors, items, k).CopyTo(slots, 0);
         var panels = PackedPanels.Pack(itemFactors, k, slots);
-        var exclusions = new ItemExclusions(q.Exclude, q.Banned);
+        var exclusions = new ItemExclusions(q.Exclude, q.Banned, q.RuleExclude);
         SearchCore(userFactors, panels, q.N, exclusions, userSubset, users, q.MaxThreads, result);
         return result;
     }
@@ -61,7 +61,7 @@ public static class ExactTopN
                 result.Counts[u0 + j] = ws.Buffers[j].Drain(result.Items.AsSpan((int)at, n), result.Scores.AsSpan((int)at, n));
             }
             return local;
-        }, _ => { });
+        }, local => result.AddRuleRemoved(local.Item1.RuleRemoved));
     }
 
     /// <summary>
@@ -88,6 +88,7 @@ public static class ExactTopN
                 while (sp < seen.Length && seen[sp] < item) sp++;
                 if (sp < seen.Length && seen[sp] == item) continue;
                 if (q.Banned is not null && q.Banned.Contains(item)) continue;
+                if (q.RuleExclude is not null && u < q.RuleExclude.Rows && q.RuleExclude.Contains(u, item)) continue;
                 heap.Push(s, item);
             }
             result.Counts[j] = heap.DrainSorted(result.Items.AsSpan(j * q.N, q.N), result.Scores.AsSpan(j * q.N, q.N));

@@ -23,13 +23,14 @@ public sealed partial class IvfIndex
         int users = ExactTopN.ValidateUsers(userFactors, K, options.N, userSubset);
         var result = new TopNResult(users, options.N);
         if (users == 0 || options.N == 0) return (result, new IvfSearchStats(users, 0, 0, 0, 0));
-        var exclusions = new ItemExclusions(options.Exclude, options.Banned);
+        var exclusions = new ItemExclusions(options.Exclude, options.Banned, options.RuleExclude);
         var totals = ForEachBlock(users, options, (ws, u0, m) =>
         {
             ws.LoadUsers(userFactors, userSubset, u0, m);
             AssignBlock(ws, m, options, exclusions);
             SearchBlock(ws, m, userFactors, options.N, exclusions, result, u0);
         });
+        result.AddRuleRemoved(totals.RuleRemoved);
         return (result, new IvfSearchStats(users, totals.Lists, totals.Candidates, totals.Centroids, totals.Extended));
     }
 
@@ -48,7 +49,7 @@ public sealed partial class IvfIndex
         CheckNprobe(options);
         int users = ExactTopN.ValidateUsers(userFactors, K, options.N, userSubset);
         var rows = new int[users][];
-        var exclusions = new ItemExclusions(options.Exclude, options.Banned);
+        var exclusions = new ItemExclusions(options.Exclude, options.Banned, options.RuleExclude);
         var totals = ForEachBlock(users, options, (ws, u0, m) =>
         {
             ws.LoadUsers(userFactors, userSubset, u0, m);
@@ -74,13 +75,14 @@ public sealed partial class IvfIndex
         CheckLists(probes);
         var result = new TopNResult(users, options.N);
         if (users == 0 || options.N == 0) return (result, new IvfSearchStats(users, 0, 0, probes.CentroidsScored, probes.UsersExtended));
-        var exclusions = new ItemExclusions(options.Exclude, options.Banned);
+        var exclusions = new ItemExclusions(options.Exclude, options.Banned, options.RuleExclude);
         var totals = ForEachBlock(users, options, (ws, u0, m) =>
         {
             ws.LoadUsers(userFactors, probes.Users, u0, m);
             ws.LoadProbes(probes, u0, m);
             SearchBlock(ws, m, userFactors, options.N, exclusions, result, u0);
         });
+        result.AddRuleRemoved(totals.RuleRemoved);
         return (result, new IvfSearchStats(users, totals.Lists, totals.Candidates, probes.CentroidsScored + totals.Centroids, probes.UsersExtended));
     }
 
@@ -104,7 +106,7 @@ public sealed partial class IvfIndex
     /// <summary>What the blocks did, summed over workers.</summary>
     private sealed class Totals
     {
-        public long Lists, Candidates, Centroids;
+        public long Lists, Candidates, Centroids, RuleRemoved;
         public int Extended;
     }
 
@@ -128,6 +130,7 @@ public sealed partial class IvfIndex
             Interlocked.Add(ref totals.Candidates, ws.Candidates);
             Interlocked.Add(ref totals.Centroids, ws.Centroids);
             Interlocked.Add(ref totals.Extended, ws.Extended);
+            Interlocked.Add(ref totals.RuleRemoved, ws.RuleRemoved);
         });
         return totals;
     }

@@ -30,6 +30,9 @@ public sealed partial class IvfIndex
         /// <summary>The users' best N items.</summary>
         public ScanWorkspace Main => _main ??= new ScanWorkspace(n, BlockUsers, k);
 
+        /// <summary>What the business rules removed from the lists this workspace drained.</summary>
+        public long RuleRemoved => _main?.RuleRemoved ?? 0;
+
         /// <summary>Rows [q, 1] (BlockUsers × (k + 1)): against the probe rows [c, 0] the kernel computes qᵀc.</summary>
         public readonly float[] Queries = new float[BlockUsers * (k + 1)];
         public readonly int[] Rows = new int[BlockUsers];

@@ -19,10 +19,11 @@ public sealed record IvfBuildOptions(int Nlist = 0, int Iterations = 10, int Tra
 /// <param name="Exclude">user × item CSR of items each user must not get (row u = user u), or null.</param>
 /// <param name="Banned">items nobody gets, or null.</param>
 /// <param name="MaxThreads">threads (−1 = all cores); results do not depend on it.</param>
-public sealed record IvfSearchOptions(int N, int Nprobe, CsrMatrix? Exclude = null, IReadOnlySet<int>? Banned = null, int MaxThreads = -1)
+/// <param name="RuleExclude">user × item CSR of items a business rule keeps from each user, or null (see <see cref="TopNQuery"/>).</param>
+public sealed record IvfSearchOptions(int N, int Nprobe, CsrMatrix? Exclude = null, IReadOnlySet<int>? Banned = null, int MaxThreads = -1, CsrMatrix? RuleExclude = null)
 {
     /// <summary>The same query for exact search.</summary>
-    public TopNQuery ToExactQuery() => new(N, Exclude, Banned, MaxThreads);
+    public TopNQuery ToExactQuery() => new(N, Exclude, Banned, MaxThreads, RuleExclude);
 }
 
 /// <summary>What a search did, gathered rather than guessed.</summary>

@@ -23,6 +23,9 @@ internal sealed unsafe class ScanWorkspace
 
     public CandidateBuffer[] Buffers { get; }
 
+    /// <summary>What the business rules removed from the lists of the users these buffers drained (see <see cref="CandidateBuffer.RuleRemoved"/>).</summary>
+    public long RuleRemoved => Buffers.Sum(b => b.RuleRemoved);
+
     /// <summary>
     /// Scans panels [p0, p1) for the users whose vectors are rows <paramref name="rows"/> of
     /// <paramref name="queries"/> (rows × panels.Dim), offering to <see cref="Buffers"/>[<paramref name="bufferIds"/>[j]].

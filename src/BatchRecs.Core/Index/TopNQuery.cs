@@ -8,4 +8,6 @@ namespace BatchRecs.Core.Index;
 /// user u (not to the u-th entry of a user subset); columns ascending.</param>
 /// <param name="Banned">items nobody gets, or null.</param>
 /// <param name="MaxThreads">threads to use (−1 = all cores).</param>
-public sealed record TopNQuery(int N, CsrMatrix? Exclude = null, IReadOnlySet<int>? Banned = null, int MaxThreads = -1);
+/// <param name="RuleExclude">user × item CSR of items a business rule keeps from each user (row u = user u), or null.
+/// Like <paramref name="Banned"/>, what it removes is counted in <see cref="TopNResult.RuleRemoved"/>.</param>
+public sealed record TopNQuery(int N, CsrMatrix? Exclude = null, IReadOnlySet<int>? Banned = null, int MaxThreads = -1, CsrMatrix? RuleExclude = null);

@@ -9,23 +9,47 @@ using BatchRecs.Lake.Scratch;
 
 namespace BatchRecs.Engine.Pipeline;
 
+/// <summary>How a run retrieves: exactly or through the IVF, and for index=auto the estimate that decided it.</summary>
+/// <param name="Exact">exact scoring (else the IVF).</param>
+/// <param name="EstimateSeconds">index=auto: estimated seconds of exact scoring for every user; null when the job chose.</param>
+/// <param name="BudgetSeconds">exact_budget_seconds.</param>
+public sealed record IndexChoice(bool Exact, double? EstimateSeconds, double BudgetSeconds)
+{
+    /// <summary>Why, in words (for the log).</summary>
+    public string Reason => EstimateSeconds is { } e
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"index=auto: exact scoring estimated at {e:F1} s, {(Exact ? "within" : "over")} exact_budget_seconds {BudgetSeconds:G}")
+        : $"index={(Exact ? "exact" : "ivf")} set by the job";
+}
+
 /// <summary>What the IVF index did in a run (recorded in <c>run_metrics</c> as <c>index.*</c>).</summary>
 public sealed record IndexReport(int Nlist, int Nprobe, RecallReport Recall, double BuildSeconds, double TuneSeconds, double SearchSeconds, double FractionScored);
 
 /// <summary>
 /// How a job turns pairs into lists, shared by the evaluated fit, the published refit and tuning trials so they can
 /// never drift apart: confidence and (for ipw-train) Rel-MF preferences, the block layout, and scoring with
-/// seen items excluded and (for ipw-rerank) a propensity re-rank of over-fetched candidates.
+/// seen items and the business rules' exclusions filtered inside retrieval, (for ipw-rerank) a propensity re-rank of
+/// over-fetched candidates, and the category cap.
 /// </summary>
-public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatrix? exposures = null)
+/// <param name="settings">the job's settings.</param>
+/// <param name="executor">where block tasks run.</param>
+/// <param name="exposures">the exposure log (propensity=exposure), or null.</param>
+/// <param name="rules">bans, per-user exclusions and the category cap, or null (none).</param>
+public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatrix? exposures = null, ListRules? rules = null)
 {
+    /// <summary>Candidates per list slot retrieved when the category cap needs more than N.</summary>
+    public const int CapOverFetch = 3;
+
     public int N { get; } = settings.TopN;
     public DebiasMode Debias => settings.Debias.Mode;
     public bool TrainWithIpw => settings.Debias.TrainWithIpw;
     public bool RerankWithIpw => settings.Debias.RerankWithIpw;
 
-    /// <summary>Candidates retrieved per user: N, or N × rerank_candidates when re-ranking.</summary>
-    public int FetchCount => RerankWithIpw ? N * settings.Debias.RerankCandidates : N;
+    /// <summary>Candidates retrieved per user: N, or more when a re-rank (N × rerank_candidates) or the category cap (N × 3) picks from them.</summary>
+    public int FetchCount => Math.Max(RerankWithIpw ? N * settings.Debias.RerankCandidates : N, rules?.Cap is null ? N : N * CapOverFetch);
+
+    /// <summary>How retrieval went, once decided (index=auto decides on the first retrieval, from a timed sample).</summary>
+    public IndexChoice? Index { get; private set; }
 
     /// <summary>Propensities from item popularity counts (clipped).</summary>
     public float[] PopularityPropensity(int[] counts) =>
@@ -93,8 +117,12 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     private ScoringStep AllUsers(AlsModel model, CsrMatrix exclude, int fetch, IvfBuildOptions? ivf, int nprobe)
     {
         int blocks = settings.Fit.UserBlocks is > 0 and var b ? b : BlockPartitioner.DefaultBlocks(exclude, Environment.ProcessorCount);
-        return new ScoringStep(model.UserFactors, model.ItemFactors, model.Factors, fetch, exclude, BlockPartitioner.Partition(exclude, blocks, model.Factors), ivf, nprobe);
+        return new ScoringStep(model.UserFactors, model.ItemFactors, model.Factors, fetch, exclude, BlockPartitioner.Partition(exclude, blocks, model.Factors), ivf, nprobe,
+            rules?.Banned, rules?.UserExclusions);
     }
+
+    /// <summary>The exact query of a user subset (evaluation, the category cap's deeper candidates).</summary>
+    private TopNQuery ExactQuery(int fetch, CsrMatrix exclude) => new(fetch, exclude, rules?.Banned, RuleExclude: rules?.UserExclusions);
 
     /// <summary>Whether fits checkpoint every iteration: always, never, or (auto) when blocks run outside this process.</summary>
     public bool Checkpoints => settings.Fit.Checkpoints switch { CheckpointMode.On => true, CheckpointMode.Off => false, _ => executor is not LocalExecutor };
@@ -113,14 +141,59 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         int fetch = FetchCount;
         TopNResult candidates;
         IndexReport? report = null;
-        if (settings.Retrieval.Index == IndexKind.Exact)
+        Index ??= ChooseIndex(model, exclude);
+        if (Index.Exact)
             candidates = users is null
                 ? executor.Score(AllUsers(model, exclude, fetch, null, 0))
-                : ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, new TopNQuery(fetch, exclude), users);
+                : ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(fetch, exclude), users);
         else
             (candidates, report) = SearchIvf(model, exclude, fetch, users);
-        var lists = RerankWithIpw ? PopularityRerank.Apply(candidates, propensity, settings.Debias.RerankBeta, N) : candidates;
+        int keep = rules?.Cap is null ? N : fetch;
+        TopNResult Rerank(TopNResult c, int n) => RerankWithIpw ? PopularityRerank.Apply(c, propensity, settings.Debias.RerankBeta, n) : c;
+        var lists = Rerank(candidates, keep);
+        if (rules?.Cap is { } cap)
+        {
+            // Users whose over-fetched candidates the cap left short are searched again, exactly and deeper.
+            TopNResult Deeper(int[] rows, int deeper) => Rerank(ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors,
+                ExactQuery(deeper, exclude), users is null ? rows : rows.Select(r => users[r]).ToArray()), deeper);
+            lists = cap.Apply(lists, N, Deeper, model.Items, out long removed);
+            CategoryRemoved = removed;
+        }
         return (lists, report);
+    }
+
+    /// <summary>Candidates the category cap skipped in the last retrieval.</summary>
+    public long CategoryRemoved { get; private set; }
+
+    /// <summary>
+    /// index=exact and index=ivf are taken as given; index=auto times exact scoring of a seeded sample of users and
+    /// chooses it when the estimate for every user with history is within exact_budget_seconds.
+    /// </summary>
+    private IndexChoice ChooseIndex(AlsModel model, CsrMatrix exclude)
+    {
+        var retrieval = settings.Retrieval;
+        if (retrieval.Index != IndexKind.Auto) return new IndexChoice(retrieval.Index == IndexKind.Exact, null, retrieval.ExactBudgetSeconds);
+        var active = Enumerable.Range(0, model.Users).Where(u => exclude.RowLength(u) > 0).ToArray();
+        double estimate = ExactCostEstimate(model, exclude, active, (ulong)settings.Seed);
+        return new IndexChoice(estimate <= retrieval.ExactBudgetSeconds, estimate, retrieval.ExactBudgetSeconds);
+    }
+
+    /// <summary>
+    /// Seconds exact scoring of <paramref name="active"/> would take on this machine: a seeded sample (about 1 % of the
+    /// users, at least 256, at most 4096) is scored exactly on all cores and the time scaled up. Packing the items into
+    /// panels is timed with the sample (so the estimate errs high on tiny catalogues, where it does not matter).
+    /// </summary>
+    public double ExactCostEstimate(AlsModel model, CsrMatrix exclude, int[] active, ulong seed)
+    {
+        if (active.Length == 0 || model.Items == 0) return 0;
+        int sample = Math.Min(active.Length, Math.Clamp(active.Length / 100, 256, 4096));
+        var rng = new Random((int)(seed % int.MaxValue));
+        var users = active.OrderBy(_ => rng.Next()).Take(sample).Order().ToArray();
+        // A first small search compiles the kernels, so the timed one measures the scan, not the JIT.
+        ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(FetchCount, exclude), users[..Math.Min(8, users.Length)]);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(FetchCount, exclude), users);
+        return sw.Elapsed.TotalSeconds * active.Length / sample;
     }
 
     private (TopNResult, IndexReport) SearchIvf(AlsModel model, CsrMatrix exclude, int fetch, int[]? users)
@@ -130,7 +203,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         var index = IvfIndex.Build(model.ItemFactors, model.Factors, build);
         double buildSeconds = sw.Elapsed.TotalSeconds;
         double floor = settings.Retrieval.RecallFloor;
-        var options = new IvfSearchOptions(fetch, 1, exclude);
+        var options = new IvfSearchOptions(fetch, 1, exclude, rules?.Banned, RuleExclude: rules?.UserExclusions);
         int canary = settings.Retrieval.CanaryUsers;
         // Only users with history are scored for real; sample the tuning and the canary among them.
         var active = users ?? Enumerable.Range(0, model.Users).Where(u => exclude.RowLength(u) > 0).ToArray();

@@ -70,7 +70,9 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
                     JobInput.Window(req.RunDate, req.Job, settings), userIds, itemIds, ct))
                 : null;
             if (exposures is not null) metrics[MetricNames.InputExposedPairs] = exposures.NonZeros;
-            var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor(), exposures);
+            string? itemsFile = ItemsFile(req, settings);
+            var rules = await stages.TimeAsync(StageNames.Rules, () => ListRules.LoadAsync(settings, itemsFile, userIds, itemIds, ct));
+            var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor(), exposures, rules);
 
             var checkpoints = new Checkpoints(plan.Checkpoints, req, log);
             AlsModel? evalModel = settings.HoldoutFraction > 0 ? Evaluate(pairs, settings, plan, stages, metrics, checkpoints, ct) : null;
@@ -80,6 +82,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
 
             // Refit on the whole window, warm-started from the evaluated fit, and score everyone.
             var all = pairs.ToUserItemMatrix();
+            var fallback = Fallback(all, pairs, rules, JobInput.Window(req.RunDate, req.Job, settings), settings);
             pairs = null!; // the refit, scoring and publishing need only the matrix and the id maps (pairs: 20 bytes each)
             var counts = PopularityRanker.Counts(all);
             var propensity = plan.Propensities(all, counts);
@@ -87,7 +90,12 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             var model = stages.Time(StageNames.Fit, () => plan.Fit(all, propensity,
                 evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), warm, ct, checkpoints.PathFor(StageNames.Fit), checkpoints.OnIteration(StageNames.Fit)));
             RecordFit(metrics, StageNames.Fit, model);
-            var (recs, index) = stages.Time(StageNames.Score, () => plan.Retrieve(model, all, propensity));
+            var (recs, index) = stages.Time(StageNames.Score, () =>
+            {
+                var (lists, ivf) = plan.Retrieve(model, all, propensity);
+                return (rules.Publish(lists, all, fallback, settings.Lists.MinHistory, plan.CategoryRemoved, metrics), ivf);
+            });
+            RecordIndexChoice(metrics, plan.Index!);
             if (index is not null) RecordIndex(metrics, index);
             metrics[MetricNames.OutputRows] = recs.TotalRows;
             metrics[MetricNames.OutputUsers] = recs.Users;
@@ -95,8 +103,8 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             metrics[MetricNames.TotalSeconds] = (DateTime.UtcNow - started).TotalSeconds;
             var record = Record(RunStatus.Succeeded, null);
             var publish = await stages.TimeAsync(StageNames.Publish, () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
-                record, userIds, itemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
-                new ItemPropensities(propensity, counts), ItemsFile(req, settings)), publishOptions, ct));
+                record, rules.Users, itemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
+                new ItemPropensities(propensity, counts), itemsFile), publishOptions, ct));
             LogRepairs(publish.Repairs);
             checkpoints.Clear();
             WriteReport(req.LakeDir, runId);
@@ -128,6 +136,31 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             return File.Exists(path) ? Path.GetFullPath(path) : throw new LakeInputException($"items_input '{path}' does not exist.", path);
         string conventional = Path.Combine(req.InputDir, BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath);
         return File.Exists(conventional) ? Path.GetFullPath(conventional) : null;
+    }
+
+    /// <summary>
+    /// The popularity fallback of the window (recency-weighted with half_life_days), by segment where users_input gives
+    /// segments; built while the pairs, whose times it weighs, still exist.
+    /// </summary>
+    private static PopularityFallback Fallback(CsrMatrix all, InteractionLog pairs, ListRules rules, BatchRecs.Lake.Input.ReadWindow window, JobSettings settings)
+    {
+        double halfLife = settings.Input.HalfLifeDays;
+        // The matrix of sorted pairs holds the pairs' entries in the same order, so their times line up with its entries.
+        if (halfLife > 0 && !pairs.SortedPairs) throw new InvalidOperationException("recency-weighted popularity needs the sorted pairs of PairAggregator.");
+        int depth = settings.TopN * 4 + settings.Lists.MinHistory;
+        return PopularityFallback.Build(all, halfLife > 0 ? pairs.Times : [], window.Micros().End, halfLife,
+            rules.Segment, rules.SegmentNames.Count, settings.Lists.MinSegmentUsers, depth);
+    }
+
+    private void RecordIndexChoice(IDictionary<string, double> metrics, IndexChoice choice)
+    {
+        metrics[MetricNames.IndexExact] = choice.Exact ? 1 : 0;
+        if (choice.EstimateSeconds is { } estimate)
+        {
+            metrics[MetricNames.IndexExactEstimateSeconds] = estimate;
+            metrics[MetricNames.IndexExactBudgetSeconds] = choice.BudgetSeconds;
+        }
+        log.Event("run.index_choice", ("exact", choice.Exact), ("reason", choice.Reason));
     }
 
     private void RecordInput(IDictionary<string, double> metrics, ReadResult read)

@@ -53,8 +53,10 @@ public static class BlockTaskFiles
             w.Write(step.Ivf is null ? "" : JsonSerializer.Serialize(step.Ivf));
             w.WriteArray<float>(step.UserFactors);
             w.WriteArray<float>(step.ItemFactors);
-            w.Write(step.Exclude.Rows); w.Write(step.Exclude.Cols);
-            w.WriteArray<int>(step.Exclude.RowPtr); w.WriteArray<int>(step.Exclude.ColIdx);
+            WritePattern(w, step.Exclude);
+            w.WriteArray<int>(step.Banned is null ? [] : step.Banned.Order().ToArray());
+            w.Write(step.RuleExclude is not null);
+            if (step.RuleExclude is not null) WritePattern(w, step.RuleExclude);
         });
         return new FileInfo(path).Length;
     }
@@ -65,23 +67,40 @@ public static class BlockTaskFiles
         string ivf = r.ReadString();
         var users = r.ReadArray<float>();
         var items = r.ReadArray<float>();
+        var exclude = ReadPattern(r);
+        var banned = r.ReadArray<int>();
+        var rules = r.ReadBoolean() ? ReadPattern(r) : null;
+        return new ScoringStep(users, items, k, n, exclude, [], ivf.Length == 0 ? null : JsonSerializer.Deserialize<IvfBuildOptions>(ivf), nprobe,
+            banned.Length == 0 ? null : banned.ToHashSet(), rules);
+    });
+
+    /// <summary>A CSR's shape and pattern (exclusions need no values).</summary>
+    private static void WritePattern(BinaryWriter w, CsrMatrix m)
+    {
+        w.Write(m.Rows); w.Write(m.Cols);
+        w.WriteArray<int>(m.RowPtr); w.WriteArray<int>(m.ColIdx);
+    }
+
+    private static CsrMatrix ReadPattern(BinaryReader r)
+    {
         int rows = r.ReadInt32(), cols = r.ReadInt32();
         var ptr = r.ReadArray<int>(); var idx = r.ReadArray<int>();
-        var exclude = new CsrMatrix(rows, cols, ptr, idx, new float[idx.Length]);
-        return new ScoringStep(users, items, k, n, exclude, [], ivf.Length == 0 ? null : JsonSerializer.Deserialize<IvfBuildOptions>(ivf), nprobe);
-    });
+        return new CsrMatrix(rows, cols, ptr, idx, new float[idx.Length]);
+    }
 
     public static void WriteLists(string stepDir, int block, TopNResult lists) =>
         BinaryArrays.Write(BlockOutput(stepDir, block), w =>
         {
             w.Write(lists.Users); w.Write(lists.N);
             w.WriteArray<int>(lists.Counts); w.WriteArray<int>(lists.Items); w.WriteArray<float>(lists.Scores);
+            w.Write(lists.RuleRemoved);
         });
 
     public static TopNResult ReadLists(string stepDir, int block) => BinaryArrays.Read(BlockOutput(stepDir, block), r =>
     {
         var t = new TopNResult(r.ReadInt32(), r.ReadInt32());
         r.ReadArray<int>().CopyTo(t.Counts, 0); r.ReadArray<int>().CopyTo(t.Items, 0); r.ReadArray<float>().CopyTo(t.Scores, 0);
+        t.AddRuleRemoved(r.ReadInt64());
         return t;
     });
 

@@ -350,7 +350,8 @@ public static class DuckDbCatalog
     {
         int k = req.Factors;
         using var a = con.CreateAppender(table);
-        for (int r = 0; r < ids.Count; r++)
+        // The first factors.Length / k ids have factors (listed users without history, appended after them, have none).
+        for (int r = 0; r < factors.Length / k; r++)
         {
             var row = a.CreateRow().AppendValue(req.Run.RunId).AppendValue((DateOnly?)req.Run.RunDate);
             row = ids.Kind == IdKind.Int64 ? row.AppendValue((long?)ids.Int64At(r)) : row.AppendValue(ids.StringAt(r));

@@ -10,7 +10,8 @@ namespace BatchRecs.Lake.Output;
 /// Families: <c>input.*</c> (what was read), <c>eval.*</c> (the hold-out), <c>RANKER.METRIC@K</c> (evaluation of the
 /// model and the popularity baseline, e.g. <c>model.ndcg@20</c>; Core's <c>EvaluationReport.Named</c> writes them and a
 /// test keeps it in step), <c>FIT.*</c> (per fit: <c>fit_eval</c>, <c>fit</c>), <c>index.*</c> (the IVF index),
-/// <c>output.*</c> and <c>time.STAGE_s</c>.
+/// <c>lists.*</c> (who got which source), <c>rules.*</c> (what the business rules removed), <c>output.*</c> and
+/// <c>time.STAGE_s</c>.
 /// </remarks>
 public static class MetricNames
 {
@@ -30,6 +31,48 @@ public static class MetricNames
 
     public const string OutputRows = "output.rows";
     public const string OutputUsers = "output.users";
+
+    /// <summary>Users whose list comes from the model (source <c>als</c>).</summary>
+    public const string ListsUsersModel = "lists.users_als";
+
+    /// <summary>Users given the popularity fallback (source <c>popular</c>): under min_history, or listed without history.</summary>
+    public const string ListsUsersPopular = "lists.users_popular";
+
+    /// <summary>Of <see cref="ListsUsersPopular"/>, those whose segment had its own popularity.</summary>
+    public const string ListsUsersPopularSegment = "lists.users_popular_segment";
+
+    /// <summary>Distinct users in users_input (0 when unset).</summary>
+    public const string ListsUsersListed = "lists.users_listed";
+
+    /// <summary>Users whose list is shorter than top_n (the catalogue, after their history and the rules, ran out).</summary>
+    public const string ListsShort = "lists.short";
+
+    /// <summary>Items banned for everyone by exclude_input (and known to the run).</summary>
+    public const string RulesBannedItems = "rules.banned_items";
+
+    /// <summary>Items items_input marks available = false (and known to the run).</summary>
+    public const string RulesUnavailableItems = "rules.unavailable_items";
+
+    /// <summary>(user, item) exclusions of exclude_input that apply to the run's users and items.</summary>
+    public const string RulesExcludedPairs = "rules.excluded_pairs";
+
+    /// <summary>Candidates the category cap (max_per_category) skipped while the lists were filled.</summary>
+    public const string RulesCategoryRemoved = "rules.category_removed";
+
+    /// <summary>
+    /// Candidates the rules removed: items of the users' retrieved top lists that a ban, unavailability or exclusion
+    /// removed (the user's own history not counted), plus those the category cap skipped, over model and fallback lists.
+    /// </summary>
+    public const string RulesCandidatesRemoved = "rules.candidates_removed";
+
+    /// <summary>1 when retrieval was exact, 0 when it went through the IVF index.</summary>
+    public const string IndexExact = "index.exact";
+
+    /// <summary>index=auto: the estimated seconds of exact scoring for every user, from a timed sample.</summary>
+    public const string IndexExactEstimateSeconds = "index.exact_estimate_s";
+
+    /// <summary>index=auto: the budget the estimate was held against (exact_budget_seconds).</summary>
+    public const string IndexExactBudgetSeconds = "index.exact_budget_s";
 
     /// <summary>The prefix of every <c>index.*</c> metric.</summary>
     public const string IndexPrefix = "index.";

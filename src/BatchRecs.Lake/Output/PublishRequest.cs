@@ -5,12 +5,14 @@ using BatchRecs.Lake.Input;
 namespace BatchRecs.Lake.Output;
 
 /// <summary>Everything a run publishes: the lists, the factors and the metadata.</summary>
-/// <param name="UserFactors">users × <paramref name="Factors"/>, row-major, indexed like <paramref name="Users"/>.</param>
+/// <param name="UserFactors">users × <paramref name="Factors"/>, row-major, indexed like <paramref name="Users"/>; the model's
+/// users only (users listed without history come after them in <paramref name="Users"/> and have no factors).</param>
 /// <param name="Run">the run's row of <c>runs</c>.</param>
 /// <param name="Users">dense user index ⇄ external id.</param>
 /// <param name="Items">dense item index ⇄ external id.</param>
 /// <param name="Recommendations">top-N per user, dense indices.</param>
-/// <param name="Source">the <c>source</c> column of every row (the model, e.g. <c>als</c>).</param>
+/// <param name="Source">the <c>source</c> column of the model's rows (e.g. <c>als</c>); fallback rows say <c>popular</c>
+/// (<see cref="TopNResult.Sources"/>).</param>
 /// <param name="Factors">the factor dimension k.</param>
 /// <param name="ItemFactors">items × <paramref name="Factors"/>, row-major, indexed like <paramref name="Items"/>.</param>
 /// <param name="InputFiles">the input files read (listed in the manifest).</param>

@@ -7,7 +7,7 @@ namespace BatchRecs.Lake.Output;
 
 /// <summary>
 /// Writes top-N lists in the output contract: <c>user_id</c>, <c>item_id</c> (input types), <c>rank</c> INT32 1-based,
-/// <c>score</c> FLOAT, <c>source</c> STRING, <c>run_id</c> STRING; sorted by user then rank, in row groups of about
+/// <c>score</c> FLOAT, <c>source</c> STRING (<c>als</c>, or <c>popular</c> for the popularity fallback), <c>run_id</c> STRING; sorted by user then rank, in row groups of about
 /// <see cref="RowGroupBytes"/> of values (see <see cref="BytesPerRow"/>; a user's list never spans two) and part files
 /// of about <see cref="FileBytes"/>. Sized by the values, not by what they take after encoding and compression, so a
 /// group's rows, and the memory its columns take while it is written, are known before it is built.
@@ -85,7 +85,7 @@ public static class RecommendationWriter
         {
             // One set of column buffers for the part, refilled per row group: a fresh set per group is large-object garbage
             // the GC lets pile up (bench publish, 20M rows: the parts took +1.55 GB resident that way, +0.98 GB now).
-            var buffers = new GroupBuffers((int)Math.Min(rowsPerGroup, RowsOf(recs, userStart, userEnd)), req.Source, req.Run.RunId);
+            var buffers = new GroupBuffers((int)Math.Min(rowsPerGroup, RowsOf(recs, userStart, userEnd)), req.Run.RunId);
             int u = userStart;
             while (u < userEnd)
             {
@@ -93,12 +93,17 @@ public static class RecommendationWriter
                 int rows = 0;
                 while (gEnd < userEnd && (rows + recs.Counts[gEnd] <= rowsPerGroup || rows == 0)) rows += recs.Counts[gEnd++];
                 buffers.Ensure(rows);
-                var (users, items, ranks, scores) = (buffers.Users, buffers.Items, buffers.Ranks, buffers.Scores);
+                var (users, items, ranks, scores, sources) = (buffers.Users, buffers.Items, buffers.Ranks, buffers.Scores, buffers.Sources);
                 int w = 0;
                 for (int x = u; x < gEnd; x++)
                 {
                     var its = recs.ItemsOf(x); var sc = recs.ScoresOf(x);
-                    for (int r = 0; r < its.Length; r++) { users[w] = x; items[w] = its[r]; ranks[w] = r + 1; scores[w] = sc[r]; w++; }
+                    for (int r = 0; r < its.Length; r++)
+                    {
+                        users[w] = x; items[w] = its[r]; ranks[w] = r + 1; scores[w] = sc[r];
+                        sources[w] = SourceName(req, recs.SourceOf(x, r));
+                        w++;
+                    }
                 }
                 using var rg = writer.CreateRowGroup();
                 await WriteIdsAsync(rg, userField, req.Users, users.AsMemory(0, rows), buffers, ct);
@@ -113,6 +118,14 @@ public static class RecommendationWriter
         await stream.FlushAsync(ct);
         stream.Flush(flushToDisk: true);
     }
+
+    /// <summary>The <c>source</c> value of a slot: the model's name (<see cref="PublishRequest.Source"/>), <c>popular</c> or <c>explore</c>.</summary>
+    public static string SourceName(PublishRequest req, Core.Index.ListSource source) => source switch
+    {
+        Core.Index.ListSource.Popular => "popular",
+        Core.Index.ListSource.Explore => "explore",
+        _ => req.Source,
+    };
 
     private static long RowsOf(Core.Index.TopNResult recs, int userStart, int userEnd)
     {
@@ -146,7 +159,7 @@ public static class RecommendationWriter
     /// takes at least one whole list, which can exceed the rows a group is sized for). The constant columns are filled
     /// when allocated.
     /// </summary>
-    private sealed class GroupBuffers(int rows, string source, string runId)
+    private sealed class GroupBuffers(int rows, string runId)
     {
         public int[] Users { get; private set; } = [];
         public int[] Items { get; private set; } = [];
@@ -166,7 +179,7 @@ public static class RecommendationWriter
             Users = new int[n]; Items = new int[n]; Ranks = new int[n]; Scores = new float[n];
             Longs = new long[n]; Strings = new string[n];
             Sources = new string[n]; RunIds = new string[n];
-            Array.Fill(Sources, source); Array.Fill(RunIds, runId);
+            Array.Fill(RunIds, runId);
         }
     }
 

@@ -10,6 +10,9 @@ public static class StageNames
     public const string ReadExposures = "read_exposures";
     public const string Pairs = "pairs";
 
+    /// <summary>Reading the side inputs: users_input, exclude_input, items_input's availability and categories.</summary>
+    public const string Rules = "rules";
+
     /// <summary>The evaluated fit, on the training split.</summary>
     public const string FitEval = "fit_eval";
     public const string ScoreEval = "score_eval";
@@ -20,5 +23,5 @@ public static class StageNames
     public const string Publish = "publish";
 
     /// <summary>Every stage, in run order.</summary>
-    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, FitEval, ScoreEval, Fit, Score, Publish];
+    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, FitEval, ScoreEval, Fit, Score, Publish];
 }
