@@ -31,7 +31,7 @@ public class PublishRobustnessTests
         var parquet = Directory.GetFiles(partition, "*.parquet").Select(f => Path.GetFileName(f)!).Order().ToArray();
         Assert.Equal(manifest.Files.Select(f => f.Name).Order().ToArray(), parquet);
         foreach (var f in manifest.Files)
-            Assert.Equal(f.Sha256, RecommendationWriter.Sha256Async(Path.Combine(partition, f.Name)).Result);
+            Assert.Equal(f.Sha256, ListWriter.Sha256Async(Path.Combine(partition, f.Name)).Result);
         long rows = DuckQuery.Scalar($"SELECT count(*) FROM read_parquet('{Path.Combine(partition, "*.parquet")}', hive_partitioning = false)");
         Assert.Equal(manifest.Rows, rows);
         Assert.Equal(1, DuckQuery.Scalar($"SELECT count(DISTINCT run_id) FROM read_parquet('{Path.Combine(partition, "*.parquet")}', hive_partitioning = false) WHERE run_id = '{manifest.RunId}'"));
