@@ -123,6 +123,24 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         return (lists, report);
     }
 
+    /// <summary>
+    /// Each item's <c>similar_n</c> most similar other items by cosine of <paramref name="model"/>'s item factors
+    /// (<see cref="SimilarItems.Compute"/>), through the same index kind as <see cref="Retrieve"/>: exact, or an IVF index
+    /// (same nlist and seed) over the normalized items with nprobe as set, or auto-tuned to <c>recall_floor</c> plus the
+    /// same margin. Row i = item i.
+    /// </summary>
+    /// <param name="model">the published fit.</param>
+    /// <param name="banned">items that are nobody's neighbour and get no list (business rules), or null.</param>
+    public TopNResult SimilarItems(AlsModel model, IReadOnlySet<int>? banned)
+    {
+        int n = settings.Lists.SimilarN;
+        if (settings.Retrieval.Index == IndexKind.Exact)
+            return Core.Index.SimilarItems.Compute(model.ItemFactors, model.Factors, n, banned);
+        var build = new IvfBuildOptions(Nlist: settings.Retrieval.Nlist, Seed: (ulong)settings.Seed);
+        return Core.Index.SimilarItems.Compute(model.ItemFactors, model.Factors, n, banned, build, settings.Retrieval.Nprobe,
+            Math.Min(1.0, settings.Retrieval.RecallFloor + 0.01));
+    }
+
     private (TopNResult, IndexReport) SearchIvf(AlsModel model, CsrMatrix exclude, int fetch, int[]? users)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();

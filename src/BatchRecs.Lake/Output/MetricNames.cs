@@ -10,7 +10,7 @@ namespace BatchRecs.Lake.Output;
 /// Families: <c>input.*</c> (what was read), <c>eval.*</c> (the hold-out), <c>RANKER.METRIC@K</c> (evaluation of the
 /// model and the popularity baseline, e.g. <c>model.ndcg@20</c>; Core's <c>EvaluationReport.Named</c> writes them and a
 /// test keeps it in step), <c>FIT.*</c> (per fit: <c>fit_eval</c>, <c>fit</c>), <c>index.*</c> (the IVF index),
-/// <c>output.*</c> and <c>time.STAGE_s</c>.
+/// <c>output.*</c>, <c>similar.*</c> and <c>time.STAGE_s</c>.
 /// </remarks>
 public static class MetricNames
 {
@@ -30,6 +30,9 @@ public static class MetricNames
 
     public const string OutputRows = "output.rows";
     public const string OutputUsers = "output.users";
+
+    /// <summary>Items given a similar-items list (<c>similar_items</c> on; banned items get none).</summary>
+    public const string SimilarItems = "similar.items";
 
     /// <summary>The prefix of every <c>index.*</c> metric.</summary>
     public const string IndexPrefix = "index.";
