@@ -161,6 +161,15 @@ public class SimilarItemsPublishTests
     }
 
     [Fact]
+    public async Task Similar_items_not_one_row_per_item_are_refused_before_anything_is_written()
+    {
+        using var lake = new TempDirectory();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => LakePublisher.PublishAsync(lake.Path, Request("a", Day1, new TopNResult(49, 3))));
+        Assert.Contains("49 rows, but the run has 50 items", e.Message);
+        Assert.False(Directory.Exists(Path.Combine(lake.Path, LakePublisher.RecommendationsDir, LakePublisher.PartitionName(Day1))));
+    }
+
+    [Fact]
     public void A_journal_written_before_similar_items_existed_still_reads()
     {
         using var lake = new TempDirectory();

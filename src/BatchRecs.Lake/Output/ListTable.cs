@@ -24,7 +24,9 @@ public sealed record ListTable(TopNResult Lists, IdMap Owners, string OwnerColum
     /// <param name="req">the run; its item ids name both the owners and the neighbours.</param>
     /// <param name="similar">row i = item i's most similar items (<see cref="Core.Index.SimilarItems"/>).</param>
     public static ListTable SimilarItems(PublishRequest req, TopNResult similar) =>
-        new(similar, req.Items, "item_id", req.Items, "similar_item_id", null, req.Run.RunId);
+        similar.Users == req.Items.Count
+            ? new(similar, req.Items, "item_id", req.Items, "similar_item_id", null, req.Run.RunId)
+            : throw new ArgumentException($"similar items have {similar.Users} rows, but the run has {req.Items.Count} items: row i must be item i.", nameof(similar));
 
     /// <summary>The columns in file order with their Parquet types, as the manifest lists them.</summary>
     public IReadOnlyList<ManifestColumn> Schema
