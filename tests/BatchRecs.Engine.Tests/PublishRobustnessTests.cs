@@ -31,21 +31,30 @@ public class PublishRobustnessTests
         var parquet = Directory.GetFiles(partition, "*.parquet").Select(f => Path.GetFileName(f)!).Order().ToArray();
         Assert.Equal(manifest.Files.Select(f => f.Name).Order().ToArray(), parquet);
         foreach (var f in manifest.Files)
-            Assert.Equal(f.Sha256, RecommendationWriter.Sha256Async(Path.Combine(partition, f.Name)).Result);
+            Assert.Equal(f.Sha256, ListWriter.Sha256Async(Path.Combine(partition, f.Name)).Result);
         long rows = DuckQuery.Scalar($"SELECT count(*) FROM read_parquet('{Path.Combine(partition, "*.parquet")}', hive_partitioning = false)");
         Assert.Equal(manifest.Rows, rows);
         Assert.Equal(1, DuckQuery.Scalar($"SELECT count(DISTINCT run_id) FROM read_parquet('{Path.Combine(partition, "*.parquet")}', hive_partitioning = false) WHERE run_id = '{manifest.RunId}'"));
         return manifest;
     }
 
-    /// <summary>Parquet and DuckDB hold the same run for the partition's date, and the database exactly that run's rows.</summary>
+    /// <summary>
+    /// Parquet and DuckDB hold the same run for the partition's date, and the database exactly that run's rows: for the
+    /// recommendations and for the similar items (on by default) beside them.
+    /// </summary>
     private static RunManifest AssertOneRunInBoth(string partition, string db)
     {
         var manifest = AssertPartitionConsistent(partition);
-        var dbRun = DuckQuery.Rows($"SELECT any_value(run_id), count(DISTINCT run_id), count(*) FROM recommendations WHERE run_date = DATE '{manifest.RunDate}'", db).Single();
-        Assert.Equal(1L, Convert.ToInt64(dbRun[1]));
-        Assert.Equal(manifest.RunId, dbRun[0]);
-        Assert.Equal(manifest.Rows, Convert.ToInt64(dbRun[2]));
+        string similar = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(partition))!, LakePublisher.SimilarItemsDir, Path.GetFileName(partition));
+        var similarManifest = AssertPartitionConsistent(similar);
+        Assert.Equal(manifest.RunId, similarManifest.RunId);
+        foreach (var (table, rows) in new[] { ("recommendations", manifest.Rows), ("similar_items", similarManifest.Rows) })
+        {
+            var dbRun = DuckQuery.Rows($"SELECT any_value(run_id), count(DISTINCT run_id), count(*) FROM {table} WHERE run_date = DATE '{manifest.RunDate}'", db).Single();
+            Assert.Equal(1L, Convert.ToInt64(dbRun[1]));
+            Assert.Equal(manifest.RunId, dbRun[0]);
+            Assert.Equal(rows, Convert.ToInt64(dbRun[2]));
+        }
         return manifest;
     }
 

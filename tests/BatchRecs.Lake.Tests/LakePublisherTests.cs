@@ -7,7 +7,7 @@ namespace BatchRecs.Lake.Tests;
 
 public class LakePublisherTests
 {
-    private static PublishRequest Request(string runId, DateOnly date, int users, int n, IdMap? userIds = null)
+    internal static PublishRequest Request(string runId, DateOnly date, int users, int n, IdMap? userIds = null)
     {
         var u = userIds ?? IdMap.FromInt64(Enumerable.Range(1, users).Select(i => (long)i * 10));
         var items = IdMap.FromStrings(Enumerable.Range(0, 50).Select(i => $"item-{i:D2}"));
@@ -32,7 +32,7 @@ public class LakePublisherTests
         Assert.True(File.Exists(Path.Combine(result.PartitionDir, "_SUCCESS")));
         var manifest = RunManifest.Read(Path.Combine(result.PartitionDir, "manifest.json"));
         Assert.Equal(req.Recommendations.TotalRows, manifest.Rows);
-        Assert.All(manifest.Files, f => Assert.Equal(RecommendationWriter.Sha256Async(Path.Combine(result.PartitionDir, f.Name)).Result, f.Sha256));
+        Assert.All(manifest.Files, f => Assert.Equal(ListWriter.Sha256Async(Path.Combine(result.PartitionDir, f.Name)).Result, f.Sha256));
 
         var glob = Path.Combine(result.PartitionDir, "*.parquet");
         var schema = DuckQuery.Rows($"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{glob}', hive_partitioning = false))", result.DatabasePath);
@@ -92,10 +92,10 @@ public class LakePublisherTests
         var req = new PublishRequest(run, IdMap.FromInt64(Enumerable.Range(0, users).Select(i => 7_000_000L + i)),
             IdMap.FromInt64(Enumerable.Range(0, 100_000).Select(i => (long)i * 3)), recs, "als", 1, new float[users], new float[100_000], []);
         using var dir = new TempDirectory();
-        var parts = await RecommendationWriter.WriteAsync(dir.Path, req, default, group, file);
+        var parts = await ListWriter.WriteAsync(dir.Path, ListTable.Recommendations(req), default, group, file);
 
         // Two INT64 ids, rank, score, and the strings "als" and "sized" (4 + length each): 40 bytes of values a row.
-        Assert.Equal(40, RecommendationWriter.BytesPerRow(req));
+        Assert.Equal(40, ListWriter.BytesPerRow(ListTable.Recommendations(req)));
         long rowsPerGroup = group / 40, rowsPerFile = file / 40;
         // DuckDB's own view of the files: rows and encoded (uncompressed) bytes per row group.
         var groups = DuckQuery.Rows($"SELECT file_name, row_group_id, any_value(row_group_num_rows), sum(total_uncompressed_size)"
@@ -128,7 +128,7 @@ public class LakePublisherTests
         var req = new PublishRequest(run, IdMap.FromInt64(Enumerable.Range(0, users).Select(i => (long)i)),
             IdMap.FromInt64(Enumerable.Range(0, 40).Select(i => (long)i)), recs, "als", 1, new float[users], new float[40], []);
         using var dir = new TempDirectory();
-        await RecommendationWriter.WriteAsync(dir.Path, req, default, rowGroupBytes: 3 * 40, fileBytes: 12 * 40);
+        await ListWriter.WriteAsync(dir.Path, ListTable.Recommendations(req), default, rowGroupBytes: 3 * 40, fileBytes: 12 * 40);
         var groups = DuckQuery.Rows($"SELECT any_value(row_group_num_rows) FROM parquet_metadata('{Path.Combine(dir.Path, "*.parquet")}') GROUP BY file_name, row_group_id")
             .Select(r => Convert.ToInt64(r[0])).ToList();
         Assert.Equal(users, groups.Count);

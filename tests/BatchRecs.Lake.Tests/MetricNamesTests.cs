@@ -24,6 +24,7 @@ public class MetricNamesTests
         Assert.Equal("popular.snips_recall@7", MetricNames.Popular(MetricNames.SnipsRecall, 7));
         Assert.Equal("time.fit_eval_s", MetricNames.StageSeconds(StageNames.FitEval));
         Assert.Equal("time.total_s", MetricNames.TotalSeconds);
+        Assert.Equal("similar.items", MetricNames.SimilarItems);
         Assert.Equal("memory.pairs_peak_mb", MetricNames.StagePeakMegabytes(StageNames.Pairs));
         Assert.Equal("memory.peak_mb", MetricNames.PeakMegabytes);
         Assert.Equal("fit.iter003.loss", MetricNames.FitIteration(StageNames.Fit, 3, MetricNames.LossField));
@@ -31,7 +32,7 @@ public class MetricNamesTests
         Assert.Equal("fit.iterations", MetricNames.FitIterations(StageNames.Fit));
         Assert.Equal("fit.loss_final", MetricNames.FitLossFinal(StageNames.Fit));
         Assert.Equal("fit.seconds_per_iteration", MetricNames.FitSecondsPerIteration(StageNames.Fit));
-        Assert.Equal(["read", "read_exposures", "pairs", "rules", "fit_eval", "score_eval", "fit", "score", "publish"], StageNames.InOrder);
+        Assert.Equal(["read", "read_exposures", "pairs", "rules", "fit_eval", "score_eval", "fit", "score", "similar", "publish"], StageNames.InOrder);
     }
 
     [Fact]

@@ -13,7 +13,8 @@ namespace BatchRecs.Engine.Pipeline;
 /// <param name="Exact">exact scoring (else the IVF).</param>
 /// <param name="EstimateSeconds">index=auto: estimated seconds of exact scoring for every user; null when the job chose.</param>
 /// <param name="BudgetSeconds">exact_budget_seconds.</param>
-public sealed record IndexChoice(bool Exact, double? EstimateSeconds, double BudgetSeconds)
+/// <param name="SecondsPerQuery">index=auto: the measured seconds of one exact query against the catalogue (0 otherwise).</param>
+public sealed record IndexChoice(bool Exact, double? EstimateSeconds, double BudgetSeconds, double SecondsPerQuery = 0)
 {
     /// <summary>Why, in words (for the log).</summary>
     public string Reason => EstimateSeconds is { } e
@@ -175,7 +176,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         if (retrieval.Index != IndexKind.Auto) return new IndexChoice(retrieval.Index == IndexKind.Exact, null, retrieval.ExactBudgetSeconds);
         var active = Enumerable.Range(0, model.Users).Where(u => exclude.RowLength(u) > 0).ToArray();
         double estimate = ExactCostEstimate(model, exclude, active, (ulong)settings.Seed);
-        return new IndexChoice(estimate <= retrieval.ExactBudgetSeconds, estimate, retrieval.ExactBudgetSeconds);
+        return new IndexChoice(estimate <= retrieval.ExactBudgetSeconds, estimate, retrieval.ExactBudgetSeconds, active.Length == 0 ? 0 : estimate / active.Length);
     }
 
     /// <summary>
@@ -194,6 +195,30 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         var sw = System.Diagnostics.Stopwatch.StartNew();
         ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(FetchCount, exclude), users);
         return sw.Elapsed.TotalSeconds * active.Length / sample;
+    }
+
+    /// <summary>
+    /// Each item's <c>similar_n</c> most similar other items by cosine of <paramref name="model"/>'s item factors
+    /// (<see cref="SimilarItems.Compute"/>): exact, or through an IVF index (same nlist and seed) over the normalized items
+    /// with nprobe as set, or auto-tuned to <c>recall_floor</c> plus the same margin. index=exact and index=ivf decide as
+    /// for users; index=auto holds items × the measured seconds per exact query against exact_budget_seconds. Row i = item i.
+    /// </summary>
+    /// <param name="model">the published fit.</param>
+    /// <param name="banned">items that are nobody's neighbour and get no list (business rules), or null.</param>
+    public TopNResult SimilarItems(AlsModel model, IReadOnlySet<int>? banned)
+    {
+        int n = settings.Lists.SimilarN;
+        bool exact = settings.Retrieval.Index switch
+        {
+            IndexKind.Exact => true,
+            IndexKind.Ivf => false,
+            _ => (Index?.SecondsPerQuery ?? 0) * model.Items <= settings.Retrieval.ExactBudgetSeconds,
+        };
+        if (exact)
+            return Core.Index.SimilarItems.Compute(model.ItemFactors, model.Factors, n, banned);
+        var build = new IvfBuildOptions(Nlist: settings.Retrieval.Nlist, Seed: (ulong)settings.Seed);
+        return Core.Index.SimilarItems.Compute(model.ItemFactors, model.Factors, n, banned, build, settings.Retrieval.Nprobe,
+            Math.Min(1.0, settings.Retrieval.RecallFloor + 0.01));
     }
 
     private (TopNResult, IndexReport) SearchIvf(AlsModel model, CsrMatrix exclude, int fetch, int[]? users)

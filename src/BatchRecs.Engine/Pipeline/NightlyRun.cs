@@ -99,12 +99,14 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             if (index is not null) RecordIndex(metrics, index);
             metrics[MetricNames.OutputRows] = recs.TotalRows;
             metrics[MetricNames.OutputUsers] = recs.Users;
+            var similar = settings.Lists.SimilarItems ? stages.Time(StageNames.Similar, () => plan.SimilarItems(model, rules.Banned)) : null;
+            if (similar is not null) metrics[MetricNames.SimilarItems] = similar.Counts.Count(c => c > 0);
 
             metrics[MetricNames.TotalSeconds] = (DateTime.UtcNow - started).TotalSeconds;
             var record = Record(RunStatus.Succeeded, null);
             var publish = await stages.TimeAsync(StageNames.Publish, () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
                 record, rules.Users, itemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
-                new ItemPropensities(propensity, counts), itemsFile), publishOptions, ct));
+                new ItemPropensities(propensity, counts), itemsFile, similar), publishOptions, ct));
             LogRepairs(publish.Repairs);
             checkpoints.Clear();
             WriteReport(req.LakeDir, runId);

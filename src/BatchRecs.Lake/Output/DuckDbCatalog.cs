@@ -6,8 +6,8 @@ using DuckDB.NET.Data;
 namespace BatchRecs.Lake.Output;
 
 /// <summary>
-/// The analysts' DuckDB database (<c>LAKE/batchrecs.duckdb</c>): tables <c>recommendations</c>, <c>runs</c>,
-/// <c>run_metrics</c>, <c>item_factors</c>, <c>user_factors</c>.
+/// The analysts' DuckDB database (<c>LAKE/batchrecs.duckdb</c>): tables <c>recommendations</c>, <c>similar_items</c>,
+/// <c>runs</c>, <c>run_metrics</c>, <c>item_factors</c>, <c>user_factors</c>.
 /// </summary>
 /// <remarks>
 /// DuckDB lets one process write a database file, and a reader holding it open blocks other writers. So a publish
@@ -24,9 +24,16 @@ public static class DuckDbCatalog
 
     /// <summary>
     /// Builds the next database file from the current one plus this run; returns its temporary path.
-    /// Recommendations of run dates before <paramref name="retentionCutoff"/> are deleted.
+    /// Recommendations and similar items of run dates before <paramref name="retentionCutoff"/> are deleted, and those of
+    /// the run's date are replaced by the run's (a run without similar items leaves none for its date).
     /// </summary>
-    public static string Stage(string lakeDir, PublishRequest req, IReadOnlyList<string> parquetFiles, DateOnly retentionCutoff) =>
+    /// <param name="lakeDir">the lake.</param>
+    /// <param name="req">the run.</param>
+    /// <param name="parquetFiles">the staged <c>recommendations</c> part files.</param>
+    /// <param name="retentionCutoff">run dates before this are deleted.</param>
+    /// <param name="similarFiles">the staged <c>similar_items</c> part files, or null when the run has none.</param>
+    public static string Stage(string lakeDir, PublishRequest req, IReadOnlyList<string> parquetFiles, DateOnly retentionCutoff,
+        IReadOnlyList<string>? similarFiles = null) =>
         StageCopy(lakeDir, req.Run.RunId, con =>
         {
             EnsureSchema(con, req.Users.Kind, req.Items.Kind);
@@ -37,6 +44,10 @@ public static class DuckDbCatalog
                 if (parquetFiles.Count > 0)
                     Exec(con, "INSERT INTO recommendations SELECT run_id, $date, user_id, item_id, rank, score, source FROM read_parquet($files, hive_partitioning = false)",
                         ("date", date), ("files", parquetFiles.ToArray()));
+                Exec(con, "DELETE FROM similar_items WHERE run_date = $date OR run_date < $cutoff", ("date", date), ("cutoff", retentionCutoff));
+                if (similarFiles is { Count: > 0 })
+                    Exec(con, "INSERT INTO similar_items SELECT run_id, $date, item_id, similar_item_id, rank, score FROM read_parquet($files, hive_partitioning = false)",
+                        ("date", date), ("files", similarFiles.ToArray()));
                 // Factors are kept for the newest run date only (a backfill of an older date leaves them alone).
                 if (Scalar(con, "SELECT count(*) FROM user_factors WHERE run_date > $date", ("date", date)) == 0)
                 {
@@ -292,11 +303,14 @@ public static class DuckDbCatalog
         string ut = users == IdKind.Int64 ? "BIGINT" : "VARCHAR", it = items == IdKind.Int64 ? "BIGINT" : "VARCHAR";
         Exec(con, $"""
             CREATE TABLE IF NOT EXISTS recommendations (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, item_id {it} NOT NULL, rank INTEGER NOT NULL, score FLOAT, source VARCHAR);
+            CREATE TABLE IF NOT EXISTS similar_items (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, item_id {it} NOT NULL, similar_item_id {it} NOT NULL, rank INTEGER NOT NULL, score FLOAT);
             CREATE TABLE IF NOT EXISTS user_factors (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, factors FLOAT[] NOT NULL);
             CREATE TABLE IF NOT EXISTS item_factors (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, item_id {it} NOT NULL, factors FLOAT[] NOT NULL);
             CREATE TABLE IF NOT EXISTS item_propensity (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, item_id {it} NOT NULL, propensity FLOAT NOT NULL, interactions INTEGER NOT NULL);
             CREATE OR REPLACE VIEW current_recommendations AS
                 SELECT * FROM recommendations WHERE run_date = (SELECT max(run_date) FROM recommendations);
+            CREATE OR REPLACE VIEW current_similar_items AS
+                SELECT * FROM similar_items WHERE run_date = (SELECT max(run_date) FROM recommendations);
             CREATE OR REPLACE VIEW current_run AS
                 SELECT * FROM runs WHERE run_id = (SELECT any_value(run_id) FROM current_recommendations);
             CREATE OR REPLACE VIEW current_run_metrics AS

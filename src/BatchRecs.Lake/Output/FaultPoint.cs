@@ -8,7 +8,8 @@ public static class FaultPoint
 {
     /// <summary>The publish steps, in order.</summary>
     public static readonly string[] PublishSteps =
-        ["parts-written", "success-written", "manifest-written", "database-staged", "journal-written", "partition-swapped", "database-committed", "retention-applied"];
+        ["parts-written", "success-written", "manifest-written", "database-staged", "journal-written", "partition-swapped", "similar-swapped",
+            "database-committed", "retention-applied"];
 
     /// <summary>The point after iteration <paramref name="iteration"/> of a run's fit <paramref name="stage"/> (e.g. <c>fit_eval-iteration-2</c>).</summary>
     public static string Iteration(string stage, int iteration) => $"{stage}-iteration-{iteration}";

@@ -4,7 +4,13 @@ namespace BatchRecs.Lake.Output;
 
 /// <summary>What a publish produced, and what it had to repair first (a dead publisher's commit rolled forward, foreign
 /// database files set aside), for the log.</summary>
-public sealed record PublishResult(string PartitionDir, string DatabasePath, RunManifest Manifest, IReadOnlyList<string> Repairs);
+/// <param name="PartitionDir">the live <c>recommendations/run_date=D/</c>.</param>
+/// <param name="DatabasePath">the live <c>batchrecs.duckdb</c>.</param>
+/// <param name="Manifest">the recommendations partition's manifest.</param>
+/// <param name="Repairs">what had to be repaired first.</param>
+/// <param name="SimilarItemsDir">the live <c>similar_items/run_date=D/</c>, or null when the run published no similar items.</param>
+public sealed record PublishResult(string PartitionDir, string DatabasePath, RunManifest Manifest, IReadOnlyList<string> Repairs,
+    string? SimilarItemsDir = null);
 
 /// <summary>How long published data is kept, and how long to wait for another publisher.</summary>
 /// <param name="RetentionDays">published run dates older than this many days before <paramref name="Today"/> are deleted.</param>
@@ -31,17 +37,22 @@ public sealed record PublishOptions(int RetentionDays = 30, double LockTimeoutSe
 }
 
 /// <summary>
-/// Publishes a run all or nothing. The Parquet partition <c>LAKE/recommendations/run_date=D/</c> (parts, then
-/// <c>_SUCCESS</c>, then <c>manifest.json</c>) is staged beside its final name and the next DuckDB file beside the live
-/// one; then a <see cref="PublishJournal"/> is written (the commit point), and both are swapped in by rename. A crash
-/// before the journal leaves the previous partition and database intact (the next publish clears the leftovers); a
-/// crash after it is completed by the next publisher or reader (<see cref="Recover"/>). Either way Parquet and DuckDB
-/// end both old or both new.
+/// Publishes a run all or nothing. The Parquet partitions <c>LAKE/recommendations/run_date=D/</c> and (when the run has
+/// them) <c>LAKE/similar_items/run_date=D/</c>, each parts, then <c>_SUCCESS</c>, then its own <c>manifest.json</c>, are
+/// staged beside their final names and the next DuckDB file beside the live one; then a <see cref="PublishJournal"/> is
+/// written (the commit point), and all are swapped in by rename (a run without similar items removes the date's old
+/// <c>similar_items</c> partition instead). A crash before the journal leaves the previous partitions and database
+/// intact (the next publish clears the leftovers); a crash after it is completed by the next publisher or reader
+/// (<see cref="Recover"/>). Either way Parquet and DuckDB end all old or all new.
 /// </summary>
 public static class LakePublisher
 {
     public const string RecommendationsDir = "recommendations";
+    public const string SimilarItemsDir = "similar_items";
     private const string StagingPrefix = ".staging-";
+
+    /// <summary>The directories holding <c>run_date=D</c> partitions, each staged, swapped and aged out the same way.</summary>
+    private static readonly string[] PartitionedDirs = [RecommendationsDir, SimilarItemsDir];
 
     public static string PartitionName(DateOnly runDate) => "run_date=" + runDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
@@ -51,34 +62,53 @@ public static class LakePublisher
         using var publishLock = await PublishLock.AcquireAsync(lakeDir, TimeSpan.FromSeconds(options.LockTimeoutSeconds), ct, options.OnLockWait);
         var faults = options.Faults;
         var repairs = Recover(lakeDir, faults);
-        string recRoot = Path.Combine(lakeDir, RecommendationsDir);
-        Directory.CreateDirectory(recRoot);
-        string target = Path.Combine(recRoot, PartitionName(req.Run.RunDate));
-        string staged = Path.Combine(recRoot, $"{StagingPrefix}{PartitionName(req.Run.RunDate)}-{req.Run.RunId}");
+        var recs = Partition.Of(lakeDir, RecommendationsDir, req.Run);
+        var similar = Partition.Of(lakeDir, SimilarItemsDir, req.Run);
+        var tables = new List<(Partition At, ListTable Table)> { (recs, ListTable.Recommendations(req)) };
+        if (req.SimilarItems is { } lists) tables.Add((similar, ListTable.SimilarItems(req, lists)));
 
-        var parts = await RecommendationWriter.WriteAsync(staged, req, ct);
+        var written = new List<IReadOnlyList<PartFile>>();
+        foreach (var (at, table) in tables) written.Add(await ListWriter.WriteAsync(at.Staged, table, ct));
         faults.Reach("parts-written");
-        var manifest = new RunManifest(req.Run.RunId, req.Run.Job, req.Run.RunDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            DateTime.UtcNow, parts.Sum(p => p.Rows), OutputSchema(req), parts, req.Run.Settings, req.Run.Metrics, req.InputFiles, req.SkippedInputs ?? []);
-        AtomicRename.WriteFile(Path.Combine(staged, RunManifest.SuccessMarker), []);
+        foreach (var (at, _) in tables) AtomicRename.WriteFile(Path.Combine(at.Staged, RunManifest.SuccessMarker), []);
         faults.Reach("success-written");
-        AtomicRename.WriteFile(Path.Combine(staged, RunManifest.FileName), manifest.ToUtf8());
+        var manifests = tables.Select((t, i) => Manifest(req, t.Table, written[i])).ToList();
+        for (int i = 0; i < tables.Count; i++) AtomicRename.WriteFile(Path.Combine(tables[i].At.Staged, RunManifest.FileName), manifests[i].ToUtf8());
         faults.Reach("manifest-written");
 
         var cutoff = options.RetentionCutoff(req.Run.RunDate);
-        string stagedDb = DuckDbCatalog.Stage(lakeDir, req, parts.Select(p => Path.Combine(staged, p.Name)).ToList(), cutoff);
+        string stagedDb = DuckDbCatalog.Stage(lakeDir, req, PartPaths(recs, written[0]), cutoff,
+            req.SimilarItems is null ? null : PartPaths(similar, written[1]));
         faults.Reach("database-staged");
         ct.ThrowIfCancellationRequested();
 
         // The commit point: from here on the publish is completed, by us or by whoever finds the journal.
-        var journal = new PublishJournal(req.Run.RunId, staged, target, stagedDb);
+        var journal = new PublishJournal(req.Run.RunId, recs.Staged, recs.Target, stagedDb,
+            req.SimilarItems is null ? null : similar.Staged, similar.Target);
         journal.Write(lakeDir);
         faults.Reach("journal-written");
         repairs = [.. repairs, .. RollForward(lakeDir, journal, faults)];
-        ApplyRetention(recRoot, cutoff);
+        ApplyRetention(lakeDir, cutoff);
         faults.Reach("retention-applied");
-        return new PublishResult(target, Path.Combine(lakeDir, DuckDbCatalog.FileName), manifest, repairs);
+        return new PublishResult(recs.Target, Path.Combine(lakeDir, DuckDbCatalog.FileName), manifests[0], repairs,
+            req.SimilarItems is null ? null : similar.Target);
     }
+
+    /// <summary>A partition's live directory and the staging directory beside it where this run builds it.</summary>
+    private sealed record Partition(string Staged, string Target)
+    {
+        public static Partition Of(string lakeDir, string dir, RunRecord run)
+        {
+            string root = Path.Combine(lakeDir, dir); // created by the writer, so a run without similar items leaves no empty folder
+            return new(Path.Combine(root, $"{StagingPrefix}{PartitionName(run.RunDate)}-{run.RunId}"), Path.Combine(root, PartitionName(run.RunDate)));
+        }
+    }
+
+    private static List<string> PartPaths(Partition at, IReadOnlyList<PartFile> parts) => parts.Select(p => Path.Combine(at.Staged, p.Name)).ToList();
+
+    private static RunManifest Manifest(PublishRequest req, ListTable table, IReadOnlyList<PartFile> parts) =>
+        new(req.Run.RunId, req.Run.Job, req.Run.RunDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), DateTime.UtcNow,
+            parts.Sum(p => p.Rows), table.Schema, parts, req.Run.Settings, req.Run.Metrics, req.InputFiles, req.SkippedInputs ?? []);
 
     /// <summary>Records a run's status without publishing (running at start; failed or rejected at the end).
     /// Returns what had to be repaired first (see <see cref="Recover"/>).</summary>
@@ -124,19 +154,34 @@ public static class LakePublisher
         return repairs;
     }
 
-    /// <summary>Makes a journal's partition and database live; idempotent, so a crash at any step can run it again.</summary>
+    /// <summary>Makes a journal's partitions and database live; idempotent, so a crash at any step can run it again.</summary>
     private static IReadOnlyList<string> RollForward(string lakeDir, PublishJournal journal, IFaultInjector faults)
     {
-        // Parquet first (services), then DuckDB (analysts). The partition is live once its manifest names the run.
-        if (Directory.Exists(journal.StagedPartition) && LiveRunId(journal.TargetPartition) != journal.RunId)
-            AtomicRename.ReplaceDirectory(journal.StagedPartition, journal.TargetPartition);
+        // Parquet first (services), then DuckDB (analysts). A partition is live once its manifest names the run.
+        SwapIn(journal.StagedPartition, journal.TargetPartition, journal.RunId);
         faults.Reach("partition-swapped");
+        if (journal.TargetSimilar is { } similar)
+        {
+            if (journal.StagedSimilar is { } staged) SwapIn(staged, similar, journal.RunId);
+            else if (Directory.Exists(similar))
+                // No similar items this run: the date's earlier ones must not pass for this run's. Renamed to a leftover
+                // name in one step (then deleted below), so a crash never leaves a half-deleted partition live.
+                Directory.Move(similar, similar + ".old-" + Guid.NewGuid().ToString("N")[..8]);
+        }
+        faults.Reach("similar-swapped");
         var setAside = File.Exists(journal.StagedDatabase) ? DuckDbCatalog.Commit(lakeDir, journal.StagedDatabase) : [];
         faults.Reach("database-committed");
         PublishJournal.Delete(lakeDir);
         // The staged name now holds the previous partition (or nothing): a leftover.
         RemoveLeftovers(lakeDir);
         return setAside;
+    }
+
+    /// <summary>Exchanges a staged partition with the live one unless that already holds the run (done before a crash).</summary>
+    private static void SwapIn(string staged, string target, string runId)
+    {
+        if (Directory.Exists(staged) && LiveRunId(target) != runId)
+            AtomicRename.ReplaceDirectory(staged, target);
     }
 
     private static string? LiveRunId(string partition)
@@ -149,28 +194,21 @@ public static class LakePublisher
     /// the publish lock and no journal names them).</summary>
     private static void RemoveLeftovers(string lakeDir)
     {
-        string recRoot = Path.Combine(lakeDir, RecommendationsDir);
-        if (Directory.Exists(recRoot))
-            foreach (var d in Directory.GetDirectories(recRoot, StagingPrefix + "*").Concat(Directory.GetDirectories(recRoot, "run_date=*.old-*")))
+        foreach (var root in PartitionedDirs.Select(d => Path.Combine(lakeDir, d)).Where(Directory.Exists))
+            foreach (var d in Directory.GetDirectories(root, StagingPrefix + "*").Concat(Directory.GetDirectories(root, "run_date=*.old-*")))
                 Directory.Delete(d, recursive: true);
         foreach (var f in Directory.GetFiles(lakeDir, $".{DuckDbCatalog.FileName}.*.tmp*"))
             File.Delete(f);
     }
 
-    /// <summary>Deletes Parquet partitions of run dates before <paramref name="cutoff"/>.</summary>
-    private static void ApplyRetention(string recRoot, DateOnly cutoff)
+    /// <summary>Deletes Parquet partitions (recommendations and similar items) of run dates before <paramref name="cutoff"/>.</summary>
+    private static void ApplyRetention(string lakeDir, DateOnly cutoff)
     {
-        foreach (var d in Directory.GetDirectories(recRoot, "run_date=*"))
+        foreach (var d in PartitionedDirs.Select(d => Path.Combine(lakeDir, d)).Where(Directory.Exists).SelectMany(r => Directory.GetDirectories(r, "run_date=*")))
         {
             var name = Path.GetFileName(d)["run_date=".Length..];
             if (DateOnly.TryParseExact(name, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) && day < cutoff)
                 Directory.Delete(d, recursive: true);
         }
-    }
-
-    private static IReadOnlyList<ManifestColumn> OutputSchema(PublishRequest req)
-    {
-        static string Id(Core.Data.IdMap m) => m.Kind == Core.Data.IdKind.Int64 ? "INT64" : "STRING";
-        return [new("user_id", Id(req.Users)), new("item_id", Id(req.Items)), new("rank", "INT32"), new("score", "FLOAT"), new("source", "STRING"), new("run_id", "STRING")];
     }
 }

@@ -10,8 +10,8 @@ namespace BatchRecs.Lake.Output;
 /// Families: <c>input.*</c> (what was read), <c>eval.*</c> (the hold-out), <c>RANKER.METRIC@K</c> (evaluation of the
 /// model and the popularity baseline, e.g. <c>model.ndcg@20</c>; Core's <c>EvaluationReport.Named</c> writes them and a
 /// test keeps it in step), <c>FIT.*</c> (per fit: <c>fit_eval</c>, <c>fit</c>), <c>index.*</c> (the IVF index),
-/// <c>lists.*</c> (who got which source), <c>rules.*</c> (what the business rules removed), <c>output.*</c> and
-/// <c>time.STAGE_s</c>.
+/// <c>lists.*</c> (who got which source), <c>rules.*</c> (what the business rules removed), <c>output.*</c>,
+/// <c>similar.*</c> and <c>time.STAGE_s</c>.
 /// </remarks>
 public static class MetricNames
 {
@@ -73,6 +73,8 @@ public static class MetricNames
 
     /// <summary>index=auto: the budget the estimate was held against (exact_budget_seconds).</summary>
     public const string IndexExactBudgetSeconds = "index.exact_budget_s";
+    /// <summary>Items given a similar-items list (<c>similar_items</c> on; banned items get none).</summary>
+    public const string SimilarItems = "similar.items";
 
     /// <summary>The prefix of every <c>index.*</c> metric.</summary>
     public const string IndexPrefix = "index.";

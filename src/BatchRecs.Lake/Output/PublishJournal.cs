@@ -13,11 +13,18 @@ namespace BatchRecs.Lake.Output;
 /// <param name="StagedPartition">the staged partition directory; after the exchange it holds the previous partition.</param>
 /// <param name="TargetPartition">the live partition directory it replaces.</param>
 /// <param name="StagedDatabase">the staged next <c>batchrecs.duckdb</c>; gone once it is renamed into place.</param>
+/// <param name="StagedSimilar">the staged <c>similar_items</c> partition, exchanged like <paramref name="StagedPartition"/>;
+/// null when the run publishes no similar items.</param>
+/// <param name="TargetSimilar">the live <c>similar_items</c> partition of the run date: replaced by
+/// <paramref name="StagedSimilar"/>, or removed when that is null. Null in journals written before similar items existed
+/// (their roll-forward leaves <c>similar_items</c> alone).</param>
 public sealed record PublishJournal(
     [property: JsonPropertyName("run_id")] string RunId,
     [property: JsonPropertyName("staged_partition")] string StagedPartition,
     [property: JsonPropertyName("target_partition")] string TargetPartition,
-    [property: JsonPropertyName("staged_database")] string StagedDatabase)
+    [property: JsonPropertyName("staged_database")] string StagedDatabase,
+    [property: JsonPropertyName("staged_similar_partition")] string? StagedSimilar = null,
+    [property: JsonPropertyName("target_similar_partition")] string? TargetSimilar = null)
 {
     public const string FileName = ".publish.journal";
 

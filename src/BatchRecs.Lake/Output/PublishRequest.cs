@@ -19,6 +19,9 @@ namespace BatchRecs.Lake.Output;
 /// <param name="SkippedInputs">input files skipped as bad input, or null.</param>
 /// <param name="ItemPropensity">per-item propensities and counts for the <c>item_propensity</c> table, or null.</param>
 /// <param name="ItemsFile">item metadata Parquet loaded as the <c>items</c> table, or null.</param>
+/// <param name="SimilarItems">row i = item i's most similar items (dense indices of <paramref name="Items"/>), published as
+/// <c>similar_items/run_date=D/</c> and the <c>similar_items</c> table; null: none, and an earlier publish's similar items
+/// of this run date are removed with the same commit.</param>
 public sealed record PublishRequest(
     RunRecord Run,
     IdMap Users,
@@ -31,7 +34,8 @@ public sealed record PublishRequest(
     IReadOnlyList<InputFileInfo> InputFiles,
     IReadOnlyList<SkippedFile>? SkippedInputs = null,
     ItemPropensities? ItemPropensity = null,
-    string? ItemsFile = null);
+    string? ItemsFile = null,
+    TopNResult? SimilarItems = null);
 
 /// <summary>Per-item propensities and the interaction counts they came from (the <c>item_propensity</c> table).</summary>
 public sealed record ItemPropensities(float[] Propensity, int[] Interactions);

@@ -20,8 +20,11 @@ public static class StageNames
     /// <summary>The published fit, on the whole window.</summary>
     public const string Fit = "fit";
     public const string Score = "score";
+
+    /// <summary>Similar items of every item (when <c>similar_items</c> is on), from the published fit's item factors.</summary>
+    public const string Similar = "similar";
     public const string Publish = "publish";
 
     /// <summary>Every stage, in run order.</summary>
-    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, FitEval, ScoreEval, Fit, Score, Publish];
+    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, FitEval, ScoreEval, Fit, Score, Similar, Publish];
 }

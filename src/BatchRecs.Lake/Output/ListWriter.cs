@@ -6,13 +6,16 @@ using Parquet.Schema;
 namespace BatchRecs.Lake.Output;
 
 /// <summary>
-/// Writes top-N lists in the output contract: <c>user_id</c>, <c>item_id</c> (input types), <c>rank</c> INT32 1-based,
-/// <c>score</c> FLOAT, <c>source</c> STRING (<c>als</c>, or <c>popular</c> for the popularity fallback), <c>run_id</c> STRING; sorted by user then rank, in row groups of about
-/// <see cref="RowGroupBytes"/> of values (see <see cref="BytesPerRow"/>; a user's list never spans two) and part files
-/// of about <see cref="FileBytes"/>. Sized by the values, not by what they take after encoding and compression, so a
-/// group's rows, and the memory its columns take while it is written, are known before it is built.
+/// Writes a <see cref="ListTable"/> in the output contract: the owner's id, the listed item's id (input types),
+/// <c>rank</c> INT32 1-based, <c>score</c> FLOAT, [<c>source</c> STRING: the model's name, <c>popular</c> for the popularity
+/// fallback,] <c>run_id</c> STRING (for recommendations
+/// <c>user_id, item_id, rank, score, source, run_id</c>; for similar items <c>item_id, similar_item_id, rank, score,
+/// run_id</c>); sorted by owner then rank, in row groups of about <see cref="RowGroupBytes"/> of values (see
+/// <see cref="BytesPerRow"/>; a list never spans two) and part files of about <see cref="FileBytes"/>. Sized by the
+/// values, not by what they take after encoding and compression, so a group's rows, and the memory its columns take
+/// while it is written, are known before it is built.
 /// </summary>
-public static class RecommendationWriter
+public static class ListWriter
 {
     /// <summary>Row groups of about 128 MiB of values: the Parquet and Spark block size, what scanners are tuned for.</summary>
     public const long RowGroupBytes = 128L << 20;
@@ -20,35 +23,33 @@ public static class RecommendationWriter
     /// <summary>Part files of about four row groups.</summary>
     public const long FileBytes = 4 * RowGroupBytes;
 
-    public static readonly string[] Columns = ["user_id", "item_id", "rank", "score", "source", "run_id"];
-
     /// <param name="rowGroupBytes">target row-group size in bytes of values (tests use small ones).</param>
     /// <param name="fileBytes">target part-file size in bytes of values.</param>
     /// <param name="dir">the (staging) partition directory the part files are written into.</param>
-    /// <param name="req">the lists and ids to write.</param>
+    /// <param name="table">the lists, ids and column names to write.</param>
     /// <param name="ct">cancels the write.</param>
-    public static async Task<IReadOnlyList<PartFile>> WriteAsync(string dir, PublishRequest req, CancellationToken ct = default,
+    public static async Task<IReadOnlyList<PartFile>> WriteAsync(string dir, ListTable table, CancellationToken ct = default,
         long rowGroupBytes = RowGroupBytes, long fileBytes = FileBytes)
     {
         Directory.CreateDirectory(dir);
-        var recs = req.Recommendations;
-        long bytesPerRow = BytesPerRow(req);
+        var lists = table.Lists;
+        long bytesPerRow = BytesPerRow(table);
         long rowsPerGroup = Math.Max(1, rowGroupBytes / bytesPerRow);
         long rowsPerFile = Math.Max(rowsPerGroup, fileBytes / bytesPerRow);
         var parts = new List<PartFile>();
-        int user = 0;
-        while (user < recs.Users || parts.Count == 0)
+        int owner = 0;
+        while (owner < lists.Users || parts.Count == 0)
         {
-            // Users [user, end) go into this part.
-            int end = user;
+            // Owners [owner, end) go into this part.
+            int end = owner;
             long rows = 0;
-            while (end < recs.Users && (rows + recs.Counts[end] <= rowsPerFile || rows == 0)) rows += recs.Counts[end++];
+            while (end < lists.Users && (rows + lists.Counts[end] <= rowsPerFile || rows == 0)) rows += lists.Counts[end++];
             string name = $"part-{parts.Count:D5}.parquet";
             string path = Path.Combine(dir, name);
-            await WritePartAsync(path, req, user, end, rowsPerGroup, ct);
+            await WritePartAsync(path, table, owner, end, rowsPerGroup, ct);
             parts.Add(new PartFile(name, rows, new FileInfo(path).Length, await Sha256Async(path, ct)));
-            user = end;
-            if (recs.Users == 0) break;
+            owner = end;
+            if (lists.Users == 0) break;
         }
         return parts;
     }
@@ -57,8 +58,8 @@ public static class RecommendationWriter
     /// The bytes of one output row's values as Parquet stores them before compression: an INT64 id is 8, a STRING
     /// 4 + its UTF-8 length (ids: the mean over the map), rank and score 4 each.
     /// </summary>
-    public static long BytesPerRow(PublishRequest req) =>
-        IdBytes(req.Users) + IdBytes(req.Items) + 4 + 4 + StringBytes(req.Source) + StringBytes(req.Run.RunId);
+    public static long BytesPerRow(ListTable table) =>
+        IdBytes(table.Owners) + IdBytes(table.Listed) + 4 + 4 + (table.Source is { } source ? StringBytes(source) : 0) + StringBytes(table.RunId);
 
     private static long StringBytes(string s) => 4 + System.Text.Encoding.UTF8.GetByteCount(s);
 
@@ -70,47 +71,49 @@ public static class RecommendationWriter
         return 4 + (total + map.Count - 1) / map.Count;
     }
 
-    private static async Task WritePartAsync(string path, PublishRequest req, int userStart, int userEnd, long rowsPerGroup, CancellationToken ct)
+    private static async Task WritePartAsync(string path, ListTable table, int ownerStart, int ownerEnd, long rowsPerGroup, CancellationToken ct)
     {
-        var recs = req.Recommendations;
-        DataField userField = req.Users.Kind == IdKind.Int64 ? new DataField<long>("user_id") : new DataField<string>("user_id");
-        DataField itemField = req.Items.Kind == IdKind.Int64 ? new DataField<long>("item_id") : new DataField<string>("item_id");
+        var lists = table.Lists;
+        DataField ownerField = IdField(table.OwnerColumn, table.Owners);
+        DataField listedField = IdField(table.ListedColumn, table.Listed);
         var rankField = new DataField<int>("rank");
         var scoreField = new DataField<float>("score");
-        var sourceField = new DataField<string>("source");
+        var sourceField = table.Source is null ? null : new DataField<string>("source");
         var runField = new DataField<string>("run_id");
-        var schema = new ParquetSchema(userField, itemField, rankField, scoreField, sourceField, runField);
+        var schema = new ParquetSchema(sourceField is null
+            ? [ownerField, listedField, rankField, scoreField, runField]
+            : [ownerField, listedField, rankField, scoreField, sourceField, runField]);
         await using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
         await using (var writer = await ParquetWriter.CreateAsync(schema, stream, cancellationToken: ct))
         {
             // One set of column buffers for the part, refilled per row group: a fresh set per group is large-object garbage
             // the GC lets pile up (bench publish, 20M rows: the parts took +1.55 GB resident that way, +0.98 GB now).
-            var buffers = new GroupBuffers((int)Math.Min(rowsPerGroup, RowsOf(recs, userStart, userEnd)), req.Run.RunId);
-            int u = userStart;
-            while (u < userEnd)
+            var buffers = new GroupBuffers((int)Math.Min(rowsPerGroup, RowsOf(lists, ownerStart, ownerEnd)), table.RunId);
+            int u = ownerStart;
+            while (u < ownerEnd)
             {
                 int gEnd = u;
                 int rows = 0;
-                while (gEnd < userEnd && (rows + recs.Counts[gEnd] <= rowsPerGroup || rows == 0)) rows += recs.Counts[gEnd++];
+                while (gEnd < ownerEnd && (rows + lists.Counts[gEnd] <= rowsPerGroup || rows == 0)) rows += lists.Counts[gEnd++];
                 buffers.Ensure(rows);
-                var (users, items, ranks, scores, sources) = (buffers.Users, buffers.Items, buffers.Ranks, buffers.Scores, buffers.Sources);
+                var (owners, items, ranks, scores, sources) = (buffers.Owners, buffers.Items, buffers.Ranks, buffers.Scores, buffers.Sources);
                 int w = 0;
                 for (int x = u; x < gEnd; x++)
                 {
-                    var its = recs.ItemsOf(x); var sc = recs.ScoresOf(x);
+                    var its = lists.ItemsOf(x); var sc = lists.ScoresOf(x);
                     for (int r = 0; r < its.Length; r++)
                     {
-                        users[w] = x; items[w] = its[r]; ranks[w] = r + 1; scores[w] = sc[r];
-                        sources[w] = SourceName(req, recs.SourceOf(x, r));
+                        owners[w] = x; items[w] = its[r]; ranks[w] = r + 1; scores[w] = sc[r];
+                        if (table.Source is { } model) sources[w] = SourceName(model, lists.SourceOf(x, r));
                         w++;
                     }
                 }
                 using var rg = writer.CreateRowGroup();
-                await WriteIdsAsync(rg, userField, req.Users, users.AsMemory(0, rows), buffers, ct);
-                await WriteIdsAsync(rg, itemField, req.Items, items.AsMemory(0, rows), buffers, ct);
+                await WriteIdsAsync(rg, ownerField, table.Owners, owners.AsMemory(0, rows), buffers, ct);
+                await WriteIdsAsync(rg, listedField, table.Listed, items.AsMemory(0, rows), buffers, ct);
                 await rg.WriteAsync<int>(rankField, ranks.AsMemory(0, rows), null, null, ct);
                 await rg.WriteAsync<float>(scoreField, scores.AsMemory(0, rows), null, null, ct);
-                await rg.WriteAsync(sourceField, new ArraySegment<string>(buffers.Sources, 0, rows), null);
+                if (sourceField is not null) await rg.WriteAsync(sourceField, new ArraySegment<string>(buffers.Sources, 0, rows), null);
                 await rg.WriteAsync(runField, new ArraySegment<string>(buffers.RunIds, 0, rows), null);
                 u = gEnd;
             }
@@ -119,18 +122,20 @@ public static class RecommendationWriter
         stream.Flush(flushToDisk: true);
     }
 
-    /// <summary>The <c>source</c> value of a slot: the model's name (<see cref="PublishRequest.Source"/>), <c>popular</c> or <c>explore</c>.</summary>
-    public static string SourceName(PublishRequest req, Core.Index.ListSource source) => source switch
+    /// <summary>The <c>source</c> value of a slot: the model's name (<see cref="ListTable.Source"/>), <c>popular</c> or <c>explore</c>.</summary>
+    public static string SourceName(string model, Core.Index.ListSource source) => source switch
     {
         Core.Index.ListSource.Popular => "popular",
         Core.Index.ListSource.Explore => "explore",
-        _ => req.Source,
+        _ => model,
     };
 
-    private static long RowsOf(Core.Index.TopNResult recs, int userStart, int userEnd)
+    private static DataField IdField(string name, IdMap map) => map.Kind == IdKind.Int64 ? new DataField<long>(name) : new DataField<string>(name);
+
+    private static long RowsOf(Core.Index.TopNResult lists, int ownerStart, int ownerEnd)
     {
         long rows = 0;
-        for (int x = userStart; x < userEnd; x++) rows += recs.Counts[x];
+        for (int x = ownerStart; x < ownerEnd; x++) rows += lists.Counts[x];
         return Math.Max(1, rows);
     }
 
@@ -161,7 +166,7 @@ public static class RecommendationWriter
     /// </summary>
     private sealed class GroupBuffers(int rows, string runId)
     {
-        public int[] Users { get; private set; } = [];
+        public int[] Owners { get; private set; } = [];
         public int[] Items { get; private set; } = [];
         public int[] Ranks { get; private set; } = [];
         public float[] Scores { get; private set; } = [];
@@ -174,9 +179,9 @@ public static class RecommendationWriter
         /// <param name="need">the rows of the next group.</param>
         public void Ensure(int need)
         {
-            if (need <= Users.Length) return;
+            if (need <= Owners.Length) return;
             int n = Math.Max(need, rows);
-            Users = new int[n]; Items = new int[n]; Ranks = new int[n]; Scores = new float[n];
+            Owners = new int[n]; Items = new int[n]; Ranks = new int[n]; Scores = new float[n];
             Longs = new long[n]; Strings = new string[n];
             Sources = new string[n]; RunIds = new string[n];
             Array.Fill(RunIds, runId);
