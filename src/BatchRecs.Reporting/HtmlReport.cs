@@ -77,9 +77,19 @@ internal static class HtmlReport
         Row(html, "output rows (users)", $"{ReportCharts.Count(data.Metric(MetricNames.OutputRows))} ({ReportCharts.Count(data.Metric(MetricNames.OutputUsers))})");
         Row(html, "input files (pruned, skipped)",
             $"{ReportCharts.Count(data.Metric(MetricNames.InputFiles))} ({ReportCharts.Count(data.Metric(MetricNames.InputFilesPruned))}, {ReportCharts.Count(data.Metric(MetricNames.InputFilesSkipped))})");
-        Row(html, "retrieval", data.Metric(MetricNames.IndexNprobe) is { } nprobe
+        Row(html, "retrieval", (data.Metric(MetricNames.IndexNprobe) is { } nprobe
             ? $"IVF, nlist {ReportCharts.Count(data.Metric(MetricNames.IndexNlist))}, nprobe {ReportCharts.Count(nprobe)}, recall {ReportCharts.Count(data.Metric(MetricNames.IndexRecallMean))} (p5 {ReportCharts.Count(data.Metric(MetricNames.IndexRecallP5))})"
-            : data.Setting("index") ?? "–");
+            : data.Metric(MetricNames.IndexExact) == 1 ? "exact" : data.Setting("index") ?? "–")
+            + (data.Metric(MetricNames.IndexExactEstimateSeconds) is { } estimate
+                ? $"; index=auto: exact estimated at {ReportCharts.Sec(estimate)} against a budget of {ReportCharts.Sec(data.Metric(MetricNames.IndexExactBudgetSeconds))}"
+                : ""));
+        if (data.Metric(MetricNames.ListsUsersModel) is { } modelUsers)
+            Row(html, "lists by source", $"als {ReportCharts.Count(modelUsers)}, popular {ReportCharts.Count(data.Metric(MetricNames.ListsUsersPopular))}"
+                + $" (by segment {ReportCharts.Count(data.Metric(MetricNames.ListsUsersPopularSegment))}); short lists {ReportCharts.Count(data.Metric(MetricNames.ListsShort))}");
+        if (data.Metric(MetricNames.RulesCandidatesRemoved) is { } removed)
+            Row(html, "candidates the rules removed", $"{ReportCharts.Count(removed)} (category cap {ReportCharts.Count(data.Metric(MetricNames.RulesCategoryRemoved))});"
+                + $" banned items {ReportCharts.Count(data.Metric(MetricNames.RulesBannedItems))}, unavailable {ReportCharts.Count(data.Metric(MetricNames.RulesUnavailableItems))},"
+                + $" per-user exclusions {ReportCharts.Count(data.Metric(MetricNames.RulesExcludedPairs))}");
         html.Append("</table>\n");
 
         html.Append($"<table class=\"metrics\">\n<tr><th>metric @{(k is null ? "K" : k.Value.ToString(CultureInfo.InvariantCulture))}</th><th>model</th><th>popular</th><th>lift</th><th>model, previous run{(previous is null ? "" : $" ({previous.RunDate:MM-dd})")}</th></tr>\n");

@@ -88,6 +88,11 @@ public class ListsForEveryoneTests
         Assert.Equal(3, Metric("rules.excluded_pairs"));
         Assert.True(Metric("rules.candidates_removed") >= Metric("rules.category_removed") && Metric("rules.category_removed") > 0);
         Assert.Equal(0, Metric("lists.short"));
+
+        // The run's report shows who got which source and what the rules removed.
+        string report = File.ReadAllText(Directory.GetFiles(Path.Combine(lake, "reports"), "*.html").Single());
+        Assert.Contains($"<th>candidates the rules removed</th><td>{Metric("rules.candidates_removed"):#,0}", report);
+        Assert.Contains($"<th>lists by source</th><td>als {Metric("lists.users_als"):#,0}, popular {fallbackUsers:#,0}", report);
     }
 
     /// <summary>The popularity order of <paramref name="from"/> (distinct users per item), without the two rule items, under the category cap.</summary>
