@@ -1,7 +1,7 @@
 -- question: How many listed users get a cold-start list? The share of the users listed on the run date whose list
---           holds items of each source: 'als' (the model) and 'popular' (the popularity fallback for users the model
---           cannot serve), plus any other source the lists carry. 'als' and 'popular' are always reported; until
---           the popularity fallback lands, every list is 'als' and 'popular' shows 0 users.
+--           holds items of each source: 'als' (the model) and 'popular' (the popularity fallback for users under
+--           min_history or listed in users_input without history), plus any other source the lists carry. 'als' and
+--           'popular' are always reported, 0 users included.
 -- inputs:   table recommendations (column source)
 -- params:   run_date DATE (default: the latest run date in recommendations)
 -- returns:  run_date DATE, source VARCHAR, users BIGINT, pct_users DOUBLE
