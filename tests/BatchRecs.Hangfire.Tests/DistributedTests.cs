@@ -53,17 +53,25 @@ public sealed class DistributedTests(PostgresFixture pg)
             Assert.Equal(6, engine.Executor.Stats.HalfSteps);
             Assert.True(engine.Executor.Stats.BytesRead > 0 && engine.Executor.Stats.BytesWritten > 0);
 
-            // Top-N of every user block on the workers (exact, and through the IVF index each worker builds) equals local.
+            // Top-N of every user block on the workers (exact, and through the IVF index each worker builds) equals local,
+            // with and without business rules (bans, per-user exclusions), and so does what the rules removed.
             var exclude = problem.UserItemConf;
             var blocks = BlockPartitioner.Partition(exclude, 5, s.Factors);
-            foreach (var ivf in new IvfBuildOptions?[] { null, new IvfBuildOptions(Seed: 9) })
+            var banned = Enumerable.Range(0, exclude.Cols).Where(i => i % 13 == 0).ToHashSet();
+            int ruleRows = exclude.Rows;
+            var rules = CsrMatrix.FromEntries(exclude.Rows, exclude.Cols, Enumerable.Range(0, ruleRows).ToArray(),
+                Enumerable.Range(0, ruleRows).Select(u => (u * 7) % exclude.Cols).ToArray(), new float[ruleRows]);
+            foreach (var (ivf, withRules) in new (IvfBuildOptions?, bool)[] { (null, false), (new IvfBuildOptions(Seed: 9), false), (null, true), (new IvfBuildOptions(Seed: 9), true) })
             {
-                var step = new ScoringStep(local.UserFactors, local.ItemFactors, s.Factors, 10, exclude, blocks, ivf, Nprobe: 4);
+                var step = new ScoringStep(local.UserFactors, local.ItemFactors, s.Factors, 10, exclude, blocks, ivf, Nprobe: 4,
+                    withRules ? banned : null, withRules ? rules : null);
                 var here = new LocalExecutor().Score(step);
                 var there = engine.Executor.Score(step);
                 Assert.Equal(here.Counts, there.Counts);
                 Assert.Equal(here.Items, there.Items);
                 Assert.Equal(here.Scores, there.Scores);
+                Assert.Equal(here.RuleRemoved, there.RuleRemoved);
+                Assert.Equal(withRules, here.RuleRemoved > 0);
             }
         }
         finally { StopAll(workers); }
