@@ -95,6 +95,29 @@ public class ListsForEveryoneTests
         Assert.Contains($"<th>lists by source</th><td>als {Metric("lists.users_als"):#,0}, popular {fallbackUsers:#,0}", report);
     }
 
+    [Theory]
+    [InlineData("users_input", "SELECT * FROM (VALUES (1::BIGINT, 'DE'), (NULL::BIGINT, 'FR')) t(user_id, country)", "'user_id', row group 0, row 1: null id")]
+    [InlineData("exclude_input", "SELECT * FROM (VALUES ('x1'), ('x2')) t(item_id)", "'item_id', row group 0, row 0: id of type String where the interaction log's ids are integers")]
+    [InlineData("items_input", "SELECT * FROM (VALUES (1::BIGINT, true), (2::BIGINT, NULL)) t(item_id, available)", "'available', row group 0, row 1: null; write true or false")]
+    public async Task A_bad_side_input_fails_the_run_naming_file_column_and_row_and_leaves_the_published_night_alone(string setting, string rows, string expected)
+    {
+        using var dir = new TempDirectory("batchrecs-lists-bad");
+        string input = dir.Sub("input"), lake = dir.Sub("lake"), bad = dir.Sub("bad.parquet");
+        Assert.Equal(0, (await CliProcess.RunAsync("demo-data", "--out", input, "--users", "200", "--items", "80", "--interactions", "3000",
+            "--days", "5", "--end-date", "2026-04-30")).ExitCode);
+        string[] run = ["run", "--input", input, "--lake", lake, "--run-date", "2026-05-01", "--set", "lookback_days=10", "--set", "quality_gate=false",
+            "--set", "retention_days=36500", "--set", "iterations=2"];
+        Assert.Equal(0, (await CliProcess.RunAsync(run)).ExitCode);
+        string partition = Path.Combine(lake, "recommendations", "run_date=2026-05-01");
+        string before = File.ReadAllText(Path.Combine(partition, "manifest.json"));
+
+        DuckQuery.Rows($"COPY ({rows}) TO '{bad}' (FORMAT parquet)");
+        var failed = await CliProcess.RunAsync([.. run, "--set", $"{setting}={bad}"]);
+        Assert.Equal(2, failed.ExitCode);
+        Assert.Contains($"{setting}: {bad}: column {expected}", failed.StdErr);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(partition, "manifest.json")));
+    }
+
     /// <summary>The popularity order of <paramref name="from"/> (distinct users per item), without the two rule items, under the category cap.</summary>
     private static long[] ExpectedFallback(string from, long banned, long unavailable)
     {
