@@ -180,21 +180,29 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     }
 
     /// <summary>
-    /// Seconds exact scoring of <paramref name="active"/> would take on this machine: a seeded sample (about 1 % of the
-    /// users, at least 256, at most 4096) is scored exactly on all cores and the time scaled up. Packing the items into
-    /// panels is timed with the sample (so the estimate errs high on tiny catalogues, where it does not matter).
+    /// Seconds exact scoring of <paramref name="active"/> would take on this machine: a seeded sample of 256 users is
+    /// scored exactly on all cores and the time scaled up; when that estimate is within 4× of the budget either way, a
+    /// larger sample (about 1 % of the users, at most 4096) decides. Packing the items into panels is timed with the
+    /// sample (so the estimate errs high on tiny catalogues, where it does not matter).
     /// </summary>
     public double ExactCostEstimate(AlsModel model, CsrMatrix exclude, int[] active, ulong seed)
     {
         if (active.Length == 0 || model.Items == 0) return 0;
-        int sample = Math.Min(active.Length, Math.Clamp(active.Length / 100, 256, 4096));
         var rng = new Random((int)(seed % int.MaxValue));
-        var users = active.OrderBy(_ => rng.Next()).Take(sample).Order().ToArray();
-        // A first small search compiles the kernels, so the timed one measures the scan, not the JIT.
-        ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(FetchCount, exclude), users[..Math.Min(8, users.Length)]);
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(FetchCount, exclude), users);
-        return sw.Elapsed.TotalSeconds * active.Length / sample;
+        var shuffled = active.OrderBy(_ => rng.Next()).ToArray();
+        var query = ExactQuery(FetchCount, exclude);
+        // A first small search compiles the kernels, so the timed ones measure the scan, not the JIT.
+        ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, query, shuffled[..Math.Min(8, shuffled.Length)]);
+        double Timed(int sample)
+        {
+            var users = shuffled[..Math.Min(sample, shuffled.Length)].Order().ToArray();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, query, users);
+            return sw.Elapsed.TotalSeconds * active.Length / users.Length;
+        }
+        double estimate = Timed(256), budget = settings.Retrieval.ExactBudgetSeconds;
+        int larger = Math.Clamp(active.Length / 100, 256, 4096);
+        return larger > 256 && estimate < 4 * budget && estimate > budget / 4 ? Timed(larger) : estimate;
     }
 
     /// <summary>
