@@ -157,6 +157,36 @@ public class CategoryCapTests
     }
 
     [Fact]
+    public void A_deeper_round_that_admits_fewer_items_than_the_first_leaves_only_padding_after_the_list()
+    {
+        // The first round comes from an approximate search (IVF) and the deeper one from the exact ranking, so the
+        // deeper candidates need not extend the first ones: here they are all of one category.
+        const int n = 4, cap = 1;
+        var category = new int[20];
+        for (int i = 0; i < 20; i++) category[i] = i < 3 ? i : 0; // items 0..2: categories 0..2; items 3..19: category 0
+        var first = new TopNResult(1, 3);
+        first.Items[0] = 0; first.Items[1] = 1; first.Items[2] = 2;
+        first.Scores[0] = 3f; first.Scores[1] = 2f; first.Scores[2] = 1f;
+        first.Counts[0] = 3;
+        TopNResult Deeper(int[] users, int fetch)
+        {
+            var r = new TopNResult(users.Length, fetch);
+            for (int j = 0; j < users.Length; j++)
+            {
+                int m = Math.Min(fetch, 17);
+                for (int c = 0; c < m; c++) { r.Items[j * fetch + c] = 3 + c; r.Scores[j * fetch + c] = 10f - c; }
+                r.Counts[j] = m;
+            }
+            return r;
+        }
+        var lists = new CategoryCap(category, cap).Apply(first, n, Deeper, 20, out _);
+        // Brute force over the last round's candidates: one item of category 0 (item 3).
+        Assert.Equal(new[] { 3 }, lists.ItemsOf(0).ToArray());
+        TopNTestData.AssertWellFormed(lists, 20);
+        for (int r = lists.Counts[0]; r < n; r++) Assert.True(float.IsNaN(lists.Scores[r]), $"slot {r} keeps score {lists.Scores[r]}");
+    }
+
+    [Fact]
     public void Rule_removed_of_the_candidates_is_carried_to_the_capped_lists()
     {
         var c = MakeCase(8, dominated: false);
