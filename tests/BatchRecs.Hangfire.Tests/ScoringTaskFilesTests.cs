@@ -1,0 +1,149 @@
+using BatchRecs.Core.Data;
+using BatchRecs.Core.Execution;
+using BatchRecs.Core.Index;
+using BatchRecs.Hangfire.Distributed;
+
+namespace BatchRecs.Hangfire.Tests;
+
+/// <summary>
+/// The scoring step's scratch files (no PostgreSQL, no workers): bans and per-user rule exclusions survive the trip to a
+/// worker, the worker's block lists equal the coordinator's and a brute force, and a block's RuleRemoved comes back.
+/// </summary>
+public class ScoringTaskFilesTests
+{
+    private const int K = 8, Users = 120, Items = 300, N = 10;
+
+    private static CsrMatrix RandomRows(int seed, int users, int items, int perUser)
+    {
+        var rng = new Random(seed);
+        var r = new List<int>(); var c = new List<int>();
+        for (int u = 0; u < users; u++)
+        {
+            int m = rng.Next(0, 2 * perUser + 1);
+            for (int e = 0; e < m; e++) { r.Add(u); c.Add(rng.Next(items)); }
+        }
+        return CsrMatrix.FromEntries(users, items, r.ToArray(), c.ToArray(), Enumerable.Repeat(1f, r.Count).ToArray());
+    }
+
+    private static float[] Matrix(int rows, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, rows * K).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    private static ScoringStep Step(int seed, IvfBuildOptions? ivf, int nprobe, bool rules = true, bool bans = true)
+    {
+        var u = Matrix(Users, seed);
+        var v = Matrix(Items, seed + 1);
+        var history = RandomRows(seed + 2, Users, Items, 8);
+        var rng = new Random(seed + 3);
+        // Bans on the items with the largest norms: they sit in many users' top N, so RuleRemoved is large.
+        var banned = bans ? Enumerable.Range(0, Items).OrderByDescending(i => Norm(v, i)).Take(15).Append(rng.Next(Items)).ToHashSet() : null;
+        var ruleRows = rules ? RandomRows(seed + 4, Users, Items, 30) : null;
+        return new ScoringStep(u, v, K, N, history, BlockPartitioner.Partition(history, 4, K), ivf, nprobe, banned, ruleRows);
+    }
+
+    private static double Norm(float[] v, int i)
+    {
+        double s = 0;
+        for (int d = 0; d < K; d++) s += (double)v[i * K + d] * v[i * K + d];
+        return s;
+    }
+
+    /// <summary>Brute force for one user: double-precision scores, history, bans and rule rows dropped, ties to the lower index.</summary>
+    private static int[] Brute(ScoringStep s, int x, bool withRules = true)
+    {
+        return Enumerable.Range(0, Items)
+            .Where(i => !s.Exclude.Contains(x, i))
+            .Where(i => !withRules || ((s.Banned is null || !s.Banned.Contains(i)) && (s.RuleExclude is null || !s.RuleExclude.Contains(x, i))))
+            .Select(i => (Item: i, Score: Enumerable.Range(0, K).Sum(d => (double)s.UserFactors[x * K + d] * s.ItemFactors[i * K + d])))
+            .OrderByDescending(p => p.Score).ThenBy(p => p.Item).Take(N).Select(p => p.Item).ToArray();
+    }
+
+    private static void AssertSamePattern(CsrMatrix? expected, CsrMatrix? actual)
+    {
+        if (expected is null) { Assert.Null(actual); return; }
+        Assert.NotNull(actual);
+        Assert.Equal(expected.Rows, actual.Rows);
+        Assert.Equal(expected.Cols, actual.Cols);
+        Assert.Equal(expected.RowPtr, actual.RowPtr);
+        Assert.Equal(expected.ColIdx, actual.ColIdx);
+    }
+
+    [Theory]
+    [InlineData(false, true, true)]
+    [InlineData(true, true, true)]
+    [InlineData(false, false, true)]
+    [InlineData(false, true, false)]
+    [InlineData(false, false, false)]
+    public void A_scoring_step_read_back_holds_the_same_bans_and_rule_rows_and_scores_the_same_lists(bool ivf, bool bans, bool rules)
+    {
+        using var dir = new TempDirectory();
+        var step = Step(11, ivf ? new IvfBuildOptions(Nlist: 12, Seed: 7, MaxThreads: 1) : null, ivf ? 12 : 0, rules, bans);
+        Assert.True(BlockTaskFiles.WriteScoring(dir.Path, step) > 0);
+        var back = BlockTaskFiles.ReadScoring(dir.Path);
+
+        Assert.Equal(step.K, back.K);
+        Assert.Equal(step.N, back.N);
+        Assert.Equal(step.Nprobe, back.Nprobe);
+        Assert.Equal(step.Ivf, back.Ivf);
+        Assert.Equal(step.UserFactors, back.UserFactors);
+        Assert.Equal(step.ItemFactors, back.ItemFactors);
+        AssertSamePattern(step.Exclude, back.Exclude);
+        AssertSamePattern(step.RuleExclude, back.RuleExclude);
+        if (step.Banned is null) Assert.True(back.Banned is null || back.Banned.Count == 0);
+        else Assert.Equal(step.Banned.Order().ToArray(), back.Banned!.Order().ToArray());
+
+        long total = 0, expectedTotal = 0;
+        foreach (var block in step.UserBlocks)
+        {
+            var original = step.ScoreBlock(block);
+            var worker = back.ScoreBlock(block);
+            Assert.Equal(original.Counts, worker.Counts);
+            Assert.Equal(original.Items, worker.Items);
+            Assert.Equal(original.Scores, worker.Scores);
+            Assert.Equal(original.RuleRemoved, worker.RuleRemoved);
+            total += worker.RuleRemoved;
+            for (int j = 0; j < block.Length; j++)
+            {
+                int x = block.Start + j;
+                // Scores differ from the double brute force only by float rounding; the seeds give no near-ties here.
+                Assert.Equal(Brute(step, x), worker.ItemsOf(j).ToArray());
+                var unfiltered = Brute(step, x, withRules: false);
+                expectedTotal += unfiltered.Count(i => (step.Banned?.Contains(i) ?? false) || (step.RuleExclude?.Contains(x, i) ?? false));
+            }
+        }
+        Assert.Equal(expectedTotal, total);
+        Assert.Equal(bans || rules, total > 0);
+    }
+
+    [Fact]
+    public void Block_lists_read_back_keep_their_rule_removed_count_and_gather_into_the_full_result()
+    {
+        using var dir = new TempDirectory();
+        var step = Step(21, null, 0);
+        var all = new TopNResult(Users, N);
+        long sum = 0;
+        foreach (var block in step.UserBlocks)
+        {
+            var part = step.ScoreBlock(block);
+            Assert.True(part.RuleRemoved > 0);
+            sum += part.RuleRemoved;
+            BlockTaskFiles.WriteLists(dir.Path, block.Index, part);
+            var back = BlockTaskFiles.ReadLists(dir.Path, block.Index);
+            Assert.Equal(part.Users, back.Users);
+            Assert.Equal(part.N, back.N);
+            Assert.Equal(part.Counts, back.Counts);
+            Assert.Equal(part.Items, back.Items);
+            Assert.Equal(part.Scores, back.Scores);
+            Assert.Equal(part.RuleRemoved, back.RuleRemoved);
+            ScoringStep.Gather(all, block, back);
+        }
+        // The gathered result equals one exact search over all users, RuleRemoved included.
+        var whole = ExactTopN.Search(step.UserFactors, step.ItemFactors, K, step.Query(1));
+        Assert.Equal(whole.Items, all.Items);
+        Assert.Equal(whole.Counts, all.Counts);
+        Assert.Equal(whole.RuleRemoved, all.RuleRemoved);
+        Assert.Equal(sum, all.RuleRemoved);
+    }
+}
