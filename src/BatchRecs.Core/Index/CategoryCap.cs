@@ -49,6 +49,9 @@ public sealed record CategoryCap(int[] Category, int Cap)
             {
                 int u = users?[j] ?? j;
                 taken.Clear();
+                // A deeper round may admit fewer than the last (its candidates need not extend an IVF round's): pad afresh.
+                lists.Items.AsSpan((int)((long)u * n), n).Fill(-1);
+                lists.Scores.AsSpan((int)((long)u * n), n).Fill(float.NaN);
                 var items = current.ItemsOf(j);
                 var scores = current.ScoresOf(j);
                 int w = 0, skipped = 0;

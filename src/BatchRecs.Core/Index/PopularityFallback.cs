@@ -18,9 +18,11 @@ public sealed class PopularityFallback
     private readonly float[] _globalScore;
     private readonly int[]?[] _segment;
     private readonly float[]?[] _segmentScore;
+    private readonly int[]?[] _segmentSorted;
 
-    private PopularityFallback(int[] global, float[] globalScore, int[]?[] segment, float[]?[] segmentScore, int[] segmentUsers)
+    private PopularityFallback(int[] global, float[] globalScore, int[]?[] segment, float[]?[] segmentScore, int[]?[] segmentSorted, int[] segmentUsers)
     {
+        _segmentSorted = segmentSorted;
         _global = global;
         _globalScore = globalScore;
         _segment = segment;
@@ -61,9 +63,11 @@ public sealed class PopularityFallback
 
         var segment = new int[]?[segments];
         var segmentScore = new float[]?[segments];
+        var segmentSorted = new int[]?[segments];
         if (userSegment is not null && segmentUsers.Any(c => c >= minSegmentUsers))
         {
             var scratch = new float[userItem.Cols];
+            var isTouched = new bool[userItem.Cols]; // not scratch[i] == 0: a very old entry's weight can round to 0
             var touched = new List<int>();
             foreach (var group in Enumerable.Range(0, userItem.Rows).Where(u => userSegment[u] >= 0 && segmentUsers[userSegment[u]] >= minSegmentUsers)
                          .GroupBy(u => userSegment[u]))
@@ -73,16 +77,17 @@ public sealed class PopularityFallback
                     for (int e = userItem.RowPtr[u]; e < userItem.RowPtr[u + 1]; e++)
                     {
                         int i = userItem.ColIdx[e];
-                        if (scratch[i] == 0) touched.Add(i);
+                        if (!isTouched[i]) { isTouched[i] = true; touched.Add(i); }
                         scratch[i] += Weight(times, e);
                     }
                 var items = Ranked(scratch, touched.ToArray(), depth);
                 segment[group.Key] = items;
                 segmentScore[group.Key] = items.Select(i => scratch[i]).ToArray();
-                foreach (int i in touched) scratch[i] = 0;
+                segmentSorted[group.Key] = items.Order().ToArray();
+                foreach (int i in touched) { scratch[i] = 0; isTouched[i] = false; }
             }
         }
-        return new PopularityFallback(order, order.Select(i => global[i]).ToArray(), segment, segmentScore, segmentUsers);
+        return new PopularityFallback(order, order.Select(i => global[i]).ToArray(), segment, segmentScore, segmentSorted, segmentUsers);
     }
 
     /// <summary>The best <paramref name="keep"/> of <paramref name="items"/> by score, ties to the lower index.</summary>
@@ -108,18 +113,20 @@ public sealed class PopularityFallback
     {
         int n = 0;
         var perCategory = cap?.NewCounter();
-        if (HasSegment(segment)) n = Take(_segment[segment]!, _segmentScore[segment]!, items, scores, 0, history, ruleExcludes, cap, perCategory, ref removed);
-        return Take(_global, _globalScore, items, scores, n, history, ruleExcludes, cap, perCategory, ref removed);
+        if (!HasSegment(segment))
+            return Take(_global, _globalScore, items, scores, 0, history, [], ruleExcludes, cap, perCategory, ref removed);
+        n = Take(_segment[segment]!, _segmentScore[segment]!, items, scores, 0, history, [], ruleExcludes, cap, perCategory, ref removed);
+        // Everyone's order then, passing over the segment's items: taken already, or skipped (and counted) already.
+        return Take(_global, _globalScore, items, scores, n, history, _segmentSorted[segment]!, ruleExcludes, cap, perCategory, ref removed);
     }
 
     private static int Take(int[] order, float[] score, Span<int> items, Span<float> scores, int n, ReadOnlySpan<int> history,
-        Func<int, bool> ruleExcludes, CategoryCap? cap, Dictionary<int, int>? perCategory, ref RuleCounts removed)
+        ReadOnlySpan<int> passed, Func<int, bool> ruleExcludes, CategoryCap? cap, Dictionary<int, int>? perCategory, ref RuleCounts removed)
     {
-        int already = n;
         for (int p = 0; p < order.Length && n < items.Length; p++)
         {
             int i = order[p];
-            if (history.BinarySearch(i) >= 0 || items[..already].Contains(i)) continue;
+            if (history.BinarySearch(i) >= 0 || passed.BinarySearch(i) >= 0) continue;
             if (ruleExcludes(i)) { removed.Rules++; continue; }
             if (cap is not null && !cap.Admit(i, perCategory!)) { removed.Category++; continue; }
             items[n] = i;

@@ -60,8 +60,10 @@ public static class MetricNames
     public const string RulesCategoryRemoved = "rules.category_removed";
 
     /// <summary>
-    /// Candidates the rules removed: items of the users' retrieved top lists that a ban, unavailability or exclusion
-    /// removed (the user's own history not counted), plus those the category cap skipped, over model and fallback lists.
+    /// Candidates the rules removed: items of the users' retrieved candidate lists (the top N, or the over-fetched top
+    /// when the category cap or a re-rank picks from more) that a ban, unavailability or exclusion removed, counted over
+    /// every user retrieval scored (including those whose list the fallback then replaced; their own history not
+    /// counted), plus those the category cap skipped, plus the fallback lists' skipped items.
     /// </summary>
     public const string RulesCandidatesRemoved = "rules.candidates_removed";
 
