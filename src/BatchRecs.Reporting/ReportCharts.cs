@@ -342,6 +342,8 @@ public static class ReportCharts
     private static string NoIndex(ReportData data) =>
         data.Setting("index") is "exact"
             ? "This run used exact top-N (index = exact): every user was scored against every item, so there is no IVF recall to show."
+            : data.Metric(MetricNames.IndexExact) == 1
+            ? $"This run used exact top-N (index = auto: exact scoring was estimated at {Sec(data.Metric(MetricNames.IndexExactEstimateSeconds))}, within exact_budget_seconds): every user was scored against every item, so there is no IVF recall to show."
             : $"The run recorded no IVF index metrics ({MetricNames.IndexRecallMean}, {MetricNames.IndexSearchSeconds}; status: {data.Run.Status}).";
 
     /// <summary>The <c>STAGE.iterNNN.FIELD</c> metrics as (iteration, value), in iteration order.</summary>

@@ -66,6 +66,10 @@ public class ListsForEveryoneTests
         Assert.DoesNotContain(lists[newDe[0]], r => r.Item == popular[4]);
         Assert.Contains(lists[newDe[1]], r => r.Item == popular[4]);
         Assert.All(lists.Values, l => Assert.True(l.GroupBy(r => r.Item % 4).All(g => g.Count() <= Cap)));
+        // Bans and unavailability apply to similar items too: such items have no list and are nobody's neighbour.
+        string similar = $"read_parquet('{lake}/similar_items/run_date=2026-05-01/*.parquet')";
+        Assert.True(DuckQuery.Scalar($"SELECT count(*) FROM {similar}") > 0);
+        Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM {similar} WHERE item_id IN ({banned}, {unavailable}) OR similar_item_id IN ({banned}, {unavailable})"));
         // Nobody gets an item they have.
         var seen = DuckQuery.Rows($"SELECT DISTINCT user_id, item_id FROM {events}").Select(r => (Convert.ToInt64(r[0]), Convert.ToInt64(r[1]))).ToHashSet();
         Assert.DoesNotContain(lists.SelectMany(kv => kv.Value.Select(r => (kv.Key, r.Item))), seen.Contains);

@@ -32,10 +32,11 @@ public sealed class ReportLakeFixture : IAsyncLifetime
             "--seed", "7", "--end-date", "2026-04-30");
         string[] common = ["--lake", Lake, "--set", "lookback_days=10", "--set", "top_n=10", "--set", "quality_gate=false",
             "--set", "retention_days=36500"]; // retention counts from the wall clock: keep the fixed dates
-        await Cli(0, ["run", "--input", input, "--run-date", "2026-04-30", .. common]);
+        // The evaluated runs go through the IVF index (index=auto would score this small catalogue exactly).
+        await Cli(0, ["run", "--input", input, "--run-date", "2026-04-30", .. common, "--set", "index=ivf"]);
         // A tuning adopted between the runs: the 05-01 run uses it, and its report shows the search.
         await Cli(0, ["tune", "--input", input, "--run-date", "2026-05-01", "--budget", "9", "--lake", Lake, "--set", "lookback_days=10", "--set", "top_n=10", "--set", "regularization=500"]);
-        await Cli(0, ["run", "--input", input, "--run-date", "2026-05-01", .. common]);
+        await Cli(0, ["run", "--input", input, "--run-date", "2026-05-01", .. common, "--set", "index=ivf"]);
         EvaluatedRun = LatestRun();
         var report = await Cli(0, "report", "--run", "latest", "--lake", Lake);
         EvaluatedReport = RunReport.DefaultPath(Lake, EvaluatedRun);
