@@ -9,18 +9,26 @@ namespace BatchRecs.Core.Index;
 /// <param name="Cap">items per category and list (≥ 1).</param>
 public sealed record CategoryCap(int[] Category, int Cap)
 {
-    /// <summary>A per-list counter of items taken per category.</summary>
-    public Dictionary<int, int> NewCounter() => [];
+    private readonly int _categories = Category.Length == 0 ? 0 : Category.Max() + 1;
+
+    /// <summary>A per-list counter of items taken per category (reset it with <see cref="Clear"/>).</summary>
+    public int[] NewCounter() => new int[_categories];
 
     /// <summary>Whether item <paramref name="item"/> fits the list counted by <paramref name="taken"/>; counts it if so.</summary>
-    public bool Admit(int item, Dictionary<int, int> taken)
+    public bool Admit(int item, int[] taken)
     {
         int c = Category[item];
         if (c < 0) return true;
-        taken.TryGetValue(c, out int had);
-        if (had >= Cap) return false;
-        taken[c] = had + 1;
+        if (taken[c] >= Cap) return false;
+        taken[c]++;
         return true;
+    }
+
+    /// <summary>Resets a counter after a list of <paramref name="items"/> (the items admitted into it).</summary>
+    public void Clear(int[] taken, ReadOnlySpan<int> items)
+    {
+        foreach (int i in items)
+            if (Category[i] >= 0) taken[Category[i]] = 0;
     }
 
     /// <summary>
@@ -48,7 +56,6 @@ public sealed record CategoryCap(int[] Category, int Cap)
             for (int j = 0; j < current.Users; j++)
             {
                 int u = users?[j] ?? j;
-                taken.Clear();
                 // A deeper round may admit fewer than the last (its candidates need not extend an IVF round's): pad afresh.
                 lists.Items.AsSpan((int)((long)u * n), n).Fill(-1);
                 lists.Scores.AsSpan((int)((long)u * n), n).Fill(float.NaN);
@@ -63,6 +70,7 @@ public sealed record CategoryCap(int[] Category, int Cap)
                     w++;
                 }
                 lists.Counts[u] = w;
+                Clear(taken, lists.ItemsOf(u));
                 if (w < n && items.Length == fetch && fetch < maxFetch) again.Add(u);
                 else skippedTotal += skipped;
             }

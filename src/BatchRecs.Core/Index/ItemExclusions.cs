@@ -16,12 +16,17 @@ internal sealed class ItemExclusions
     private readonly CsrMatrix? _seen;
     private readonly CsrMatrix? _rules;
     private readonly int[] _banned;
+    // The bans as a bitset too: the scan asks about every candidate that beats a threshold (a sorted array's binary
+    // search there cost 0.4 s of a 100k-user scoring with 1,200 bans).
+    private readonly ulong[] _bannedBits;
 
     public ItemExclusions(CsrMatrix? seen, IEnumerable<int>? banned, CsrMatrix? rules = null)
     {
         _seen = seen;
         _rules = rules;
         _banned = banned is null ? [] : banned.Distinct().Order().ToArray();
+        _bannedBits = _banned.Length == 0 ? [] : new ulong[(_banned[^1] >> 6) + 1];
+        foreach (int i in _banned) _bannedBits[i >> 6] |= 1UL << (i & 63);
     }
 
     public bool IsEmpty => _seen is null && _banned.Length == 0 && _rules is null;
@@ -34,9 +39,9 @@ internal sealed class ItemExclusions
             if ((uint)i < (uint)items) excluded++;
         var seen = Row(_seen, user);
         foreach (int i in seen)
-            if ((uint)i < (uint)items && Array.BinarySearch(_banned, i) < 0) excluded++;
+            if ((uint)i < (uint)items && !IsBanned(i)) excluded++;
         foreach (int i in Row(_rules, user))
-            if ((uint)i < (uint)items && Array.BinarySearch(_banned, i) < 0 && seen.BinarySearch(i) < 0) excluded++;
+            if ((uint)i < (uint)items && !IsBanned(i) && seen.BinarySearch(i) < 0) excluded++;
         return items - excluded;
     }
 
@@ -60,8 +65,9 @@ internal sealed class ItemExclusions
 
     public bool HasBans => _banned.Length != 0;
 
-    public bool IsBanned(int item) => Array.BinarySearch(_banned, item) >= 0;
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public bool IsBanned(int item) => (uint)(item >> 6) < (uint)_bannedBits.Length && (_bannedBits[item >> 6] & (1UL << (item & 63))) != 0;
 
     public bool Excludes(int user, int item) =>
-        (_banned.Length != 0 && Array.BinarySearch(_banned, item) >= 0) || Row(_seen, user).BinarySearch(item) >= 0 || Row(_rules, user).BinarySearch(item) >= 0;
+        IsBanned(item) || Row(_seen, user).BinarySearch(item) >= 0 || Row(_rules, user).BinarySearch(item) >= 0;
 }

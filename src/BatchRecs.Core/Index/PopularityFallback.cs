@@ -121,7 +121,7 @@ public sealed class PopularityFallback
     }
 
     private static int Take(int[] order, float[] score, Span<int> items, Span<float> scores, int n, ReadOnlySpan<int> history,
-        ReadOnlySpan<int> passed, Func<int, bool> ruleExcludes, CategoryCap? cap, Dictionary<int, int>? perCategory, ref RuleCounts removed)
+        ReadOnlySpan<int> passed, Func<int, bool> ruleExcludes, CategoryCap? cap, int[]? perCategory, ref RuleCounts removed)
     {
         for (int p = 0; p < order.Length && n < items.Length; p++)
         {

@@ -68,8 +68,9 @@ public sealed class ListRules
         {
             var table = await SideTable.ReadAsync("users_input", usersPath, ct);
             var ids = table.Ids(UserColumn, users.Kind);
-            listed = ids.ToMap().Count;
-            published = users.WithAppended(ids.ToMap());
+            var listedMap = ids.ToMap();
+            listed = listedMap.Count;
+            published = users.WithAppended(listedMap);
             (segment, segmentNames) = Segments(table, ids, published);
         }
 
