@@ -137,10 +137,12 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     public TopNResult Score(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null) => Retrieve(model, exclude, propensity, users).Lists;
 
     /// <summary>
-    /// Top-N through the configured index, with what the index did: for <c>index=ivf</c> the index is built over the
-    /// item factors, nprobe auto-tuned to reach <c>recall_floor</c> (plus a margin) on a seeded sample, every user searched,
-    /// and a different seeded canary sample scored both exactly and through the index. A canary recall under the floor
-    /// throws <see cref="RecallSloException"/>.
+    /// Top-N through the index (chosen on the first call: <see cref="Index"/>), with what the index did: for the IVF the
+    /// index is built over the item factors, nprobe auto-tuned to reach <c>recall_floor</c> (plus a margin) on a seeded
+    /// sample, every user searched, and a different seeded canary sample scored both exactly and through the index; a
+    /// canary recall under the floor throws <see cref="RecallSloException"/>. History, bans and per-user exclusions are
+    /// filtered inside the search; an ipw-rerank re-orders the fetched candidates; the category cap picks the lists from
+    /// them (searching short users again, deeper).
     /// </summary>
     public (TopNResult Lists, IndexReport? Index) Retrieve(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null)
     {
