@@ -88,7 +88,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     {
         var als = settings.ToAls(iterations);
         if (als.Mode == AlsMode.Explicit) return ForRanking(ExplicitAls.Fit(strengths, als, onIteration: onIteration));
-        var problem = AlsProblem.Build(strengths, als, TrainWithIpw ? RelMf.Preferences(strengths, propensity) : null);
+        var problem = TrainWithIpw ? AlsProblem.BuildRelMf(strengths, als, propensity) : AlsProblem.Build(strengths, als);
         var checkpoint = checkpointPath is null ? null
             : new FileCheckpoint(checkpointPath, FileCheckpoint.Fingerprint(problem, als, warm?.UserFactors, warm?.ItemFactors));
         return ImplicitAls.Fit(problem, als, executor, new AlsFitOptions
