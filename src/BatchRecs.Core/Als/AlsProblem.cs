@@ -1,5 +1,6 @@
 using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
+using BatchRecs.Core.Debias;
 
 namespace BatchRecs.Core.Als;
 
@@ -31,11 +32,44 @@ public sealed class AlsProblem
     public int Users => UserItemConf.Rows;
     public int Items => UserItemConf.Cols;
 
+    /// <summary>Builds the plain problem from interaction strengths r (user × item CSR): c = confidence(r), p = 1.</summary>
+    public static AlsProblem Build(CsrMatrix strengths, AlsSettings settings)
+    {
+        CheckStrengths(strengths);
+        var conf = strengths.MapValues(settings.ConfidenceOf);
+        return new AlsProblem(conf, conf.Transpose(), null, null);
+    }
+
     /// <summary>
-    /// Builds the problem from interaction strengths r (user × item CSR): c = confidence(r), p = 1,
-    /// or p = <paramref name="preference"/>[entry] when given (aligned with <c>strengths.Values</c>).
+    /// Builds the Rel-MF problem (debias=ipw-train): a clicked pair with confidence c = confidence(r) and item propensity
+    /// θ_i gets confidence c′ = 1 + (c − 1)/θ_i and preference p′ = c/(θ_i + c − 1) (<see cref="RelMf"/>); unclicked
+    /// pairs keep weight 1 and target 0. With every θ_i = 1 this is <see cref="Build"/>'s problem, bit for bit.
     /// </summary>
-    public static AlsProblem Build(CsrMatrix strengths, AlsSettings settings, float[]? preference = null)
+    /// <param name="strengths">users × items interaction strengths r.</param>
+    /// <param name="settings">the confidence function (α, linear or log).</param>
+    /// <param name="itemPropensity">θ_i per item (items = <c>strengths.Cols</c>), each in (0, 1]: already clipped (<see cref="Propensity"/>).</param>
+    public static AlsProblem BuildRelMf(CsrMatrix strengths, AlsSettings settings, ReadOnlySpan<float> itemPropensity)
+    {
+        CheckStrengths(strengths);
+        if (itemPropensity.Length != strengths.Cols)
+            throw new ArgumentException($"one propensity per item is needed ({strengths.Cols} items, {itemPropensity.Length} propensities).", nameof(itemPropensity));
+        for (int i = 0; i < itemPropensity.Length; i++)
+            if (!(itemPropensity[i] > 0 && itemPropensity[i] <= 1))
+                throw new ArgumentException($"propensities must be in (0, 1] (item index {i} has {itemPropensity[i]}); clip them first.", nameof(itemPropensity));
+        var confValues = new float[strengths.NonZeros];
+        var pref = new float[strengths.NonZeros];
+        for (int e = 0; e < confValues.Length; e++)
+        {
+            float c = settings.ConfidenceOf(strengths.Values[e]), theta = itemPropensity[strengths.ColIdx[e]];
+            confValues[e] = RelMf.Confidence(c, theta);
+            pref[e] = RelMf.Preference(c, theta);
+        }
+        var conf = new CsrMatrix(strengths.Rows, strengths.Cols, strengths.RowPtr, strengths.ColIdx, confValues);
+        var prefT = new CsrMatrix(strengths.Rows, strengths.Cols, strengths.RowPtr, strengths.ColIdx, pref).Transpose().Values;
+        return new AlsProblem(conf, conf.Transpose(), pref, prefT);
+    }
+
+    private static void CheckStrengths(CsrMatrix strengths)
     {
         for (int e = 0; e < strengths.Values.Length; e++)
         {
@@ -46,12 +80,5 @@ public sealed class AlsProblem
                 throw new BadInputException($"interaction strength must be a finite number ≥ 0; got {v} for user index {row}, item index {strengths.ColIdx[e]}.");
             }
         }
-        if (preference is not null && preference.Length != strengths.NonZeros)
-            throw new ArgumentException("preference must have one value per stored entry.", nameof(preference));
-        var conf = strengths.MapValues(settings.ConfidenceOf);
-        var confT = conf.Transpose();
-        float[]? prefT = preference is null ? null
-            : new CsrMatrix(strengths.Rows, strengths.Cols, strengths.RowPtr, strengths.ColIdx, preference).Transpose().Values;
-        return new AlsProblem(conf, confT, preference, prefT);
     }
 }

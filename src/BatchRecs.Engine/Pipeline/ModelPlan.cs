@@ -28,8 +28,8 @@ public sealed record IndexReport(int Nlist, int Nprobe, RecallReport Recall, dou
 
 /// <summary>
 /// How a job turns pairs into lists, shared by the evaluated fit, the published refit and tuning trials so they can
-/// never drift apart: confidence and (for ipw-train) Rel-MF preferences, the block layout, and scoring with
-/// seen items and the business rules' exclusions filtered inside retrieval, (for ipw-rerank) a propensity re-rank of
+/// never drift apart: confidence and (for ipw-train) Rel-MF confidences and preferences, the block layout, and scoring with
+/// seen items and the business rules' exclusions filtered inside retrieval, (for ipw-rerank and both) the re-rank by ŝ/p_i^β of
 /// over-fetched candidates, and the category cap.
 /// </summary>
 /// <param name="settings">the job's settings.</param>
@@ -79,7 +79,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// <param name="trackLoss">compute the training loss every iteration (tuning trials, which only need the metric, skip it).</param>
     /// <param name="userSample">the share of the users <paramref name="strengths"/> holds (see <see cref="ImplicitAls.Fit"/>).</param>
     /// <param name="strengths">users × items interaction strengths to fit.</param>
-    /// <param name="propensity">p_i per item (Rel-MF preferences when debias includes ipw-train; unused otherwise).</param>
+    /// <param name="propensity">p_i per item, clipped (Rel-MF confidences and preferences when debias includes ipw-train, <see cref="AlsProblem.BuildRelMf"/>; unused otherwise).</param>
     /// <param name="iterations">ALS iterations of this fit.</param>
     /// <param name="warm">factors to start from, or null for seeded random ones.</param>
     /// <param name="ct">cancels the fit.</param>
@@ -88,7 +88,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     {
         var als = settings.ToAls(iterations);
         if (als.Mode == AlsMode.Explicit) return ForRanking(ExplicitAls.Fit(strengths, als, onIteration: onIteration));
-        var problem = AlsProblem.Build(strengths, als, TrainWithIpw ? RelMf.Preferences(strengths, propensity) : null);
+        var problem = TrainWithIpw ? AlsProblem.BuildRelMf(strengths, als, propensity) : AlsProblem.Build(strengths, als);
         var checkpoint = checkpointPath is null ? null
             : new FileCheckpoint(checkpointPath, FileCheckpoint.Fingerprint(problem, als, warm?.UserFactors, warm?.ItemFactors));
         return ImplicitAls.Fit(problem, als, executor, new AlsFitOptions

@@ -25,7 +25,7 @@ public enum PropensityModel
 /// <param name="Propensity"><c>propensity</c>.</param>
 /// <param name="PropensityEta"><c>propensity_eta</c>: η of p_i = (n_i / max n)^η.</param>
 /// <param name="PropensityClip"><c>propensity_clip</c>: p_min.</param>
-/// <param name="RerankBeta"><c>rerank_beta</c>.</param>
+/// <param name="RerankBeta"><c>rerank_beta</c>: β in [0, 1] of the re-rank log max(ŝ, ε) − β·log p_i (<see cref="BatchRecs.Core.Debias.PopularityRerank"/>); used as given in both ipw-rerank and both.</param>
 /// <param name="RerankCandidates"><c>rerank_candidates</c>: candidates per user, as a multiple of top_n.</param>
 public sealed record DebiasSettings(DebiasMode Mode, PropensityModel Propensity, double PropensityEta, double PropensityClip, double RerankBeta, int RerankCandidates)
 {

@@ -59,7 +59,7 @@ public sealed class JobSettings
         SettingDefinition.Bool("similar_items", true, "publish every item's most similar items (cosine of item factors) as similar_items"),
         SettingDefinition.Int("similar_n", 20, 1, 10_000, "similar items per item"),
         SettingDefinition.Text("exposure_input", "", "directory of Parquet exposure logs (user_id, item_id, event_time[, position]) for propensity=exposure"),
-        SettingDefinition.Float("rerank_beta", 0.3, 0, 100, "β of the re-rank score − β·log p_i"),
+        SettingDefinition.Float("rerank_beta", 0.5, 0, 1, "β of the re-rank by log max(ŝ, ε) − β·log p_i, i.e. by ŝ/p_i^β (ε = 1e-6; scores ≤ ε go last, in plain order): 0 keeps the plain order, 1 is the full relevance estimate click probability / exposure propensity. Under debias=both the Rel-MF scores already estimate relevance, so β > 0 divides by p_i a second time (0 or small is advised there)"),
         SettingDefinition.Int("rerank_candidates", 3, 1, 100, "candidates per user retrieved for re-ranking, as a multiple of top_n"),
         SettingDefinition.Bool("quality_gate", true, "reject (publish nothing) a run worse than the last accepted run or than popularity"),
         SettingDefinition.Float("gate_tolerance", 0.1, 0, 1, "allowed relative drop of model NDCG@top_n against the last accepted run of the job"),

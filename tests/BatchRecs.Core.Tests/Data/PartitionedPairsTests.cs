@@ -156,7 +156,7 @@ public class PartitionedPairsTests
         Assert.True(problem.Bytes <= 12L * matrix.NonZeros + 4L * (matrix.Cols + 1),                 // confidences both ways
             $"{problem.Bytes} bytes for {matrix.NonZeros} entries");
         Assert.Same(matrix.ColIdx, problem.UserItemConf.ColIdx);                                     // the pattern is shared
-        var weighted = AlsProblem.Build(matrix, new AlsSettings(), Enumerable.Repeat(1f, matrix.NonZeros).ToArray());
+        var weighted = AlsProblem.BuildRelMf(matrix, new AlsSettings(), Enumerable.Repeat(1f, matrix.Cols).ToArray());
         Assert.True(weighted.Bytes <= 20L * matrix.NonZeros + 4L * (matrix.Cols + 1));              // + preferences both ways
     }
 }
