@@ -72,8 +72,14 @@ internal static class UnbiasedBench
                 results.Add((variant, per, fit));
             }
             var none = results.FirstOrDefault(r => r.Name.Replace(" ", "") == "debias=none").PerSeed;
-            Console.WriteLine($"| variant | DCG@{K} | Recall@{K} | DCG@{K} / none | Recall@{CatalogueK} (catalogue) | NDCG@{CatalogueK} (catalogue) | coverage@{CatalogueK} | mean pop rank@{CatalogueK} | fit s |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+            if (none is not null)
+            {
+                double se = none.Average(m => m.Test.DcgStandardError), mean = none.Average(m => m.Test.Dcg);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"± below = standard error over seeds (model noise only), except the paired Δ column (standard error over users of the per-user difference, averaged over seeds); the per-user standard error of debias=none's DCG@{K} is {se:F4} ({100 * se / mean:F1} % of the mean), the noise of this one test set that seeds do not average away."));
+            }
+            Console.WriteLine($"| variant | DCG@{K} | Recall@{K} | DCG@{K} / none | Δ DCG@{K} vs none (paired over users) | Recall@{CatalogueK} (catalogue) | NDCG@{CatalogueK} (catalogue) | coverage@{CatalogueK} | mean pop rank@{CatalogueK} | fit s |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
             Print("popularity", Enumerable.Repeat(pop, seedList.Length).ToArray(), none, [0]);
             foreach (var (name, per, fit) in results) Print(name, per, none, fit);
             return 0;
@@ -84,10 +90,35 @@ internal static class UnbiasedBench
     /// <summary>Coat as matrices over the same users × items indices: training positives (strength 1), all test ratings, test positives.</summary>
     internal sealed record CoatData(CsrMatrix Train, CsrMatrix Test, CsrMatrix TestPositives);
 
-    internal sealed record Measured(RandomizedTestReport Test, EvaluationReport Catalogue);
+    /// <param name="PerUserDcg">each user's DCG@K (NaN: no test positive), for the paired comparison with none.</param>
+    internal sealed record Measured(RandomizedTestReport Test, EvaluationReport Catalogue, double[] PerUserDcg);
 
-    private static Measured Measure(TopNResult lists, CoatData d, int[] counts) =>
-        new(RandomizedTestMetrics.Evaluate(lists, d.Test, K, PositiveAt), Metrics.Evaluate(lists, d.TestPositives, CatalogueK, default, counts));
+    private static Measured Measure(TopNResult lists, CoatData d, int[] counts)
+    {
+        var perUser = new double[d.Test.Rows];
+        return new(RandomizedTestMetrics.Evaluate(lists, d.Test, K, PositiveAt, perUser), Metrics.Evaluate(lists, d.TestPositives, CatalogueK, default, counts), perUser);
+    }
+
+    /// <summary>
+    /// Paired difference with none on the same users: per user, the mean over seeds of DCG@K(variant) − DCG@K(none);
+    /// returned as mean ± its standard error over users (the test-set noise the seeds cannot remove, with the users'
+    /// own spread cancelled by pairing).
+    /// </summary>
+    private static string PairedDelta(Measured[] per, Measured[] none)
+    {
+        int users = per[0].PerUserDcg.Length;
+        var diffs = new List<double>();
+        for (int u = 0; u < users; u++)
+        {
+            if (double.IsNaN(none[0].PerUserDcg[u])) continue;
+            double dsum = 0;
+            for (int s = 0; s < per.Length; s++) dsum += per[s].PerUserDcg[u] - none[s].PerUserDcg[u];
+            diffs.Add(dsum / per.Length);
+        }
+        if (diffs.Count < 2) return "–";
+        double mean = diffs.Average(), sd = Math.Sqrt(diffs.Sum(x => (x - mean) * (x - mean)) / (diffs.Count - 1));
+        return string.Create(CultureInfo.InvariantCulture, $"{mean:+0.0000;-0.0000;0.0000} ± {sd / Math.Sqrt(diffs.Count):F4}");
+    }
 
     /// <summary>Imports Coat with the job's importer into a temporary input directory and reads it back with the job's reader.</summary>
     internal static async Task<CoatData> LoadCoatAsync(string sharedDir, CancellationToken ct)
@@ -137,8 +168,9 @@ internal static class UnbiasedBench
     private static void Print(string name, Measured[] per, Measured[]? none, double[] fit)
     {
         string ratio = none is null ? "–" : Cell(per.Select((m, s) => none[s].Test.Dcg == 0 ? double.NaN : m.Test.Dcg / none[s].Test.Dcg).ToArray(), "F3");
+        string delta = none is null ? "–" : PairedDelta(per, none);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {Cell(per.Select(m => m.Test.Dcg).ToArray(), "F4")} | {Cell(per.Select(m => m.Test.Recall).ToArray(), "F4")} | {ratio} | " +
+            $"| {name} | {Cell(per.Select(m => m.Test.Dcg).ToArray(), "F4")} | {Cell(per.Select(m => m.Test.Recall).ToArray(), "F4")} | {ratio} | {delta} | " +
             $"{Cell(per.Select(m => m.Catalogue.Recall).ToArray(), "F4")} | {Cell(per.Select(m => m.Catalogue.Ndcg).ToArray(), "F4")} | " +
             $"{Cell(per.Select(m => m.Catalogue.Coverage).ToArray(), "F3")} | {Cell(per.Select(m => m.Catalogue.MeanPopularityRank).ToArray(), "F1")} | {fit.Average():F2} |"));
     }

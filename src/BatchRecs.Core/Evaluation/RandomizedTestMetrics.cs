@@ -9,7 +9,9 @@ namespace BatchRecs.Core.Evaluation;
 /// <param name="UsersWithoutPositives">users with test ratings but none ≥ the threshold (left out of the means).</param>
 /// <param name="Dcg">mean unnormalized DCG@K = Σ_{j≤K} rel_j / log₂(j + 1).</param>
 /// <param name="Recall">mean Recall@K = test positives in the first K / the user's test positives.</param>
-public sealed record RandomizedTestReport(int K, int Users, int UsersWithoutPositives, double Dcg, double Recall);
+/// <param name="DcgStandardError">standard error of <paramref name="Dcg"/> over users (sample sd of the per-user DCG@K / √Users):
+/// the noise of drawing these users and test items, which more model seeds do not reduce.</param>
+public sealed record RandomizedTestReport(int K, int Users, int UsersWithoutPositives, double Dcg, double Recall, double DcgStandardError = 0);
 
 /// <summary>
 /// The evaluation of Saito et al. (WSDM 2020, "Unbiased Recommender Learning from Missing-Not-At-Random Implicit
@@ -30,12 +32,15 @@ public static class RandomizedTestMetrics
     /// <param name="test">users × items test ratings (0 = not rated is simply absent); rows beyond <c>lists.Users</c> are ignored.</param>
     /// <param name="k">K of DCG@K and Recall@K.</param>
     /// <param name="positiveAt">a test rating at or above it is relevant (Coat, Yahoo! R3: 4).</param>
-    public static RandomizedTestReport Evaluate(TopNResult lists, CsrMatrix test, int k, float positiveAt = 4f)
+    /// <param name="perUserDcg">if given (length test.Rows), receives each user's DCG@K, NaN for users left out — for paired comparisons of two models on the same users.</param>
+    public static RandomizedTestReport Evaluate(TopNResult lists, CsrMatrix test, int k, float positiveAt = 4f, double[]? perUserDcg = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        if (perUserDcg is not null && perUserDcg.Length != test.Rows) throw new ArgumentException($"perUserDcg needs one slot per test row ({test.Rows}).", nameof(perUserDcg));
+        perUserDcg?.AsSpan().Fill(double.NaN);
         var rank = new int[test.Cols];
         Array.Fill(rank, int.MaxValue);
-        double dcg = 0, recall = 0;
+        double dcg = 0, dcgSquares = 0, recall = 0;
         int users = 0, without = 0;
         for (int u = 0; u < test.Rows && u < lists.Users; u++)
         {
@@ -57,11 +62,16 @@ public static class RandomizedTestMetrics
                 hits++;
                 d += 1.0 / Math.Log2(j + 2);
             }
+            if (perUserDcg is not null) perUserDcg[u] = d;
             dcg += d;
+            dcgSquares += d * d;
             recall += (double)hits / positives;
             users++;
         }
-        return users == 0 ? new RandomizedTestReport(k, 0, without, 0, 0) : new RandomizedTestReport(k, users, without, dcg / users, recall / users);
+        if (users == 0) return new RandomizedTestReport(k, 0, without, 0, 0);
+        double mean = dcg / users;
+        double se = users < 2 ? 0 : Math.Sqrt(Math.Max(0, (dcgSquares - users * mean * mean) / (users - 1)) / users);
+        return new RandomizedTestReport(k, users, without, mean, recall / users, se);
     }
 
     /// <summary>Positions into <paramref name="items"/> (sorted item ids), ordered by <paramref name="rank"/> (int.MaxValue = not listed), then item id.</summary>

@@ -32,12 +32,18 @@ public class RandomizedTestMetricsTests
             [0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3],
             [0, 2, 5, 6, 7, 8, 1, 2, 0, 1, 2, 3, 4, 5, 6, 0, 1],
             [5, 1, 2, 1, 4, 1, 4, 2, 4, 1, 1, 1, 1, 1, 5, 3, 1]);
-        var m = RandomizedTestMetrics.Evaluate(lists, test, 5);
+        var perUser = new double[4];
+        var m = RandomizedTestMetrics.Evaluate(lists, test, 5, perUserDcg: perUser);
         Assert.Equal(3, m.Users);
         Assert.Equal(1, m.UsersWithoutPositives);
         double dcg0 = 1 + 1 / Math.Log2(6), dcg1 = 1 / Math.Log2(3), dcg2 = 1;
         Assert.Equal((dcg0 + dcg1 + dcg2) / 3, m.Dcg, 12);
         Assert.Equal((1 + 1 + 0.5) / 3, m.Recall, 12);
+        double[] per = [dcg0, dcg1, dcg2];
+        double sd = Math.Sqrt(per.Sum(x => (x - per.Average()) * (x - per.Average())) / 2);
+        Assert.Equal(sd / Math.Sqrt(3), m.DcgStandardError, 12);
+        Assert.Equal(per, perUser[..3]);
+        Assert.True(double.IsNaN(perUser[3]));
     }
 
     [Fact]
