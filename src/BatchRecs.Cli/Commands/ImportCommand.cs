@@ -44,7 +44,21 @@ internal static class ImportCommand
             Print(r, p.GetValue(out2)!);
             return 0;
         }));
-        return new Command("import", "Turn public rating files into the Parquet input contract, partitioned by day.") { movielens, csv };
+        var coatDir = new Argument<string>("DIR") { Description = "the Coat folder (train.ascii, test.ascii)" };
+        var out3 = new Option<string>("--out") { Description = "output directory", Required = true };
+        var coat = new Command("coat",
+            "Import Coat (Schnabel et al. 2016): every rating of train.ascii (self-selected items) becomes an interaction — user_id = 0-based row, " +
+            "item_id = 0-based column, value = the rating 1–5 (all ratings are kept; the unbiased bench takes ratings ≥ 4 as positives), " +
+            "all at 2016-01-01T00:00Z (Coat has no times: run with --run-date 2016-01-02 or later); the random-item ratings of test.ascii go to " +
+            "OUT/_coat/test.parquet (user_id, item_id, rating), which is not read as interactions.") { coatDir, out3 };
+        coat.SetAction((p, ct) => CliErrors.Guard(async () =>
+        {
+            var r = await CoatImporter.ImportAsync(p.GetValue(coatDir)!, p.GetValue(out3)!, ct);
+            Print(r.Train, p.GetValue(out3)!);
+            Console.WriteLine($"{r.TestRatings:N0} random test ratings of {r.Users} users × {r.Items} items into {Path.Combine(Path.GetFullPath(p.GetValue(out3)!), CoatImporter.TestRelativePath)}");
+            return 0;
+        }));
+        return new Command("import", "Turn public rating files into the Parquet input contract, partitioned by day.") { movielens, csv, coat };
     }
 
     private static void Print(ImportResult r, string outDir) =>
