@@ -6,7 +6,8 @@ namespace BatchRecs.Core.Tests.Evaluation;
 
 public class MetricsTests
 {
-    private static TopNResult Lists(int n, params int[][] lists)
+    /// <summary>Lists of the given items, best first (scores 0, −1, −2, …); shared with the other evaluation tests.</summary>
+    internal static TopNResult Lists(int n, params int[][] lists)
     {
         var r = new TopNResult(lists.Length, n);
         for (int u = 0; u < lists.Length; u++)

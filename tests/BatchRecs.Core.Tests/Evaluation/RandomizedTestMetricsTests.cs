@@ -6,16 +6,7 @@ namespace BatchRecs.Core.Tests.Evaluation;
 
 public class RandomizedTestMetricsTests
 {
-    private static TopNResult Lists(int n, params int[][] lists)
-    {
-        var r = new TopNResult(lists.Length, n);
-        for (int u = 0; u < lists.Length; u++)
-        {
-            r.Counts[u] = lists[u].Length;
-            for (int j = 0; j < lists[u].Length; j++) { r.Items[u * n + j] = lists[u][j]; r.Scores[u * n + j] = -j; }
-        }
-        return r;
-    }
+    private static TopNResult Lists(int n, params int[][] lists) => MetricsTests.Lists(n, lists);
 
     [Fact]
     public void Dcg5_and_recall5_match_hand_computed_values()
