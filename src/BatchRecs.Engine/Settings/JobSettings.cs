@@ -46,7 +46,7 @@ public sealed class JobSettings
         SettingDefinition.IntOrAuto("nprobe", 1, 1_000_000, "IVF lists probed per user (auto: the smallest meeting recall_floor on a sample)"),
         SettingDefinition.Float("recall_floor", 0.95, 0, 1, "minimum canary recall@top_n of the index against exact search; below it the run fails"),
         SettingDefinition.Int("canary_users", 1000, 1, 1_000_000, "users scored both exactly and through the index in every run"),
-        SettingDefinition.Choice("debias", "none", [("none", DebiasMode.None), ("ipw-train", DebiasMode.IpwTrain), ("ipw-rerank", DebiasMode.IpwRerank), ("both", DebiasMode.Both)], "inverse propensity weighting: in training (Rel-MF), in re-ranking, both, or none"),
+        SettingDefinition.Choice("debias", "none", [("none", DebiasMode.None), ("ipw-train", DebiasMode.IpwTrain), ("ipw-rerank", DebiasMode.IpwRerank), ("both", DebiasMode.Both)], "inverse propensity weighting: in training (Rel-MF), in re-ranking, both, or none. Measured against none (README, Debiasing on Coat): Coat DCG@5 on random test items ipw-train 0.98×, ipw-rerank 0.96×, both 0.94×; MovieLens 100K Recall@20 −8.5 %, −11 %, −42 %. Keep none unless your own randomized traffic shows a gain"),
         SettingDefinition.Choice("propensity", "popularity", [("popularity", PropensityModel.Popularity), ("exposure", PropensityModel.Exposure)], "propensity model: item popularity power law, or a logistic model over an exposure log"),
         SettingDefinition.Float("propensity_eta", 0.5, 0, 10, "η of p_i = (n_i / max n)^η"),
         SettingDefinition.Float("propensity_clip", 0.05, 1e-6, 1, "p_min: propensities are clipped to [p_min, 1]"),
