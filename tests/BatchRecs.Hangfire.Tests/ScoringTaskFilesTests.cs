@@ -13,33 +13,15 @@ public class ScoringTaskFilesTests
 {
     private const int K = 8, Users = 120, Items = 300, N = 10;
 
-    private static CsrMatrix RandomRows(int seed, int users, int items, int perUser)
-    {
-        var rng = new Random(seed);
-        var r = new List<int>(); var c = new List<int>();
-        for (int u = 0; u < users; u++)
-        {
-            int m = rng.Next(0, 2 * perUser + 1);
-            for (int e = 0; e < m; e++) { r.Add(u); c.Add(rng.Next(items)); }
-        }
-        return CsrMatrix.FromEntries(users, items, r.ToArray(), c.ToArray(), Enumerable.Repeat(1f, r.Count).ToArray());
-    }
-
-    private static float[] Matrix(int rows, int seed)
-    {
-        var rng = new Random(seed);
-        return Enumerable.Range(0, rows * K).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-    }
-
     private static ScoringStep Step(int seed, IvfBuildOptions? ivf, int nprobe, bool rules = true, bool bans = true)
     {
-        var u = Matrix(Users, seed);
-        var v = Matrix(Items, seed + 1);
-        var history = RandomRows(seed + 2, Users, Items, 8);
+        var u = SeededData.Matrix(Users, K, seed);
+        var v = SeededData.Matrix(Items, K, seed + 1);
+        var history = SeededData.History(Users, Items, 8, seed + 2);
         var rng = new Random(seed + 3);
         // Bans on the items with the largest norms: they sit in many users' top N, so RuleRemoved is large.
         var banned = bans ? Enumerable.Range(0, Items).OrderByDescending(i => Norm(v, i)).Take(15).Append(rng.Next(Items)).ToHashSet() : null;
-        var ruleRows = rules ? RandomRows(seed + 4, Users, Items, 30) : null;
+        var ruleRows = rules ? SeededData.History(Users, Items, 30, seed + 4) : null;
         return new ScoringStep(u, v, K, N, history, BlockPartitioner.Partition(history, 4, K), ivf, nprobe, banned, ruleRows);
     }
 

@@ -15,9 +15,9 @@ public class CategoryCapTests
 
     private static Case MakeCase(int seed, bool dominated)
     {
-        var u = TopNTestData.Matrix(Users, K, seed);
-        var v = TopNTestData.Matrix(Items, K, seed + 1);
-        var history = TopNTestData.History(Users, Items, 10, seed + 2);
+        var u = SeededData.Matrix(Users, K, seed);
+        var v = SeededData.Matrix(Items, K, seed + 1);
+        var history = SeededData.History(Users, Items, 10, seed + 2);
         var rng = new Random(seed + 3);
         var category = new int[Items];
         for (int i = 0; i < Items; i++) category[i] = rng.Next(10) == 0 ? -1 : rng.Next(8);

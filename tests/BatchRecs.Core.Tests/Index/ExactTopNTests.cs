@@ -10,8 +10,8 @@ public class ExactTopNTests
         // 37 items: two panels plus a remainder; 11 users: one full 8-user tile and a partial one.
         for (int k = 1; k <= 70; k++)
         {
-            var users = TopNTestData.Matrix(11, k, seed: k);
-            var items = TopNTestData.Matrix(37, k, seed: 1000 + k);
+            var users = SeededData.Matrix(11, k, seed: k);
+            var items = SeededData.Matrix(37, k, seed: 1000 + k);
             var r = ExactTopN.Search(users, items, k, new TopNQuery(10));
             for (int u = 0; u < 11; u++)
             {
@@ -33,8 +33,8 @@ public class ExactTopNTests
     {
         // Small integer factors make many scores exactly equal.
         const int k = 3;
-        var u = TopNTestData.Matrix(20, k, seed: 5, integers: true);
-        var v = TopNTestData.Matrix(items, k, seed: 6, integers: true);
+        var u = SeededData.Matrix(20, k, seed: 5, integers: true);
+        var v = SeededData.Matrix(items, k, seed: 6, integers: true);
         var r = ExactTopN.Search(u, v, k, new TopNQuery(n));
         for (int x = 0; x < 20; x++)
             Assert.Equal(TopNTestData.Naive(u, v, k, x, n, null, null).Items, r.ItemsOf(x).ToArray());
@@ -44,9 +44,9 @@ public class ExactTopNTests
     public void Blocked_search_agrees_with_the_scalar_reference_with_history_and_bans()
     {
         const int k = 24, users = 150, items = 3001;
-        var u = TopNTestData.Matrix(users, k, 1);
-        var v = TopNTestData.Matrix(items, k, 2);
-        var seen = TopNTestData.History(users, items, 40, 3);
+        var u = SeededData.Matrix(users, k, 1);
+        var v = SeededData.Matrix(items, k, 2);
+        var seen = SeededData.History(users, items, 40, 3);
         var banned = new HashSet<int> { 0, 5, 17, 2999, 3000 };
         var q = new TopNQuery(64, seen, banned);
         var fast = ExactTopN.Search(u, v, k, q);
@@ -67,9 +67,9 @@ public class ExactTopNTests
     public void N_larger_than_the_catalogue_returns_every_eligible_item_once()
     {
         const int k = 8, items = 40;
-        var u = TopNTestData.Matrix(9, k, 1);
-        var v = TopNTestData.Matrix(items, k, 2);
-        var seen = TopNTestData.History(9, items, 5, 3);
+        var u = SeededData.Matrix(9, k, 1);
+        var v = SeededData.Matrix(items, k, 2);
+        var seen = SeededData.History(9, items, 5, 3);
         var banned = new HashSet<int> { 3 };
         var r = ExactTopN.Search(u, v, k, new TopNQuery(100, seen, banned));
         TopNTestData.AssertWellFormed(r, items);
@@ -85,8 +85,8 @@ public class ExactTopNTests
     public void User_subset_rows_follow_the_subset_and_threads_do_not_change_results()
     {
         const int k = 16;
-        var u = TopNTestData.Matrix(300, k, 1);
-        var v = TopNTestData.Matrix(500, k, 2);
+        var u = SeededData.Matrix(300, k, 1);
+        var v = SeededData.Matrix(500, k, 2);
         int[] subset = [299, 0, 17, 17, 150];
         var one = ExactTopN.Search(u, v, k, new TopNQuery(20, MaxThreads: 1), subset);
         var all = ExactTopN.Search(u, v, k, new TopNQuery(20, MaxThreads: 4), subset);
@@ -98,9 +98,9 @@ public class ExactTopNTests
     [Fact]
     public void Empty_inputs_and_zero_N_give_empty_lists()
     {
-        var u = TopNTestData.Matrix(3, 4, 1);
+        var u = SeededData.Matrix(3, 4, 1);
         Assert.Equal(0, ExactTopN.Search(u, [], 4, new TopNQuery(5)).TotalRows);
-        Assert.Equal(0, ExactTopN.Search(u, TopNTestData.Matrix(10, 4, 2), 4, new TopNQuery(0)).TotalRows);
+        Assert.Equal(0, ExactTopN.Search(u, SeededData.Matrix(10, 4, 2), 4, new TopNQuery(0)).TotalRows);
         Assert.Throws<ArgumentException>(() => ExactTopN.Search(u, new float[7], 4, new TopNQuery(5)));
     }
 }

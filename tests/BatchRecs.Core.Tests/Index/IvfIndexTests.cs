@@ -15,7 +15,7 @@ public class IvfIndexTests
         var index = IvfIndex.Build(Data.Items, K, new IvfBuildOptions(Seed: 3, NormRanges: normRanges));
         Assert.Equal(IvfIndex.DefaultNlist(3000), index.Nlist);
         Assert.Equal(3000, index.ListSizes.Sum());
-        var seen = TopNTestData.History(1200, 3000, 30, 4);
+        var seen = SeededData.History(1200, 3000, 30, 4);
         var banned = new HashSet<int> { 1, 2, 2999 };
         var (ivf, stats) = index.Search(Data.Users, new IvfSearchOptions(50, index.Nlist, seen, banned));
         var exact = ExactTopN.Search(Data.Users, Data.Items, K, new TopNQuery(50, seen, banned));
@@ -45,7 +45,7 @@ public class IvfIndexTests
     public void Recall_never_falls_as_nprobe_grows_even_where_lists_are_over_fetched()
     {
         var index = IvfIndex.Build(Data.Items, K, new IvfBuildOptions(Seed: 3));
-        var seen = TopNTestData.History(1200, 3000, 60, 8);
+        var seen = SeededData.History(1200, 3000, 60, 8);
         var exact = ExactTopN.Search(Data.Users, Data.Items, K, new TopNQuery(100, seen));
         double last = 0;
         foreach (int nprobe in new[] { 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, index.Nlist })
@@ -61,7 +61,7 @@ public class IvfIndexTests
     public void Every_user_gets_N_unseen_unbanned_distinct_items_even_with_one_probe()
     {
         var index = IvfIndex.Build(Data.Items, K, new IvfBuildOptions(Seed: 3));
-        var seen = TopNTestData.History(1200, 3000, 200, 5);
+        var seen = SeededData.History(1200, 3000, 200, 5);
         var banned = Enumerable.Range(0, 3000).Where(i => i % 7 == 0).ToHashSet();
         var (r, stats) = index.Search(Data.Users, new IvfSearchOptions(100, 1, seen, banned));
         TopNTestData.AssertWellFormed(r, 3000);
@@ -82,7 +82,7 @@ public class IvfIndexTests
     {
         var small = SyntheticFactors.Generate(30, 70, K, seed: 9);
         var index = IvfIndex.Build(small.Items, K, new IvfBuildOptions(Nlist: 9, NormRanges: 3));
-        var seen = TopNTestData.History(30, 70, 10, 6);
+        var seen = SeededData.History(30, 70, 10, 6);
         var (r, _) = index.Search(small.Users, new IvfSearchOptions(500, 2, seen));
         TopNTestData.AssertSameLists(ExactTopN.Search(small.Users, small.Items, K, new TopNQuery(500, seen)), r);
         for (int u = 0; u < 30; u++) Assert.Equal(70 - seen.RowLength(u), r.Counts[u]);
@@ -108,7 +108,7 @@ public class IvfIndexTests
     {
         var index = IvfIndex.Build(Data.Items, K, new IvfBuildOptions(Seed: 3));
         // Long histories and many bans, so that some users' lists are extended by the over-fetch.
-        var seen = TopNTestData.History(1200, 3000, 200, 5);
+        var seen = SeededData.History(1200, 3000, 200, 5);
         var banned = Enumerable.Range(0, 3000).Where(i => i % 7 == 0).ToHashSet();
         int[] subset = Enumerable.Range(0, 1200).Where(u => u % 3 != 1).Reverse().ToArray();
         var options = new IvfSearchOptions(100, nprobe, seen, banned);
@@ -141,7 +141,7 @@ public class IvfIndexTests
     public void Any_preassignment_is_searched_and_users_whose_lists_are_too_small_still_get_N()
     {
         var index = IvfIndex.Build(Data.Items, K, new IvfBuildOptions(Seed: 3));
-        var seen = TopNTestData.History(1200, 3000, 30, 4);
+        var seen = SeededData.History(1200, 3000, 30, 4);
         var options = new IvfSearchOptions(50, 1, seen);
         // Users 0..59: user u probes every list, in an order of its own; users 60..79 probe nothing at all.
         int[] users = Enumerable.Range(0, 80).ToArray();

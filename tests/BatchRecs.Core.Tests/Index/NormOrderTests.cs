@@ -16,7 +16,7 @@ public class NormOrderTests
     [Fact]
     public void The_order_matches_a_plain_sort_on_random_rows()
     {
-        var x = TopNTestData.Matrix(500, 7, seed: 3, integers: true); // small integers: many equal norms
+        var x = SeededData.Matrix(500, 7, seed: 3, integers: true); // small integers: many equal norms
         var expected = Enumerable.Range(0, 500)
             .OrderByDescending(i => ScoreKey.Dot(x.AsSpan(i * 7, 7), x.AsSpan(i * 7, 7))).ThenBy(i => i).ToArray();
         Assert.Equal(expected, NormOrder.Descending(x, 500, 7));

@@ -19,9 +19,9 @@ public class RuleExclusionTests
 
     private static Model MakeModel(int seed, int users = Users, int items = Items, int? banCount = null, HashSet<int>? banned = null)
     {
-        var u = TopNTestData.Matrix(users, K, seed);
-        var v = TopNTestData.Matrix(items, K, seed + 1);
-        var history = TopNTestData.History(users, items, 15, seed + 2);
+        var u = SeededData.Matrix(users, K, seed);
+        var v = SeededData.Matrix(items, K, seed + 1);
+        var history = SeededData.History(users, items, 15, seed + 2);
         var rng = new Random(seed + 3);
         banned ??= new HashSet<int>();
         while (banned.Count < (banCount ?? 20)) banned.Add(rng.Next(items));
@@ -163,7 +163,7 @@ public class RuleExclusionTests
     public void Banning_the_fifty_largest_norm_items_still_fills_every_list()
     {
         // The largest norms hold most users' top items, so the bans empty the head of nearly every ranking.
-        var v = TopNTestData.Matrix(Items, K, 41);
+        var v = SeededData.Matrix(Items, K, 41);
         var byNorm = Enumerable.Range(0, Items).OrderByDescending(i => Norm(v, i)).ThenBy(i => i).Take(50).ToHashSet();
         var m = MakeModel(40, banned: byNorm, banCount: 50) with { V = v };
         var exact = ExactTopN.Search(m.U, m.V, K, m.Query());

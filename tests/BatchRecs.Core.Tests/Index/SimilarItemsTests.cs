@@ -13,7 +13,7 @@ public class SimilarItemsTests
     [InlineData(20, 5, 30, false)] // n above the other items: every row holds all 19
     public void Equals_a_brute_force_double_precision_cosine_top_n(int items, int k, int n, bool integers)
     {
-        var factors = TopNTestData.Matrix(items, k, seed: items + k, integers);
+        var factors = SeededData.Matrix(items, k, seed: items + k, integers);
         factors.AsSpan(5 * k, k).Clear(); // one item without direction: all its cosines are 0
         var result = SimilarItems.Compute(factors, k, n);
         AssertMatchesBruteForce(factors, k, n, null, result);
@@ -23,7 +23,7 @@ public class SimilarItemsTests
     public void An_item_is_never_its_own_neighbour_even_when_it_has_twins()
     {
         const int k = 4;
-        var factors = TopNTestData.Matrix(50, k, seed: 3);
+        var factors = SeededData.Matrix(50, k, seed: 3);
         factors.AsSpan(0, k).CopyTo(factors.AsSpan(7 * k, k)); // item 7 = item 0: cosine 1
         var result = SimilarItems.Compute(factors, k, 49);
         for (int i = 0; i < 50; i++)
@@ -39,7 +39,7 @@ public class SimilarItemsTests
     public void Banned_items_are_nobodys_neighbour_and_have_no_list()
     {
         const int k = 6, items = 200, n = 15;
-        var factors = TopNTestData.Matrix(items, k, seed: 11);
+        var factors = SeededData.Matrix(items, k, seed: 11);
         var banned = new HashSet<int> { 0, 17, 18, 199 };
         var result = SimilarItems.Compute(factors, k, n, banned);
         foreach (int b in banned) Assert.Equal(0, result.Counts[b]);
@@ -51,7 +51,7 @@ public class SimilarItemsTests
     public void Ivf_probing_every_list_equals_exact_search()
     {
         const int k = 8, items = 1500, n = 20;
-        var factors = TopNTestData.Matrix(items, k, seed: 21);
+        var factors = SeededData.Matrix(items, k, seed: 21);
         var banned = new HashSet<int> { 3, 4, 1000 };
         var build = new IvfBuildOptions(Seed: 5);
         int nlist = IvfIndex.DefaultNlist(items);
@@ -64,7 +64,7 @@ public class SimilarItemsTests
     public void Ivf_with_auto_tuned_nprobe_reaches_its_recall_target()
     {
         const int k = 8, items = 1500, n = 20;
-        var factors = TopNTestData.Matrix(items, k, seed: 22);
+        var factors = SeededData.Matrix(items, k, seed: 22);
         var exact = SimilarItems.Compute(factors, k, n);
         var ivf = SimilarItems.Compute(factors, k, n, ivf: new IvfBuildOptions(Seed: 5), targetRecall: 0.9);
         TopNTestData.AssertWellFormed(ivf, items);

@@ -26,8 +26,8 @@ public class TileScannerTests
             float** rows = stackalloc float*[TileScanner.TileUsers];
             for (int dim = 1; dim <= 70; dim++)
             {
-                var items = TopNTestData.Matrix(itemCount, dim, seed: 500 + dim);
-                var users = TopNTestData.Matrix(TileScanner.TileUsers, dim, seed: 900 + dim);
+                var items = SeededData.Matrix(itemCount, dim, seed: 500 + dim);
+                var users = SeededData.Matrix(TileScanner.TileUsers, dim, seed: 900 + dim);
                 var panels = PackedPanels.Pack(items, dim, PackedPanels.IdentitySlots(itemCount));
                 var zero = new float[dim];
                 foreach (int n in new[] { 3, 50 }) // below the item count (thresholds rise, buffers compact) and above it

@@ -3,32 +3,9 @@ using BatchRecs.Core.Index;
 
 namespace BatchRecs.Core.Tests.Index;
 
-/// <summary>Seeded data and a brute-force oracle for the top-N tests.</summary>
+/// <summary>A brute-force oracle and list checks for the top-N tests (their seeded data: <see cref="SeededData"/>).</summary>
 internal static class TopNTestData
 {
-    /// <summary>rows × k Gaussian values, or small integers in [−2, 2] when <paramref name="integers"/> (many exact ties).</summary>
-    public static float[] Matrix(int rows, int k, int seed, bool integers = false)
-    {
-        var rng = new Random(seed);
-        var x = new float[rows * k];
-        for (int i = 0; i < x.Length; i++)
-            x[i] = integers ? rng.Next(-2, 3) : (float)(rng.NextDouble() * 2 - 1);
-        return x;
-    }
-
-    /// <summary>A random user × item history with about <paramref name="perUser"/> items per user.</summary>
-    public static CsrMatrix History(int users, int items, int perUser, int seed)
-    {
-        var rng = new Random(seed);
-        var r = new List<int>(); var c = new List<int>();
-        for (int u = 0; u < users; u++)
-        {
-            int m = rng.Next(0, 2 * perUser + 1);
-            for (int e = 0; e < m; e++) { r.Add(u); c.Add(rng.Next(items)); }
-        }
-        return CsrMatrix.FromEntries(users, items, r.ToArray(), c.ToArray(), Enumerable.Repeat(1f, r.Count).ToArray());
-    }
-
     /// <summary>The oracle: score every item, drop excluded ones, sort by score descending then item ascending, take N.</summary>
     public static (int[] Items, float[] Scores) Naive(float[] users, float[] items, int k, int u, int n, CsrMatrix? seen, IReadOnlySet<int>? banned)
     {
