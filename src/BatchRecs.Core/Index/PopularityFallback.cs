@@ -111,11 +111,10 @@ public sealed class PopularityFallback
     public int Fill(Span<int> items, Span<float> scores, int segment, ReadOnlySpan<int> history, Func<int, bool> ruleExcludes,
         CategoryCap? cap, ref RuleCounts removed)
     {
-        int n = 0;
         var perCategory = cap?.NewCounter();
         if (!HasSegment(segment))
             return Take(_global, _globalScore, items, scores, 0, history, [], ruleExcludes, cap, perCategory, ref removed);
-        n = Take(_segment[segment]!, _segmentScore[segment]!, items, scores, 0, history, [], ruleExcludes, cap, perCategory, ref removed);
+        int n = Take(_segment[segment]!, _segmentScore[segment]!, items, scores, 0, history, [], ruleExcludes, cap, perCategory, ref removed);
         // Everyone's order then, passing over the segment's items: taken already, or skipped (and counted) already.
         return Take(_global, _globalScore, items, scores, n, history, _segmentSorted[segment]!, ruleExcludes, cap, perCategory, ref removed);
     }

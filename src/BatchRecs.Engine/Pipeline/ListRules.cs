@@ -48,6 +48,12 @@ public sealed class ListRules
     public long ExcludedPairs { get; private init; }
     public int ListedUsers { get; private init; }
 
+    /// <summary>
+    /// Whether any user may get the popularity fallback: listed users without history, or a <paramref name="minHistory"/>
+    /// above 1 (every user with history has at least one item).
+    /// </summary>
+    public bool MayNeedFallback(int minHistory) => Users.Count > ModelUsers || minHistory > 1;
+
     /// <summary>Whether a rule keeps <paramref name="item"/> from published user <paramref name="user"/>.</summary>
     public bool Excludes(int user, int item) =>
         (Banned is not null && Banned.Contains(item)) || (UserExclusions is not null && UserExclusions.Contains(user, item));
@@ -187,11 +193,11 @@ public sealed class ListRules
     /// </summary>
     /// <param name="model">the model's lists (rows: the model's users).</param>
     /// <param name="history">the window's users × items (rows: the model's users).</param>
-    /// <param name="fallback">the popularity fallback.</param>
+    /// <param name="fallback">the popularity fallback; null only when <see cref="MayNeedFallback"/> is false.</param>
     /// <param name="minHistory">distinct items a user needs for the model's list.</param>
     /// <param name="categoryRemoved">candidates the category cap removed from the model's lists.</param>
     /// <param name="metrics">the run's metrics.</param>
-    public TopNResult Publish(TopNResult model, CsrMatrix history, PopularityFallback fallback, int minHistory, long categoryRemoved,
+    public TopNResult Publish(TopNResult model, CsrMatrix history, PopularityFallback? fallback, int minHistory, long categoryRemoved,
         IDictionary<string, double> metrics)
     {
         int n = model.N;
@@ -213,6 +219,7 @@ public sealed class ListRules
             int segment = Segment?[u] ?? -1;
             long at = (long)u * n;
             int user = u;
+            if (fallback is null) throw new InvalidOperationException($"user {u} needs the popularity fallback, which was not built.");
             lists.Counts[u] = fallback.Fill(lists.Items.AsSpan((int)at, n), lists.Scores.AsSpan((int)at, n), segment, seen,
                 item => Excludes(user, item), Cap, ref removed);
             lists.SetSource(u, ListSource.Popular);

@@ -87,7 +87,9 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             // publish (+1.4 GB from the refit on, at 100M interactions).
             var times = settings.Input.HalfLifeDays > 0 && pairs.SortedPairs ? pairs.Times : null;
             pairs = null!; // the refit, scoring and publishing need only the matrix and the id maps (pairs: 20 bytes each)
-            var fallback = Fallback(all, times, rules, JobInput.Window(req.RunDate, req.Job, settings), settings);
+            // Built only when some user can need it (a pass over every entry and a sort of the catalogue otherwise wasted).
+            var fallback = rules.MayNeedFallback(settings.Lists.MinHistory)
+                ? Fallback(all, times, rules, JobInput.Window(req.RunDate, req.Job, settings), settings) : null;
             times = null;
             var counts = PopularityRanker.Counts(all);
             var propensity = plan.Propensities(all, counts);
