@@ -53,6 +53,19 @@ public sealed class DistributedTests(PostgresFixture pg)
             Assert.Equal(6, engine.Executor.Stats.HalfSteps);
             Assert.True(engine.Executor.Stats.BytesRead > 0 && engine.Executor.Stats.BytesWritten > 0);
 
+            // Without user_blocks/item_blocks the executor chooses: one block per worker thread serving the queue (two
+            // single-threaded workers here, both seen: they just ran blocks), up to four per thread while each holds
+            // BlockWork; the factors do not depend on it.
+            static CsrMatrix Rows(int rows) => new(rows, 1, new int[rows + 1], [], []);
+            Assert.Equal(2, engine.Executor.Blocks(problem.UserItemConf));
+            Assert.Equal(2, engine.Executor.Blocks(Rows((int)(HangfireExecutor.BlockWork / 64))));
+            Assert.Equal(3, engine.Executor.Blocks(Rows((int)(3 * HangfireExecutor.BlockWork / 64))));
+            Assert.Equal(8, engine.Executor.Blocks(Rows((int)(100 * HangfireExecutor.BlockWork / 64))));
+            var chosen = ImplicitAls.Fit(problem, s, engine.Executor);
+            Assert.Equal(local.UserFactors, chosen.UserFactors);
+            Assert.Equal(local.ItemFactors, chosen.ItemFactors);
+            Assert.Equal(3 * (4 + 3) + 3 * (2 + 2), engine.Executor.Stats.Blocks);
+
             // Top-N of every user block on the workers (exact, and through the IVF index each worker builds) equals local,
             // with and without business rules (bans, per-user exclusions), and so does what the rules removed.
             var exclude = problem.UserItemConf;

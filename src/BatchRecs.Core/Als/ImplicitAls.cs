@@ -29,9 +29,8 @@ public static class ImplicitAls
         if (settings.Mode != AlsMode.Implicit) throw new ArgumentException("mode is explicit: fit ratings with ExplicitAls.Fit.", nameof(settings));
         if (problem.UserItemConf.NonZeros == 0) throw new BadInputException("there are no interactions to fit (empty input).");
         int k = settings.Factors;
-        int cores = Environment.ProcessorCount;
-        var userBlockList = BlockPartitioner.Partition(problem.UserItemConf, o.UserBlocks > 0 ? o.UserBlocks : BlockPartitioner.DefaultBlocks(problem.UserItemConf, cores), k);
-        var itemBlockList = BlockPartitioner.Partition(problem.ItemUserConf, o.ItemBlocks > 0 ? o.ItemBlocks : BlockPartitioner.DefaultBlocks(problem.ItemUserConf, cores), k);
+        var userBlockList = BlockPartitioner.Partition(problem.UserItemConf, o.UserBlocks > 0 ? o.UserBlocks : executor.Blocks(problem.UserItemConf), k);
+        var itemBlockList = BlockPartitioner.Partition(problem.ItemUserConf, o.ItemBlocks > 0 ? o.ItemBlocks : executor.Blocks(problem.ItemUserConf), k);
 
         var x = o.WarmUsers is not null ? CheckShape(o.WarmUsers, problem.Users, k, "warm user factors") : FactorInit.Random(problem.Users, k, settings.Seed, Side.Users);
         var y = o.WarmItems is not null ? CheckShape(o.WarmItems, problem.Items, k, "warm item factors") : FactorInit.Random(problem.Items, k, settings.Seed, Side.Items);

@@ -12,6 +12,13 @@ public interface IExecutor
 {
     string Name { get; }
 
+    /// <summary>
+    /// How many blocks a half-step (or a scoring step) over the rows of <paramref name="rows"/> is cut into when the job
+    /// does not say (<c>user_blocks</c>, <c>item_blocks</c>): what keeps this executor's threads busy at the least
+    /// coordination. Any count gives the same factors and lists.
+    /// </summary>
+    int Blocks(Data.CsrMatrix rows);
+
     /// <summary>Solves every block of <paramref name="step"/>, writing into <c>step.SrcFactors</c>.</summary>
     void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default);
 

@@ -9,6 +9,9 @@ public sealed class LocalExecutor(int maxThreads = -1) : IExecutor
 
     public int MaxThreads { get; } = maxThreads <= 0 ? Environment.ProcessorCount : maxThreads;
 
+    /// <summary>A few blocks per core so stragglers even out, more for big sides (a block costs nothing to start here).</summary>
+    public int Blocks(Data.CsrMatrix rows) => Data.BlockPartitioner.DefaultBlocks(rows, MaxThreads);
+
     public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default)
     {
         var options = new ParallelOptions { MaxDegreeOfParallelism = MaxThreads, CancellationToken = cancellationToken };

@@ -122,7 +122,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// <summary>A scoring step over all users in user blocks (as many as the user half-step uses).</summary>
     private ScoringStep AllUsers(AlsModel model, CsrMatrix exclude, int fetch, IvfBuildOptions? ivf, int nprobe)
     {
-        int blocks = settings.Fit.UserBlocks is > 0 and var b ? b : BlockPartitioner.DefaultBlocks(exclude, Environment.ProcessorCount);
+        int blocks = settings.Fit.UserBlocks is > 0 and var b ? b : executor.Blocks(exclude);
         return new ScoringStep(model.UserFactors, model.ItemFactors, model.Factors, fetch, exclude, BlockPartitioner.Partition(exclude, blocks, model.Factors), ivf, nprobe,
             rules?.Banned, rules?.UserExclusions);
     }

@@ -58,7 +58,7 @@ public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null)
             {
                 // A half-step's factors are large objects, garbage once the next half-step arrives; the GC would let several
                 // pile up (a 100M-interaction night's worker reached 4.6 GB). Freed first, their space takes the next.
-                bool large = _step is { } old && 4L * (old.Input.DstFactors.Length + old.Input.SrcFactors.Length) > (64L << 20);
+                bool large = _step is { } old && old.Input.Bytes > (64L << 20);
                 _step = null;
                 if (large) GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
                 _step = (stepDir, BlockTaskFiles.ReadStep(stepDir));

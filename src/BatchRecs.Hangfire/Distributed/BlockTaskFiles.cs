@@ -22,7 +22,17 @@ public static class BlockTaskFiles
 
     public static string BlockOutput(string stepDir, int block) => Path.Combine(stepDir, $"block-{block:D5}.bin");
 
-    public sealed record StepInput(AlsSettings Settings, float[] DstFactors, float[] Gram, float[] SrcFactors);
+    /// <summary>What every block of a half-step shares; each block reads its own rows of the src warm start
+    /// (<see cref="ReadWarmStart"/>, from <paramref name="SrcOffset"/>), not the whole side.</summary>
+    /// <param name="Settings">the fit's settings.</param>
+    /// <param name="DstFactors">the fixed side's factors.</param>
+    /// <param name="Gram">their Gram matrix.</param>
+    /// <param name="SrcOffset">where the src warm start's array (its length, then its values) begins in the file.</param>
+    /// <param name="SrcLength">its length in floats.</param>
+    public sealed record StepInput(AlsSettings Settings, float[] DstFactors, float[] Gram, long SrcOffset, long SrcLength)
+    {
+        public long Bytes => 4L * (DstFactors.Length + Gram.Length);
+    }
 
     public static long WriteStep(string stepDir, HalfStep step)
     {
@@ -38,10 +48,38 @@ public static class BlockTaskFiles
     }
 
     public static StepInput ReadStep(string stepDir) => BinaryArrays.Read(StepInputPath(stepDir), r =>
-        new StepInput(JsonSerializer.Deserialize<AlsSettings>(r.ReadString())!, r.ReadArray<float>(), r.ReadArray<float>(), r.ReadArray<float>()));
+    {
+        var settings = JsonSerializer.Deserialize<AlsSettings>(r.ReadString())!;
+        var dst = r.ReadArray<float>();
+        var gram = r.ReadArray<float>();
+        long offset = r.BaseStream.Position;
+        return new StepInput(settings, dst, gram, offset, r.ReadInt64());
+    });
 
-    public static void WriteBlock(string stepDir, int block, int start, float[] rows) =>
-        BinaryArrays.Write(BlockOutput(stepDir, block), w => { w.Write(start); w.WriteArray<float>(rows); });
+    /// <summary>Reads the src warm start's rows of one block (<paramref name="rows"/>: from row <paramref name="start"/>).</summary>
+    public static void ReadWarmStart(string stepDir, StepInput input, int start, Span<float> rows)
+    {
+        long first = (long)start * input.Settings.Factors;
+        if (first + rows.Length > input.SrcLength) throw new InvalidDataException($"{StepInputPath(stepDir)}: rows past the end of the warm start.");
+        using var r = BinaryArrays.OpenRead(StepInputPath(stepDir));
+        r.BaseStream.Position = input.SrcOffset + sizeof(long) + 4 * first;
+        r.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(rows));
+    }
+
+    /// <param name="stepDir">the half-step's scratch folder.</param>
+    /// <param name="block">the block's index.</param>
+    /// <param name="start">the block's first row.</param>
+    /// <param name="rows">its solved rows.</param>
+    /// <param name="task">what the task spent reading its inputs and solving, and on which worker thread (the coordinator
+    /// tells that from coordination).</param>
+    public static void WriteBlock(string stepDir, int block, int start, float[] rows, BlockTime task) =>
+        BinaryArrays.Write(BlockOutput(stepDir, block), w => { w.Write(start); w.WriteArray<float>(rows); w.Write(task.Seconds); w.Write(task.Thread); });
+
+    /// <summary>A block task's own time (reading its inputs and solving) and the worker thread that ran it.</summary>
+    public readonly record struct BlockTime(double Seconds, string Thread)
+    {
+        public static BlockTime Here(double seconds) => new(seconds, $"{Environment.MachineName}/{Environment.ProcessId}/{Environment.CurrentManagedThreadId}");
+    }
 
     /// <summary>A scoring step's inputs: user and item factors, the exclusions and the index parameters.</summary>
     public static long WriteScoring(string stepDir, ScoringStep step)
@@ -112,10 +150,12 @@ public static class BlockTaskFiles
     /// <param name="block">the block's index.</param>
     /// <param name="start">the block's first row.</param>
     /// <param name="destination">the block's rows × k values.</param>
-    public static void ReadBlockInto(string stepDir, int block, int start, Span<float> destination)
+    /// <returns>what the block task spent reading and solving, and where.</returns>
+    public static BlockTime ReadBlockInto(string stepDir, int block, int start, Span<float> destination)
     {
         string path = BlockOutput(stepDir, block);
         using var r = BinaryArrays.OpenRead(path);
         if (r.ReadInt32() != start || !r.ReadArrayInto(destination)) throw new InvalidDataException($"{path}: block {block} has the wrong shape.");
+        return new BlockTime(r.ReadDouble(), r.ReadString());
     }
 }

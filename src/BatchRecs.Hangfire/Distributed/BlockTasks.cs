@@ -36,10 +36,11 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
         if (File.Exists(BlockTaskFiles.BlockOutput(stepDir, block))) return; // already done by an earlier delivery
         if (hooks.DelayBeforeSolve > TimeSpan.Zero) Thread.Sleep(hooks.DelayBeforeSolve);
         hooks.BeforeBlock?.Invoke(stepDir, block, cancellationToken);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var (conf, pref, input) = cache.ForSolve(csrPath, stepDir);
-        int k = input.Settings.Factors;
-        var rows = input.SrcFactors.AsSpan(start * k, (end - start) * k).ToArray(); // warm start
+        var rows = new float[(end - start) * input.Settings.Factors];
+        BlockTaskFiles.ReadWarmStart(stepDir, input, start, rows);
         BlockSolver.Solve(conf, pref, new RowBlock(block, start, end), input.DstFactors, input.Gram, rows, input.Settings);
-        BlockTaskFiles.WriteBlock(stepDir, block, start, rows);
+        BlockTaskFiles.WriteBlock(stepDir, block, start, rows, BlockTaskFiles.BlockTime.Here(clock.Elapsed.TotalSeconds));
     }
 }

@@ -21,6 +21,11 @@ public sealed class DistributedStats
     /// <summary>Blocks given to a fresh job: their server was lost, their job was stuck before Processing, or it ran past
     /// <see cref="HangfireExecutorOptions.BlockTimeout"/>.</summary>
     public int BlocksReenqueued { get; internal set; }
+    /// <summary>Summed over half-steps: the busiest worker thread's own time in its block tasks (reading their inputs and
+    /// solving). What the wait took beyond it is coordination: enqueue, fetch, state changes, polling, the outputs' way back.</summary>
+    public double BusiestThreadSeconds { get; internal set; }
+    /// <summary>Blocks per half-step, summed over half-steps.</summary>
+    public int Blocks { get; internal set; }
 }
 
 /// <summary>
@@ -60,6 +65,26 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
 
     public string Name => "hangfire";
 
+    /// <summary>
+    /// Work (<c>rows·64 + entries</c>, the balance <see cref="BlockPartitioner"/> uses) worth one Hangfire job: about
+    /// 0.1 s of solving on one core at k = 64, against ≈ 10 ms of coordination per job (enqueue, fetch, two state changes).
+    /// </summary>
+    public const long BlockWork = 4_000_000;
+
+    /// <summary>
+    /// One block per worker thread serving the blocks queue, up to four when each would still hold
+    /// <see cref="BlockWork"/> (so a slow host's blocks even out): every job costs coordination, and the data's own block
+    /// count (492 per half-step at 100M interactions) cost more of it than the solves. With no worker seen yet, this
+    /// host's cores stand in for them (the run waits for a worker anyway, and any count gives the same factors).
+    /// </summary>
+    public int Blocks(CsrMatrix rows)
+    {
+        int threads = Servers(_storage.GetMonitoringApi()).Threads;
+        if (threads == 0) threads = Environment.ProcessorCount;
+        long byWork = ((long)rows.Rows * 64 + rows.NonZeros + BlockWork - 1) / BlockWork;
+        return (int)Math.Max(1, Math.Min(Math.Clamp(byWork, threads, 4L * threads), rows.Rows));
+    }
+
     public DistributedStats Stats { get; } = new();
 
     public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default)
@@ -78,12 +103,16 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
         string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Solve(stepDir, csrPath, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
         var pending = step.Blocks.ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
         int k = step.Settings.Factors;
+        var busy = new Dictionary<string, double>();
         Await(pending, stepDir, Enqueue, index =>
         {
             var block = pending[index].Block;
-            BlockTaskFiles.ReadBlockInto(stepDir, index, block.Start, step.SrcFactors.AsSpan(block.Start * k, block.Length * k));
+            var task = BlockTaskFiles.ReadBlockInto(stepDir, index, block.Start, step.SrcFactors.AsSpan(block.Start * k, block.Length * k));
+            busy[task.Thread] = busy.GetValueOrDefault(task.Thread) + task.Seconds;
         }, $"half-step {step.Iteration + 1} ({step.Side.ToString().ToLowerInvariant()})", cancellationToken);
         Stats.HalfSteps++;
+        Stats.Blocks += pending.Count;
+        Stats.BusiestThreadSeconds += busy.Values.Max();
         TryDelete(stepDir);
     }
 
@@ -232,13 +261,15 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
     private TimeSpan? _noWorkerSince;
     private TimeSpan? _noWorkerLogged;
 
-    /// <summary>The servers whose heartbeat moved within <see cref="StuckAfter"/>, and whether one of them serves the blocks queue.
-    /// A server seen for the first time counts as live if its last heartbeat is recent by this host's clock.</summary>
-    private (HashSet<string> Live, bool Serving) Servers(global::Hangfire.Storage.IMonitoringApi monitor)
+    /// <summary>The servers whose heartbeat moved within <see cref="StuckAfter"/>, whether one of them serves the blocks
+    /// queue, and their worker threads. A server seen for the first time counts as live if its last heartbeat is recent by
+    /// this host's clock.</summary>
+    private (HashSet<string> Live, bool Serving, int Threads) Servers(global::Hangfire.Storage.IMonitoringApi monitor)
     {
         var now = _clock.Elapsed;
         var live = new HashSet<string>();
         bool serving = false;
+        int threads = 0;
         foreach (var server in monitor.Servers())
         {
             if (!_heartbeats.TryGetValue(server.Name, out var seen))
@@ -250,9 +281,11 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
                 _heartbeats[server.Name] = seen = (server.Heartbeat, now);
             if (now - seen.SeenAt >= StuckAfter) continue;
             live.Add(server.Name);
-            serving |= server.Queues.Contains(BlockTasks.Queue);
+            if (!server.Queues.Contains(BlockTasks.Queue)) continue;
+            serving = true;
+            threads += server.WorkersCount;
         }
-        return (live, serving);
+        return (live, serving, threads);
     }
 
     /// <summary>
@@ -266,7 +299,7 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
     private void CheckJobs(HashSet<int> open, Dictionary<int, BlockJob> pending, Func<RowBlock, string> enqueue, string what)
     {
         var monitor = _storage.GetMonitoringApi();
-        var (live, serving) = Servers(monitor);
+        var (live, serving, _) = Servers(monitor);
         var now = _clock.Elapsed;
         if (!serving)
         {

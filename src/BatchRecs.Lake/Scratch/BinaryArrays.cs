@@ -6,13 +6,22 @@ namespace BatchRecs.Lake.Scratch;
 /// <summary>
 /// The scratch-file layout block tasks exchange through the shared lake: a 8-byte magic, then arrays, each as an
 /// int64 element count followed by the raw little-endian elements (so a file can be memory-mapped or read with one
-/// call per array). Files are written to a temporary name, flushed and renamed, so a reader sees all or nothing.
+/// call per array). Files are written to a temporary name and renamed, so a reader sees all or nothing.
 /// </summary>
+/// <remarks>
+/// Only files that must outlive a crash of the host that wrote them (fit checkpoints: a restarted coordinator resumes from
+/// them) are flushed to disk before the rename. A half-step's exchange files live for one step and are read by processes
+/// that see the file system's page cache (the same host, or an NFS client after close-to-open): an fsync per file cost
+/// 30–90 ms a half-step for nothing, and a reader refuses a short file (every array carries its length).
+/// </remarks>
 public static class BinaryArrays
 {
     private static readonly byte[] Magic = "BRSCR001"u8.ToArray();
 
-    public static void Write(string path, Action<BinaryWriter> body)
+    /// <param name="path">the file to write (replaced whole).</param>
+    /// <param name="body">writes the arrays.</param>
+    /// <param name="durable">flush to disk before the rename (checkpoints); exchange files need not.</param>
+    public static void Write(string path, Action<BinaryWriter> body, bool durable = false)
     {
         string tmp = path + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -22,7 +31,7 @@ public static class BinaryArrays
             w.Write(Magic);
             body(w);
             w.Flush();
-            fs.Flush(flushToDisk: true);
+            fs.Flush(flushToDisk: durable);
         }
         File.Move(tmp, path, overwrite: true);
     }

@@ -42,7 +42,7 @@ public sealed class FileCheckpoint(string path, ulong fingerprint) : IFitCheckpo
         w.WriteArray<float>(state.ItemFactors);
         w.WriteArray<double>(state.History.Select(h => h.Seconds).ToArray());
         w.WriteArray<double>(state.History.Select(h => h.Loss).ToArray());
-    });
+    }, durable: true);
 
     public void Delete() => File.Delete(Path);
 
