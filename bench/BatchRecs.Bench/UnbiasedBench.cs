@@ -9,6 +9,8 @@ using BatchRecs.Core.Execution;
 using BatchRecs.Core.Index;
 using BatchRecs.Engine.Pipeline;
 using BatchRecs.Engine.Settings;
+using BatchRecs.Engine.Tuning;
+using BatchRecs.Core.Tuning;
 using BatchRecs.Lake.Import;
 using BatchRecs.Lake.Input;
 
@@ -23,6 +25,11 @@ namespace BatchRecs.Bench;
 /// full-catalogue Recall@10/NDCG@10 of the test positives (training items excluded, as in production lists) and the
 /// coverage and mean popularity rank of the top 10. Several seeds give mean ± standard error over seeds; the ratio to
 /// <c>debias=none</c> is taken per seed (paired), then averaged.
+/// <para><c>--tune B</c>: each variant is first tuned by the product's tuner (<c>TuningRun</c>, budget B) with a validation
+/// slice of the random test ratings as its <c>unbiased_input</c> — a seeded quarter of each user's test ratings (salt
+/// 12345) — and every row, tuned or not, is then measured on the other three quarters only, so the settings are never
+/// chosen on the ratings they are judged by. The tuner's default space is the model's settings plus, for a debiasing
+/// variant, propensity_eta, propensity_clip and (re-rank) rerank_beta.</para>
 /// </summary>
 internal static class UnbiasedBench
 {
@@ -36,12 +43,17 @@ internal static class UnbiasedBench
         var set = new Option<string[]>("--set") { Description = "base settings key=value (repeatable)" };
         var variants = new Option<string[]>("--variant") { Description = "extra settings per row, e.g. \"debias=ipw-train,propensity_eta=1\" (repeatable; default: none, ipw-train, ipw-rerank, both)" };
         var seeds = new Option<string?>("--seeds") { Description = "comma-separated seeds, e.g. 1,2,3,4,5 (default: the seed setting)" };
+        var calibrate = new Option<bool>("--calibrate-only") { Description = "with --tune: tune the model's settings with debias=none, then only the debiasing's η, clip and β on top of them" };
+        var tune = new Option<int>("--tune") { Description = "tune each variant first with this budget on a validation quarter of the random test ratings (unbiased_input), and measure every row on the other three quarters (0: no tuning)", DefaultValueFactory = _ => 0 };
         var cmd = new Command("unbiased", "DCG@5/Recall@5 on randomly exposed test ratings (Saito et al. 2020) of popularity, ALS and its IPW variants trained on biased ratings.")
-            { data, shared, set, variants, seeds };
+            { data, shared, set, variants, seeds, tune, calibrate };
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
             if (p.GetValue(data) != "coat") throw new BadInputException($"unknown data set '{p.GetValue(data)}' for the unbiased bench (coat).");
             var d = await LoadCoatAsync(p.GetValue(shared)!, ct);
+            int budget = p.GetValue(tune);
+            CsrMatrix? validation = null;
+            if (budget > 0) (d, validation) = SplitValidation(d);
             var baseSettings = p.GetValue(set) ?? [];
             int[] seedList = ParseSeeds(p.GetValue(seeds)) ?? [JobSettings.Create(null, baseSettings).Seed];
             var rows = p.GetValue(variants) is { Length: > 0 } v ? v : ["debias=none", "debias=ipw-train", "debias=ipw-rerank", "debias=both"];
@@ -53,15 +65,20 @@ internal static class UnbiasedBench
                 $"test positives {d.TestPositives.NonZeros:N0}; DCG@{K}/Recall@{K} over the {pop.Test.Users} users with a test positive " +
                 $"({pop.Test.UsersWithoutPositives} without are left out); Recall/NDCG@{CatalogueK} over the full catalogue, training items excluded; " +
                 $"seeds {string.Join(",", seedList)}; base settings: index=exact, top_n={items}{(baseSettings.Length > 0 ? ", " + string.Join(", ", baseSettings) : "")}");
+            if (validation is not null)
+                Console.WriteLine($"tuned rows: tune (budget {budget}) on a validation quarter of the test ratings ({validation.NonZeros:N0} ratings); every row measured on the other {d.Test.NonZeros:N0}");
+            using var tuning = validation is null ? null : await CoatTuning.CreateAsync(d.Train, validation, ct);
             var results = new List<(string Name, Measured[] PerSeed, double[] Fit)>();
-            foreach (var variant in rows)
+            foreach (var (variant, tuned) in rows.Select(r => (r, false)).Concat(tuning is null ? [] : rows.Select(r => (r, true))))
             {
                 var per = new Measured[seedList.Length];
                 var fit = new double[seedList.Length];
                 for (int s = 0; s < seedList.Length; s++)
                 {
+                    string[] chosen = tuned ? await TuneVariantAsync(tuning!, baseSettings, variant, seedList[s], budget, p.GetValue(calibrate), ct) : [];
+                    if (tuned) Console.WriteLine($"  {variant}, seed {seedList[s]}: tuned {string.Join(",", chosen)}");
                     var settings = JobSettings.Create(null, ["index=exact", $"top_n={items}", .. baseSettings,
-                        .. variant.Split(',', StringSplitOptions.RemoveEmptyEntries), $"seed={seedList[s]}"]);
+                        .. variant.Split(',', StringSplitOptions.RemoveEmptyEntries), .. chosen, $"seed={seedList[s]}"]);
                     var plan = new ModelPlan(settings, new LocalExecutor());
                     var prop = plan.PopularityPropensity(counts);
                     var sw = Stopwatch.StartNew();
@@ -69,22 +86,113 @@ internal static class UnbiasedBench
                     fit[s] = sw.Elapsed.TotalSeconds;
                     per[s] = Measure(plan.Score(model, d.Train, prop), d, counts);
                 }
-                results.Add((variant, per, fit));
+                results.Add((tuned ? variant + ", tuned" : variant, per, fit));
             }
             var none = results.FirstOrDefault(r => r.Name.Replace(" ", "") == "debias=none").PerSeed;
+            // Tuned rows are compared with none tuned the same way: a tuned variant against untuned none would credit the
+            // debiasing with what the tuning did.
+            var noneTuned = results.FirstOrDefault(r => r.Name.Replace(" ", "") == "debias=none,tuned").PerSeed;
             if (none is not null)
             {
                 double se = none.Average(m => m.Test.DcgStandardError), mean = none.Average(m => m.Test.Dcg);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"± below = standard error over seeds (model noise only), except the paired Δ column (standard error over users of the per-user difference, averaged over seeds); the per-user standard error of debias=none's DCG@{K} is {se:F4} ({100 * se / mean:F1} % of the mean), the noise of this one test set that seeds do not average away."));
             }
-            Console.WriteLine($"| variant | DCG@{K} | Recall@{K} | DCG@{K} / none | Δ DCG@{K} vs none (paired over users) | Recall@{CatalogueK} (catalogue) | NDCG@{CatalogueK} (catalogue) | coverage@{CatalogueK} | mean pop rank@{CatalogueK} | fit s |");
+            Console.WriteLine($"| variant | DCG@{K} | Recall@{K} | DCG@{K} / none (tuned rows: / none, tuned) | Δ DCG@{K} vs the same (paired over users) | Recall@{CatalogueK} (catalogue) | NDCG@{CatalogueK} (catalogue) | coverage@{CatalogueK} | mean pop rank@{CatalogueK} | fit s |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
             Print("popularity", Enumerable.Repeat(pop, seedList.Length).ToArray(), none, [0]);
-            foreach (var (name, per, fit) in results) Print(name, per, none, fit);
+            foreach (var (name, per, fit) in results) Print(name, per, name.EndsWith(", tuned", StringComparison.Ordinal) ? noneTuned : none, fit);
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>
+    /// A variant's tuned settings: the tuner's default space; or (calibrateOnly) the model's settings tuned with debias=none
+    /// first, then the variant's η, clip and β searched on top of them.
+    /// </summary>
+    private static async Task<string[]> TuneVariantAsync(CoatTuning tuning, string[] baseSettings, string variant, int seed, int budget, bool calibrateOnly, CancellationToken ct)
+    {
+        string[] settings = [.. baseSettings, .. variant.Split(',', StringSplitOptions.RemoveEmptyEntries), $"seed={seed}"];
+        if (!calibrateOnly) return await tuning.TuneAsync(settings, budget, ct);
+        var model = await tuning.TuneAsync([.. baseSettings, $"seed={seed}"], budget, ct);
+        var debias = JobSettings.Create(null, settings).Debias;
+        if (debias.Mode == DebiasMode.None) return model;
+        var dims = new List<SearchDimension> { new("propensity_eta", 0, 1), new("propensity_clip", 0.01, 0.5, Log: true) };
+        if (debias.RerankWithIpw) dims.Add(new("rerank_beta", 0, 1));
+        return [.. model, .. await tuning.TuneAsync([.. settings, .. model], budget, ct, new SearchSpace(dims))];
+    }
+
+    /// <summary>
+    /// Splits the random test ratings: a seeded quarter of each user's (by a hash of user, item and the salt 12345) becomes
+    /// the validation slice the tuner sees; the rest stays the test.
+    /// </summary>
+    private static (CoatData Test, CsrMatrix Validation) SplitValidation(CoatData d)
+    {
+        bool InValidation(int u, int i) => (SplitMix64.Mix(12345UL ^ ((ulong)u << 32) ^ (ulong)i) >> 11) * (1.0 / (1UL << 53)) < 0.25;
+        CsrMatrix Keep(CsrMatrix m, bool validation)
+        {
+            var (r, c, v) = (new List<int>(), new List<int>(), new List<float>());
+            for (int u = 0; u < m.Rows; u++)
+                for (int e = m.RowPtr[u]; e < m.RowPtr[u + 1]; e++)
+                    if (InValidation(u, m.ColIdx[e]) == validation) { r.Add(u); c.Add(m.ColIdx[e]); v.Add(m.Values[e]); }
+            return CsrMatrix.FromEntries(m.Rows, m.Cols, r.ToArray(), c.ToArray(), v.ToArray());
+        }
+        return (d with { Test = Keep(d.Test, false), TestPositives = Keep(d.TestPositives, false) }, Keep(d.Test, true));
+    }
+
+    /// <summary>
+    /// The product's tuner on Coat: the training positives written as an input (ids = the bench's indices, so its lists
+    /// and the tuner's line up), the validation slice as an unbiased_input file (label = rating ≥ 4), a lake per tuning.
+    /// </summary>
+    private sealed class CoatTuning : IDisposable
+    {
+        private readonly string _root = Path.Combine(Path.GetTempPath(), $"batchrecs-bench-coat-tune-{Guid.NewGuid():N}");
+        private string Input => Path.Combine(_root, "input");
+        private string Unbiased => Path.Combine(_root, "unbiased.parquet");
+        private int _tunings;
+
+        public static async Task<CoatTuning> CreateAsync(CsrMatrix train, CsrMatrix validation, CancellationToken ct)
+        {
+            var t = new CoatTuning();
+            var (users, items) = (new List<long>(), new List<long>());
+            for (int u = 0; u < train.Rows; u++) foreach (int i in train.RowCols(u)) { users.Add(u); items.Add(i); }
+            long time = CoatImporter.EventTime.ToUnixTimeMilliseconds() * 1000;
+            await InteractionWriter.WriteByDayAsync(t.Input, new InteractionColumns(users.ToArray(), null, items.ToArray(), null,
+                Enumerable.Repeat(time, users.Count).ToArray(), Values: Enumerable.Repeat(1.0, users.Count).ToArray()), ct);
+            var rows = new List<string>();
+            for (int u = 0; u < validation.Rows; u++)
+                for (int e = validation.RowPtr[u]; e < validation.RowPtr[u + 1]; e++)
+                    rows.Add(string.Create(CultureInfo.InvariantCulture, $"({u}, {validation.ColIdx[e]}, {(validation.Values[e] >= PositiveAt ? "true" : "false")})"));
+            using var con = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:");
+            con.Open();
+            using var cmd = con.CreateCommand();
+            cmd.CommandText = $"COPY (SELECT * FROM (VALUES {string.Join(",", rows)}) v(user_id, item_id, label)) TO '{t.Unbiased}' (FORMAT parquet)";
+            cmd.ExecuteNonQuery();
+            return t;
+        }
+
+        /// <summary>Tunes with the given settings (as --set) and returns the chosen values as key=value (empty when not adopted).</summary>
+        /// <param name="settings">the settings to start from.</param>
+        /// <param name="budget">trials.</param>
+        /// <param name="space">the space searched (null: the tuner's default for these settings).</param>
+        /// <param name="ct">cancels the tuning.</param>
+        public async Task<string[]> TuneAsync(string[] settings, int budget, CancellationToken ct, SearchSpace? space = null)
+        {
+            var job = new JobDefinition("coat", null, "UTC", new Dictionary<string, string>
+            {
+                ["index"] = "exact", ["top_n"] = K.ToString(CultureInfo.InvariantCulture), ["lookback_days"] = "3650", ["holdout_fraction"] = "0",
+                ["quality_gate"] = "false", ["unbiased_input"] = Unbiased,
+            }, new Dictionary<string, float>(), null, SearchSpace: space);
+            var tuned = await new TuningRun(RunLog.Null).ExecuteAsync(new TuneRequest(Input, Path.Combine(_root, $"lake-{_tunings++}"),
+                DateOnly.FromDateTime(CoatImporter.EventTime.UtcDateTime).AddDays(1), job, settings, Budget: budget), ct);
+            return tuned.Adopted ? tuned.Settings.Select(kv => $"{kv.Key}={kv.Value}").ToArray() : [];
+        }
+
+        public void Dispose()
+        {
+            if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+        }
     }
 
     /// <summary>Coat as matrices over the same users × items indices: training positives (strength 1), all test ratings, test positives.</summary>

@@ -17,6 +17,68 @@ public class QualityGateTests
     }
 
     [Fact]
+    public void With_an_unbiased_log_the_gate_judges_by_its_SNIPS_DCG_not_the_biased_hold_out()
+    {
+        // The biased hold-out says the model wins; the unbiased log says popularity does: the unbiased log decides.
+        var m = new Dictionary<string, double>
+        {
+            ["model.ndcg@10"] = 0.30, ["popular.ndcg@10"] = 0.10,
+            ["unbiased.model.snips_dcg@10"] = 0.40, ["unbiased.popular.snips_dcg@10"] = 0.45,
+        };
+        Assert.Contains("unbiased_input SNIPS DCG@10 0.4000 does not beat the popularity baseline (0.4500)", QualityGate.Check(m, null, 10, 0.1));
+        m["unbiased.popular.snips_dcg@10"] = 0.20;
+        Assert.Null(QualityGate.Check(m, null, 10, 0.1));
+        Assert.Contains("below the last accepted run", QualityGate.Check(m, new Dictionary<string, double> { ["unbiased.model.snips_dcg@10"] = 0.5 }, 10, 0.1));
+        // A last run judged without the log has nothing comparable: only popularity is checked.
+        Assert.Null(QualityGate.Check(m, new Dictionary<string, double> { ["model.ndcg@10"] = 0.9 }, 10, 0.1));
+    }
+
+    [Fact]
+    public async Task A_run_with_unbiased_input_records_its_SNIPS_metrics_and_a_log_that_popularity_wins_rejects_it()
+    {
+        using var dir = new TempDirectory("batchrecs-gate-unbiased");
+        string input = dir.Sub("input"), lake = dir.Sub("lake");
+        Assert.Equal(0, (await CliProcess.RunAsync("demo-data", "--out", input, "--users", "600", "--items", "200", "--interactions", "20000",
+            "--days", "10", "--seed", "5", "--end-date", "2026-04-30")).ExitCode);
+        string events = $"read_parquet('{input}/dt=*/*.parquet')";
+        // A log whose positives are exactly the 5 most popular items (and negatives 5 of the least popular), for 300 users,
+        // leaving out what each user already has: popularity orders it perfectly, so the model cannot beat it.
+        string log = dir.Sub("unbiased.parquet");
+        DuckQuery.Rows($"""
+            COPY (WITH pop AS (SELECT item_id, row_number() OVER (ORDER BY count(*) DESC, item_id) AS r, count(*) OVER () AS n FROM {events} GROUP BY item_id),
+                       users AS (SELECT DISTINCT user_id FROM {events} ORDER BY user_id LIMIT 300)
+                  SELECT user_id, item_id, r <= 5 AS label, 0.5 AS propensity FROM users, pop
+                  WHERE (r <= 5 OR r > n - 5) AND NOT EXISTS (SELECT 1 FROM {events} e WHERE e.user_id = users.user_id AND e.item_id = pop.item_id))
+            TO '{log}' (FORMAT parquet)
+            """);
+        string[] common = ["run", "--input", input, "--lake", lake, "--set", "top_n=10", "--set", "lookback_days=10", "--set", $"unbiased_input={log}"];
+        var rejected = await CliProcess.RunAsync([.. common, "--run-date", "2026-05-01"]);
+        Assert.Equal(3, rejected.ExitCode);
+        Assert.Contains("unbiased_input SNIPS DCG@10", rejected.StdErr);
+        string db = Path.Combine(lake, "batchrecs.duckdb");
+        var metrics = DuckQuery.Rows("SELECT metric, value FROM run_metrics WHERE metric LIKE 'unbiased.%' ORDER BY metric", db)
+            .ToDictionary(r => (string)r[0], r => Convert.ToDouble(r[1]));
+        long logged = DuckQuery.Scalar($"SELECT count(*) FROM '{log}'"), users = DuckQuery.Scalar($"SELECT count(DISTINCT user_id) FROM '{log}' WHERE label");
+        Assert.True(logged > 2000 && users > 250, $"{logged} pairs, {users} users with a positive");
+        Assert.Equal(logged, metrics["unbiased.pairs"]);
+        Assert.Equal(users, metrics["unbiased.users"]);
+        Assert.True(metrics["unbiased.popular.snips_dcg@10"] > metrics["unbiased.model.snips_dcg@10"]);
+        Assert.Equal(1.0, metrics["unbiased.popular.snips_recall@10"], 9); // every positive within the first 10 of at most 10
+        // Popularity puts each user's positives first: the ideal DCG of that user's positive count, averaged.
+        double ideal = DuckQuery.Rows($"SELECT count(*) FILTER (WHERE label) FROM '{log}' GROUP BY user_id HAVING bool_or(label)")
+            .Average(r => Enumerable.Range(1, (int)Convert.ToInt64(r[0])).Sum(j => 1 / Math.Log2(j + 1)));
+        Assert.Equal(ideal, metrics["unbiased.popular.snips_dcg@10"], 9);
+        Assert.False(Directory.Exists(Path.Combine(lake, "recommendations", "run_date=2026-05-01")));
+
+        // A log of an unknown item only is refused, naming the setting; a propensity of 0 names file, column and row.
+        string bad = dir.Sub("bad.parquet");
+        DuckQuery.Rows($"COPY (SELECT * FROM (VALUES (1::BIGINT, 2::BIGINT, true, 0.5::DOUBLE), (1, 3, false, 0.0)) t(user_id, item_id, label, propensity)) TO '{bad}' (FORMAT parquet)");
+        var refused = await CliProcess.RunAsync(["run", "--input", input, "--lake", lake, "--run-date", "2026-05-01", "--set", "lookback_days=10", "--set", $"unbiased_input={bad}"]);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains($"unbiased_input: {bad}: column 'propensity', row group 0, row 1: propensity 0 is not in (0, 1]", refused.StdErr);
+    }
+
+    [Fact]
     public async Task A_degraded_run_is_rejected_and_the_previous_output_stays_published()
     {
         using var dir = new TempDirectory("batchrecs-gate");

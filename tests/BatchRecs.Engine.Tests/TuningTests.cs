@@ -202,3 +202,79 @@ public class TuningTests
         Assert.Contains(alphas, x => x > 10);
     }
 }
+
+/// <summary>Tuning judged on an unbiased validation log (unbiased_input), checked against an independent computation.</summary>
+public class UnbiasedTuningTests
+{
+    [Fact]
+    public async Task Tune_with_unbiased_input_adopts_the_setting_that_is_better_on_that_log_by_an_independent_SNIPS_computation()
+    {
+        using var dir = new TempDirectory("batchrecs-tune-unbiased");
+        string input = dir.Sub("input");
+        var gen = await CliProcess.RunAsync("demo-data", "--out", input, "--users", "700", "--items", "250", "--interactions", "20000",
+            "--days", "10", "--seed", "13", "--end-date", "2026-04-30");
+        Assert.True(gen.ExitCode == 0, gen.StdErr);
+        var date = new DateOnly(2026, 5, 1);
+        var job = new JobDefinition("unbiased", null, "UTC", new Dictionary<string, string>
+        {
+            ["lookback_days"] = "10", ["top_n"] = "5", ["factors"] = "1", ["iterations"] = "6", ["tune_final_fits"] = "100",
+        }, new Dictionary<string, float>(), null,
+            SearchSpace: new SearchSpace([new SearchDimension("factors", Choices: ["1", "16"])]));
+        var current = job.ResolveSettings([]);
+        var read = await InteractionReader.ReadAsync(input, new ReadWindow(date, 10), new EventRules());
+        var pairs = PairAggregator.Combine(read.Events);
+        // What the tuner trains on with an unbiased log: everything but the run's evaluation hold-out.
+        var split = TemporalSplit.PerUserLast(pairs, current.HoldoutFraction);
+        var train = pairs.ToUserItemMatrix(split.IsTrain, keep: true);
+        var heldOut = pairs.ToUserItemMatrix(split.IsTrain, keep: false);
+
+        // The log: for 400 users, their held-out items (positive) and six seeded random unseen items (negative), with
+        // logged propensities in [0.2, 1] so the SNIPS weights matter.
+        var rng = new Random(5);
+        var rows = new List<(int U, int I, bool Label, float P)>();
+        for (int u = 0; u < 400; u++)
+        {
+            foreach (int i in heldOut.RowCols(u)) rows.Add((u, i, true, 0.2f + 0.8f * rng.NextSingle()));
+            for (int j = 0; j < 6; j++)
+            {
+                int i = rng.Next(train.Cols);
+                if (train.RowCols(u).BinarySearch(i) < 0 && heldOut.RowCols(u).BinarySearch(i) < 0 && !rows.Any(r => r.U == u && r.I == i))
+                    rows.Add((u, i, false, 0.2f + 0.8f * rng.NextSingle()));
+            }
+        }
+        string logFile = dir.Sub("unbiased.parquet");
+        string values = string.Join(",", rows.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"({pairs.UserIds.Int64At(r.U)}, {pairs.ItemIds.Int64At(r.I)}, {(r.Label ? "true" : "false")}, {r.P})")));
+        DuckQuery.Rows($"COPY (SELECT * FROM (VALUES {values}) t(user_id, item_id, label, propensity)) TO '{logFile}' (FORMAT parquet)");
+
+        var tuned = await new TuningRun(RunLog.Null).ExecuteAsync(new TuneRequest(input, dir.Sub("lake"), date, job, [$"unbiased_input={logFile}"], Budget: 2));
+        Assert.Equal("unbiased_snips_dcg@5", tuned.Metric);
+        Assert.True(tuned.Adopted, $"tuned {tuned.TunedValue} vs current {tuned.CurrentValue}");
+        Assert.Equal("16", tuned.Settings["factors"]);
+
+        // Independently: fit each setting as a run would, order each user's logged items by the dot product (seen items
+        // last), and compute the self-normalized inverse-propensity DCG@5 directly.
+        double Snips(string factors)
+        {
+            var s = JobSettings.Create(job.Settings, [$"factors={factors}"]);
+            var plan = new ModelPlan(s, new LocalExecutor());
+            var model = plan.Fit(train, plan.PopularityPropensity(PopularityRanker.Counts(train)), s.Iterations, null, CancellationToken.None);
+            double sum = 0;
+            int users = 0;
+            foreach (var g in rows.GroupBy(r => r.U))
+            {
+                if (!g.Any(r => r.Label)) continue;
+                double Score(int i) => Enumerable.Range(0, s.Factors).Aggregate(0f, (acc, d) => MathF.FusedMultiplyAdd(model.ItemFactors[i * s.Factors + d], model.UserFactors[g.Key * s.Factors + d], acc));
+                var ordered = g.OrderByDescending(r => Score(r.I)).ThenBy(r => r.I).ToList();
+                double meanWeight = ordered.Average(r => 1.0 / r.P);
+                sum += ordered.Take(5).Select((r, j) => r.Label ? 1.0 / r.P / meanWeight / Math.Log2(j + 2) : 0).Sum();
+                users++;
+            }
+            return sum / users;
+        }
+        double better = Snips("16"), worse = Snips("1");
+        Assert.True(better > worse, $"{better} vs {worse}");
+        Assert.Equal(better, tuned.TunedValue, 9);
+        Assert.Equal(worse, tuned.CurrentValue, 9);
+    }
+}

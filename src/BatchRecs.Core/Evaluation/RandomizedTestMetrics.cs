@@ -25,6 +25,12 @@ public sealed record RandomizedTestReport(int K, int Users, int UsersWithoutPosi
 /// {5, 4, 1} → order 2, 9, 5 → rel 1, 0, 1 → DCG@5 = 1/log₂2 + 1/log₂4 = 1.5, Recall@5 = 2/2.
 /// The DCG is the standard one (log₂(j + 1)); Saito's released code uses rel_1 + Σ_{j≥2} rel_j/log₂ j and
 /// rel = 0.001 + 0.999·y over all test users, so published numbers are not directly comparable.
+/// <para><b>Logged propensities (SNIPS).</b> When the test items were not all shown with the same probability (exploration
+/// traffic, an <c>unbiased_input</c> with a propensity column), each logged pair gets the weight w = 1/p, self-normalized
+/// per user to a mean of 1 over the user's logged items (Swaminathan and Joachims 2015; Yang et al. 2018):
+/// DCG@K = Σ_{j≤K} rel_j·w_j / log₂(j + 1) / mean(w), Recall@K = Σ_{j≤K} rel_j·w_j / Σ rel·w. Equal propensities give
+/// exactly the plain protocol above. Example: the user above with p = 0.5, 0.25, 1 for items 2, 5, 9 → w = 2, 4, 1, mean
+/// 7/3; order 2, 9, 5 → DCG@5 = (2/log₂2 + 4/log₂4) / (7/3) = 12/7, Recall@5 = 6/6, Recall@1 = 2/6.</para>
 /// </remarks>
 public static class RandomizedTestMetrics
 {
@@ -33,8 +39,12 @@ public static class RandomizedTestMetrics
     /// <param name="k">K of DCG@K and Recall@K.</param>
     /// <param name="positiveAt">a test rating at or above it is relevant (Coat, Yahoo! R3: 4).</param>
     /// <param name="perUserDcg">if given (length test.Rows), receives each user's DCG@K, NaN for users left out — for paired comparisons of two models on the same users.</param>
-    public static RandomizedTestReport Evaluate(TopNResult lists, CsrMatrix test, int k, float positiveAt = 4f, double[]? perUserDcg = null)
+    /// <param name="propensity">the probability each test entry was shown with, aligned with <c>test</c>'s entries, for the
+    /// SNIPS weights; empty: all equal (a randomized test set).</param>
+    public static RandomizedTestReport Evaluate(TopNResult lists, CsrMatrix test, int k, float positiveAt = 4f, double[]? perUserDcg = null,
+        ReadOnlySpan<float> propensity = default)
     {
+        if (!propensity.IsEmpty && propensity.Length != test.NonZeros) throw new ArgumentException($"one propensity per test entry is needed ({test.NonZeros}).", nameof(propensity));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         if (perUserDcg is not null && perUserDcg.Length != test.Rows) throw new ArgumentException($"perUserDcg needs one slot per test row ({test.Rows}).", nameof(perUserDcg));
         perUserDcg?.AsSpan().Fill(double.NaN);
@@ -47,25 +57,31 @@ public static class RandomizedTestMetrics
             var items = test.RowCols(u);
             if (items.Length == 0) continue;
             var ratings = test.RowValues(u);
-            int positives = 0;
-            foreach (float r in ratings) if (r >= positiveAt) positives++;
-            if (positives == 0) { without++; continue; }
+            var p = propensity.IsEmpty ? default : propensity.Slice(test.RowPtr[u], items.Length);
+            double weightAll = 0, weightPositive = 0;
+            for (int j = 0; j < items.Length; j++)
+            {
+                weightAll += Weight(p, j);
+                if (ratings[j] >= positiveAt) weightPositive += Weight(p, j);
+            }
+            if (weightPositive == 0) { without++; continue; }
+            double scale = items.Length / weightAll; // weights self-normalized to a mean of 1 over the user's logged items
             var list = lists.ItemsOf(u);
             for (int r = 0; r < list.Length; r++) rank[list[r]] = r;
             var order = Order(items, rank);
             for (int r = 0; r < list.Length; r++) rank[list[r]] = int.MaxValue;
-            double d = 0;
-            int hits = 0;
+            double d = 0, hits = 0;
             for (int j = 0; j < Math.Min(k, order.Length); j++)
             {
                 if (ratings[order[j]] < positiveAt) continue;
-                hits++;
-                d += 1.0 / Math.Log2(j + 2);
+                double w = Weight(p, order[j]);
+                hits += w;
+                d += w * scale / Math.Log2(j + 2);
             }
             if (perUserDcg is not null) perUserDcg[u] = d;
             dcg += d;
             dcgSquares += d * d;
-            recall += (double)hits / positives;
+            recall += hits / weightPositive;
             users++;
         }
         if (users == 0) return new RandomizedTestReport(k, 0, without, 0, 0);
@@ -73,6 +89,9 @@ public static class RandomizedTestMetrics
         double se = users < 2 ? 0 : Math.Sqrt(Math.Max(0, (dcgSquares - users * mean * mean) / (users - 1)) / users);
         return new RandomizedTestReport(k, users, without, mean, recall / users, se);
     }
+
+    /// <summary>The inverse propensity weight of a user's j-th test entry (1 without propensities).</summary>
+    private static double Weight(ReadOnlySpan<float> p, int j) => p.IsEmpty ? 1 : 1.0 / p[j];
 
     /// <summary>Positions into <paramref name="items"/> (sorted item ids), ordered by <paramref name="rank"/> (int.MaxValue = not listed), then item id.</summary>
     private static int[] Order(ReadOnlySpan<int> items, int[] rank)

@@ -1,6 +1,7 @@
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Debias;
+using BatchRecs.Core.Evaluation;
 using BatchRecs.Core.Execution;
 using BatchRecs.Core.Index;
 using BatchRecs.Debias.ML;
@@ -129,6 +130,19 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
 
     /// <summary>The exact query of a user subset (evaluation, the category cap's deeper candidates).</summary>
     private TopNQuery ExactQuery(int fetch, CsrMatrix exclude) => new(fetch, exclude, rules?.Banned, RuleExclude: rules?.UserExclusions);
+
+    /// <summary>
+    /// A model judged on an unbiased log: each user's logged items (minus <paramref name="history"/>) ordered as the
+    /// published ranking orders them — by the score, or under ipw-rerank by the re-rank score ŝ/p^β — then SNIPS DCG and
+    /// Recall at top_n.
+    /// </summary>
+    public RandomizedTestReport JudgeUnbiased(AlsModel model, CsrMatrix history, float[] propensity, UnbiasedLog log)
+    {
+        var dot = UnbiasedLog.DotScore(model.UserFactors, model.ItemFactors, model.Factors);
+        double beta = settings.Debias.RerankBeta;
+        var score = RerankWithIpw ? (u, i) => PopularityRerank.Score((float)dot(u, i), propensity[i], beta) : dot;
+        return log.Evaluate(log.Rank(history, score), N);
+    }
 
     /// <summary>Whether fits checkpoint every iteration: always, never, or (auto) when blocks run outside this process.</summary>
     public bool Checkpoints => settings.Fit.Checkpoints switch { CheckpointMode.On => true, CheckpointMode.Off => false, _ => executor is not LocalExecutor };

@@ -73,12 +73,24 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             string? itemsFile = ItemsFile(req, settings);
             var rules = await stages.TimeAsync(StageNames.Rules, () => ListRules.LoadAsync(settings, itemsFile, userIds, itemIds, ct));
             var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor(), exposures, rules);
+            var unbiased = settings.Evaluation.UnbiasedInput is { } unbiasedPath
+                ? await stages.TimeAsync(StageNames.ReadUnbiased, () => UnbiasedLogReader.ReadAsync(unbiasedPath, userIds, itemIds, ct))
+                : null;
+            if (unbiased is not null)
+            {
+                metrics[MetricNames.UnbiasedPairs] = unbiased.Log.Pairs;
+                metrics[MetricNames.UnbiasedUnknownRows] = unbiased.UnknownRows;
+            }
+            void Gate()
+            {
+                if (settings.Evaluation.QualityGate &&
+                    QualityGate.Check(metrics, DuckDbCatalog.LastAcceptedMetrics(req.LakeDir, req.Job.Name), plan.N, settings.Evaluation.GateTolerance) is { } why)
+                    throw new QualityGateException("rejected by the quality gate: " + why);
+            }
 
             var checkpoints = new Checkpoints(plan.Checkpoints, req, log);
-            AlsModel? evalModel = settings.HoldoutFraction > 0 ? Evaluate(pairs, settings, plan, stages, metrics, checkpoints, ct) : null;
-            if (settings.Evaluation.QualityGate &&
-                QualityGate.Check(metrics, DuckDbCatalog.LastAcceptedMetrics(req.LakeDir, req.Job.Name), plan.N, settings.Evaluation.GateTolerance) is { } why)
-                throw new QualityGateException("rejected by the quality gate: " + why);
+            AlsModel? evalModel = settings.HoldoutFraction > 0 ? Evaluate(pairs, settings, plan, stages, metrics, checkpoints, unbiased?.Log, ct) : null;
+            Gate();
 
             // Refit on the whole window, warm-started from the evaluated fit, and score everyone.
             var all = pairs.ToUserItemMatrix();
@@ -97,6 +109,12 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             var model = stages.Time(StageNames.Fit, () => plan.Fit(all, propensity,
                 evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), warm, ct, checkpoints.PathFor(StageNames.Fit), checkpoints.OnIteration(StageNames.Fit)));
             RecordFit(metrics, StageNames.Fit, model);
+            if (evalModel is null && unbiased is not null)
+            {
+                // No hold-out: the published model itself is judged on the unbiased log, and gated before anything is published.
+                JudgeUnbiased(metrics, plan, model, all, propensity, counts, unbiased.Log);
+                Gate();
+            }
             var (recs, index) = stages.Time(StageNames.Score, () =>
             {
                 var (lists, ivf) = plan.Retrieve(model, all, propensity);
@@ -181,7 +199,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
 
     /// <summary>Holds out each user's latest pairs, fits on the rest, and scores the model and popularity on them.</summary>
     private AlsModel Evaluate(InteractionLog pairs, JobSettings settings, ModelPlan plan, StageTimer stages, IDictionary<string, double> metrics,
-        Checkpoints checkpoints, CancellationToken ct)
+        Checkpoints checkpoints, UnbiasedLog? unbiased, CancellationToken ct)
     {
         var split = TemporalSplit.PerUserLast(pairs, settings.HoldoutFraction);
         var train = pairs.ToUserItemMatrix(split.IsTrain, keep: true);
@@ -202,7 +220,22 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         foreach (var (k, v) in m.Named(MetricNames.ModelRanker).Concat(p.Named(MetricNames.PopularRanker))) metrics[k] = v;
         log.Event("run.evaluation", ("k", plan.N), ("users", m.Users), ("model_recall", m.Recall), ("model_ndcg", m.Ndcg),
             ("popular_recall", p.Recall), ("popular_ndcg", p.Ndcg), ("model_coverage", m.Coverage));
+        if (unbiased is not null) JudgeUnbiased(metrics, plan, model, train, propensity, counts, unbiased);
         return model;
+    }
+
+    /// <summary>Records the model's and popularity's SNIPS DCG and Recall at top_n on the unbiased log (what the gate then judges by).</summary>
+    private void JudgeUnbiased(IDictionary<string, double> metrics, ModelPlan plan, AlsModel model, CsrMatrix history, float[] propensity, int[] counts, UnbiasedLog unbiased)
+    {
+        var m = plan.JudgeUnbiased(model, history, propensity, unbiased);
+        var p = unbiased.Evaluate(unbiased.Rank(history, (_, i) => counts[i]), plan.N);
+        metrics[MetricNames.UnbiasedUsers] = m.Users;
+        metrics[MetricNames.UnbiasedModel(MetricNames.SnipsDcg, plan.N)] = m.Dcg;
+        metrics[MetricNames.UnbiasedModel(MetricNames.SnipsRecall, plan.N)] = m.Recall;
+        metrics[MetricNames.UnbiasedPopular(MetricNames.SnipsDcg, plan.N)] = p.Dcg;
+        metrics[MetricNames.UnbiasedPopular(MetricNames.SnipsRecall, plan.N)] = p.Recall;
+        log.Event("run.unbiased_evaluation", ("k", plan.N), ("users", m.Users), ("model_snips_dcg", m.Dcg), ("model_snips_recall", m.Recall),
+            ("popular_snips_dcg", p.Dcg), ("popular_snips_recall", p.Recall));
     }
 
     private void LogRepairs(IReadOnlyList<string> repairs)

@@ -46,7 +46,8 @@ public sealed class TuningRun(RunLog log)
         var read = await JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, current, ct);
         JobInput.RequireEvents(read, req.RunDate, req.Job, current);
         var pairs = PairAggregator.Combine(read.Events, JobInput.Combine(current), consume: true);
-        var (tuned, trials) = new TuningSearch(req, current, pairs, log, ct).Run();
+        var unbiased = current.Evaluation.UnbiasedInput is { } path ? await UnbiasedLogReader.ReadAsync(path, pairs.UserIds, pairs.ItemIds, ct) : null;
+        var (tuned, trials) = new TuningSearch(req, current, pairs, unbiased?.Log, log, ct).Run();
         using (await PublishLock.AcquireAsync(req.LakeDir, current.Publish.LockTimeout, ct, message => log.Event("tune.publish_lock_wait", ("message", message))))
         {
             DuckDbCatalog.RecordTuning(req.LakeDir, tuned, trials.Select(r => new DuckDbCatalog.TrialRow(r.Trial, r.Rung, JsonSerializer.Serialize(r.Settings), r.Metric, r.Seconds)).ToList());

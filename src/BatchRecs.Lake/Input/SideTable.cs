@@ -86,7 +86,7 @@ public sealed class SideTable
         return new SideTable(setting, path, columns!, chunks);
     }
 
-    private static readonly Type[] Supported = [typeof(bool), typeof(long), typeof(int), typeof(short), typeof(uint), typeof(double), typeof(float)];
+    private static readonly Type[] Supported = [typeof(bool), typeof(long), typeof(int), typeof(short), typeof(uint), typeof(double), typeof(float), typeof(decimal)];
 
     /// <summary>Types read (other columns, e.g. timestamps or lists, are left unread: no side input needs them).</summary>
     private static bool IsSupported(Type t) => ColumnReaders.IsString(t) || Supported.Contains(t);
@@ -109,6 +109,7 @@ public sealed class SideTable
         if (t == typeof(uint)) return await Read<uint>();
         if (t == typeof(double)) return await Read<double>();
         if (t == typeof(float)) return await Read<float>();
+        if (t == typeof(decimal)) return await Read<decimal>();
         throw new InvalidOperationException($"column '{f.Name}': type {t.Name} is not read.");
 
         async Task<Array> Read<T>() where T : struct
@@ -136,7 +137,7 @@ public sealed class SideTable
         foreach (var c in _chunks)
         {
             if (!c.Data.TryGetValue(column, out var a))
-                throw new LakeInputException($"{Setting}: {c.File}: column '{column}' has a type this input does not take (use STRING, INT64, INT32, DOUBLE or BOOLEAN).", c.File, column);
+                throw new LakeInputException($"{Setting}: {c.File}: column '{column}' has a type this input does not take (use STRING, INT64, INT32, DOUBLE, FLOAT, DECIMAL or BOOLEAN).", c.File, column);
             for (int r = 0; r < c.Rows; r++) yield return (a.GetValue(r), c, r);
         }
     }
@@ -179,6 +180,30 @@ public sealed class SideTable
                 null => throw Error(c, column, r, "null; write true or false"),
                 _ => throw Error(c, column, r, $"{v.GetType().Name} value where a BOOLEAN is expected"),
             };
+        return result;
+    }
+
+    /// <summary>
+    /// A numeric column (any integer or floating type; BOOLEAN as 1 and 0). A null, NaN or infinity is an error, and so is
+    /// a value <paramref name="check"/> refuses (it returns why, or null for a good value).
+    /// </summary>
+    public double[] Numbers(string column, Func<double, string?>? check = null)
+    {
+        var result = new double[Rows];
+        int i = 0;
+        foreach (var (v, c, r) in Values(column))
+        {
+            double x = v switch
+            {
+                bool b => b ? 1 : 0,
+                long or int or short or uint or double or float or decimal => Convert.ToDouble(v, CultureInfo.InvariantCulture),
+                null => throw Error(c, column, r, "null; a number is needed"),
+                _ => throw Error(c, column, r, $"{v.GetType().Name} value where a number is expected"),
+            };
+            if (!double.IsFinite(x)) throw Error(c, column, r, $"{x} is not a finite number");
+            if (check?.Invoke(x) is { } why) throw Error(c, column, r, why);
+            result[i++] = x;
+        }
         return result;
     }
 

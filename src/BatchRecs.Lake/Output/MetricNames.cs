@@ -145,6 +145,25 @@ public static class MetricNames
             && int.TryParse(name.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out k);
     }
 
+    // ---- On the unbiased validation log (unbiased_input): unbiased.RANKER.METRIC@K ----
+
+    /// <summary>The judged model on the unbiased log (prefix of <c>unbiased.model.snips_dcg@K</c>, <c>….snips_recall@K</c>).</summary>
+    public const string UnbiasedModelRanker = "unbiased.model";
+
+    /// <summary>Popularity (training counts) on the unbiased log.</summary>
+    public const string UnbiasedPopularRanker = "unbiased.popular";
+
+    public static string UnbiasedModel(string metric, int k) => AtK(UnbiasedModelRanker, metric, k);
+
+    public static string UnbiasedPopular(string metric, int k) => AtK(UnbiasedPopularRanker, metric, k);
+
+    /// <summary>Users of the unbiased log with a positive of a known item (those the metrics average over).</summary>
+    public const string UnbiasedUsers = "unbiased.users";
+
+    /// <summary>Distinct (user, item) pairs of the unbiased log that the run knows, and its rows naming an unknown user or item.</summary>
+    public const string UnbiasedPairs = "unbiased.pairs";
+    public const string UnbiasedUnknownRows = "unbiased.unknown_rows";
+
     // ---- Stages: time.STAGE_s ----
 
     /// <summary><c>time.STAGE_s</c>: wall time of a pipeline stage (<see cref="StageNames"/>).</summary>

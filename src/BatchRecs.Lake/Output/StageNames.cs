@@ -13,6 +13,9 @@ public static class StageNames
     /// <summary>Reading the side inputs: users_input, exclude_input, items_input's availability and categories.</summary>
     public const string Rules = "rules";
 
+    /// <summary>Reading unbiased_input, the unbiased validation log the gate judges by.</summary>
+    public const string ReadUnbiased = "read_unbiased";
+
     /// <summary>The evaluated fit, on the training split.</summary>
     public const string FitEval = "fit_eval";
     public const string ScoreEval = "score_eval";
@@ -26,5 +29,5 @@ public static class StageNames
     public const string Publish = "publish";
 
     /// <summary>Every stage, in run order.</summary>
-    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, FitEval, ScoreEval, Fit, Score, Similar, Publish];
+    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, ReadUnbiased, FitEval, ScoreEval, Fit, Score, Similar, Publish];
 }
