@@ -25,7 +25,7 @@ public class EndToEndTests
 
         // Contracted schema.
         var schema = DuckQuery.Rows($"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {src})").Select(r => $"{r[0]}:{r[1]}");
-        Assert.Equal(["user_id:BIGINT", "item_id:BIGINT", "rank:INTEGER", "score:FLOAT", "source:VARCHAR", "run_id:VARCHAR"], schema);
+        Assert.Equal(["user_id:BIGINT", "item_id:BIGINT", "rank:INTEGER", "score:FLOAT", "source:VARCHAR", "propensity:FLOAT", "run_id:VARCHAR"], schema);
 
         // One row per (user, rank); ranks 1..n without gaps; scores non-increasing.
         Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM (SELECT user_id, rank FROM {src} GROUP BY ALL HAVING count(*) > 1)"));

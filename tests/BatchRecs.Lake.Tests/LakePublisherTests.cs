@@ -36,7 +36,7 @@ public class LakePublisherTests
 
         var glob = Path.Combine(result.PartitionDir, "*.parquet");
         var schema = DuckQuery.Rows($"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{glob}', hive_partitioning = false))", result.DatabasePath);
-        Assert.Equal(["user_id:BIGINT", "item_id:VARCHAR", "rank:INTEGER", "score:FLOAT", "source:VARCHAR", "run_id:VARCHAR"],
+        Assert.Equal(["user_id:BIGINT", "item_id:VARCHAR", "rank:INTEGER", "score:FLOAT", "source:VARCHAR", "propensity:FLOAT", "run_id:VARCHAR"],
             schema.Select(r => $"{r[0]}:{r[1]}").ToArray());
         var rows = DuckQuery.Rows($"SELECT user_id, item_id, rank, score FROM read_parquet('{glob}') ORDER BY user_id, rank", result.DatabasePath);
         Assert.Equal((int)req.Recommendations.TotalRows, rows.Count);
@@ -94,9 +94,9 @@ public class LakePublisherTests
         using var dir = new TempDirectory();
         var parts = await ListWriter.WriteAsync(dir.Path, ListTable.Recommendations(req), default, group, file);
 
-        // Two INT64 ids, rank, score, and the strings "als" and "sized" (4 + length each): 40 bytes of values a row.
-        Assert.Equal(40, ListWriter.BytesPerRow(ListTable.Recommendations(req)));
-        long rowsPerGroup = group / 40, rowsPerFile = file / 40;
+        // Two INT64 ids, rank, score, propensity, and the strings "als" and "sized" (4 + length each): 44 bytes of values a row.
+        Assert.Equal(44, ListWriter.BytesPerRow(ListTable.Recommendations(req)));
+        long rowsPerGroup = group / 44, rowsPerFile = file / 44;
         // DuckDB's own view of the files: rows and encoded (uncompressed) bytes per row group.
         var groups = DuckQuery.Rows($"SELECT file_name, row_group_id, any_value(row_group_num_rows), sum(total_uncompressed_size)"
             + $"::BIGINT FROM parquet_metadata('{Path.Combine(dir.Path, "*.parquet")}') GROUP BY ALL ORDER BY ALL")
@@ -115,7 +115,7 @@ public class LakePublisherTests
     [Fact]
     public async Task A_list_longer_than_a_row_group_is_sized_for_still_goes_whole_into_one_group()
     {
-        // 50 users × 10 items at 40 bytes a row, groups sized for 3 rows: each group holds exactly one whole list.
+        // 50 users × 10 items at 44 bytes a row, groups sized for 3 rows: each group holds exactly one whole list.
         const int users = 50, n = 10;
         var recs = new TopNResult(users, n);
         for (int x = 0; x < users; x++)
@@ -128,7 +128,7 @@ public class LakePublisherTests
         var req = new PublishRequest(run, IdMap.FromInt64(Enumerable.Range(0, users).Select(i => (long)i)),
             IdMap.FromInt64(Enumerable.Range(0, 40).Select(i => (long)i)), recs, "als", 1, new float[users], new float[40], []);
         using var dir = new TempDirectory();
-        await ListWriter.WriteAsync(dir.Path, ListTable.Recommendations(req), default, rowGroupBytes: 3 * 40, fileBytes: 12 * 40);
+        await ListWriter.WriteAsync(dir.Path, ListTable.Recommendations(req), default, rowGroupBytes: 3 * 44, fileBytes: 12 * 44);
         var groups = DuckQuery.Rows($"SELECT any_value(row_group_num_rows) FROM parquet_metadata('{Path.Combine(dir.Path, "*.parquet")}') GROUP BY file_name, row_group_id")
             .Select(r => Convert.ToInt64(r[0])).ToList();
         Assert.Equal(users, groups.Count);

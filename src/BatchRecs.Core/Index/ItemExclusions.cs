@@ -32,11 +32,15 @@ internal sealed class ItemExclusions
     public bool IsEmpty => _seen is null && _banned.Length == 0 && _rules is null;
 
     /// <summary>Number of distinct items in [0, items) that user <paramref name="user"/> may get.</summary>
-    public int EligibleCount(int user, int items)
+    public int EligibleCount(int user, int items) => EligibleCount(user, items, BannedBelow(items));
+
+    /// <summary>Banned items in [0, items).</summary>
+    public int BannedBelow(int items) => _banned.Count(i => (uint)i < (uint)items);
+
+    /// <summary><see cref="EligibleCount(int, int)"/> with the bans below <paramref name="items"/> counted once for all users.</summary>
+    public int EligibleCount(int user, int items, int bannedBelow)
     {
-        int excluded = 0;
-        foreach (int i in _banned)
-            if ((uint)i < (uint)items) excluded++;
+        int excluded = bannedBelow;
         var seen = Row(_seen, user);
         foreach (int i in seen)
             if ((uint)i < (uint)items && !IsBanned(i)) excluded++;

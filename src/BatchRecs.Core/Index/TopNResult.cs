@@ -37,15 +37,55 @@ public sealed class TopNResult
     /// <summary>The source of user <paramref name="u"/>'s slot <paramref name="rank"/> (0-based).</summary>
     public ListSource SourceOf(int u, int rank) => Sources is null ? ListSource.Model : Sources[(long)u * N + rank];
 
-    /// <summary>Marks all of user <paramref name="u"/>'s slots as coming from <paramref name="source"/>.</summary>
+    /// <summary>
+    /// The probability with which the policy that made the lists put each slot's item in its user's list (users × N), or
+    /// null when every slot is deterministic (1). Exploration sets it (<see cref="Exploration"/>).
+    /// </summary>
+    public float[]? Propensities { get; private set; }
+
+    /// <summary>The propensity of user <paramref name="u"/>'s slot <paramref name="rank"/> (0-based): 1 for a deterministic slot.</summary>
+    public float PropensityOf(int u, int rank) => Propensities is null ? 1f : Propensities[(long)u * N + rank];
+
+    /// <summary>Gives every slot a propensity (1) and a source (the model), to be overwritten slot by slot.</summary>
+    public void InitPropensities()
+    {
+        Propensities ??= new float[(long)Users * N];
+        Array.Fill(Propensities, 1f);
+        Sources ??= new ListSource[(long)Users * N];
+    }
+
+    /// <summary>Marks all of user <paramref name="u"/>'s slots as coming from <paramref name="source"/>, deterministically (propensity 1).</summary>
     public void SetSource(int u, ListSource source)
     {
+        Propensities?.AsSpan((int)((long)u * N), N).Fill(1f);
         if (Sources is null)
         {
             if (source == ListSource.Model) return;
             Sources = new ListSource[(long)Users * N];
         }
         Sources.AsSpan((int)((long)u * N), N).Fill(source);
+    }
+
+    /// <summary>A copy of these lists with room for <paramref name="users"/> users (at least <see cref="Users"/>): the rest empty.</summary>
+    public TopNResult Grown(int users)
+    {
+        var grown = new TopNResult(users, N);
+        Array.Copy(Counts, grown.Counts, Users);
+        Array.Copy(Items, grown.Items, (long)Users * N);
+        Array.Copy(Scores, grown.Scores, (long)Users * N);
+        if (Propensities is not null)
+        {
+            grown.InitPropensities();
+            Array.Copy(Propensities, grown.Propensities!, (long)Users * N);
+            Array.Copy(Sources!, grown.Sources!, (long)Users * N);
+        }
+        else if (Sources is not null)
+        {
+            grown.Sources = new ListSource[(long)users * N];
+            Array.Copy(Sources, grown.Sources, (long)Users * N);
+        }
+        grown.AddRuleRemoved(RuleRemoved);
+        return grown;
     }
 
     public ReadOnlySpan<int> ItemsOf(int u) => Items.AsSpan(u * N, Counts[u]);

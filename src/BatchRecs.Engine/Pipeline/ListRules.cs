@@ -202,14 +202,7 @@ public sealed class ListRules
     {
         int n = model.N;
         var lists = model;
-        if (Users.Count > ModelUsers)
-        {
-            lists = new TopNResult(Users.Count, n);
-            Array.Copy(model.Counts, lists.Counts, ModelUsers);
-            Array.Copy(model.Items, lists.Items, (long)ModelUsers * n);
-            Array.Copy(model.Scores, lists.Scores, (long)ModelUsers * n);
-            lists.AddRuleRemoved(model.RuleRemoved);
-        }
+        if (Users.Count > ModelUsers) lists = model.Grown(Users.Count);
         var removed = new RuleCounts { Category = categoryRemoved };
         int popular = 0, bySegment = 0;
         for (int u = 0; u < Users.Count; u++)
@@ -231,6 +224,15 @@ public sealed class ListRules
         metrics[MetricNames.ListsUsersPopularSegment] = bySegment;
         metrics[MetricNames.ListsUsersListed] = ListedUsers;
         metrics[MetricNames.ListsShort] = Enumerable.Range(0, lists.Users).Count(u => lists.Counts[u] < n);
+        if (lists.Propensities is not null)
+        {
+            var (explored, sum) = (0L, 0.0);
+            for (int u = 0; u < lists.Users; u++)
+                for (int r = 0; r < lists.Counts[u]; r++)
+                    if (lists.SourceOf(u, r) == ListSource.Explore) { explored++; sum += lists.PropensityOf(u, r); }
+            metrics[MetricNames.ListsExplored] = explored;
+            metrics[MetricNames.ListsExploredPropensityMean] = explored == 0 ? 0 : sum / explored;
+        }
         metrics[MetricNames.RulesBannedItems] = BannedItems;
         metrics[MetricNames.RulesUnavailableItems] = UnavailableItems;
         metrics[MetricNames.RulesExcludedPairs] = ExcludedPairs;

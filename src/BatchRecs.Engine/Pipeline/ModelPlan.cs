@@ -158,9 +158,14 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// filtered inside the search; an ipw-rerank re-orders the fetched candidates; the category cap picks the lists from
     /// them (searching short users again, deeper).
     /// </summary>
-    public (TopNResult Lists, IndexReport? Index) Retrieve(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null)
+    /// <param name="model">the model.</param>
+    /// <param name="exclude">each user's history.</param>
+    /// <param name="propensity">item propensities (the re-rank).</param>
+    /// <param name="users">the users to list (null: all).</param>
+    /// <param name="depth">the ranking depth kept when more than N are wanted (exploration's pool; not with the category cap).</param>
+    public (TopNResult Lists, IndexReport? Index) Retrieve(AlsModel model, CsrMatrix exclude, float[] propensity, int[]? users = null, int depth = 0)
     {
-        int fetch = FetchCount;
+        int fetch = Math.Max(FetchCount, depth);
         TopNResult candidates;
         IndexReport? report = null;
         Index ??= ChooseIndex(model, exclude);
@@ -170,7 +175,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
                 : ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(fetch, exclude), users);
         else
             (candidates, report) = SearchIvf(model, exclude, fetch, users);
-        int keep = rules?.Cap is null ? N : fetch;
+        int keep = rules?.Cap is null ? Math.Max(N, depth) : fetch;
         TopNResult Rerank(TopNResult c, int n) => RerankWithIpw ? PopularityRerank.Apply(c, propensity, settings.Debias.RerankBeta, n) : c;
         var lists = Rerank(candidates, keep);
         if (rules?.Cap is { } cap)
@@ -182,6 +187,35 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
             CategoryRemoved = removed;
         }
         return (lists, report);
+    }
+
+    /// <summary>
+    /// The published lists: <see cref="Retrieve"/>'s, or with explore_slots the model's ranking to explore_pool deep and
+    /// the exploration policy of the run date on top (<see cref="Exploration"/>: sources and exact propensities).
+    /// </summary>
+    public (TopNResult Lists, IndexReport? Index) RetrievePublished(AlsModel model, CsrMatrix exclude, float[] propensity, DateOnly runDate)
+    {
+        if (Exploring(runDate) is not { } policy) return Retrieve(model, exclude, propensity);
+        var (ranked, report) = Retrieve(model, exclude, propensity, depth: policy.Pool);
+        return (Exploration.Apply(ranked, N, policy, model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(N, exclude)), report);
+    }
+
+    /// <summary>
+    /// The exploration policy of the lists published for <paramref name="runDate"/> (seeded by the job's seed and the date,
+    /// so each night explores other items and a re-run repeats its night), or null when explore_slots is 0.
+    /// </summary>
+    public ExplorePolicy? Exploring(DateOnly runDate)
+    {
+        var lists = settings.Lists;
+        if (lists.ExploreSlots == 0) return null;
+        if (lists.ExploreSlots > N)
+            throw new SettingsException("explore_slots", $"explore_slots={lists.ExploreSlots} is more than top_n={N}: a list has only top_n positions.");
+        int pool = lists.PoolFor(N);
+        if (pool <= N)
+            throw new SettingsException("explore_pool", $"explore_pool={pool} must be deeper than top_n={N}: exploration draws from the model's ranks top_n+1 … explore_pool.");
+        if (rules?.Cap is not null)
+            throw new SettingsException("explore_slots", "explore_slots and max_per_category cannot be combined yet: the category cap would change which items exploration can show, and so its propensities.");
+        return new ExplorePolicy(lists.ExploreSlots, pool, lists.ExploreUniform, SplitMix64.Mix((ulong)settings.Seed ^ ((ulong)runDate.DayNumber * 0x9E3779B97F4A7C15UL)));
     }
 
     /// <summary>Candidates the category cap skipped in the last retrieval.</summary>

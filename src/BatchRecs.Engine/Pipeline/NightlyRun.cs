@@ -117,7 +117,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             }
             var (recs, index) = stages.Time(StageNames.Score, () =>
             {
-                var (lists, ivf) = plan.Retrieve(model, all, propensity);
+                var (lists, ivf) = plan.RetrievePublished(model, all, propensity, req.RunDate);
                 return (rules.Publish(lists, all, fallback, settings.Lists.MinHistory, plan.CategoryRemoved, metrics), ivf);
             });
             RecordIndexChoice(metrics, plan.Index!);

@@ -58,6 +58,9 @@ public sealed class JobSettings
         SettingDefinition.Int("max_per_category", 0, 0, 10_000, "at most this many items of one category (items_input's category column) per list (0 = no cap)"),
         SettingDefinition.Bool("similar_items", true, "publish every item's most similar items (cosine of item factors) as similar_items"),
         SettingDefinition.Int("similar_n", 20, 1, 10_000, "similar items per item"),
+        SettingDefinition.Int("explore_slots", 0, 0, 10_000, "positions of each user's list filled by a seeded randomized exploration policy (source = explore; 0 = off): draws from the model's ranks top_n+1 … explore_pool, and at rate explore_uniform from the whole eligible catalogue; every row's propensity column is the exact probability the policy shows that item to that user that night"),
+        SettingDefinition.IntOrAuto("explore_pool", 2, 1_000_000, "the deepest model rank exploration draws from (auto: 10·top_n)"),
+        SettingDefinition.Float("explore_uniform", 0.1, 0, 1, "share of exploration slots drawn uniformly from the user's whole eligible catalogue instead of the model's pool"),
         SettingDefinition.Text("exposure_input", "", "directory of Parquet exposure logs (user_id, item_id, event_time[, position]) for propensity=exposure"),
         SettingDefinition.Float("rerank_beta", 0.5, 0, 1, "β of the re-rank by log max(ŝ, ε) − β·log p_i, i.e. by ŝ/p_i^β (ε = 1e-6; scores ≤ ε go last, in plain order): 0 keeps the plain order, 1 is the full relevance estimate click probability / exposure propensity. Under debias=both the Rel-MF scores already estimate relevance, so β > 0 divides by p_i a second time (0 or small is advised there)"),
         SettingDefinition.Int("rerank_candidates", 3, 1, 100, "candidates per user retrieved for re-ranking, as a multiple of top_n"),
@@ -223,7 +226,10 @@ public sealed class JobSettings
         MinSegmentUsers: r.Int("min_segment_users"),
         MaxPerCategory: r.Int("max_per_category"),
         SimilarItems: r.Bool("similar_items"),
-        SimilarN: r.Int("similar_n"));
+        SimilarN: r.Int("similar_n"),
+        ExploreSlots: r.Int("explore_slots"),
+        ExplorePool: r.Int("explore_pool"),
+        ExploreUniform: r.Double("explore_uniform"));
 
     private static DebiasSettings ReadDebias(Reader r) => new(
         Mode: r.Choice<DebiasMode>("debias"),

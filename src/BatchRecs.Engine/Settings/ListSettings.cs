@@ -6,4 +6,12 @@ namespace BatchRecs.Engine.Settings;
 /// <param name="MaxPerCategory"><c>max_per_category</c>: items of one category per list (0 = no cap).</param>
 /// <param name="SimilarItems"><c>similar_items</c>: publish every item's most similar items.</param>
 /// <param name="SimilarN"><c>similar_n</c>: similar items per item.</param>
-public sealed record ListSettings(int MinHistory, int MinSegmentUsers, int MaxPerCategory, bool SimilarItems, int SimilarN);
+/// <param name="ExploreSlots"><c>explore_slots</c>: positions per list filled by the exploration policy (0 = off).</param>
+/// <param name="ExplorePool"><c>explore_pool</c>: the deepest model rank exploration draws from (0 = auto: 10·top_n).</param>
+/// <param name="ExploreUniform"><c>explore_uniform</c>: share of exploration slots drawn from the whole eligible catalogue.</param>
+public sealed record ListSettings(int MinHistory, int MinSegmentUsers, int MaxPerCategory, bool SimilarItems, int SimilarN,
+    int ExploreSlots, int ExplorePool, double ExploreUniform)
+{
+    /// <summary>The explore_pool in effect for lists of <paramref name="topN"/>.</summary>
+    public int PoolFor(int topN) => ExplorePool > 0 ? ExplorePool : 10 * topN;
+}

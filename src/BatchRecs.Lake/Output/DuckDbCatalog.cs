@@ -42,7 +42,7 @@ public static class DuckDbCatalog
                 var date = req.Run.RunDate;
                 Exec(con, "DELETE FROM recommendations WHERE run_date = $date OR run_date < $cutoff", ("date", date), ("cutoff", retentionCutoff));
                 if (parquetFiles.Count > 0)
-                    Exec(con, "INSERT INTO recommendations SELECT run_id, $date, user_id, item_id, rank, score, source FROM read_parquet($files, hive_partitioning = false)",
+                    Exec(con, "INSERT INTO recommendations SELECT run_id, $date, user_id, item_id, rank, score, source, propensity FROM read_parquet($files, hive_partitioning = false)",
                         ("date", date), ("files", parquetFiles.ToArray()));
                 Exec(con, "DELETE FROM similar_items WHERE run_date = $date OR run_date < $cutoff", ("date", date), ("cutoff", retentionCutoff));
                 if (similarFiles is { Count: > 0 })
@@ -302,7 +302,9 @@ public static class DuckDbCatalog
         EnsureMetadataTables(con);
         string ut = users == IdKind.Int64 ? "BIGINT" : "VARCHAR", it = items == IdKind.Int64 ? "BIGINT" : "VARCHAR";
         Exec(con, $"""
-            CREATE TABLE IF NOT EXISTS recommendations (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, item_id {it} NOT NULL, rank INTEGER NOT NULL, score FLOAT, source VARCHAR);
+            CREATE TABLE IF NOT EXISTS recommendations (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, item_id {it} NOT NULL, rank INTEGER NOT NULL, score FLOAT, source VARCHAR, propensity FLOAT DEFAULT 1);
+            -- Lakes published before exploration: their lists were deterministic, so every row's propensity is 1.
+            ALTER TABLE recommendations ADD COLUMN IF NOT EXISTS propensity FLOAT DEFAULT 1;
             CREATE TABLE IF NOT EXISTS similar_items (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, item_id {it} NOT NULL, similar_item_id {it} NOT NULL, rank INTEGER NOT NULL, score FLOAT);
             CREATE TABLE IF NOT EXISTS user_factors (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, user_id {ut} NOT NULL, factors FLOAT[] NOT NULL);
             CREATE TABLE IF NOT EXISTS item_factors (run_id VARCHAR NOT NULL, run_date DATE NOT NULL, item_id {it} NOT NULL, factors FLOAT[] NOT NULL);

@@ -8,8 +8,9 @@ namespace BatchRecs.Lake.Output;
 /// <summary>
 /// Writes a <see cref="ListTable"/> in the output contract: the owner's id, the listed item's id (input types),
 /// <c>rank</c> INT32 1-based, <c>score</c> FLOAT, [<c>source</c> STRING: the model's name, <c>popular</c> for the popularity
-/// fallback,] <c>run_id</c> STRING (for recommendations
-/// <c>user_id, item_id, rank, score, source, run_id</c>; for similar items <c>item_id, similar_item_id, rank, score,
+/// fallback, <c>explore</c> for an exploration slot; <c>propensity</c> FLOAT: the probability the policy showed the item,
+/// 1 for a deterministic slot,] <c>run_id</c> STRING (for recommendations
+/// <c>user_id, item_id, rank, score, source, propensity, run_id</c>; for similar items <c>item_id, similar_item_id, rank, score,
 /// run_id</c>); sorted by owner then rank, in row groups of about <see cref="RowGroupBytes"/> of values (see
 /// <see cref="BytesPerRow"/>; a list never spans two) and part files of about <see cref="FileBytes"/>. Sized by the
 /// values, not by what they take after encoding and compression, so a group's rows, and the memory its columns take
@@ -59,7 +60,7 @@ public static class ListWriter
     /// 4 + its UTF-8 length (ids: the mean over the map), rank and score 4 each.
     /// </summary>
     public static long BytesPerRow(ListTable table) =>
-        IdBytes(table.Owners) + IdBytes(table.Listed) + 4 + 4 + (table.Source is { } source ? StringBytes(source) : 0) + StringBytes(table.RunId);
+        IdBytes(table.Owners) + IdBytes(table.Listed) + 4 + 4 + (table.Source is { } source ? StringBytes(source) + 4 : 0) + StringBytes(table.RunId);
 
     private static long StringBytes(string s) => 4 + System.Text.Encoding.UTF8.GetByteCount(s);
 
@@ -79,10 +80,11 @@ public static class ListWriter
         var rankField = new DataField<int>("rank");
         var scoreField = new DataField<float>("score");
         var sourceField = table.Source is null ? null : new DataField<string>("source");
+        var propensityField = table.Source is null ? null : new DataField<float>("propensity");
         var runField = new DataField<string>("run_id");
         var schema = new ParquetSchema(sourceField is null
             ? [ownerField, listedField, rankField, scoreField, runField]
-            : [ownerField, listedField, rankField, scoreField, sourceField, runField]);
+            : [ownerField, listedField, rankField, scoreField, sourceField, propensityField!, runField]);
         await using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
         await using (var writer = await ParquetWriter.CreateAsync(schema, stream, cancellationToken: ct))
         {
@@ -96,7 +98,7 @@ public static class ListWriter
                 int rows = 0;
                 while (gEnd < ownerEnd && (rows + lists.Counts[gEnd] <= rowsPerGroup || rows == 0)) rows += lists.Counts[gEnd++];
                 buffers.Ensure(rows);
-                var (owners, items, ranks, scores, sources) = (buffers.Owners, buffers.Items, buffers.Ranks, buffers.Scores, buffers.Sources);
+                var (owners, items, ranks, scores, sources, propensities) = (buffers.Owners, buffers.Items, buffers.Ranks, buffers.Scores, buffers.Sources, buffers.Propensities);
                 int w = 0;
                 for (int x = u; x < gEnd; x++)
                 {
@@ -104,7 +106,11 @@ public static class ListWriter
                     for (int r = 0; r < its.Length; r++)
                     {
                         owners[w] = x; items[w] = its[r]; ranks[w] = r + 1; scores[w] = sc[r];
-                        if (table.Source is { } model) sources[w] = SourceName(model, lists.SourceOf(x, r));
+                        if (table.Source is { } model)
+                        {
+                            sources[w] = SourceName(model, lists.SourceOf(x, r));
+                            propensities[w] = lists.PropensityOf(x, r);
+                        }
                         w++;
                     }
                 }
@@ -113,7 +119,11 @@ public static class ListWriter
                 await WriteIdsAsync(rg, listedField, table.Listed, items.AsMemory(0, rows), buffers, ct);
                 await rg.WriteAsync<int>(rankField, ranks.AsMemory(0, rows), null, null, ct);
                 await rg.WriteAsync<float>(scoreField, scores.AsMemory(0, rows), null, null, ct);
-                if (sourceField is not null) await rg.WriteAsync(sourceField, new ArraySegment<string>(buffers.Sources, 0, rows), null);
+                if (sourceField is not null)
+                {
+                    await rg.WriteAsync(sourceField, new ArraySegment<string>(buffers.Sources, 0, rows), null);
+                    await rg.WriteAsync<float>(propensityField!, propensities.AsMemory(0, rows), null, null, ct);
+                }
                 await rg.WriteAsync(runField, new ArraySegment<string>(buffers.RunIds, 0, rows), null);
                 u = gEnd;
             }
@@ -170,6 +180,7 @@ public static class ListWriter
         public int[] Items { get; private set; } = [];
         public int[] Ranks { get; private set; } = [];
         public float[] Scores { get; private set; } = [];
+        public float[] Propensities { get; private set; } = [];
         public long[] Longs { get; private set; } = [];
         public string[] Strings { get; private set; } = [];
         public string[] Sources { get; private set; } = [];
@@ -181,7 +192,7 @@ public static class ListWriter
         {
             if (need <= Owners.Length) return;
             int n = Math.Max(need, rows);
-            Owners = new int[n]; Items = new int[n]; Ranks = new int[n]; Scores = new float[n];
+            Owners = new int[n]; Items = new int[n]; Ranks = new int[n]; Scores = new float[n]; Propensities = new float[n];
             Longs = new long[n]; Strings = new string[n];
             Sources = new string[n]; RunIds = new string[n];
             Array.Fill(RunIds, runId);

@@ -47,6 +47,10 @@ public static class MetricNames
     /// <summary>Users whose list is shorter than top_n (the catalogue, after their history and the rules, ran out).</summary>
     public const string ListsShort = "lists.short";
 
+    /// <summary>Rows filled by the exploration policy (source = explore; explore_slots), and their mean propensity.</summary>
+    public const string ListsExplored = "lists.explored";
+    public const string ListsExploredPropensityMean = "lists.explored_propensity_mean";
+
     /// <summary>Items banned for everyone by exclude_input (and known to the run).</summary>
     public const string RulesBannedItems = "rules.banned_items";
 
