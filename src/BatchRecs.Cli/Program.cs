@@ -16,6 +16,7 @@ var root = new RootCommand("BatchRecs: a nightly batch recommender over a Parque
     SettingsCommand.Create(),
     RunsCommand.Create(),
     RecommendCommand.Create(),
+    SimulateCommand.Create(),
     ReportCommand.Create(),
     SchedulerCommand.Create(hooks),
     WorkerCommand.Create(hooks),

@@ -36,8 +36,9 @@ public sealed record IndexReport(int Nlist, int Nprobe, RecallReport Recall, dou
 /// <param name="settings">the job's settings.</param>
 /// <param name="executor">where block tasks run.</param>
 /// <param name="exposures">the exposure log (propensity=exposure), or null.</param>
+/// <param name="feedback">served lists' logged exposures (propensity=logged), or null.</param>
 /// <param name="rules">bans, per-user exclusions and the category cap, or null (none).</param>
-public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatrix? exposures = null, ListRules? rules = null)
+public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatrix? exposures = null, ListRules? rules = null, FeedbackLog? feedback = null)
 {
     /// <summary>
     /// Candidates retrieved per list slot when the category cap picks from more than N (a user left short is searched
@@ -68,11 +69,29 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// </summary>
     public float[] Propensities(CsrMatrix strengths, int[] counts)
     {
+        if (settings.Debias.Propensity == PropensityModel.Logged) return LoggedPropensity(counts);
         if (settings.Debias.Propensity != PropensityModel.Exposure) return PopularityPropensity(counts);
         if (exposures is null) throw new SettingsException("exposure_input", "propensity=exposure needs exposure_input (a directory of exposure logs).");
         var activity = new int[strengths.Rows];
         for (int u = 0; u < activity.Length; u++) activity[u] = strengths.RowLength(u);
         return ExposurePropensity.Fit(exposures, counts, activity, settings.Debias.PropensityClip, (ulong)settings.Seed).Propensity;
+    }
+
+    /// <summary>
+    /// propensity=logged: per item, the mean propensity the serving policy logged with its exposures (the probability it
+    /// showed the item to those users), clipped to [propensity_clip, 1]; items never served keep popularity's estimate.
+    /// A per-item mean stands in for Rel-MF's per-item θ; with exploration traffic it is a measured exposure probability
+    /// rather than a guess from popularity.
+    /// </summary>
+    private float[] LoggedPropensity(int[] counts)
+    {
+        if (feedback is null) throw new SettingsException("propensity", "propensity=logged needs feedback_input (served lists' exposures with their logged propensities).");
+        var p = PopularityPropensity(counts);
+        var (sum, n) = (new double[p.Length], new int[p.Length]);
+        for (int e = 0; e < feedback.Rows; e++) { sum[feedback.Items[e]] += feedback.Propensity[e]; n[feedback.Items[e]]++; }
+        float clip = (float)settings.Debias.PropensityClip;
+        for (int i = 0; i < p.Length; i++) if (n[i] > 0) p[i] = Math.Clamp((float)(sum[i] / n[i]), clip, 1f);
+        return p;
     }
 
     /// <param name="checkpointPath">where to checkpoint every iteration (and resume from), or null.</param>
@@ -136,12 +155,15 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// published ranking orders them — by the score, or under ipw-rerank by the re-rank score ŝ/p^β — then SNIPS DCG and
     /// Recall at top_n.
     /// </summary>
-    public RandomizedTestReport JudgeUnbiased(AlsModel model, CsrMatrix history, float[] propensity, UnbiasedLog log)
+    public RandomizedTestReport JudgeUnbiased(AlsModel model, CsrMatrix history, float[] propensity, UnbiasedLog log) =>
+        log.Evaluate(log.Rank(history, RankingScore(model, propensity)), N);
+
+    /// <summary>The score the published ranking orders a (user, item) by: the dot product, or under ipw-rerank the re-rank score ŝ/p^β.</summary>
+    public Func<int, int, double> RankingScore(AlsModel model, float[] propensity)
     {
         var dot = UnbiasedLog.DotScore(model.UserFactors, model.ItemFactors, model.Factors);
         double beta = settings.Debias.RerankBeta;
-        var score = RerankWithIpw ? (u, i) => PopularityRerank.Score((float)dot(u, i), propensity[i], beta) : dot;
-        return log.Evaluate(log.Rank(history, score), N);
+        return RerankWithIpw ? (u, i) => PopularityRerank.Score((float)dot(u, i), propensity[i], beta) : dot;
     }
 
     /// <summary>Whether fits checkpoint every iteration: always, never, or (auto) when blocks run outside this process.</summary>

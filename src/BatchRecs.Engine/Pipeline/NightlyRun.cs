@@ -72,7 +72,16 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             if (exposures is not null) metrics[MetricNames.InputExposedPairs] = exposures.NonZeros;
             string? itemsFile = ItemsFile(req, settings);
             var rules = await stages.TimeAsync(StageNames.Rules, () => ListRules.LoadAsync(settings, itemsFile, userIds, itemIds, ct));
-            var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor(), exposures, rules);
+            var feedback = settings.Evaluation.FeedbackInput is { } feedbackDir
+                ? await stages.TimeAsync(StageNames.ReadFeedback, () => FeedbackReader.ReadAsync(feedbackDir, req.RunDate.AddDays(-settings.Evaluation.OpeDays),
+                    req.RunDate, rules.Users, itemIds, DuckDbCatalog.PublishedRunIds(req.LakeDir), ct))
+                : null;
+            if (feedback is not null)
+            {
+                metrics[MetricNames.OpeFiles] = feedback.Files;
+                metrics[MetricNames.OpeUnknownRows] = feedback.UnknownRows;
+            }
+            var plan = new ModelPlan(settings, req.Executor ?? new LocalExecutor(), exposures, rules, feedback?.Log);
             var unbiased = settings.Evaluation.UnbiasedInput is { } unbiasedPath
                 ? await stages.TimeAsync(StageNames.ReadUnbiased, () => UnbiasedLogReader.ReadAsync(unbiasedPath, userIds, itemIds, ct))
                 : null;
@@ -120,6 +129,8 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
                 var (lists, ivf) = plan.RetrievePublished(model, all, propensity, req.RunDate);
                 return (rules.Publish(lists, all, fallback, settings.Lists.MinHistory, plan.CategoryRemoved, metrics), ivf);
             });
+            if (feedback is { Log.Rows: > 0 })
+                stages.Time(StageNames.Ope, () => EstimateOffPolicy(metrics, feedback.Log, Counterfactual(recs, all, rules, plan.RankingScore(model, propensity)), plan.N, settings));
             RecordIndexChoice(metrics, plan.Index!);
             if (index is not null) RecordIndex(metrics, index);
             metrics[MetricNames.OutputRows] = recs.TotalRows;
@@ -222,6 +233,51 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             ("popular_recall", p.Recall), ("popular_ndcg", p.Ndcg), ("model_coverage", m.Coverage));
         if (unbiased is not null) JudgeUnbiased(metrics, plan, model, train, propensity, counts, unbiased);
         return model;
+    }
+
+    /// <summary>
+    /// π_new for the off-policy estimate: whether tonight's lists would have shown a logged (user, item) when it was served.
+    /// An item in the list: yes. An item the user has interacted with since it was served (it was unseen then, or it would
+    /// not have been served) is left out of tonight's list only because of that interaction: it counts when tonight's
+    /// ranking score reaches the user's last model slot. Without this, every click of the window would look like an item
+    /// the new lists refuse, and the estimate would be near 0.
+    /// </summary>
+    private static Func<int, int, double> Counterfactual(TopNResult lists, CsrMatrix history, ListRules rules, Func<int, int, double> score) => (u, i) =>
+    {
+        if (u >= lists.Users) return 0;
+        var items = lists.ItemsOf(u);
+        if (items.Contains(i)) return 1;
+        if (u >= history.Rows || history.RowCols(u).BinarySearch(i) < 0 || rules.Excludes(u, i)) return 0;
+        double threshold = double.PositiveInfinity;
+        var scores = lists.ScoresOf(u);
+        for (int r = 0; r < items.Length; r++)
+            if (lists.SourceOf(u, r) == ListSource.Model) threshold = Math.Min(threshold, scores[r]);
+        return score(u, i) >= threshold ? 1 : 0;
+    };
+
+    /// <summary>
+    /// Estimates how tonight's lists would have done on the served lists' logged traffic (IPS and SNIPS CTR and recall@N
+    /// with bootstrap intervals), records it, and with ope_gate rejects the run when even the interval's upper end is below
+    /// the CTR the served lists observed.
+    /// </summary>
+    private int EstimateOffPolicy(IDictionary<string, double> metrics, FeedbackLog feedback, Func<int, int, double> target, int n, JobSettings settings)
+    {
+        var ope = OffPolicy.Evaluate(feedback, target, n, bootstrap: 200, seed: (ulong)settings.Seed);
+        metrics[MetricNames.OpeUsers] = ope.Users;
+        metrics[MetricNames.OpeRows] = ope.Rows;
+        metrics[MetricNames.OpeLoggedCtr] = ope.LoggedCtr;
+        foreach (var (name, e) in new[] { ("ips_ctr", ope.IpsCtr), ("snips_ctr", ope.SnipsCtr),
+                     (FormattableString.Invariant($"ips_recall@{n}"), ope.IpsRecall), (FormattableString.Invariant($"snips_recall@{n}"), ope.SnipsRecall) })
+        {
+            var (value, low, high) = MetricNames.OpeEstimate(name);
+            (metrics[value], metrics[low], metrics[high]) = (e.Value, e.Low, e.High);
+        }
+        log.Event("run.ope", ("users", ope.Users), ("rows", ope.Rows), ("logged_ctr", ope.LoggedCtr), ("snips_ctr", ope.SnipsCtr.Value),
+            ("snips_ctr_low", ope.SnipsCtr.Low), ("snips_ctr_high", ope.SnipsCtr.High), ("ips_recall", ope.IpsRecall.Value));
+        if (settings.Evaluation.OpeGate && ope.SnipsCtr.High < ope.LoggedCtr)
+            throw new QualityGateException(FormattableString.Invariant(
+                $"rejected by ope_gate: the new lists' estimated CTR on the last {settings.Evaluation.OpeDays} days of feedback is {ope.SnipsCtr.Value:F4} (95 % interval {ope.SnipsCtr.Low:F4}–{ope.SnipsCtr.High:F4}), below the served lists' observed {ope.LoggedCtr:F4}."));
+        return ope.Users;
     }
 
     /// <summary>Records the model's and popularity's SNIPS DCG and Recall at top_n on the unbiased log (what the gate then judges by).</summary>

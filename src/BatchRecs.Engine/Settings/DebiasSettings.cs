@@ -18,6 +18,8 @@ public enum PropensityModel
     Popularity,
     /// <summary>A logistic model over an exposure log.</summary>
     Exposure,
+    /// <summary>The propensities logged with served lists (feedback_input): per item, the mean over its logged exposures.</summary>
+    Logged,
 }
 
 /// <summary>Inverse propensity weighting.</summary>

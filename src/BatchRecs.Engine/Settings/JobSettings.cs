@@ -47,7 +47,7 @@ public sealed class JobSettings
         SettingDefinition.Float("recall_floor", 0.95, 0, 1, "minimum canary recall@top_n of the index against exact search; below it the run fails"),
         SettingDefinition.Int("canary_users", 1000, 1, 1_000_000, "users scored both exactly and through the index in every run"),
         SettingDefinition.Choice("debias", "none", [("none", DebiasMode.None), ("ipw-train", DebiasMode.IpwTrain), ("ipw-rerank", DebiasMode.IpwRerank), ("both", DebiasMode.Both)], "inverse propensity weighting: in training (Rel-MF), in re-ranking, both, or none. Measured against none (README, Debiasing on Coat): Coat DCG@5 on random test items at the defaults ipw-train 0.99×, ipw-rerank 0.97×, both 0.96×; tuned on an unbiased log (unbiased_input) against none tuned the same way 1.01×, 1.00×, 1.03×; MovieLens 100K Recall@20 at the defaults −8.5 %, −11 %, −42 %. Keep none unless tuning on your own unbiased log shows a gain"),
-        SettingDefinition.Choice("propensity", "popularity", [("popularity", PropensityModel.Popularity), ("exposure", PropensityModel.Exposure)], "propensity model: item popularity power law, or a logistic model over an exposure log"),
+        SettingDefinition.Choice("propensity", "popularity", [("popularity", PropensityModel.Popularity), ("exposure", PropensityModel.Exposure), ("logged", PropensityModel.Logged)], "propensity model: item popularity power law, a logistic model over an exposure log, or logged: per item the mean propensity logged with its exposures in feedback_input's ope_days (clipped; popularity's for items never served)"),
         SettingDefinition.Float("propensity_eta", 0.5, 0, 10, "η of p_i = (n_i / max n)^η"),
         SettingDefinition.Float("propensity_clip", 0.05, 1e-6, 1, "p_min: propensities are clipped to [p_min, 1]"),
         SettingDefinition.Text("items_input", "", "Parquet file of item metadata (item_id, title, category, …) loaded as the DuckDB items table (default: INPUT/_items/items.parquet when present)"),
@@ -66,6 +66,9 @@ public sealed class JobSettings
         SettingDefinition.Int("rerank_candidates", 3, 1, 100, "candidates per user retrieved for re-ranking, as a multiple of top_n"),
         SettingDefinition.Bool("quality_gate", true, "reject (publish nothing) a run worse than the last accepted run or than popularity"),
         SettingDefinition.Float("gate_tolerance", 0.1, 0, 1, "allowed relative drop of model NDCG@top_n against the last accepted run of the job"),
+        SettingDefinition.Text("feedback_input", "", "directory of Parquet feedback under dt=YYYY-MM-DD partitions: the exposures and outcomes of served lists (user_id, item_id, event_time, position, propensity, run_id, clicked or value); each run estimates off-policy how its new lists would have done on the last ope_days of it"),
+        SettingDefinition.Int("ope_days", 7, 1, 3650, "days of feedback_input before the run date the off-policy estimates use"),
+        SettingDefinition.Bool("ope_gate", false, "reject (publish nothing) a run whose lists' estimated CTR on feedback_input (SNIPS, upper end of the 95 % bootstrap interval) is below the served lists' observed CTR"),
         SettingDefinition.Text("unbiased_input", "", "Parquet file (or directory of them) of an unbiased validation log — randomized or exploration traffic: user_id, item_id, label (BOOLEAN, or a number > 0 for positive), optional propensity (the probability the item was shown, in (0, 1]; 1 when absent). When set, the quality gate and tune judge models by SNIPS DCG@top_n and Recall@top_n of its positives among each user's logged items, instead of the biased hold-out"),
         SettingDefinition.Choice("reader", "parquet-net", [("parquet-net", ReaderKind.ParquetNet), ("duckdb", ReaderKind.DuckDb)], "input reader: Parquet.Net row groups, or DuckDB read_parquet (falls back to Parquet.Net to diagnose bad input)"),
         SettingDefinition.Bool("use_tuned", true, "apply the job's last adopted tuning (between the job file and --set)"),
@@ -210,7 +213,10 @@ public sealed class JobSettings
         HoldoutFraction: r.Double("holdout_fraction"),
         QualityGate: r.Bool("quality_gate"),
         GateTolerance: r.Double("gate_tolerance"),
-        UnbiasedInput: r.Text("unbiased_input"));
+        UnbiasedInput: r.Text("unbiased_input"),
+        FeedbackInput: r.Text("feedback_input"),
+        OpeDays: r.Int("ope_days"),
+        OpeGate: r.Bool("ope_gate"));
 
     private static RetrievalSettings ReadRetrieval(Reader r) => new(
         TopN: r.Int("top_n"),

@@ -207,6 +207,20 @@ public sealed class SideTable
         return result;
     }
 
+    /// <summary>A column as text, each value (null included) passed to <paramref name="check"/>, which returns why it is bad or null.</summary>
+    public string?[] Texts(string column, Func<string?, string?> check)
+    {
+        var result = new string?[Rows];
+        int i = 0;
+        foreach (var (v, c, r) in Values(column))
+        {
+            string? text = v is null ? null : Convert.ToString(v, CultureInfo.InvariantCulture);
+            if (check(text) is { } why) throw Error(c, column, r, why);
+            result[i++] = text;
+        }
+        return result;
+    }
+
     /// <summary>Any scalar column as text (numbers in invariant form); nulls stay null.</summary>
     public string?[] Texts(string column)
     {

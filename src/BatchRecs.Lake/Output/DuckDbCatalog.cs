@@ -281,6 +281,19 @@ public static class DuckDbCatalog
     }
 
     /// <summary>The metrics of the job's last accepted (succeeded) run, or null if it has none.</summary>
+    /// <summary>The ids of every run the lake published (status succeeded), for checking served lists' run_id.</summary>
+    public static IReadOnlySet<string> PublishedRunIds(string lakeDir)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        using var snapshot = CatalogSnapshot.Open(lakeDir);
+        if (snapshot is null) return ids;
+        using var cmd = snapshot.Connection.CreateCommand();
+        cmd.CommandText = "SELECT run_id FROM runs WHERE status = 'succeeded'";
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) ids.Add(r.GetString(0));
+        return ids;
+    }
+
     public static IReadOnlyDictionary<string, double>? LastAcceptedMetrics(string lakeDir, string job)
     {
         using var snapshot = CatalogSnapshot.Open(lakeDir);

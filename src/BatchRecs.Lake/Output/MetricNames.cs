@@ -168,6 +168,21 @@ public static class MetricNames
     public const string UnbiasedPairs = "unbiased.pairs";
     public const string UnbiasedUnknownRows = "unbiased.unknown_rows";
 
+    // ---- Off-policy estimates of the published lists on feedback_input: ope.* ----
+
+    /// <summary>Users and exposures of the feedback window used, files read, and rows of users or items the run does not know.</summary>
+    public const string OpeUsers = "ope.users";
+    public const string OpeRows = "ope.rows";
+    public const string OpeFiles = "ope.files";
+    public const string OpeUnknownRows = "ope.unknown_rows";
+
+    /// <summary>The served lists' observed CTR on the window (clicks / exposures).</summary>
+    public const string OpeLoggedCtr = "ope.logged_ctr";
+
+    /// <summary><c>ope.NAME</c>, <c>ope.NAME_low</c>, <c>ope.NAME_high</c>: an estimate and its bootstrap 95 % interval
+    /// (NAME: ips_ctr, snips_ctr, ips_recall@K, snips_recall@K).</summary>
+    public static (string Value, string Low, string High) OpeEstimate(string name) => ("ope." + name, "ope." + name + "_low", "ope." + name + "_high");
+
     // ---- Stages: time.STAGE_s ----
 
     /// <summary><c>time.STAGE_s</c>: wall time of a pipeline stage (<see cref="StageNames"/>).</summary>

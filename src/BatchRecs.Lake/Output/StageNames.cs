@@ -16,6 +16,12 @@ public static class StageNames
     /// <summary>Reading unbiased_input, the unbiased validation log the gate judges by.</summary>
     public const string ReadUnbiased = "read_unbiased";
 
+    /// <summary>Reading feedback_input's window (served lists' exposures and outcomes).</summary>
+    public const string ReadFeedback = "read_feedback";
+
+    /// <summary>Off-policy estimates of the published lists on the feedback.</summary>
+    public const string Ope = "ope";
+
     /// <summary>The evaluated fit, on the training split.</summary>
     public const string FitEval = "fit_eval";
     public const string ScoreEval = "score_eval";
@@ -29,5 +35,5 @@ public static class StageNames
     public const string Publish = "publish";
 
     /// <summary>Every stage, in run order.</summary>
-    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, ReadUnbiased, FitEval, ScoreEval, Fit, Score, Similar, Publish];
+    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, ReadUnbiased, ReadFeedback, FitEval, ScoreEval, Fit, Score, Ope, Similar, Publish];
 }
