@@ -87,7 +87,7 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
                 await WriteDayAsync(input, date, [.. events, .. Organic(organic, seen)], ct);
             }
         }
-        await WriteNightsAsync(Path.Combine(outDir, "nights.parquet"), results);
+        WriteNights(Path.Combine(outDir, "nights.parquet"), results);
         return results;
     }
 
@@ -213,7 +213,7 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
         await InteractionWriter.WriteFileAsync(Path.Combine(dir, "part-00000.parquet"), cols, Enumerable.Range(0, events.Count).ToArray(), ct);
     }
 
-    private static async Task WriteNightsAsync(string path, IReadOnlyList<NightResult> rows)
+    private static void WriteNights(string path, IReadOnlyList<NightResult> rows)
     {
         using var con = new DuckDBConnection("Data Source=:memory:");
         con.Open();
@@ -236,6 +236,5 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
         using var copy = con.CreateCommand();
         copy.CommandText = $"COPY (SELECT * FROM nights ORDER BY policy, night) TO '{path.Replace("'", "''")}' (FORMAT parquet)";
         copy.ExecuteNonQuery();
-        await Task.CompletedTask;
     }
 }

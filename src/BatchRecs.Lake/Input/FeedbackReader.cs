@@ -56,6 +56,7 @@ public static class FeedbackReader
             var item = SideTable.IndicesOf(table.Ids("item_id", items.Kind), items);
             var propensity = table.Numbers("propensity", x => x > 0 && x <= 1 ? null
                 : string.Create(CultureInfo.InvariantCulture, $"propensity {x} is not in (0, 1]: it must be the probability the served list held the item"));
+            // Checked, not kept: the estimate needs only who saw what with which propensity.
             table.Texts("run_id", id => id is null ? "null run_id" : publishedRuns.Contains(id) ? null : $"run_id '{id}' is not a run this lake published");
             var clicked = table.Has("clicked") ? table.Bools("clicked") : table.Numbers("value").Select(v => v > 0).ToArray();
             for (int r = 0; r < table.Rows; r++)
