@@ -128,11 +128,9 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
 
     /// <summary>
     /// The model stages, between reading and publishing: evaluation and the gate, the refit on the whole window, scoring with
-    /// the rules, the off-policy estimate and similar items. Synchronous on purpose: its matrices and the evaluation's data
-    /// die with this frame. In the async run method they did not: adding two locals there kept about 1.4 GB (at 100M
-    /// interactions) reachable from the refit to the publish — refit 3.8 GB instead of 2.4, peak 6.5 GB instead of 4.8 —
-    /// as the JIT stops tracking the lifetimes of a state machine's many locals. The pairs come in a box, emptied once the
-    /// refit's matrix exists.
+    /// the rules, the off-policy estimate and similar items. A synchronous method of its own on purpose: its matrices die
+    /// with this frame, before the publish, and the pairs reach it only inside <see cref="PairsStage"/>, which lets them go
+    /// once the refit's matrix exists (see there for what happened when they were locals of the async run method).
     /// </summary>
     private (AlsModel Model, TopNResult Lists, float[] Propensity, int[] Counts, TopNResult? Similar) Model(RunRequest req, JobSettings settings,
         PairsStage pairs, ListRules rules, ModelPlan plan, Checkpoints checkpoints, StageTimer stages, SortedDictionary<string, double> metrics,
