@@ -31,16 +31,14 @@ public static class FeedbackReader
         IReadOnlySet<string> publishedRuns, CancellationToken ct = default)
     {
         if (!Directory.Exists(dir)) throw new LakeInputException($"{Setting} '{dir}' is not a directory.", dir);
+        // Walked as the interaction input is (links followed once, metadata and 0-byte entries never opened).
         var files = new List<string>();
-        foreach (var file in Directory.EnumerateFiles(dir, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in InputDirectory.Discover(dir))
         {
-            string rel = Path.GetRelativePath(dir, file);
-            if (rel.Split(Path.DirectorySeparatorChar).Any(p => p.StartsWith('.') || p.StartsWith('_'))) continue;
-            DateOnly? date;
-            try { date = PartitionPath.DateOf(rel); }
-            catch (InvalidDataException e) { throw new LakeInputException($"{Setting}: {file}: {e.Message}", file); }
-            if (date is null) throw new LakeInputException($"{Setting}: {file} is not under a dt=YYYY-MM-DD partition.", file);
-            if (date >= from && date < until) files.Add(file);
+            if (file.Day is { } date && (date < from || date >= until)) continue; // outside the window: never opened
+            if (file.Problem is { } problem) throw new LakeInputException($"{Setting}: {problem}", file.Path);
+            if (file.Day is null) throw new LakeInputException($"{Setting}: {file.Path} is not under a dt=YYYY-MM-DD partition.", file.Path);
+            files.Add(file.Path);
         }
         var (u, i, p, c) = (new List<int>(), new List<int>(), new List<float>(), new List<bool>());
         int rows = 0, unknown = 0;
