@@ -222,14 +222,7 @@ public sealed class SideTable
     }
 
     /// <summary>Any scalar column as text (numbers in invariant form); nulls stay null.</summary>
-    public string?[] Texts(string column)
-    {
-        var result = new string?[Rows];
-        int i = 0;
-        foreach (var (v, _, _) in Values(column))
-            result[i++] = v is null ? null : Convert.ToString(v, CultureInfo.InvariantCulture);
-        return result;
-    }
+    public string?[] Texts(string column) => Texts(column, _ => null);
 
     /// <summary>Looks up each id of an id column in <paramref name="map"/>: the dense index, or −1 for an id the map does not hold.</summary>
     public static int[] IndicesOf(IdColumn ids, IdMap map)
