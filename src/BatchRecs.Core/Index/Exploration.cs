@@ -54,26 +54,27 @@ public static class Exploration
         var lists = new TopNResult(ranked.Users, n);
         lists.InitPropensities();
         int bans = exclusions.BannedBelow(items);
-        Parallel.For(0, ranked.Users, () => new Scratch(n, items), (u, _, scratch) =>
+        var binomial = BinomialTable(m, policy.Uniform); // the same for every user
+        Parallel.For(0, ranked.Users, () => new Scratch(n, items, Math.Max(0, policy.Pool - n)), (u, _, scratch) =>
         {
-            Fill(u, ranked, n, m, policy, userFactors, itemFactors, k, items, exclusions, bans, lists, scratch);
+            Fill(u, ranked, n, m, policy, binomial, userFactors, itemFactors, k, items, exclusions, bans, lists, scratch);
             return scratch;
         }, _ => { });
         return lists;
     }
 
-    private sealed class Scratch(int n, int items)
+    private sealed class Scratch(int n, int items, int pool)
     {
         public readonly HashSet<int> Taken = new(4 * n);
         public readonly List<(int Item, float Score)> Drawn = new(n);
         public readonly int[] Positions = new int[n];
         public readonly bool[] IsExplore = new bool[n];
-        public readonly double[] Binomial = new double[n + 1];
+        public readonly int[] PoolOrder = new int[pool];
         public readonly List<int> Eligible = new(Math.Min(items, 1024));
     }
 
-    private static void Fill(int u, TopNResult ranked, int n, int m, ExplorePolicy policy, float[] userFactors, float[] itemFactors, int k,
-        int items, ItemExclusions exclusions, int bans, TopNResult lists, Scratch s)
+    private static void Fill(int u, TopNResult ranked, int n, int m, ExplorePolicy policy, double[] binomial, float[] userFactors, float[] itemFactors,
+        int k, int items, ItemExclusions exclusions, int bans, TopNResult lists, Scratch s)
     {
         var cand = ranked.ItemsOf(u);
         var candScores = ranked.ScoresOf(u);
@@ -90,7 +91,7 @@ public static class Exploration
         for (int j = 0; j < m; j++) if (rng.NextDouble() < policy.Uniform) uniformSlots++;
         int t = Math.Min(m - uniformSlots, pool);
         // Pool draws: a partial Fisher–Yates over the pool's positions n … n + pool − 1.
-        var order = new int[pool];
+        var order = s.PoolOrder;
         for (int j = 0; j < pool; j++) order[j] = n + j;
         for (int j = 0; j < t; j++)
         {
@@ -112,7 +113,6 @@ public static class Exploration
             (s.Positions[j], s.Positions[pick]) = (s.Positions[pick], s.Positions[j]);
             s.IsExplore[s.Positions[j]] = true;
         }
-        var binomial = Binomial(m, policy.Uniform, s.Binomial);
         int model = 0, drawn = 0;
         long row = (long)u * n;
         for (int slot = 0; slot < total; slot++)
@@ -171,17 +171,6 @@ public static class Exploration
         }
     }
 
-    /// <summary>B(k; m, ε) for k = 0 … m.</summary>
-    private static double[] Binomial(int m, double eps, double[] into)
-    {
-        for (int k = 0; k <= m; k++)
-        {
-            double choose = 1;
-            for (int j = 1; j <= k; j++) choose = choose * (m - k + j) / j;
-            into[k] = choose * Math.Pow(eps, k) * Math.Pow(1 - eps, m - k);
-        }
-        return into;
-    }
 
     /// <summary>
     /// The exact probability that the policy shows an eligible item outside the model's slots: in the pool or not, with m
@@ -201,6 +190,16 @@ public static class Exploration
         return p;
     }
 
-    /// <summary>The policy's B(k; m, ε) table, for callers of <see cref="Propensity"/>.</summary>
-    public static double[] BinomialTable(int m, double eps) => Binomial(m, eps, new double[m + 1]);
+    /// <summary>The policy's B(k; m, ε) for k = 0 … m, for callers of <see cref="Propensity"/>.</summary>
+    public static double[] BinomialTable(int m, double eps)
+    {
+        var table = new double[m + 1];
+        for (int k = 0; k <= m; k++)
+        {
+            double choose = 1;
+            for (int j = 1; j <= k; j++) choose = choose * (m - k + j) / j;
+            table[k] = choose * Math.Pow(eps, k) * Math.Pow(1 - eps, m - k);
+        }
+        return table;
+    }
 }
