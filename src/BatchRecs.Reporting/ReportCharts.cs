@@ -34,12 +34,13 @@ public static class ReportCharts
     private static readonly (string Id, string Title) StagesChart = ("stages", "Stage timings");
     private static readonly (string Id, string Title) InputChart = ("input", "Input volume per day");
     private static readonly (string Id, string Title) TuningChart = ("tuning", "Tuning: the search behind these settings");
+    private static readonly (string Id, string Title) OpeChart = ("ope", "Off-policy estimate on served feedback, last runs");
 
     /// <summary>Ids and titles of every chart, in report order.</summary>
     public static IReadOnlyList<(string Id, string Title)> All { get; } =
     [
         LossChart, IterationTimeChart, QualityChart, TrendChart, IndexChart, IndexTrendChart,
-        LongTailChart, CoverageChart, IpwChart, StagesChart, InputChart, TuningChart,
+        LongTailChart, CoverageChart, IpwChart, StagesChart, InputChart, TuningChart, OpeChart,
     ];
 
     public static IReadOnlyList<ReportChart> Build(ReportData data)
@@ -48,7 +49,7 @@ public static class ReportCharts
         return
         [
             Loss(data), IterationTime(data), Quality(data, k), Trend(data, k), Index(data), IndexTrend(data),
-            LongTail(data), Coverage(data, k), Ipw(data, k), Stages(data), Input(data), Tuning(data),
+            LongTail(data), Coverage(data, k), Ipw(data, k), Stages(data), Input(data), Tuning(data), Ope(data),
         ];
     }
 
@@ -150,6 +151,38 @@ public static class ReportCharts
         return new ReportChart(id, title, ChartCanvas.ToSvg(plot),
             $"The last {points.Count} evaluated run(s) of job '{data.Run.Job}' up to this one (at most {RunReport.TrendRuns})" +
             (failed > 0 ? $"; {failed} run(s) without evaluation metrics (failed early or holdout off) are left out." : "."));
+    }
+
+    /// <summary>The doubly robust CTR estimate of each run's model on the feedback it read, with its interval, beside the CTR the served lists observed.</summary>
+    private static ReportChart Ope(ReportData data)
+    {
+        var (id, title) = OpeChart;
+        var (value, low, high) = MetricNames.OpeEstimate("dr_ctr");
+        var points = data.History.Where(h => h.Metrics.ContainsKey(value) && h.Metrics.ContainsKey(MetricNames.OpeLoggedCtr)).ToList();
+        if (points.Count == 0)
+            return Missing(id, title, data.Setting("feedback_input") is null or ""
+                ? "No feedback_input: the runs had no served traffic to estimate their lists on."
+                : $"No run of job '{data.Run.Job}' up to this one had feedback in its last ope_days to estimate on.");
+        var plot = ChartCanvas.New("run date (oldest left)", "CTR");
+        var xs = Enumerable.Range(0, points.Count).Select(i => (double)i).ToArray();
+        for (int i = 0; i < points.Count; i++)
+        {
+            var interval = plot.Add.Line(xs[i], points[i].Metrics[low], xs[i], points[i].Metrics[high]);
+            interval.LineColor = ChartCanvas.Model.WithAlpha(0.5);
+            interval.LineWidth = 6;
+            if (i == 0) interval.LegendText = "95 % interval";
+        }
+        AddLine(plot, points.Select((p, i) => (xs[i], p.Metrics[value])).ToList(), "estimate (doubly robust)", ChartCanvas.Model);
+        AddLine(plot, points.Select((p, i) => (xs[i], p.Metrics[MetricNames.OpeLoggedCtr])).ToList(), "served lists' observed CTR", ChartCanvas.Popular);
+        ChartCanvas.CategoryTicks(plot, Thin(points.Select(p => p.RunDate.ToString("MM-dd", CultureInfo.InvariantCulture)).ToArray(), 8));
+        double top = points.Max(p => Math.Max(p.Metrics[high], p.Metrics[MetricNames.OpeLoggedCtr]));
+        plot.Axes.SetLimits(-0.5, Math.Max(points.Count - 0.5, 1.5), 0, Math.Max(top, 0.01) * 1.15);
+        plot.ShowLegend(Edge.Bottom);
+        var last = points[^1];
+        return new ReportChart(id, title, ChartCanvas.ToSvg(plot),
+            "How each run's model would have done on the served lists of its last ope_days, judged in each list's own context (see Feedback and off-policy evaluation): " +
+            FormattableString.Invariant($"the latest estimate {last.Metrics[value]:F4} (95 % {last.Metrics[low]:F4}–{last.Metrics[high]:F4}) against an observed {last.Metrics[MetricNames.OpeLoggedCtr]:F4}") +
+            (data.Setting("ope_gate") == "true" ? "; ope_gate rejects a run whose interval ends below the observed CTR." : "; ope_gate is off."));
     }
 
     private static ReportChart Index(ReportData data)

@@ -140,7 +140,7 @@ public static class ReportDataReader
                 ORDER BY r.run_date DESC, r.started_at DESC NULLS LAST, r.run_id DESC LIMIT {RunReport.TrendRuns})
             SELECT h.run_id, CAST(h.run_date AS VARCHAR), h.status, m.metric, m.value
             FROM h LEFT JOIN run_metrics m ON m.run_id = h.run_id AND m.value IS NOT NULL
-                AND (m.metric LIKE '{MetricNames.ModelRanker}.%' OR m.metric LIKE '{MetricNames.PopularRanker}.%' OR m.metric LIKE '{MetricNames.IndexPrefix}%')
+                AND (m.metric LIKE '{MetricNames.ModelRanker}.%' OR m.metric LIKE '{MetricNames.PopularRanker}.%' OR m.metric LIKE '{MetricNames.IndexPrefix}%' OR m.metric LIKE '{MetricNames.OpePrefix}%')
             ORDER BY h.run_date, h.started_at NULLS FIRST, h.run_id
             """;
         cmd.Parameters.Add(new DuckDBParameter("job", run.Job));

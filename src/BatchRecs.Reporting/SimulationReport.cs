@@ -61,13 +61,15 @@ public static class SimulationReport
             var band = plot.Add.FillY(x, rows.Select(r => r.OpeCtrLow!.Value).ToArray(), rows.Select(r => r.OpeCtrHigh!.Value).ToArray());
             band.FillStyle.Color = ChartCanvas.Model.WithAlpha(0.2);
             band.LegendText = "OPE 95 % interval";
-            plot.Add.Scatter(x, rows.Select(r => r.OpeCtr!.Value).ToArray(), ChartCanvas.Model).LegendText = "OPE estimate (SNIPS)";
-            plot.Add.Scatter(x, rows.Select(r => r.TrueCtr).ToArray(), ChartCanvas.Floor).LegendText = "true CTR";
+            plot.Add.Scatter(x, rows.Select(r => r.OpeCtr!.Value).ToArray(), ChartCanvas.Model).LegendText = "OPE estimate (doubly robust)";
+            plot.Add.Scatter(x, rows.Select(r => r.OpeTrueCtr ?? double.NaN).ToArray(), ChartCanvas.Floor).LegendText = "true CTR of the judged lists";
+            plot.Add.Scatter(x, rows.Select(r => r.TrueCtrModel).ToArray(), ChartCanvas.Popular).LegendText = "true CTR of the night's model slots";
             plot.ShowLegend(Alignment.LowerRight);
         }
-        int covered = rows.Count(r => r.OpeCtrLow <= r.TrueCtr && r.TrueCtr <= r.OpeCtrHigh);
-        string caption = rows.Count == 0 ? "No night had earlier feedback to estimate from."
-            : string.Create(CultureInfo.InvariantCulture, $"The explore policy's estimate of each night's lists, made from earlier nights' feedback only. The interval covers the true CTR on {covered} of {rows.Count} nights; mean relative error {rows.Average(r => Math.Abs(r.OpeCtr!.Value - r.TrueCtr) / r.TrueCtr):P1}.");
+        var judged = rows.Where(r => r.OpeTrueCtr is not null).ToList();
+        int covered = judged.Count(r => r.OpeCtrLow <= r.OpeTrueCtr && r.OpeTrueCtr <= r.OpeCtrHigh);
+        string caption = judged.Count == 0 ? "No night had earlier feedback to estimate from."
+            : string.Create(CultureInfo.InvariantCulture, $"The explore policy's estimate, made from the last ope_days of feedback only, of the lists its model would have shown in each served list's context (what it estimates, so what it is judged against). The interval covers their true CTR on {covered} of {judged.Count} nights; mean relative error {judged.Average(r => Math.Abs(r.OpeCtr!.Value - r.OpeTrueCtr!.Value) / r.OpeTrueCtr!.Value):P1}. The night's own model slots are shown for reference.");
         return ("Off-policy estimate vs true CTR (explore)", ChartCanvas.ToSvg(plot), caption);
     }
 }

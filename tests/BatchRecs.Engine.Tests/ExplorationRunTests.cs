@@ -1,3 +1,7 @@
+using BatchRecs.Engine.Settings;
+using BatchRecs.Engine.Pipeline;
+using BatchRecs.Lake.Output;
+
 namespace BatchRecs.Engine.Tests;
 
 /// <summary>explore_slots through a whole run: the published rows' source and propensity, in Parquet and in DuckDB.</summary>
@@ -72,26 +76,43 @@ public class FeedbackRunTests
         string file = Path.Combine(feedback, "dt=2026-05-01", "part-0.parquet");
         DuckQuery.Rows($"""
             COPY (SELECT user_id, item_id, TIMESTAMP '2026-05-01 12:00:00' AS event_time, rank AS position, propensity, run_id,
-                         hash(user_id * 7 + item_id) % 10 < 2 AS clicked FROM {served}) TO '{file}' (FORMAT parquet)
+                         hash(user_id * 7 + item_id) % 1000 < 500 * pow(rank, -0.7) AS clicked FROM {served}) TO '{file}' (FORMAT parquet)
             """);
-        var night2 = await CliProcess.RunAsync([.. common, "--run-date", "2026-05-02", "--set", $"feedback_input={feedback}"]);
-        Assert.True(night2.ExitCode == 0, night2.StdErr);
+        // Night 2, in process, to see the lists the estimate judged.
+        var judged = new List<OpeList>();
+        await new NightlyRun(new RunLog(TextWriter.Null)).ExecuteAsync(new RunRequest(input, lake, new DateOnly(2026, 5, 2), JobDefinition.Default,
+            ["top_n=10", "lookback_days=12", "retention_days=36500", "explore_slots=3", $"feedback_input={feedback}"]) { OnOpeList = judged.Add });
 
         string db = Path.Combine(lake, "batchrecs.duckdb");
         var m = DuckQuery.Rows("SELECT metric, value FROM run_metrics JOIN runs USING (run_id) WHERE runs.run_date = DATE '2026-05-02' AND metric LIKE 'ope.%'", db)
             .ToDictionary(r => (string)r[0], r => Convert.ToDouble(r[1]));
-        Assert.Equal(DuckQuery.Scalar($"SELECT count(*) FROM '{file}'"), (long)m["ope.rows"]);
-        // Directly: the served CTR, and the SNIPS CTR of the new lists = Σ click/p over served rows the new lists hold / Σ 1/p over them.
-        var direct = DuckQuery.Rows($"""
-            WITH f AS (SELECT * FROM '{file}'), n AS (SELECT user_id, item_id FROM read_parquet('{lake}/recommendations/run_date=2026-05-02/*.parquet'))
-            SELECT avg(clicked::INT), sum(CASE WHEN clicked THEN 1 / propensity ELSE 0 END) FILTER (WHERE n.item_id IS NOT NULL)
-                   / sum(1 / propensity) FILTER (WHERE n.item_id IS NOT NULL)
-            FROM f LEFT JOIN n USING (user_id, item_id)
-            """)[0];
-        Assert.Equal(Convert.ToDouble(direct[0]), m["ope.logged_ctr"], 9);
-        Assert.Equal(Convert.ToDouble(direct[1]), m["ope.snips_ctr"], 5);
-        Assert.True(m["ope.snips_ctr_low"] <= m["ope.snips_ctr"] && m["ope.snips_ctr"] <= m["ope.snips_ctr_high"]);
-        Assert.True(m["ope.ips_recall@10_low"] <= m["ope.ips_recall@10"] && m["ope.ips_recall@10"] <= m["ope.ips_recall@10_high"]);
+        // One judged list per served user of the one night, N long; none holds an item the user had before that night
+        // (their first event before 2026-05-01: the context the served list was made in, so no click of it leaks in).
+        var servedUsers = DuckQuery.Rows($"SELECT DISTINCT user_id FROM '{file}'").Select(r => Convert.ToInt64(r[0])).ToHashSet();
+        Assert.True(judged.Count > 400 && judged.All(l => servedUsers.Contains((long)l.UserId) && l.Night == new DateOnly(2026, 5, 1) && l.ItemIds.Length == 10));
+        var history = DuckQuery.Rows($"SELECT DISTINCT user_id, item_id FROM read_parquet('{input}/dt=*/*.parquet') WHERE event_time < TIMESTAMP '2026-05-01'")
+            .Select(r => (Convert.ToInt64(r[0]), Convert.ToInt64(r[1]))).ToHashSet();
+        Assert.DoesNotContain(judged.SelectMany(l => l.ItemIds.Select(i => ((long)l.UserId, (long)i))), history.Contains);
+        // Directly: the served CTR; and SNIPS of the judged lists with the fitted examination r^−η moving each click from its
+        // served position to its rank in the judged list: Σ click·(r′/r)^−η/p over served rows the lists hold / Σ 1/p over them.
+        var rank = judged.SelectMany(l => l.ItemIds.Select((i, r) => (Key: ((long)l.UserId, (long)i), Rank: r + 1))).ToDictionary(x => x.Key, x => x.Rank);
+        double eta = m["ope.examination_eta"], num = 0, den = 0;
+        var rows = DuckQuery.Rows($"SELECT user_id, item_id, position, propensity, clicked FROM '{file}'");
+        foreach (var r in rows)
+        {
+            if (!rank.TryGetValue((Convert.ToInt64(r[0]), Convert.ToInt64(r[1])), out int newRank)) continue;
+            double p = Convert.ToDouble(r[3]);
+            den += 1 / p;
+            if ((bool)r[4]) num += Math.Pow((double)newRank / Convert.ToInt32(r[2]), -eta) / p;
+        }
+        var judgedUsers = judged.Select(l => (long)l.UserId).ToHashSet();
+        Assert.Equal(judgedUsers.Count, (long)m["ope.users"]);
+        Assert.Equal(rows.Count(r => judgedUsers.Contains(Convert.ToInt64(r[0]))), (long)m["ope.rows"]);
+        Assert.Equal(rows.Count(r => judgedUsers.Contains(Convert.ToInt64(r[0])) && (bool)r[4]) / (double)m["ope.rows"], m["ope.logged_ctr"], 9);
+        Assert.True(eta is > 0.05 and < 3, $"examination η {eta}");
+        Assert.Equal(num / den, m["ope.snips_ctr"], 5);
+        foreach (string name in new[] { "snips_ctr", "dr_ctr", "ips_recall@10" })
+            Assert.True(m[$"ope.{name}_low"] <= m[$"ope.{name}"] && m[$"ope.{name}"] <= m[$"ope.{name}_high"], name);
 
         // propensity=logged: the debiasing's item propensities are the served rows' mean logged propensity (clipped at 0.05),
         // popularity's for items never served; without feedback_input the setting is refused.
@@ -118,6 +139,10 @@ public class FeedbackRunTests
         var refused = await CliProcess.RunAsync([.. common, "--run-date", "2026-05-03", "--set", $"feedback_input={feedback}"]);
         Assert.Equal(2, refused.ExitCode);
         Assert.Contains($"feedback_input: {bad}: column 'propensity', row group 0, row 2: propensity 0 is not in (0, 1]", refused.StdErr);
+        DuckQuery.Rows($"COPY (SELECT * REPLACE (CASE WHEN row_number() OVER () = 2 THEN 0 ELSE position END AS position) FROM '{file}' LIMIT 5) TO '{bad}' (FORMAT parquet)");
+        refused = await CliProcess.RunAsync([.. common, "--run-date", "2026-05-03", "--set", $"feedback_input={feedback}"]);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains($"feedback_input: {bad}: column 'position', row group 0, row 1: position 0 is not a whole number ≥ 1", refused.StdErr);
         DuckQuery.Rows($"COPY (SELECT * REPLACE ('not-a-run' AS run_id) FROM '{file}' LIMIT 5) TO '{bad}' (FORMAT parquet)");
         refused = await CliProcess.RunAsync([.. common, "--run-date", "2026-05-03", "--set", $"feedback_input={feedback}"]);
         Assert.Equal(2, refused.ExitCode);
@@ -139,15 +164,17 @@ public class SimulateTests
         Assert.True(second.ExitCode == 0, second.StdErr);
 
         string a = Path.Combine(dir.Sub("a"), "nights.parquet"), b = Path.Combine(dir.Sub("b"), "nights.parquet");
-        Assert.Equal(["policy", "night", "true_ctr", "true_ctr_model", "true_recall_at_n", "ope_ctr", "ope_ctr_low", "ope_ctr_high", "coverage", "gini"],
+        Assert.Equal(["policy", "night", "true_ctr", "true_ctr_model", "true_recall_at_n", "ope_ctr", "ope_ctr_low", "ope_ctr_high", "ope_true_ctr", "coverage", "gini", "log_gini"],
             DuckQuery.Rows($"SELECT column_name FROM (DESCRIBE SELECT * FROM '{a}')").Select(r => (string)r[0]));
         Assert.Equal(6, DuckQuery.Scalar($"SELECT count(*) FROM '{a}'"));
         // Night 1 has no earlier traffic to estimate from; later nights do, with an interval around the estimate.
         Assert.Equal(2, DuckQuery.Scalar($"SELECT count(*) FROM '{a}' WHERE night = 1 AND ope_ctr IS NULL"));
         Assert.Equal(4, DuckQuery.Scalar($"SELECT count(*) FROM '{a}' WHERE night > 1 AND ope_ctr_low <= ope_ctr AND ope_ctr <= ope_ctr_high"));
+        // …judged against the true CTR of the lists it judged (what it estimates), known only to the simulator.
+        Assert.Equal(4, DuckQuery.Scalar($"SELECT count(*) FROM '{a}' WHERE night > 1 AND ope_true_ctr BETWEEN 0 AND 1"));
         // The exploring policy's model slots and all slots differ only by its explored rows; the baseline has none.
         Assert.Equal(3, DuckQuery.Scalar($"SELECT count(*) FROM '{a}' WHERE policy = 'baseline' AND true_ctr = true_ctr_model"));
-        Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM '{a}' WHERE NOT (true_ctr BETWEEN 0 AND 1 AND gini BETWEEN 0 AND 1 AND coverage BETWEEN 0 AND 1)"));
+        Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM '{a}' WHERE NOT (true_ctr BETWEEN 0 AND 1 AND gini BETWEEN 0 AND 1 AND log_gini BETWEEN 0 AND 1 AND coverage BETWEEN 0 AND 1)"));
         // The same seed, the same nights, to the last bit.
         Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM (SELECT * FROM '{a}' EXCEPT SELECT * FROM '{b}')"));
         // The explore policy really explored and logged its propensities in the feedback it served.

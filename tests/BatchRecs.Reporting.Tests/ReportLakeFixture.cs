@@ -36,7 +36,16 @@ public sealed class ReportLakeFixture : IAsyncLifetime
         await Cli(0, ["run", "--input", input, "--run-date", "2026-04-30", .. common, "--set", "index=ivf"]);
         // A tuning adopted between the runs: the 05-01 run uses it, and its report shows the search.
         await Cli(0, ["tune", "--input", input, "--run-date", "2026-05-01", "--budget", "9", "--lake", Lake, "--set", "lookback_days=10", "--set", "top_n=10", "--set", "regularization=500"]);
-        await Cli(0, ["run", "--input", input, "--run-date", "2026-05-01", .. common, "--set", "index=ivf"]);
+        // The 04-30 lists were served: their rows and seeded clicks are the 05-01 run's feedback, so its report has an estimate.
+        string feedback = _dir.Sub("feedback");
+        Directory.CreateDirectory(Path.Combine(feedback, "dt=2026-04-30"));
+        Query($"""
+            COPY (SELECT user_id, item_id, TIMESTAMP '2026-04-30 12:00:00' AS event_time, rank AS position, propensity, run_id,
+                         hash(user_id * 7 + item_id) % 10 < 2 AS clicked
+                  FROM read_parquet('{Lake}/recommendations/run_date=2026-04-30/*.parquet'))
+            TO '{Path.Combine(feedback, "dt=2026-04-30", "part-0.parquet")}' (FORMAT parquet)
+            """, database: null);
+        await Cli(0, ["run", "--input", input, "--run-date", "2026-05-01", .. common, "--set", "index=ivf", "--set", $"feedback_input={feedback}"]);
         EvaluatedRun = LatestRun();
         var report = await Cli(0, "report", "--run", "latest", "--lake", Lake);
         EvaluatedReport = RunReport.DefaultPath(Lake, EvaluatedRun);
@@ -57,13 +66,16 @@ public sealed class ReportLakeFixture : IAsyncLifetime
 
     private string LatestRun() => Query("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1");
 
-    private string Query(string sql)
+    private string Query(string sql) => Query(sql, Path.Combine(Lake, "batchrecs.duckdb"))!;
+
+    /// <summary>The first value of <paramref name="sql"/> on the lake's catalog (read-only), or on an in-memory database.</summary>
+    private static string? Query(string sql, string? database)
     {
-        using var con = new DuckDBConnection($"Data Source={Path.Combine(Lake, "batchrecs.duckdb")};ACCESS_MODE=READ_ONLY");
+        using var con = new DuckDBConnection(database is null ? "Data Source=:memory:" : $"Data Source={database};ACCESS_MODE=READ_ONLY");
         con.Open();
         using var cmd = con.CreateCommand();
         cmd.CommandText = sql;
-        return (string)cmd.ExecuteScalar()!;
+        return cmd.ExecuteScalar()?.ToString();
     }
 
     public Task DisposeAsync()

@@ -28,6 +28,8 @@ public class RunReportTests(ReportLakeFixture lake) : IClassFixture<ReportLakeFi
         // The trend has both evaluated runs; the headline compares with the previous one.
         Assert.Contains("The last 2 evaluated run(s)", Figure(html, "trend"));
         Assert.Contains("previous run (04-30)", html);
+        // The 05-01 run read the served 04-30 lists' feedback: its estimate is drawn with the observed CTR.
+        Assert.Contains("the latest estimate", Figure(html, "ope"));
         // Headline numbers and settings.
         foreach (var s in new[] { "recall", "ndcg", "coverage", "gini", "top_n", "holdout_fraction", "nprobe" }) Assert.Contains(s, html);
     }

@@ -25,11 +25,11 @@ internal static class SimulateCommand
             string outDir = Path.GetFullPath(p.GetValue(output)!);
             var results = await new ClosedLoop(new SimulationSpec(n, u, i, p.GetValue(seed), p.GetValue(set) ?? []), outDir, RunLog.Null).RunAsync(ct);
             string report = Reporting.SimulationReport.Write(outDir, results);
-            Console.WriteLine("| policy | night | true_ctr | true_ctr_model | true_recall_at_n | ope_ctr [95 %] | coverage | gini |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|");
+            Console.WriteLine("| policy | night | true_ctr | true_ctr_model | true_recall_at_n | ope_ctr [95 %] | ope_true_ctr | coverage | gini | log_gini |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
             foreach (var r in results)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {r.Policy} | {r.Night} | {r.TrueCtr:F4} | {r.TrueCtrModel:F4} | {r.TrueRecallAtN:F4} | {(r.OpeCtr is { } o ? $"{o:F4} [{r.OpeCtrLow:F4}, {r.OpeCtrHigh:F4}]" : "–")} | {r.Coverage:F3} | {r.Gini:F3} |"));
+                    $"| {r.Policy} | {r.Night} | {r.TrueCtr:F4} | {r.TrueCtrModel:F4} | {r.TrueRecallAtN:F4} | {(r.OpeCtr is { } o ? $"{o:F4} [{r.OpeCtrLow:F4}, {r.OpeCtrHigh:F4}]" : "–")} | {(r.OpeTrueCtr is { } t ? $"{t:F4}" : "–")} | {r.Coverage:F3} | {r.Gini:F3} | {r.LogGini:F3} |"));
             Console.WriteLine($"wrote {Path.Combine(outDir, "nights.parquet")} and {report}");
             return 0;
         }));

@@ -106,6 +106,21 @@ public sealed class CsrMatrix
         return new CsrMatrix(Cols, Rows, ptr, idx, val);
     }
 
+    /// <summary>The same shape with only the entries (by their index into <see cref="ColIdx"/>) <paramref name="keep"/> accepts.</summary>
+    public CsrMatrix WhereEntries(Func<int, bool> keep)
+    {
+        var rowPtr = new int[Rows + 1];
+        var cols = new List<int>();
+        var values = new List<float>();
+        for (int r = 0; r < Rows; r++)
+        {
+            for (int e = RowPtr[r]; e < RowPtr[r + 1]; e++)
+                if (keep(e)) { cols.Add(ColIdx[e]); values.Add(Values[e]); }
+            rowPtr[r + 1] = cols.Count;
+        }
+        return new CsrMatrix(Rows, Cols, rowPtr, cols.ToArray(), values.ToArray());
+    }
+
     /// <summary>A matrix with the same pattern and values mapped by <paramref name="f"/>.</summary>
     public CsrMatrix MapValues(Func<float, float> f)
     {

@@ -40,6 +40,9 @@ public sealed class InteractionLog
     /// </summary>
     public bool SortedPairs { get; init; }
 
+    /// <summary>Combined pairs only, when asked for: each pair's first event time (<see cref="Times"/> holds its last).</summary>
+    public long[]? FirstTimes { get; init; }
+
     /// <summary>The sub-log of the entries whose mask is true (same id maps).</summary>
     public InteractionLog Where(ReadOnlySpan<bool> keep)
     {

@@ -28,11 +28,12 @@ public static class PairAggregator
     /// <param name="rule">how a pair's strengths combine.</param>
     /// <param name="consume">release <paramref name="events"/>' entries once every shard is combined, before the pairs
     /// are laid out in one piece (the caller no longer needs them; saves the log's size at the stage's peak).</param>
-    public static InteractionLog Combine(EventLog events, CombineRule rule = CombineRule.Sum, bool consume = false) =>
-        Combine(events, rule, consume, ShardEvents(events.Count));
+    /// <param name="firstTimes">also keep each pair's first event time (<see cref="InteractionLog.FirstTimes"/>, 8 bytes a pair).</param>
+    public static InteractionLog Combine(EventLog events, CombineRule rule = CombineRule.Sum, bool consume = false, bool firstTimes = false) =>
+        Combine(events, rule, consume, ShardEvents(events.Count), firstTimes);
 
     /// <summary>As the public overload, with the shard size given (tests cut small logs into many shards).</summary>
-    internal static InteractionLog Combine(EventLog events, CombineRule rule, bool consume, int shardEvents)
+    internal static InteractionLog Combine(EventLog events, CombineRule rule, bool consume, int shardEvents, bool firstTimes = false)
     {
         int users = events.UserCount;
         var start = CountPerUser(events); // start[u] = first event of user u in user order
@@ -46,7 +47,7 @@ public static class PairAggregator
         Parallel.For(0, shards.Count, OnePerCore, s =>
         {
             var mine = scratch.TryTake(out var free) ? free : new Scratch();
-            done[s] = CombineShard(events, start, shards[s].Lo, shards[s].Hi, rule, pairsPerUser, mine);
+            done[s] = CombineShard(events, start, shards[s].Lo, shards[s].Hi, rule, pairsPerUser, mine, firstTimes);
             scratch.Add(mine);
         });
         scratch.Clear();
@@ -65,22 +66,24 @@ public static class PairAggregator
         foreach (var d in done) total += d.Items.Length;
         int n = checked((int)total);
         var u = new int[n]; var i = new int[n]; var v = new float[n]; var t = new long[n];
+        var first = firstTimes ? new long[n] : null;
         int at = 0;
         for (int s = 0; s < done.Length; s++)
         {
             var d = done[s];
             d.Items.CopyTo(i, at); d.Values.CopyTo(v, at); d.Times.CopyTo(t, at);
+            d.FirstTimes?.CopyTo(first!, at);
             for (int user = shards[s].Lo, p = at; user < shards[s].Hi; user++)
                 for (int c = pairsPerUser[user]; c > 0; c--) u[p++] = user;
             at += d.Items.Length;
             done[s] = default; // the shard's pairs are laid out: let them go
         }
-        return new InteractionLog(events.UserIds, events.ItemIds, u, i, v, t) { SortedPairs = true };
+        return new InteractionLog(events.UserIds, events.ItemIds, u, i, v, t) { SortedPairs = true, FirstTimes = first };
     }
 
     private static ParallelOptions OnePerCore => new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 
-    private readonly record struct Shard(int[] Items, float[] Values, long[] Times);
+    private readonly record struct Shard(int[] Items, float[] Values, long[] Times, long[]? FirstTimes);
 
     /// <summary>A thread's working arrays for one shard at a time (36 bytes an event), grown to the largest shard it meets.</summary>
     private sealed class Scratch
@@ -139,7 +142,7 @@ public static class PairAggregator
         return shards;
     }
 
-    private static Shard CombineShard(EventLog events, long[] start, int lo, int hi, CombineRule rule, int[] pairsPerUser, Scratch scratch)
+    private static Shard CombineShard(EventLog events, long[] start, int lo, int hi, CombineRule rule, int[] pairsPerUser, Scratch scratch, bool firstTimes)
     {
         long first = start[lo];
         int n = checked((int)(start[hi] - first));
@@ -162,6 +165,7 @@ public static class PairAggregator
             }
         }
         var (outItems, outValues, outTimes) = (scratch.OutItems, scratch.OutValues, scratch.OutTimes);
+        var outFirst = firstTimes ? new List<long>() : null;
         int w = 0;
         for (int u = lo; u < hi; u++)
         {
@@ -185,11 +189,12 @@ public static class PairAggregator
                     time = Math.Max(time, keys[q].Time);
                 }
                 outItems[w] = item; outValues[w] = value; outTimes[w] = time; w++;
+                outFirst?.Add(keys[p].Time); // a pair's events are sorted by time
                 userPairs++;
                 p = q;
             }
             pairsPerUser[u] = userPairs;
         }
-        return new Shard(outItems[..w], outValues[..w], outTimes[..w]);
+        return new Shard(outItems[..w], outValues[..w], outTimes[..w], outFirst?.ToArray());
     }
 }

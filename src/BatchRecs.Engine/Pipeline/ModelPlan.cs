@@ -166,6 +166,28 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         return RerankWithIpw ? (u, i) => PopularityRerank.Score((float)dot(u, i), propensity[i], beta) : dot;
     }
 
+    /// <summary>
+    /// The model with <paramref name="users"/>' factors solved again from their rows of <paramref name="history"/> alone,
+    /// exactly (Cholesky), the item factors fixed — one user half-step, with the fit's confidences (Rel-MF's under
+    /// ipw-train): what the model would hold for them had it never seen their later pairs. Explicit models are returned as
+    /// they are (their factors carry biases a user solve does not reproduce).
+    /// </summary>
+    public AlsModel Refold(AlsModel model, CsrMatrix history, float[] propensity, IReadOnlyList<int> users)
+    {
+        var als = settings.ToAls(1) with { Solver = AlsSolver.Cholesky };
+        if (als.Mode == AlsMode.Explicit) return model;
+        var problem = TrainWithIpw ? AlsProblem.BuildRelMf(history, als, propensity) : AlsProblem.Build(history, als);
+        int k = model.Factors;
+        var gram = GramMatrix.Compute(model.ItemFactors, model.Items, k);
+        var x = (float[])model.UserFactors.Clone();
+        Parallel.For(0, users.Count, j =>
+        {
+            int u = users[j];
+            BlockSolver.Solve(problem.UserItemConf, problem.UserItemPref, new RowBlock(0, u, u + 1), model.ItemFactors, gram, x.AsSpan(u * k, k), als);
+        });
+        return new AlsModel(model.Users, model.Items, k, x, model.ItemFactors, model.History);
+    }
+
     /// <summary>Whether fits checkpoint every iteration: always, never, or (auto) when blocks run outside this process.</summary>
     public bool Checkpoints => settings.Fit.Checkpoints switch { CheckpointMode.On => true, CheckpointMode.Off => false, _ => executor is not LocalExecutor };
 
@@ -234,7 +256,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
             throw new SettingsException("explore_slots", $"explore_slots={lists.ExploreSlots} is more than top_n={N}: a list has only top_n positions.");
         int pool = lists.PoolFor(N);
         if (pool <= N)
-            throw new SettingsException("explore_pool", $"explore_pool={pool} must be deeper than top_n={N}: exploration draws from the model's ranks top_n+1 … explore_pool.");
+            throw new SettingsException("explore_pool", $"explore_pool={pool} must be deeper than top_n={N}: exploration draws from the model's ranks top_n − explore_slots + 1 … explore_pool.");
         if (rules?.Cap is not null)
             throw new SettingsException("explore_slots", "explore_slots and max_per_category cannot be combined yet: the category cap would change which items exploration can show, and so its propensities.");
         return new ExplorePolicy(lists.ExploreSlots, pool, lists.ExploreUniform, SplitMix64.Mix((ulong)settings.Seed ^ ((ulong)runDate.DayNumber * 0x9E3779B97F4A7C15UL)));

@@ -138,9 +138,15 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
     {
         // The fallback is built only when some user can need it (a pass over every entry and a sort of the catalogue
         // otherwise wasted), while the pairs' times exist.
-        var (evalModel, all, fallback) = pairs.EvaluateAndRelease(settings.HoldoutFraction > 0
+        // The off-policy estimate judges the model in each served list's context: the pairs before its window and the logged
+        // users' pairs with their first times, laid out while the pairs' times exist.
+        var opeUsers = feedback is { Rows: > 0 }
+            ? new OpeCut(new ReadWindow(req.RunDate, settings.Evaluation.OpeDays, req.Job.Zone).Micros().Start, OpeUsers(feedback, userIds.Count))
+            : null;
+        var (evalModel, all, fallback, opeHistory) = pairs.EvaluateAndRelease(settings.HoldoutFraction > 0
                 ? p => Evaluate(p, settings, plan, stages, metrics, checkpoints, unbiased, ct) : null,
-            rules.MayNeedFallback(settings.Lists.MinHistory) ? (m, times) => Fallback(m, times, rules, JobInput.Window(req.RunDate, req.Job, settings), settings) : null);
+            rules.MayNeedFallback(settings.Lists.MinHistory) ? (m, times) => Fallback(m, times, rules, JobInput.Window(req.RunDate, req.Job, settings), settings) : null,
+            opeUsers);
         Gate(req, settings, metrics, plan.N);
         var counts = PopularityRanker.Counts(all);
         var propensity = plan.Propensities(all, counts);
@@ -159,8 +165,8 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             var (lists, ivf) = plan.RetrievePublished(model, all, propensity, req.RunDate);
             return (rules.Publish(lists, all, fallback, settings.Lists.MinHistory, plan.CategoryRemoved, metrics), ivf);
         });
-        if (feedback is { Rows: > 0 })
-            stages.Time(StageNames.Ope, () => EstimateOffPolicy(metrics, feedback, Counterfactual(recs, all, rules, plan.RankingScore(model, propensity)), plan.N, settings));
+        if (feedback is { Rows: > 0 } && opeHistory is not null)
+            stages.Time(StageNames.Ope, () => EstimateOffPolicy(metrics, feedback, opeHistory, plan, settings, req, userIds, itemIds, ct));
         RecordIndexChoice(metrics, plan.Index!);
         if (index is not null) RecordIndex(metrics, index);
         metrics[MetricNames.OutputRows] = recs.TotalRows;
@@ -188,7 +194,8 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
 
         [MethodImpl(MethodImplOptions.NoInlining)]
         public static PairsStage Combine(StageTimer stages, ReadResult read, JobSettings settings) =>
-            new(stages.Time(StageNames.Pairs, () => PairAggregator.Combine(read.Events, JobInput.Combine(settings), consume: true)));
+            new(stages.Time(StageNames.Pairs, () => PairAggregator.Combine(read.Events, JobInput.Combine(settings), consume: true,
+                firstTimes: settings.Evaluation.FeedbackInput is not null)));
 
         /// <summary>
         /// Runs the evaluation on the pairs (when given), lays out the refit's matrix, builds the popularity fallback (when
@@ -196,14 +203,36 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         /// bytes each; the refit, scoring and publishing need only the matrix and the id maps).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        public (AlsModel? EvalModel, CsrMatrix All, PopularityFallback? Fallback) EvaluateAndRelease(Func<InteractionLog, AlsModel>? evaluate,
-            Func<CsrMatrix, long[]?, PopularityFallback>? fallback)
+        public (AlsModel? EvalModel, CsrMatrix All, PopularityFallback? Fallback, TimedPairs? OpeHistory) EvaluateAndRelease(Func<InteractionLog, AlsModel>? evaluate,
+            Func<CsrMatrix, long[]?, PopularityFallback>? fallback, OpeCut? opeUsers)
         {
             var pairs = _pairs ?? throw new InvalidOperationException("the pairs were already released.");
             _pairs = null;
             var model = evaluate?.Invoke(pairs);
             var all = pairs.ToUserItemMatrix();
-            return (model, all, fallback?.Invoke(all, pairs.SortedPairs ? pairs.Times : null));
+            return (model, all, fallback?.Invoke(all, pairs.SortedPairs ? pairs.Times : null), opeUsers is null ? null : Of(pairs, opeUsers));
+        }
+
+        /// <summary>
+        /// Every pair whose first event precedes the off-policy window (what its model is fitted on), and the logged users'
+        /// pairs with their first events' times (a log without times: every pair is before, every time 0). First, not last: a
+        /// pair the user had before a night is history that night, whatever came after (with the last event's time, items
+        /// re-interacted with later looked unseen, and the judged lists' true CTR ran 10–20 % above what the policy could show).
+        /// </summary>
+        private static TimedPairs Of(InteractionLog pairs, OpeCut cut)
+        {
+            if (!pairs.SortedPairs) throw new InvalidOperationException("combined pairs are sorted.");
+            var first = pairs.FirstTimes ?? pairs.Times;
+            var before = new bool[pairs.Count];
+            var logged = new bool[pairs.Count];
+            var times = new List<long>();
+            for (int e = 0; e < before.Length; e++)
+            {
+                before[e] = first[e] < cut.Micros;
+                if (logged[e] = cut.Users[pairs.Users[e]]) times.Add(first[e]);
+            }
+            // Sorted pairs are laid out in order, so the kept times line up with the matrix's entries.
+            return new TimedPairs(pairs.ToUserItemMatrix(before, keep: true), pairs.ToUserItemMatrix(logged, keep: true), times.ToArray());
         }
     }
 
@@ -286,48 +315,110 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         return model;
     }
 
-    /// <summary>
-    /// π_new for the off-policy estimate: whether tonight's lists would have shown a logged (user, item) when it was served.
-    /// An item in the list: yes. An item the user has interacted with since it was served (it was unseen then, or it would
-    /// not have been served) is left out of tonight's list only because of that interaction: it counts when tonight's
-    /// ranking score reaches the user's last model slot. Without this, every click of the window would look like an item
-    /// the new lists refuse, and the estimate would be near 0.
-    /// </summary>
-    private static Func<int, int, double> Counterfactual(TopNResult lists, CsrMatrix history, ListRules rules, Func<int, int, double> score) => (u, i) =>
-    {
-        if (u >= lists.Users) return 0;
-        var items = lists.ItemsOf(u);
-        if (items.Contains(i)) return 1;
-        if (u >= history.Rows || history.RowCols(u).BinarySearch(i) < 0 || rules.Excludes(u, i)) return 0;
-        double threshold = double.PositiveInfinity;
-        var scores = lists.ScoresOf(u);
-        for (int r = 0; r < items.Length; r++)
-            if (lists.SourceOf(u, r) == ListSource.Model) threshold = Math.Min(threshold, scores[r]);
-        return score(u, i) >= threshold ? 1 : 0;
-    };
+    /// <summary>The start of the off-policy window (Unix microseconds) and which users have logged traffic in it.</summary>
+    private sealed record OpeCut(long Micros, bool[] Users);
 
     /// <summary>
-    /// Estimates how tonight's lists would have done on the served lists' logged traffic (IPS and SNIPS CTR and recall@N
-    /// with bootstrap intervals), records it, and with ope_gate rejects the run when even the interval's upper end is below
-    /// the CTR the served lists observed.
+    /// What the off-policy estimate needs of the pairs: those before the window (every user's), and the logged users' pairs
+    /// as a matrix with each entry's time (its first event, Unix microseconds).
     /// </summary>
-    private int EstimateOffPolicy(IDictionary<string, double> metrics, FeedbackLog feedback, Func<int, int, double> target, int n, JobSettings settings)
+    private sealed record TimedPairs(CsrMatrix Before, CsrMatrix Matrix, long[] Times);
+
+    private static bool[] OpeUsers(FeedbackLog feedback, int users)
     {
-        var ope = OffPolicy.Evaluate(feedback, target, n, bootstrap: 200, seed: (ulong)settings.Seed);
+        var logged = new bool[users];
+        foreach (int u in feedback.Users)
+            if (u < users) logged[u] = true;
+        return logged;
+    }
+
+    /// <summary>Logged users judged per night at most (a seeded sample beyond it): the intervals are tight long before.</summary>
+    public const int OpeUsersPerNight = 20_000;
+
+    /// <summary>
+    /// Estimates how the job's model would have done on the logged traffic of the last ope_days — the doubly robust CTR (the
+    /// headline, and what ope_gate judges), IPS and SNIPS CTR and recall@N, each with a bootstrap interval — and records it;
+    /// with ope_gate it rejects the run when even the doubly robust interval's upper end is below the observed CTR.
+    /// </summary>
+    /// <remarks>
+    /// Each served list is judged in its own context, by a model that never saw the window (tonight's was fitted on the
+    /// window's clicks, and its lists cannot hold them: they are history now). A fit with the job's settings on the pairs
+    /// first seen before the window; then for each night d of the log, each user served that night as they stood when d
+    /// began: factors solved again from their pairs first seen before d (<see cref="ModelPlan.Refold"/>, the fit's item
+    /// factors fixed), and the list ranked from them with those pairs excluded. Users with fewer than min_history pairs
+    /// before d (they would have had the popularity fallback), or not in the model, are left out; so are users beyond the
+    /// seeded sample of <see cref="OpeUsersPerNight"/>. When the log's randomly placed rows carry enough clicks, a fitted
+    /// examination model r^−η moves each click to its new rank (<see cref="PositionModel"/>). docs/ARCHITECTURE.md
+    /// (Feedback and off-policy evaluation) has the measurements behind each choice.
+    /// </remarks>
+    private int EstimateOffPolicy(IDictionary<string, double> metrics, FeedbackLog feedback, TimedPairs history, ModelPlan plan, JobSettings settings,
+        RunRequest req, IdMap userIds, IdMap itemIds, CancellationToken ct)
+    {
+        int minHistory = Math.Max(1, settings.Lists.MinHistory);
+        if (history.Before.NonZeros == 0)
+        {
+            log.Event("run.ope", ("users", 0), ("reason", "no pairs before the window to fit its model on"));
+            return 0;
+        }
+        var counts = PopularityRanker.Counts(history.Before);
+        var beforePropensity = plan.Propensities(history.Before, counts);
+        var windowModel = plan.Fit(history.Before, beforePropensity, settings.Iterations, null, ct, trackLoss: false);
+        var nights = feedback.Nights ?? new int[feedback.Rows];
+        bool timed = history.Times.AsSpan().ContainsAnyExcept(0L);
+        var listOf = new Dictionary<(int User, int Night), int>(); // → index in `lists`
+        var lists = new List<JudgedList>();
+        var rowScore = new double[feedback.Rows];
+        foreach (int night in nights.Distinct().Order())
+        {
+            long cut = new ReadWindow(DateOnly.FromDayNumber(night), 0, req.Job.Zone).Micros().End;
+            var before = feedback.Nights is null || !timed ? history.Matrix : history.Matrix.WhereEntries(e => history.Times[e] < cut);
+            var served = Enumerable.Range(0, feedback.Rows).Where(e => nights[e] == night).ToArray();
+            var users = served.Select(e => feedback.Users[e]).Where(u => u < before.Rows && before.RowLength(u) >= minHistory).Distinct()
+                .OrderBy(u => SplitMix64.Mix((ulong)settings.Seed ^ ((ulong)night << 32) ^ (ulong)u)).Take(OpeUsersPerNight).Order().ToArray();
+            if (users.Length == 0) continue;
+            var refolded = plan.Refold(windowModel, before, beforePropensity, users);
+            var ranked = plan.Score(refolded, before, beforePropensity, users);
+            for (int j = 0; j < users.Length; j++)
+            {
+                listOf[(users[j], night)] = lists.Count;
+                lists.Add(new JudgedList(users[j], ranked.ItemsOf(j).ToArray(), ranked.ScoresOf(j).ToArray()));
+                req.OnOpeList?.Invoke(new OpeList(userIds.ExternalAt(users[j]), DateOnly.FromDayNumber(night), lists[^1].Items.Select(itemIds.ExternalAt).ToArray()));
+            }
+            var score = plan.RankingScore(refolded, beforePropensity);
+            foreach (int e in served)
+                if (listOf.ContainsKey((feedback.Users[e], night))) rowScore[e] = score(feedback.Users[e], feedback.Items[e]);
+        }
+        var judged = Enumerable.Range(0, feedback.Rows).Where(e => listOf.ContainsKey((feedback.Users[e], nights[e]))).ToArray();
+        if (judged.Length == 0)
+        {
+            log.Event("run.ope", ("users", 0), ("reason", "no logged user had min_history pairs before the night served"));
+            return 0;
+        }
+        var rows = feedback.Where(judged);
+        var rowNights = rows.Nights ?? new int[rows.Rows];
+        int ListOfRow(int e) => listOf[(rows.Users[e], rowNights[e])];
+        int NewRank(int e) => Array.IndexOf(lists[ListOfRow(e)].Items, rows.Items[e]) + 1;
+        // Examination by position, from the randomly placed (exploration) rows when there are enough of their clicks.
+        var examination = PositionModel.FitPowerLaw(rows, plan.N);
+        var position = examination is { } fit ? new PositionModel(NewRank, fit.Examination) : null;
+        if (examination is { } eta) metrics[MetricNames.OpeExaminationEta] = eta.Eta;
+        var ope = OffPolicy.Evaluate(rows, e => NewRank(e) > 0 ? 1 : 0, plan.N, bootstrap: 200, seed: (ulong)settings.Seed, position);
+        var dr = OffPolicy.DoublyRobustCtr(rows, lists, ListOfRow, e => rowScore[judged[e]], plan.N, examination?.Examination, bootstrap: 200, seed: (ulong)settings.Seed);
         metrics[MetricNames.OpeUsers] = ope.Users;
         metrics[MetricNames.OpeRows] = ope.Rows;
         metrics[MetricNames.OpeLoggedCtr] = ope.LoggedCtr;
-        foreach (var (name, e) in new[] { ("ips_ctr", ope.IpsCtr), ("snips_ctr", ope.SnipsCtr),
+        int n = plan.N;
+        foreach (var (name, e) in new[] { ("ips_ctr", ope.IpsCtr), ("snips_ctr", ope.SnipsCtr), ("dr_ctr", dr),
                      (FormattableString.Invariant($"ips_recall@{n}"), ope.IpsRecall), (FormattableString.Invariant($"snips_recall@{n}"), ope.SnipsRecall) })
         {
             var (value, low, high) = MetricNames.OpeEstimate(name);
             (metrics[value], metrics[low], metrics[high]) = (e.Value, e.Low, e.High);
         }
-        log.Event("run.ope", ("users", ope.Users), ("rows", ope.Rows), ("logged_ctr", ope.LoggedCtr), ("snips_ctr", ope.SnipsCtr.Value),
-            ("snips_ctr_low", ope.SnipsCtr.Low), ("snips_ctr_high", ope.SnipsCtr.High), ("ips_recall", ope.IpsRecall.Value));
-        if (settings.Evaluation.OpeGate && ope.SnipsCtr.High < ope.LoggedCtr)
+        log.Event("run.ope", ("users", ope.Users), ("rows", ope.Rows), ("logged_ctr", ope.LoggedCtr), ("dr_ctr", dr.Value),
+            ("dr_ctr_low", dr.Low), ("dr_ctr_high", dr.High), ("snips_ctr", ope.SnipsCtr.Value), ("ips_recall", ope.IpsRecall.Value));
+        if (settings.Evaluation.OpeGate && dr.High < ope.LoggedCtr)
             throw new QualityGateException(FormattableString.Invariant(
-                $"rejected by ope_gate: the new lists' estimated CTR on the last {settings.Evaluation.OpeDays} days of feedback is {ope.SnipsCtr.Value:F4} (95 % interval {ope.SnipsCtr.Low:F4}–{ope.SnipsCtr.High:F4}), below the served lists' observed {ope.LoggedCtr:F4}."));
+                $"rejected by ope_gate: the new lists' estimated CTR on the last {settings.Evaluation.OpeDays} days of feedback is {dr.Value:F4} (doubly robust, 95 % interval {dr.Low:F4}–{dr.High:F4}), below the served lists' observed {ope.LoggedCtr:F4}."));
         return ope.Users;
     }
 

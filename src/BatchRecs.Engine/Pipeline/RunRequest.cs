@@ -24,4 +24,14 @@ public sealed record RunRequest(
     /// <summary>Told each <see cref="FaultPoint"/> the run reaches: its fits' iterations and its publish steps (tests
     /// only; default: nothing happens).</summary>
     public IFaultInjector Faults { get; init; } = NoFaults.Instance;
+
+    /// <summary>Shown every list the off-policy estimate judged (the simulator scores them against its hidden truth; default:
+    /// none).</summary>
+    public Action<OpeList>? OnOpeList { get; init; }
 }
+
+/// <summary>A list the off-policy estimate judged: what the model would have shown <paramref name="UserId"/> on <paramref name="Night"/>.</summary>
+/// <param name="UserId">the user's external id.</param>
+/// <param name="Night">the night whose served list it stands in for.</param>
+/// <param name="ItemIds">the items' external ids, best first.</param>
+public sealed record OpeList(object UserId, DateOnly Night, object[] ItemIds);

@@ -22,13 +22,22 @@ public sealed record SimulationSpec(int Nights, int Users = 2000, int Items = 40
 /// <param name="TrueCtr">the expected CTR of the published lists under the hidden truth (relevance × examination).</param>
 /// <param name="TrueCtrModel">the same over the model's own slots (exploration slots left out).</param>
 /// <param name="TrueRecallAtN">the share of each user's N truly most relevant unseen items the list holds, averaged.</param>
-/// <param name="OpeCtr">the run's SNIPS estimate of its lists' CTR from earlier nights' feedback (null on night 1).</param>
+/// <param name="OpeCtr">the run's doubly robust estimate (<c>ope.dr_ctr</c>), from earlier nights' feedback only, of the CTR
+/// of its model's lists in the served lists' contexts (null on night 1).</param>
 /// <param name="OpeCtrLow">its 95 % interval's lower end.</param>
 /// <param name="OpeCtrHigh">its upper end.</param>
 /// <param name="Coverage">items in some list / items.</param>
 /// <param name="Gini">Gini of the items' slot counts.</param>
 public sealed record NightResult(string Policy, int Night, double TrueCtr, double TrueCtrModel, double TrueRecallAtN, double? OpeCtr, double? OpeCtrLow,
-    double? OpeCtrHigh, double Coverage, double Gini);
+    double? OpeCtrHigh, double Coverage, double Gini)
+{
+    /// <summary>The expected CTR under the hidden truth of the lists the estimate judged: what <see cref="OpeCtr"/> estimates
+    /// (null when it judged none).</summary>
+    public double? OpeTrueCtr { get; init; }
+
+    /// <summary>Gini of the items' distinct users in the log the night's run trained on (organic history and earlier clicks).</summary>
+    public double LogGini { get; init; }
+}
 
 /// <summary>
 /// <c>batchrecs simulate</c>: a closed loop that proves the feedback loop works. A hidden world — relevance from a
@@ -75,12 +84,21 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
             {
                 var date = FirstNight.AddDays(night - 1);
                 string[] overrides = [.. Base(feedback), .. settings, .. Overrides(policy)];
-                var summary = await new NightlyRun(log).ExecuteAsync(new RunRequest(input, lake, date, JobDefinition.Default with { Name = "sim-" + policy }, overrides), ct);
+                var judged = new List<OpeList>();
+                var summary = await new NightlyRun(log).ExecuteAsync(new RunRequest(input, lake, date, JobDefinition.Default with { Name = "sim-" + policy }, overrides)
+                {
+                    OnOpeList = judged.Add,
+                }, ct);
                 var lists = ReadLists(lake, date);
-                var (served, events) = Serve(lists, date, clicks, seen);
                 var m = summary.Run.Metrics;
                 double? Metric(string k) => m.TryGetValue(k, out var v) ? v : null;
-                results.Add(Measure(policy, night, lists, seen, Metric("ope.snips_ctr"), Metric("ope.snips_ctr_low"), Metric("ope.snips_ctr_high")));
+                // Measured before serving: recall counts the items the user had not seen when the lists were made.
+                results.Add(Measure(policy, night, lists, seen, Metric("ope.dr_ctr"), Metric("ope.dr_ctr_low"), Metric("ope.dr_ctr_high")) with
+                {
+                    OpeTrueCtr = judged.Count == 0 ? null : TrueCtr(judged),
+                    LogGini = BatchRecs.Core.Evaluation.Metrics.Gini(PerItem(seen)),
+                });
+                var (served, events) = Serve(lists, date, clicks, seen);
                 log.Event("simulate.night", ("policy", policy), ("night", night), ("true_ctr", results[^1].TrueCtr), ("gini", results[^1].Gini),
                     ("ope_ctr", results[^1].OpeCtr ?? double.NaN));
                 await FeedbackWriter.WriteDayAsync(feedback, date, served, ct);
@@ -161,6 +179,28 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
 
     private static double Examine(int rank) => Math.Pow(rank, -Examination);
 
+    /// <summary>Distinct users per item in the log so far.</summary>
+    private long[] PerItem(HashSet<(int User, int Item)> seen)
+    {
+        var counts = new long[spec.Items];
+        foreach (var (_, i) in seen) counts[i]++;
+        return counts;
+    }
+
+    /// <summary>The expected CTR under the hidden truth of the lists the off-policy estimate judged (each a full list of N).</summary>
+    private double TrueCtr(List<OpeList> judged)
+    {
+        double sum = 0;
+        long slots = 0;
+        foreach (var l in judged)
+        {
+            int u = (int)(long)l.UserId;
+            for (int r = 0; r < l.ItemIds.Length; r++) sum += Examine(r + 1) * _relevance[u, (int)(long)l.ItemIds[r]];
+            slots += l.ItemIds.Length;
+        }
+        return slots == 0 ? 0 : sum / slots;
+    }
+
     /// <summary>Serves the lists: each slot is examined with its position's probability and clicked with the item's relevance.</summary>
     private (List<FeedbackRow> Served, List<(int User, int Item)> Clicks) Serve(List<Slot> lists, DateOnly date, Random rng, HashSet<(int, int)> seen)
     {
@@ -220,7 +260,7 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
         using (var create = con.CreateCommand())
         {
             create.CommandText = "CREATE TABLE nights (policy VARCHAR, night INTEGER, true_ctr DOUBLE, true_ctr_model DOUBLE, true_recall_at_n DOUBLE, " +
-                "ope_ctr DOUBLE, ope_ctr_low DOUBLE, ope_ctr_high DOUBLE, coverage DOUBLE, gini DOUBLE)";
+                "ope_ctr DOUBLE, ope_ctr_low DOUBLE, ope_ctr_high DOUBLE, ope_true_ctr DOUBLE, coverage DOUBLE, gini DOUBLE, log_gini DOUBLE)";
             create.ExecuteNonQuery();
         }
         using (var a = con.CreateAppender("nights"))
@@ -230,7 +270,8 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
                 row = r.OpeCtr is { } o ? row.AppendValue(o) : row.AppendNullValue();
                 row = r.OpeCtrLow is { } l ? row.AppendValue(l) : row.AppendNullValue();
                 row = r.OpeCtrHigh is { } h ? row.AppendValue(h) : row.AppendNullValue();
-                row.AppendValue(r.Coverage).AppendValue(r.Gini).EndRow();
+                row = r.OpeTrueCtr is { } t ? row.AppendValue(t) : row.AppendNullValue();
+                row.AppendValue(r.Coverage).AppendValue(r.Gini).AppendValue(r.LogGini).EndRow();
             }
         if (File.Exists(path)) File.Delete(path);
         using var copy = con.CreateCommand();

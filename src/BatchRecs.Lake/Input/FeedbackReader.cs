@@ -32,17 +32,17 @@ public static class FeedbackReader
     {
         if (!Directory.Exists(dir)) throw new LakeInputException($"{Setting} '{dir}' is not a directory.", dir);
         // Walked as the interaction input is (links followed once, metadata and 0-byte entries never opened).
-        var files = new List<string>();
+        var files = new List<(string Path, DateOnly Day)>();
         foreach (var file in InputDirectory.Discover(dir))
         {
             if (file.Day is { } date && (date < from || date >= until)) continue; // outside the window: never opened
             if (file.Problem is { } problem) throw new LakeInputException($"{Setting}: {problem}", file.Path);
             if (file.Day is null) throw new LakeInputException($"{Setting}: {file.Path} is not under a dt=YYYY-MM-DD partition.", file.Path);
-            files.Add(file.Path);
+            files.Add((file.Path, file.Day.Value));
         }
-        var (u, i, p, c) = (new List<int>(), new List<int>(), new List<float>(), new List<bool>());
+        var (u, i, p, c, at, night) = (new List<int>(), new List<int>(), new List<float>(), new List<bool>(), new List<int>(), new List<int>());
         int rows = 0, unknown = 0;
-        foreach (var file in files)
+        foreach (var (file, day) in files)
         {
             var table = await SideTable.ReadAsync(Setting, file, ct);
             foreach (var column in new[] { "user_id", "item_id", "event_time", "position", "propensity", "run_id" })
@@ -54,16 +54,18 @@ public static class FeedbackReader
             var item = SideTable.IndicesOf(table.Ids("item_id", items.Kind), items);
             var propensity = table.Numbers("propensity", x => x > 0 && x <= 1 ? null
                 : string.Create(CultureInfo.InvariantCulture, $"propensity {x} is not in (0, 1]: it must be the probability the served list held the item"));
+            var position = table.Numbers("position", x => x >= 1 && x <= int.MaxValue && x == Math.Floor(x) ? null
+                : string.Create(CultureInfo.InvariantCulture, $"position {x} is not a whole number ≥ 1: it must be the 1-based rank the item was served at"));
             // Checked, not kept: the estimate needs only who saw what with which propensity.
             table.Texts("run_id", id => id is null ? "null run_id" : publishedRuns.Contains(id) ? null : $"run_id '{id}' is not a run this lake published");
             var clicked = table.Has("clicked") ? table.Bools("clicked") : table.Numbers("value").Select(v => v > 0).ToArray();
             for (int r = 0; r < table.Rows; r++)
             {
                 if (user[r] < 0 || item[r] < 0) { unknown++; continue; }
-                u.Add(user[r]); i.Add(item[r]); p.Add((float)propensity[r]); c.Add(clicked[r]);
+                u.Add(user[r]); i.Add(item[r]); p.Add((float)propensity[r]); c.Add(clicked[r]); at.Add((int)position[r]); night.Add(day.DayNumber);
             }
             rows += table.Rows;
         }
-        return new Result(new FeedbackLog(u.ToArray(), i.ToArray(), p.ToArray(), c.ToArray()), files.Count, rows, unknown);
+        return new Result(new FeedbackLog(u.ToArray(), i.ToArray(), p.ToArray(), c.ToArray()) { Positions = at.ToArray(), Nights = night.ToArray() }, files.Count, rows, unknown);
     }
 }

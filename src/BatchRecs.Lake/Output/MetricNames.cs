@@ -171,6 +171,8 @@ public static class MetricNames
     // ---- Off-policy estimates of the published lists on feedback_input: ope.* ----
 
     /// <summary>Users and exposures of the feedback window used, files read, and rows of users or items the run does not know.</summary>
+    /// <summary>What every off-policy metric's name starts with.</summary>
+    public const string OpePrefix = "ope.";
     public const string OpeUsers = "ope.users";
     public const string OpeRows = "ope.rows";
     public const string OpeFiles = "ope.files";
@@ -178,6 +180,8 @@ public static class MetricNames
 
     /// <summary>The served lists' observed CTR on the window (clicks / exposures).</summary>
     public const string OpeLoggedCtr = "ope.logged_ctr";
+    /// <summary>η of the examination model r^−η fitted on the randomly placed rows (absent: too few of their clicks, item-level estimate).</summary>
+    public const string OpeExaminationEta = "ope.examination_eta";
 
     /// <summary><c>ope.NAME</c>, <c>ope.NAME_low</c>, <c>ope.NAME_high</c>: an estimate and its bootstrap 95 % interval
     /// (NAME: ips_ctr, snips_ctr, ips_recall@K, snips_recall@K).</summary>

@@ -27,7 +27,8 @@ public class ExplorationTests
         var model = ranked.ItemsOf(0).ToArray();
         var excluded = new HashSet<int> { 1, 5, 9, 7, 11 };
         var eligibleOutside = Enumerable.Range(0, Items).Where(i => !excluded.Contains(i) && Array.IndexOf(model, i, 0, N - Slots) < 0).ToArray();
-        var pool = model[N..Pool];
+        // The pool: the m model items the slots displace, and the ranks after them up to the pool's depth.
+        var pool = model[(N - Slots)..Pool];
         const double eps = 0.3;
         var table = Exploration.BinomialTable(Slots, eps);
         var computed = eligibleOutside.ToDictionary(i => i, i => Exploration.Propensity(pool.Contains(i), Slots, pool.Length, eligibleOutside.Length, table));
@@ -61,7 +62,9 @@ public class ExplorationTests
             double freq = (double)shown.GetValueOrDefault(item) / draws, se = Math.Sqrt(p * (1 - p) / draws);
             Assert.True(Math.Abs(freq - p) < 4.5 * se + 1e-9, $"item {item}: shown {freq:F4}, propensity {p:F4} (± {se:F4})");
         }
-        // Pool items are more likely than the rest, and every eligible item outside the model's slots has a chance.
+        // Pool items (the displaced ones among them) are more likely than the rest, and every eligible item outside the model's
+        // slots has a chance.
+        Assert.All(model[(N - Slots)..N], i => Assert.True(pool.Contains(i)));
         Assert.True(pool.Min(i => computed[i]) > eligibleOutside.Where(i => !pool.Contains(i)).Max(i => computed[i]));
         Assert.All(computed.Values, p => Assert.True(p > 0));
     }
