@@ -278,3 +278,37 @@ public class UnbiasedTuningTests
         Assert.Equal(worse, tuned.CurrentValue, 9);
     }
 }
+
+/// <summary>The debiasing's calibration chooses the propensity model among those the job has data for.</summary>
+public class PropensityCalibrationTests
+{
+    [Fact]
+    public async Task Tune_with_exposures_and_feedback_tries_every_propensity_model_and_records_the_choice()
+    {
+        using var dir = new TempDirectory("batchrecs-tune-propensity");
+        string input = dir.Sub("input"), lake = dir.Sub("lake"), feedback = dir.Sub("feedback");
+        Assert.Equal(0, (await CliProcess.RunAsync("demo-data", "--out", input, "--users", "400", "--items", "200", "--interactions", "12000",
+            "--days", "10", "--seed", "4", "--end-date", "2026-04-30")).ExitCode);
+        string[] settings = ["lookback_days=12", "top_n=10", "retention_days=36500", "explore_slots=2", "quality_gate=false"];
+        Assert.Equal(0, (await CliProcess.RunAsync(["run", "--input", input, "--lake", lake, "--run-date", "2026-04-30", .. settings.SelectMany(s => new[] { "--set", s })])).ExitCode);
+        // The served 04-30 lists: the feedback (propensity=logged) and, read as an exposure log, the exposures (propensity=exposure).
+        Directory.CreateDirectory(Path.Combine(feedback, "dt=2026-04-30"));
+        DuckQuery.Rows($"""
+            COPY (SELECT user_id, item_id, TIMESTAMP '2026-04-30 12:00:00' AS event_time, rank AS position, propensity, run_id,
+                         hash(user_id * 3 + item_id) % 10 < 2 AS clicked
+                  FROM read_parquet('{lake}/recommendations/run_date=2026-04-30/*.parquet'))
+            TO '{Path.Combine(feedback, "dt=2026-04-30", "part-0.parquet")}' (FORMAT parquet)
+            """);
+        var job = JobDefinition.Default with { Name = "calibrated" };
+        var tuned = await new TuningRun(RunLog.Null).ExecuteAsync(new TuneRequest(input, lake, new DateOnly(2026, 5, 1), job,
+            [.. settings, "debias=ipw-train", "propensity=logged", $"feedback_input={feedback}", $"exposure_input={feedback}", "factors=8", "iterations=4"],
+            Budget: 9));
+        // The calibration stage (trials numbered from the budget on) drew every model the job has data for, and each was fitted.
+        var trials = DuckQuery.Rows($"SELECT trial, settings, metric FROM tuning_trials WHERE tuning_id = '{tuned.TuningId}'", Path.Combine(lake, "batchrecs.duckdb"));
+        var models = trials.Where(t => Convert.ToInt32(t[0]) >= 9)
+            .Select(t => System.Text.Json.JsonDocument.Parse((string)t[1]).RootElement.GetProperty("propensity").GetString()).ToHashSet();
+        Assert.Equal(new HashSet<string?> { "popularity", "exposure", "logged" }, models);
+        Assert.All(trials, t => Assert.True(double.IsFinite(Convert.ToDouble(t[2]))));
+        Assert.Contains(tuned.Settings["propensity"], new[] { "popularity", "exposure", "logged" });
+    }
+}

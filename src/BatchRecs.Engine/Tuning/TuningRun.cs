@@ -47,7 +47,16 @@ public sealed class TuningRun(RunLog log)
         JobInput.RequireEvents(read, req.RunDate, req.Job, current);
         var pairs = PairAggregator.Combine(read.Events, JobInput.Combine(current), consume: true);
         var unbiased = current.Evaluation.UnbiasedInput is { } path ? await UnbiasedLogReader.ReadAsync(path, pairs.UserIds, pairs.ItemIds, ct) : null;
-        var (tuned, trials) = new TuningSearch(req, current, pairs, unbiased?.Log, log, ct).Run();
+        // The propensity models' data, as a run reads it: trials with propensity=exposure or logged need them, and the
+        // calibration chooses among the models the job has data for.
+        var exposures = current.Input.ExposureInput is { } exposureDir
+            ? await ExposureReader.ReadAsync(exposureDir, JobInput.Window(req.RunDate, req.Job, current), pairs.UserIds, pairs.ItemIds, ct)
+            : null;
+        var feedback = current.Evaluation.FeedbackInput is { } feedbackDir
+            ? (await FeedbackReader.ReadAsync(feedbackDir, req.RunDate.AddDays(-current.Evaluation.OpeDays), req.RunDate, pairs.UserIds, pairs.ItemIds,
+                DuckDbCatalog.PublishedRunIds(req.LakeDir), ct)).Log
+            : null;
+        var (tuned, trials) = new TuningSearch(req, current, pairs, unbiased?.Log, exposures, feedback, log, ct).Run();
         using (await PublishLock.AcquireAsync(req.LakeDir, current.Publish.LockTimeout, ct, message => log.Event("tune.publish_lock_wait", ("message", message))))
         {
             DuckDbCatalog.RecordTuning(req.LakeDir, tuned, trials.Select(r => new DuckDbCatalog.TrialRow(r.Trial, r.Rung, JsonSerializer.Serialize(r.Settings), r.Metric, r.Seconds)).ToList());

@@ -44,6 +44,8 @@ internal sealed class TuningSearch
     private readonly int _validationUsers;
     private readonly double _validationShare;
     private readonly UnbiasedLog? _unbiased;
+    private readonly CsrMatrix? _exposures;
+    private readonly FeedbackLog? _feedback;
 
     /// <summary>The unbiased log of each rung's user sample, by (user fraction, validation fraction).</summary>
     private readonly Dictionary<(double, double), UnbiasedLog> _unbiasedSamples = [];
@@ -60,9 +62,18 @@ internal sealed class TuningSearch
     /// <summary>The current settings' full fit: where screening trials start. Null until it is made.</summary>
     private AlsModel? _reference;
 
-    public TuningSearch(TuneRequest req, JobSettings current, InteractionLog pairs, UnbiasedLog? unbiased, RunLog log, CancellationToken ct)
+    /// <param name="req">the tuning's request.</param>
+    /// <param name="current">the job's settings now (the bar to beat).</param>
+    /// <param name="pairs">the window's combined pairs.</param>
+    /// <param name="unbiased">the unbiased validation log (unbiased_input), or null.</param>
+    /// <param name="exposures">the exposure log on the pairs' ids (propensity=exposure), or null.</param>
+    /// <param name="feedback">served lists' logged exposures (propensity=logged), or null.</param>
+    /// <param name="log">where the trials' events go.</param>
+    /// <param name="ct">cancels the search between fits.</param>
+    public TuningSearch(TuneRequest req, JobSettings current, InteractionLog pairs, UnbiasedLog? unbiased, CsrMatrix? exposures, FeedbackLog? feedback,
+        RunLog log, CancellationToken ct)
     {
-        (_req, _current, _pairs, _unbiased, _log, _ct) = (req, current, pairs, unbiased, log, ct);
+        (_req, _current, _pairs, _unbiased, _exposures, _feedback, _log, _ct) = (req, current, pairs, unbiased, exposures, feedback, log, ct);
         _overridesWithoutTuning = req.Overrides.Where(o => !o.StartsWith("use_tuned", StringComparison.Ordinal)).ToList();
         double fraction = current.HoldoutFraction > 0 ? current.HoldoutFraction : 0.2;
         var splits = TuningSplits.Make(pairs, fraction);
@@ -100,9 +111,15 @@ internal sealed class TuningSearch
     {
         if (_req.Job.SearchSpace is not null || _current.Debias.Mode == DebiasMode.None) return null;
         List<SearchDimension> dims = [new("propensity_eta", 0, 1), new("propensity_clip", 0.01, 0.5, Log: true)];
+        // The propensity model too, among those the job has the data for (η applies to popularity's only).
+        string[] models = [PropensityName(PropensityModel.Popularity), .. _exposures is null ? [] : new[] { PropensityName(PropensityModel.Exposure) },
+            .. _feedback is null ? [] : new[] { PropensityName(PropensityModel.Logged) }];
+        if (models.Length > 1) dims.Add(new SearchDimension("propensity", Choices: models));
         if (_current.Debias.RerankWithIpw) dims.Add(new SearchDimension("rerank_beta", 0, 1));
         return new SearchSpace(dims);
     }
+
+    private static string PropensityName(PropensityModel model) => model.ToString().ToLowerInvariant();
 
     /// <summary>What the search found, and every trial (for <c>tuning_trials</c>).</summary>
     public sealed record Outcome(TunedSettings Tuned, IReadOnlyList<TrialResult> Trials);
@@ -154,7 +171,7 @@ internal sealed class TuningSearch
     private double Score(JobSettings s, int? trial, Rung rung)
     {
         var (tr, va) = rung.UserFraction >= 1 ? (_train, _validation) : Sample(rung.UserFraction);
-        var plan = new ModelPlan(s, _executor);
+        var plan = new ModelPlan(s, _executor, _exposures, feedback: _feedback);
         int target = RungIterations(s.Iterations, rung.IterationFraction);
         AlsModel? warm = null;
         int done = 0;
