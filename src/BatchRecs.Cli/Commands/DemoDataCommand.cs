@@ -1,5 +1,6 @@
 using BatchRecs.Core.Errors;
 using System.CommandLine;
+using BatchRecs.Lake.Storage;
 using System.Globalization;
 using BatchRecs.Core.Data;
 using BatchRecs.Lake.Input;
@@ -30,7 +31,7 @@ public static class DemoDataCommand
                 (ulong)p.GetValue(seed), ParseDate(p.GetValue(end)) ?? DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1));
             var result = await WriteAsync(p.GetValue(outOpt)!, spec, ct, p.GetValue(exposures));
             Console.WriteLine($"wrote {spec.Interactions:N0} events of {spec.Users:N0} users × {spec.Items:N0} items in {result} daily partitions " +
-                $"({spec.FirstDay:yyyy-MM-dd} .. {spec.EndDay:yyyy-MM-dd}) to {Path.GetFullPath(p.GetValue(outOpt)!)}");
+                $"({spec.FirstDay:yyyy-MM-dd} .. {spec.EndDay:yyyy-MM-dd}) to {StagedOutput.Shown(p.GetValue(outOpt)!)}");
             return 0;
         }));
         return cmd;
@@ -41,13 +42,19 @@ public static class DemoDataCommand
         var log = SyntheticInteractions.Generate(spec);
         var types = log.EventTypes.Select(t => SyntheticLog.EventTypeNames[t]).ToArray();
         var cols = new InteractionColumns(log.UserIds, null, log.ItemIds, null, log.TimesMicros, types, null);
-        Directory.CreateDirectory(outDir);
-        int parts = await InteractionWriter.WriteByDayAsync(outDir, cols, ct);
+        int parts = await StagedOutput.WriteAsync(outDir, dir =>
+        {
+            Directory.CreateDirectory(dir);
+            return InteractionWriter.WriteByDayAsync(dir, cols, ct);
+        }, ct);
         if (exposureDir is not null)
         {
             var exp = SyntheticInteractions.Exposures(spec, log);
-            Directory.CreateDirectory(exposureDir);
-            await InteractionWriter.WriteByDayAsync(exposureDir, new InteractionColumns(exp.UserIds, null, exp.ItemIds, null, exp.TimesMicros), ct);
+            await StagedOutput.WriteAsync(exposureDir, dir =>
+            {
+                Directory.CreateDirectory(dir);
+                return InteractionWriter.WriteByDayAsync(dir, new InteractionColumns(exp.UserIds, null, exp.ItemIds, null, exp.TimesMicros), ct);
+            }, ct);
         }
         return parts;
     }

@@ -1,6 +1,7 @@
 using BatchRecs.Core.Errors;
 using System.CommandLine;
 using BatchRecs.Lake.Import;
+using BatchRecs.Lake.Storage;
 
 namespace BatchRecs.Cli.Commands;
 
@@ -13,7 +14,7 @@ internal static class ImportCommand
         var movielens = new Command("movielens", "Import MovieLens ratings (ml-100k u.data, ml-latest ratings.csv, ml-1m ratings.dat).") { path, outOpt };
         movielens.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
-            var r = await RatingImporter.ImportMovieLensAsync(p.GetValue(path)!, p.GetValue(outOpt)!, ct);
+            var r = await StagedOutput.WriteAsync(p.GetValue(outOpt)!, dir => RatingImporter.ImportMovieLensAsync(p.GetValue(path)!, dir, ct), ct);
             Print(r, p.GetValue(outOpt)!);
             return 0;
         }));
@@ -40,7 +41,7 @@ internal static class ImportCommand
                     ? new DateTimeOffset(d.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
                     : throw new BadInputException($"--date must be a day as YYYY-MM-DD (got '{day}').");
             var layout = new DelimitedLayout(s[0], true, p.GetValue(user)!, p.GetValue(item)!, timeColumn, p.GetValue(value), "event", DefaultTime: at);
-            var r = await RatingImporter.ImportDelimitedAsync(p.GetValue(file)!, p.GetValue(out2)!, layout, ct);
+            var r = await StagedOutput.WriteAsync(p.GetValue(out2)!, dir => RatingImporter.ImportDelimitedAsync(p.GetValue(file)!, dir, layout, ct), ct);
             Print(r, p.GetValue(out2)!);
             return 0;
         }));
@@ -53,15 +54,15 @@ internal static class ImportCommand
             "OUT/_coat/test.parquet (user_id, item_id, rating), which is not read as interactions.") { coatDir, out3 };
         coat.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
-            var r = await CoatImporter.ImportAsync(p.GetValue(coatDir)!, p.GetValue(out3)!, ct);
+            var r = await StagedOutput.WriteAsync(p.GetValue(out3)!, dir => CoatImporter.ImportAsync(p.GetValue(coatDir)!, dir, ct), ct);
             Print(r.Train, p.GetValue(out3)!);
-            Console.WriteLine($"{r.TestRatings:N0} random test ratings of {r.Users} users × {r.Items} items into {Path.Combine(Path.GetFullPath(p.GetValue(out3)!), CoatImporter.TestRelativePath)}");
+            Console.WriteLine($"{r.TestRatings:N0} random test ratings of {r.Users} users × {r.Items} items into {StagedOutput.Shown(p.GetValue(out3)!)}/{CoatImporter.TestRelativePath}");
             return 0;
         }));
         return new Command("import", "Turn public rating files into the Parquet input contract, partitioned by day.") { movielens, csv, coat };
     }
 
     private static void Print(ImportResult r, string outDir) =>
-        Console.WriteLine($"imported {r.Rows:N0} rows into {r.Partitions} daily partitions ({(r.StringIds ? "STRING" : "INT64")} ids) under {Path.GetFullPath(outDir)}" +
-            (r.Items is { } n ? $"; {n:N0} items' titles and genres into {Path.Combine(outDir, BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath)}" : ""));
+        Console.WriteLine($"imported {r.Rows:N0} rows into {r.Partitions} daily partitions ({(r.StringIds ? "STRING" : "INT64")} ids) under {StagedOutput.Shown(outDir)}" +
+            (r.Items is { } n ? $"; {n:N0} items' titles and genres into {StagedOutput.Shown(outDir)}/{BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath}" : ""));
 }

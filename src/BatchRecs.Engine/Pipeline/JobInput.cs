@@ -2,6 +2,7 @@ using BatchRecs.Core.Data;
 using BatchRecs.Engine.Settings;
 using BatchRecs.Lake.Input;
 using BatchRecs.Lake.Output;
+using BatchRecs.Lake.Storage;
 
 namespace BatchRecs.Engine.Pipeline;
 
@@ -19,6 +20,8 @@ public static class JobInput
         var window = Window(runDate, job, settings);
         var input = settings.Input;
         var rules = new EventRules(settings.EventWeights, 1f, input.HalfLifeDays, input.EpochUnitSymbol, input.SkipBadFiles);
+        if (input.Reader == ReaderKind.DuckDb && LakeLocation.IsObjectStore(inputDir))
+            throw new SettingsException("reader", $"reader=duckdb reads local files only (DuckDB's azure extension is not installed); read '{inputDir}' with reader=parquet.");
         return input.Reader == ReaderKind.DuckDb
             ? DuckDbInteractionReader.ReadAsync(inputDir, window, rules, ct)
             : InteractionReader.ReadAsync(inputDir, window, rules, ct);
@@ -32,8 +35,9 @@ public static class JobInput
     {
         var (catalogUsers, catalogItems) = DuckDbCatalog.IdKinds(lakeDir);
         if (catalogUsers is null && catalogItems is null) return;
-        var inWindow = InteractionReader.Select(InputDirectory.Discover(inputDir), window).Where(f => f.Problem is null).Select(f => f.Path);
-        var (users, items, file) = await InputIdKinds.OfFirstAsync(inWindow, ct);
+        var inWindow = (await InputDirectory.ListAsync(inputDir, window, ct)).Files.Where(f => f.Problem is null).Select(f => f.Path);
+        var store = LakeLocation.IsObjectStore(inputDir) ? LakeLocation.Open(inputDir).Store : null;
+        var (users, items, file) = await InputIdKinds.OfFirstAsync(inWindow, store, ct);
         foreach (var (column, input, catalog) in new[] { ("user_id", users, catalogUsers), ("item_id", items, catalogItems) })
             if (input is not null && catalog is not null && input != catalog)
                 throw new LakeInputException(

@@ -9,6 +9,7 @@ using BatchRecs.Core.Execution;
 using BatchRecs.Core.Index;
 using BatchRecs.Lake.Input;
 using BatchRecs.Lake.Output;
+using BatchRecs.Lake.Storage;
 using BatchRecs.Engine.Settings;
 
 namespace BatchRecs.Engine.Pipeline;
@@ -247,7 +248,12 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
     private static string? ItemsFile(RunRequest req, JobSettings settings)
     {
         if (settings.Input.ItemsInput is { } path)
+        {
+            // The publish joins the items' metadata with DuckDB, which reads local files only.
+            LakeLocation.RequireLocal(path, "items_input");
             return File.Exists(path) ? Path.GetFullPath(path) : throw new LakeInputException($"items_input '{path}' does not exist.", path);
+        }
+        if (LakeLocation.IsObjectStore(req.InputDir)) return null; // the conventional items file is read from local inputs only
         string conventional = Path.Combine(req.InputDir, BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath);
         return File.Exists(conventional) ? Path.GetFullPath(conventional) : null;
     }

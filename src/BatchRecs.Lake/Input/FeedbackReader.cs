@@ -30,12 +30,12 @@ public static class FeedbackReader
     public static async Task<Result> ReadAsync(string dir, DateOnly from, DateOnly until, IdMap users, IdMap items,
         IReadOnlySet<string> publishedRuns, CancellationToken ct = default)
     {
-        if (!Directory.Exists(dir)) throw new LakeInputException($"{Setting} '{dir}' is not a directory.", dir);
-        // Walked as the interaction input is (links followed once, metadata and 0-byte entries never opened).
+        if (!Storage.LakeLocation.IsObjectStore(dir) && !Directory.Exists(dir)) throw new LakeInputException($"{Setting} '{dir}' is not a directory.", dir);
+        // Listed as the interaction input is (links followed once, metadata and 0-byte entries never opened; on object
+        // storage, partitions outside the window never listed).
         var files = new List<(string Path, DateOnly Day)>();
-        foreach (var file in InputDirectory.Discover(dir))
+        foreach (var file in (await InputDirectory.ListAsync(dir, new ReadWindow(until, until.DayNumber - from.DayNumber), ct)).Files)
         {
-            if (file.Day is { } date && (date < from || date >= until)) continue; // outside the window: never opened
             if (file.Problem is { } problem) throw new LakeInputException($"{Setting}: {problem}", file.Path);
             if (file.Day is null) throw new LakeInputException($"{Setting}: {file.Path} is not under a dt=YYYY-MM-DD partition.", file.Path);
             files.Add((file.Path, file.Day.Value));

@@ -5,7 +5,20 @@ namespace BatchRecs.Lake.Input;
 /// it must not be opened, why (a malformed partition name, a FIFO, a dangling link): readers report that as the file's
 /// <see cref="LakeInputException"/>, or skip it under <c>skip_bad_files</c>.
 /// </summary>
-public sealed record InputFile(string Path, DateOnly? Day, string? Problem);
+public sealed record InputFile(string Path, DateOnly? Day, string? Problem)
+{
+    /// <summary>Its size in bytes, when the listing gave it (−1: ask the file system).</summary>
+    public long Length { get; init; } = -1;
+
+    /// <summary>When it last changed (UTC), when the listing gave it.</summary>
+    public DateTime? ModifiedUtc { get; init; }
+}
+
+/// <summary>The files an input listing found for a window, and how many it left out as outside the window.</summary>
+/// <param name="Files">the files to read, in path order (unpartitioned ones and malformed partitions included: readers report those).</param>
+/// <param name="Pruned">files outside the window (a local directory), or, on object storage, partitions outside it, which are never listed.</param>
+/// <param name="Total">files found in all (on object storage: those listed).</param>
+public sealed record InputListing(IReadOnlyList<InputFile> Files, int Pruned, int Total);
 
 /// <summary>
 /// Walks an input directory the way upstream means it: every real directory once, every real file once.
@@ -20,6 +33,54 @@ public sealed record InputFile(string Path, DateOnly? Day, string? Problem);
 /// </remarks>
 public static class InputDirectory
 {
+    /// <summary>
+    /// The files of <paramref name="input"/> a read of <paramref name="window"/> opens (null: all of them). A local directory
+    /// is walked by <see cref="Discover"/>; an <c>az://</c> location is listed one level at a time, and a <c>dt=</c> (or
+    /// <c>date=</c>) folder outside the window is never listed: a lake of years is not enumerated for a night's week.
+    /// </summary>
+    public static async Task<InputListing> ListAsync(string input, ReadWindow? window, CancellationToken ct = default)
+    {
+        if (!Storage.LakeLocation.IsObjectStore(input))
+        {
+            var files = Discover(input);
+            var selected = window is null ? files.ToList() : InteractionReader.Select(files, window);
+            return new InputListing(selected, files.Count - selected.Count, files.Count);
+        }
+        var (store, root) = Storage.LakeLocation.Open(input);
+        var found = new List<InputFile>();
+        int pruned = 0, total = 0;
+        async Task Walk(string prefix)
+        {
+            var level = await store.ListLevelAsync(prefix, ct);
+            foreach (var folder in level.Folders.Order(StringComparer.Ordinal))
+            {
+                string name = folder[prefix.Length..].TrimEnd('/');
+                if (name.StartsWith('.') || name.StartsWith('_')) continue;
+                DateOnly? day = null;
+                try { day = PartitionPath.DateOf(name + "/_"); }
+                catch (InvalidDataException) { /* its files report the malformed name */ }
+                if (day is { } d && window is not null && !window.ContainsDay(d)) { pruned++; continue; }
+                await Walk(folder);
+            }
+            foreach (var obj in level.Objects)
+            {
+                string name = obj.Name[prefix.Length..];
+                if (name.StartsWith('.') || name.StartsWith('_') || !name.EndsWith(".parquet", StringComparison.Ordinal)) continue;
+                total++;
+                string shown = store.Describe(obj.Name);
+                string? problem = null;
+                DateOnly? day = null;
+                try { day = PartitionPath.DateOf(obj.Name[root.Length..]); }
+                catch (InvalidDataException e) { problem = $"{shown}: {e.Message}"; }
+                if (problem is null && obj.Length == 0) problem = $"{shown}: 0 bytes: an empty object, not Parquet; not opened.";
+                found.Add(new InputFile(shown, day, problem) { Length = obj.Length, ModifiedUtc = obj.LastModifiedUtc });
+            }
+        }
+        await Walk(root);
+        found.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        return new InputListing(window is null ? found : InteractionReader.Select(found, window), pruned, total);
+    }
+
     /// <summary>The files in ordinal path order.</summary>
     public static IReadOnlyList<InputFile> Discover(string inputDir)
     {

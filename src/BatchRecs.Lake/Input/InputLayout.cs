@@ -9,7 +9,11 @@ public static class InputLayout
 {
     public static void RequireApart(string inputDir, string lakeDir)
     {
-        string input = InputDirectory.RealPath(inputDir), lake = InputDirectory.RealPath(lakeDir);
+        Storage.LakeLocation.RequireLocal(lakeDir, "the lake");
+        bool inputRemote = Storage.LakeLocation.IsObjectStore(inputDir), lakeRemote = Storage.LakeLocation.IsObjectStore(lakeDir);
+        if (inputRemote != lakeRemote) return; // one on the disk, one in object storage: apart
+        string input = inputRemote ? inputDir.TrimEnd('/') : InputDirectory.RealPath(inputDir);
+        string lake = lakeRemote ? lakeDir.TrimEnd('/') : InputDirectory.RealPath(lakeDir);
         if (IsWithin(lake, input))
             throw new LakeInputException($"the lake '{lakeDir}' is inside the input directory '{inputDir}'{Same(input, lake)}: the next run would read " +
                 "its recommendations back as input. Put the lake outside the input directory.", lakeDir);
@@ -22,5 +26,6 @@ public static class InputLayout
 
     /// <summary>Whether <paramref name="path"/> is <paramref name="dir"/> or under it (both real, absolute paths).</summary>
     private static bool IsWithin(string path, string dir) =>
-        path == dir || path.StartsWith(Path.EndsInDirectorySeparator(dir) ? dir : dir + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+        path == dir || path.StartsWith(Path.EndsInDirectorySeparator(dir) ? dir : dir + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+        || path.StartsWith(dir + "/", StringComparison.Ordinal);
 }

@@ -49,13 +49,18 @@ public static class InteractionReader
     public static List<InputFile> Select(IReadOnlyList<InputFile> files, ReadWindow window) =>
         files.Where(f => f.Day is null || window.ContainsDay(f.Day.Value)).ToList();
 
+    /// <param name="inputDir">a local directory, or an <c>az://CONTAINER/PREFIX</c> location.</param>
+    /// <param name="window">the event dates read (partitions outside it are never opened, on object storage never listed).</param>
+    /// <param name="rules">how raw events become strengths.</param>
+    /// <param name="ct">cancels the read.</param>
     public static async Task<ReadResult> ReadAsync(string inputDir, ReadWindow window, EventRules rules, CancellationToken ct = default)
     {
-        var files = InputDirectory.Discover(inputDir);
-        var selected = Select(files, window);
-        int pruned = files.Count - selected.Count;
+        var listing = await InputDirectory.ListAsync(inputDir, window, ct);
+        var selected = listing.Files;
+        int pruned = listing.Pruned;
         if (selected.Count == 0)
-            throw new LakeInputException($"no Parquet files under '{inputDir}' fall in the window {window.FirstDay:yyyy-MM-dd} ≤ dt < {window.RunDate:yyyy-MM-dd} ({files.Count} files in all).", inputDir);
+            throw new LakeInputException($"no Parquet files under '{inputDir}' fall in the window {window.FirstDay:yyyy-MM-dd} ≤ dt < {window.RunDate:yyyy-MM-dd} ({listing.Total} files listed in all).", inputDir);
+        var store = Storage.LakeLocation.IsObjectStore(inputDir) ? Storage.LakeLocation.Open(inputDir).Store : null;
 
         var (start, end) = window.Micros();
         var users = new IdCollector(UserColumn);
@@ -72,7 +77,7 @@ public static class InteractionReader
         // waits decoded, so memory grows by a few files, not by the input.
         Task<FilePart> Decode(InputFile f) => Task.Run(() => f.Problem is not null
             ? throw new LakeInputException(f.Problem, f.Path)
-            : ReadFileAsync(f.Path, start, end, decayPerMicro, rules, ct), ct);
+            : ReadFileAsync(f.Path, store, start, end, decayPerMicro, rules, ct), ct);
         var inFlight = new Queue<(InputFile File, Task<FilePart> Part)>();
         int next = 0;
         while (inFlight.Count > 0 || next < selected.Count)
@@ -87,10 +92,14 @@ public static class InteractionReader
             {
                 var part = await task;
                 part.MergeInto(users, items, events);
-                var fi = new FileInfo(f.Path);
                 rowsRead += part.Rows;
                 seen = seen.Union(part.Times);
-                infos.Add(new InputFileInfo(f.Path, fi.Length, fi.LastWriteTimeUtc, part.Rows));
+                if (f.Length >= 0) infos.Add(new InputFileInfo(f.Path, f.Length, f.ModifiedUtc ?? DateTime.MinValue, part.Rows));
+                else
+                {
+                    var fi = new FileInfo(f.Path);
+                    infos.Add(new InputFileInfo(f.Path, fi.Length, fi.LastWriteTimeUtc, part.Rows));
+                }
             }
             catch (LakeInputException e) when (rules.SkipBadFiles)
             {
@@ -140,18 +149,21 @@ public static class InteractionReader
     }
 
     /// <summary>Reads one file's in-window rows, ids interned per file; with the file's row count and its range of times.</summary>
-    private static async Task<FilePart> ReadFileAsync(string path, long start, long end, double decayPerMicro, EventRules rules, CancellationToken ct)
+    /// <param name="path">the file, or on object storage the object as <see cref="Storage.IObjectStore.Describe"/> shows it.</param>
+    /// <param name="store">the object store <paramref name="path"/> is in, or null for a local file.</param>
+    /// <param name="start">the window's start (Unix microseconds).</param>
+    /// <param name="end">the window's end (Unix microseconds, exclusive).</param>
+    /// <param name="decayPerMicro">the time decay's rate (0: none).</param>
+    /// <param name="rules">event weights and the epoch unit.</param>
+    /// <param name="ct">cancels the read.</param>
+    private static async Task<FilePart> ReadFileAsync(string path, Storage.IObjectStore? store, long start, long end, double decayPerMicro, EventRules rules,
+        CancellationToken ct)
     {
         var part = new FilePart(path);
         var (users, items) = (part.Users, part.Items);
         long fileRows = 0;
         var seen = ObservedTimes.None;
-        ParquetReader reader;
-        try { reader = await ParquetReader.CreateAsync(path, cancellationToken: ct); }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw new LakeInputException($"{path}: not a readable Parquet file ({e.Message}).", path, null, e);
-        }
+        var reader = await OpenParquetAsync(path, store, ct);
         await using (reader)
         {
             var schema = InputSchema.Check(reader.Schema, path);
@@ -195,6 +207,27 @@ public static class InteractionReader
         part.Rows = fileRows;
         part.Times = seen;
         return part;
+    }
+
+    /// <summary>
+    /// Opens a Parquet file: a local path, or an object through a seekable stream that fetches only the ranges Parquet.Net
+    /// reads (the footer, then the column chunks of the contract's columns).
+    /// </summary>
+    internal static async Task<ParquetReader> OpenParquetAsync(string path, Storage.IObjectStore? store, CancellationToken ct)
+    {
+        Stream? stream = null;
+        try
+        {
+            if (store is null) return await ParquetReader.CreateAsync(path, cancellationToken: ct);
+            stream = await store.OpenReadAsync(Storage.LakeLocation.ObjectName(path), ct);
+            return await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct);
+        }
+        catch (LakeInputException) { throw; }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (stream is not null) await stream.DisposeAsync();
+            throw new LakeInputException($"{path}: not a readable Parquet file ({e.Message}).", path, null, e);
+        }
     }
 
     private static float[] Ones(int n)

@@ -39,27 +39,24 @@ public sealed class SideTable
     /// <summary>One row group's columns, by name, as read.</summary>
     private sealed record Chunk(string File, int RowGroup, int Rows, Dictionary<string, Array> Data);
 
-    /// <summary>Reads every file of <paramref name="path"/> (a Parquet file or a directory of them).</summary>
+    /// <summary>Reads every file of <paramref name="path"/> (a Parquet file or a directory of them, local or <c>az://</c>).</summary>
     /// <param name="setting">the setting that named the input, for messages.</param>
-    /// <param name="path">the file or directory.</param>
+    /// <param name="path">the file or directory, or an object or folder of an object store.</param>
     /// <param name="ct">cancels the read.</param>
     public static async Task<SideTable> ReadAsync(string setting, string path, CancellationToken ct = default)
     {
-        var files = Directory.Exists(path)
-            ? Directory.EnumerateFiles(path, "*.parquet", SearchOption.AllDirectories)
-                .Where(f => !System.IO.Path.GetRelativePath(path, f).Split(System.IO.Path.DirectorySeparatorChar).Any(p => p.StartsWith('.') || p.StartsWith('_')))
-                .Order(StringComparer.Ordinal).ToList()
-            : File.Exists(path) ? [path] : throw new LakeInputException($"{setting} '{path}' does not exist.", path);
+        var store = Storage.LakeLocation.IsObjectStore(path) ? Storage.LakeLocation.Open(path).Store : null;
+        var files = store is null ? LocalFiles(setting, path) : await ObjectFiles(setting, path, store, ct);
         if (files.Count == 0) throw new LakeInputException($"{setting} '{path}' holds no .parquet files.", path);
         var chunks = new List<Chunk>();
         List<string>? columns = null;
         foreach (var file in files)
         {
             ParquetReader reader;
-            try { reader = await ParquetReader.CreateAsync(file, cancellationToken: ct); }
-            catch (Exception e) when (e is not OperationCanceledException)
+            try { reader = await InteractionReader.OpenParquetAsync(file, store, ct); }
+            catch (LakeInputException e)
             {
-                throw new LakeInputException($"{setting}: {file}: not a readable Parquet file ({e.Message}).", file, null, e);
+                throw new LakeInputException($"{setting}: {e.Message}", file, null, e);
             }
             await using (reader)
             {
@@ -85,6 +82,27 @@ public sealed class SideTable
         }
         return new SideTable(setting, path, columns!, chunks);
     }
+
+    private static List<string> LocalFiles(string setting, string path) => Directory.Exists(path)
+        ? Directory.EnumerateFiles(path, "*.parquet", SearchOption.AllDirectories)
+            .Where(f => !System.IO.Path.GetRelativePath(path, f).Split(System.IO.Path.DirectorySeparatorChar).Any(Hidden))
+            .Order(StringComparer.Ordinal).ToList()
+        : File.Exists(path) ? [path] : throw new LakeInputException($"{setting} '{path}' does not exist.", path);
+
+    /// <summary>The object the location names, or the Parquet objects under it as a folder (hidden names left out), shown as az:// paths.</summary>
+    private static async Task<List<string>> ObjectFiles(string setting, string path, Storage.IObjectStore store, CancellationToken ct)
+    {
+        string name = Storage.LakeLocation.ObjectName(path);
+        var under = await store.ListAllAsync(name.Length == 0 ? "" : name + "/", ct);
+        var files = under.Where(o => o.Name.EndsWith(".parquet", StringComparison.Ordinal) && !o.Name[(name.Length == 0 ? 0 : name.Length + 1)..].Split('/').Any(Hidden))
+            .Select(o => store.Describe(o.Name)).Order(StringComparer.Ordinal).ToList();
+        if (files.Count > 0 || !name.EndsWith(".parquet", StringComparison.Ordinal)) return files.Count > 0 || under.Count > 0 ? files
+            : throw new LakeInputException($"{setting} '{path}' does not exist.", path);
+        return (await store.ListAllAsync(name, ct)).Any(o => o.Name == name) ? [store.Describe(name)]
+            : throw new LakeInputException($"{setting} '{path}' does not exist.", path);
+    }
+
+    private static bool Hidden(string segment) => segment.StartsWith('.') || segment.StartsWith('_');
 
     private static readonly Type[] Supported = [typeof(bool), typeof(long), typeof(int), typeof(short), typeof(uint), typeof(double), typeof(float), typeof(decimal)];
 

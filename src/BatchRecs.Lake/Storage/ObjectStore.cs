@@ -1,0 +1,89 @@
+using BatchRecs.Lake.Input;
+
+namespace BatchRecs.Lake.Storage;
+
+/// <summary>An object in a store: its name (the path under the container), size and last change.</summary>
+public sealed record StoredObject(string Name, long Length, DateTime LastModifiedUtc, string ETag);
+
+/// <summary>One level of a listing: the objects directly under a prefix, and the child "folders" (prefixes ending in '/').</summary>
+public sealed record StoreLevel(IReadOnlyList<StoredObject> Objects, IReadOnlyList<string> Folders);
+
+/// <summary>
+/// The storage a lake location lives on, as the lake uses it: list with prefix pruning, ranged reads, write, delete and
+/// conditional create. Object names use '/' and never start with it. <see cref="AzureBlobStore"/> is the object-storage
+/// implementation (Azure Blob Storage, including ADLS Gen2 accounts); local directories are the embedded default and are
+/// read by the file-system code paths, which know links, FIFOs and renames.
+/// </summary>
+public interface IObjectStore
+{
+    /// <summary>How a name is shown in messages and manifests: <c>az://CONTAINER/NAME</c>. Never carries a secret.</summary>
+    string Describe(string name);
+
+    /// <summary>The objects and child folders directly under <paramref name="prefix"/> (a folder: "" or ending in '/').</summary>
+    Task<StoreLevel> ListLevelAsync(string prefix, CancellationToken ct = default);
+
+    /// <summary>Every object whose name starts with <paramref name="prefix"/>, in name order.</summary>
+    Task<IReadOnlyList<StoredObject>> ListAllAsync(string prefix, CancellationToken ct = default);
+
+    /// <summary>A seekable stream over the object that fetches only the ranges read (a Parquet footer, the column chunks asked for).</summary>
+    Task<Stream> OpenReadAsync(string name, CancellationToken ct = default);
+
+    /// <summary>Writes the object, replacing what is there.</summary>
+    Task<StoredObject> WriteAsync(string name, Stream content, CancellationToken ct = default);
+
+    /// <summary>Writes the object only if none exists under the name; false (nothing written) if one does.</summary>
+    Task<bool> TryCreateAsync(string name, Stream content, CancellationToken ct = default);
+
+    /// <summary>Replaces the object only if its ETag is still <paramref name="etag"/>; false (nothing written) if it changed.</summary>
+    Task<bool> TryReplaceAsync(string name, Stream content, string etag, CancellationToken ct = default);
+
+    /// <summary>Deletes the object; false if there was none.</summary>
+    Task<bool> DeleteAsync(string name, CancellationToken ct = default);
+}
+
+/// <summary>Lake locations: a local directory, or <c>az://CONTAINER/PREFIX</c> on Azure Blob Storage.</summary>
+public static class LakeLocation
+{
+    public const string AzureScheme = "az://";
+
+    public static bool IsObjectStore(string location) => location.StartsWith(AzureScheme, StringComparison.Ordinal);
+
+    /// <summary>The store of an <c>az://</c> location and the folder prefix under it ("" or ending in '/').</summary>
+    public static (IObjectStore Store, string Prefix) Open(string location)
+    {
+        var (container, prefix) = ParseAzure(location);
+        return (AzureBlobStore.Connect(container), prefix);
+    }
+
+    /// <summary>
+    /// Refuses an object-store location where only a local one works yet (the lake a run publishes into, the side inputs),
+    /// before anything is written: without it, "az://…" would be taken as a relative directory named "az:".
+    /// </summary>
+    /// <param name="location">the location given.</param>
+    /// <param name="what">what it is, as the user named it (<c>--lake</c>, <c>items_input</c>, …).</param>
+    public static void RequireLocal(string location, string what)
+    {
+        if (IsObjectStore(location))
+            throw new LakeInputException($"{what} '{location}': the lake and items_input cannot be on object storage yet; give a local " +
+                "path (the interaction, exposure, users, exclude, feedback and unbiased inputs can be az:// locations).", location);
+    }
+
+    /// <summary>The object name of an <c>az://CONTAINER/NAME</c> location.</summary>
+    public static string ObjectName(string location) => ParseAzure(location).Prefix.TrimEnd('/');
+
+    /// <summary>Splits <c>az://CONTAINER/PREFIX</c>; the container name must be a valid one (3–63 of a–z, 0–9, '-').</summary>
+    public static (string Container, string Prefix) ParseAzure(string location)
+    {
+        if (!IsObjectStore(location)) throw new ArgumentException($"'{location}' is not an {AzureScheme} location.", nameof(location));
+        string rest = location[AzureScheme.Length..];
+        int slash = rest.IndexOf('/');
+        string container = slash < 0 ? rest : rest[..slash];
+        string prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
+        if (container.Length is < 3 or > 63 || !container.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '-') || container.StartsWith('-')
+            || container.EndsWith('-') || container.Contains("--"))
+            throw new LakeInputException($"'{location}': '{container}' is not a valid container name (3–63 lowercase letters, digits and single hyphens).", location);
+        if (prefix.Split('/').Any(p => p is "." or ".."))
+            throw new LakeInputException($"'{location}': '.' and '..' are not allowed in an object-store location.", location);
+        return (container, prefix.Length == 0 ? "" : prefix + "/");
+    }
+}
