@@ -75,11 +75,11 @@ public sealed class ObjectStorageRunTests : IDisposable
         var duck = await CliProcess.RunWithEnvironmentAsync(_azurite.Environment, [.. run, "--run-date", "2026-05-02", "--set", "reader=duckdb"]);
         Assert.Equal(2, duck.ExitCode);
         Assert.Contains("reader=duckdb reads local files only", duck.StdErr);
-        // The lake itself cannot be on object storage yet: refused before anything is written (no local "az:" folder).
-        var lake = await CliProcess.RunWithEnvironmentAsync(_azurite.Environment, ["run", "--input", "az://bad/events", "--lake", "az://bad/lake",
+        // A tuning's lake cannot be on object storage yet: refused before anything is written (no local "az:" folder).
+        var tune = await CliProcess.RunWithEnvironmentAsync(_azurite.Environment, ["tune", "--input", "az://bad/events", "--lake", "az://bad/lake",
             "--run-date", "2026-05-02", "--set", "lookback_days=5"]);
-        Assert.Equal(2, lake.ExitCode);
-        Assert.Contains("the lake 'az://bad/lake': the lake and items_input cannot be on object storage yet", lake.StdErr);
+        Assert.Equal(2, tune.ExitCode);
+        Assert.Contains("a tuning's lake 'az://bad/lake' cannot be on object storage yet", tune.StdErr);
         Assert.False(Directory.Exists("az:"));
         // Without credentials the run says which variables it needs.
         var anonymous = await CliProcess.RunWithEnvironmentAsync(new Dictionary<string, string> { ["AZURE_STORAGE_CONNECTION_STRING"] = "", ["AZURE_STORAGE_ACCOUNT"] = "" },
@@ -89,4 +89,87 @@ public sealed class ObjectStorageRunTests : IDisposable
     }
 
     public void Dispose() => _azurite.Dispose();
+
+    private Dictionary<string, string> Env(string cache) => new(_azurite.Environment) { ["BATCHRECS_LAKE_CACHE"] = cache };
+
+    private BatchRecs.Lake.Storage.AzureBlobStore Container(string name) =>
+        new(new Azure.Storage.Blobs.BlobContainerClient(_azurite.ConnectionString, name));
+
+    /// <summary>The run _LATEST names for the date, after checking that its manifest's every part is there with its size and SHA-256.</summary>
+    private static async Task<string> CompleteLatestRunAsync(BatchRecs.Lake.Storage.AzureBlobStore store, string date)
+    {
+        string folder = $"recs/recommendations/run_date={date}/";
+        await using var latestStream = await store.OpenReadAsync(folder + "_LATEST");
+        string runId = (await new StreamReader(latestStream).ReadToEndAsync()).Trim();
+        await using var manifestStream = await store.OpenReadAsync($"{folder}{runId}/manifest.json");
+        using var manifest = System.Text.Json.JsonDocument.Parse(manifestStream);
+        Assert.Equal(runId, manifest.RootElement.GetProperty("run_id").GetString());
+        var files = manifest.RootElement.GetProperty("files").EnumerateArray().ToList();
+        Assert.NotEmpty(files);
+        foreach (var f in files)
+        {
+            await using var part = await store.OpenReadAsync($"{folder}{runId}/{f.GetProperty("name").GetString()}");
+            var bytes = new MemoryStream();
+            await part.CopyToAsync(bytes);
+            Assert.Equal(f.GetProperty("bytes").GetInt64(), bytes.Length);
+            Assert.Equal(f.GetProperty("sha256").GetString(), Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes.ToArray())).ToLowerInvariant());
+        }
+        return runId;
+    }
+
+    [Fact]
+    public async Task A_lake_on_object_storage_commits_by_LATEST_survives_a_publisher_killed_at_each_step_and_cleans_up_after()
+    {
+        using var dir = new TempDirectory("batchrecs-az-lake");
+        string[] data = ["--users", "400", "--items", "150", "--interactions", "12000", "--days", "10", "--seed", "4", "--end-date", "2026-04-30"];
+        Assert.Equal(0, (await CliProcess.RunWithEnvironmentAsync(_azurite.Environment, ["demo-data", "--out", "az://input/events", .. data])).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunAsync(["demo-data", "--out", dir.Sub("local-in"), .. data])).ExitCode);
+        string[] run = ["run", "--run-date", "2026-05-01", "--set", "lookback_days=10", "--set", "retention_days=36500", "--set", "quality_gate=false"];
+        var first = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("host-a")), [.. run, "--input", "az://input/events", "--lake", "az://lake/recs"]);
+        Assert.True(first.ExitCode == 0, first.StdErr);
+        var store = Container("lake");
+        string published = await CompleteLatestRunAsync(store, "2026-05-01");
+
+        // The exports equal the same run's on local files, read as a downstream reader does: _LATEST, then its folder.
+        Assert.Equal(0, (await CliProcess.RunAsync([.. run, "--input", dir.Sub("local-in"), "--lake", dir.Sub("local-lake")])).ExitCode);
+        string download = dir.Sub("download");
+        Directory.CreateDirectory(download);
+        foreach (var o in await store.ListAllAsync($"recs/recommendations/run_date=2026-05-01/{published}/"))
+            if (o.Name.EndsWith(".parquet", StringComparison.Ordinal))
+            {
+                await using var src = await store.OpenReadAsync(o.Name);
+                await using var dst = File.Create(Path.Combine(download, Path.GetFileName(o.Name)));
+                await src.CopyToAsync(dst);
+            }
+        const string hash = "SELECT count(*), sum(hash(user_id, item_id, rank, score)) FROM read_parquet('{0}/*.parquet')";
+        Assert.Equal(DuckQuery.Rows(string.Format(hash, $"{dir.Sub("local-lake")}/recommendations/run_date=2026-05-01"))[0],
+            DuckQuery.Rows(string.Format(hash, download))[0]);
+        // The catalog's read-only snapshot sits next to the exports; a host without a copy starts from it.
+        Assert.Contains(await store.ListAllAsync("recs/batchrecs.duckdb"), o => o.Name == "recs/batchrecs.duckdb");
+
+        // A publisher killed at each step of the commit: whatever _LATEST names is whole, and the next run cleans up.
+        foreach (string point in new[] { "remote-parts-uploaded", "remote-committed", "remote-catalog-uploaded" })
+        {
+            var killed = await CliProcess.RunWithEnvironmentAsync(new Dictionary<string, string>(Env(dir.Sub("host-a"))) { ["BATCHRECS_CRASH_AT"] = point },
+                [.. run, "--input", "az://input/events", "--lake", "az://lake/recs"]);
+            Assert.NotEqual(0, killed.ExitCode);
+            string latest = await CompleteLatestRunAsync(store, "2026-05-01");
+            if (point == "remote-parts-uploaded") Assert.Equal(published, latest); // not committed: the previous run stands
+            else Assert.NotEqual(published, latest); // committed: the new run, whole
+            // Host B, with no working copy of its own, downloads the snapshot and publishes on top.
+            var next = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("host-b-" + point)), [.. run, "--input", "az://input/events", "--lake", "az://lake/recs"]);
+            Assert.True(next.ExitCode == 0, next.StdErr);
+            Assert.Contains("catalog_downloaded=True", next.StdOut + next.StdErr);
+            published = await CompleteLatestRunAsync(store, "2026-05-01");
+            // Retention left the date with _LATEST and the run it names: the killed run's folder is gone.
+            var left = (await store.ListAllAsync("recs/recommendations/run_date=2026-05-01/")).Select(o => o.Name.Split('/')[3]).Distinct().Order().ToList();
+            Assert.Equal(new[] { "_LATEST", published }.Order(), left);
+        }
+        // An analyst anywhere queries the lake's catalog snapshot: sql --lake az://… reads a refreshed working copy.
+        var sql = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("analyst")), ["sql", "--lake", "az://lake/recs",
+            "SELECT count(*) AS runs FROM runs WHERE status = 'succeeded'"]);
+        Assert.True(sql.ExitCode == 0, sql.StdErr);
+        // The first run, the three that followed a killed one, and the one killed after its snapshot went up (it had committed).
+        Assert.Matches(@"runs\s*\n-+\s*\n\s*5\s", sql.StdOut);
+    }
 }

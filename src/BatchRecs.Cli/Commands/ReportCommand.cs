@@ -16,7 +16,7 @@ internal static class ReportCommand
             { run, lake, job, output };
         cmd.SetAction((p, ct) => CliErrors.Guard(() =>
         {
-            string lakeDir = p.GetValue(lake)!;
+            string lakeDir = BatchRecs.Lake.Output.RemoteLake.ForReading(p.GetValue(lake)!);
             string runId = RunReport.ResolveRunId(lakeDir, p.GetValue(run)!, p.GetValue(job));
             string path = RunReport.Write(lakeDir, runId, p.GetValue(output));
             Console.WriteLine($"report for run {runId}: {path}");

@@ -51,7 +51,8 @@ internal static partial class SqlCommand
     private const string DefaultLake = "demo-out/lake";
 
     /// <summary>The run database of a lake (default: the demo's).</summary>
-    public static string DatabasePath(string? lake) => Path.Combine(lake ?? DefaultLake, "batchrecs.duckdb");
+    /// <summary>The catalog of <paramref name="lake"/> (default: the demo's); of an az:// lake, the working copy refreshed from its snapshot.</summary>
+    public static string DatabasePath(string? lake) => Path.Combine(lake is null ? DefaultLake : BatchRecs.Lake.Output.RemoteLake.ForReading(lake), "batchrecs.duckdb");
 
     /// <summary>
     /// Opens a run database read-only, or an in-memory one for ':memory:', locked down for reading the lake: DuckDB may

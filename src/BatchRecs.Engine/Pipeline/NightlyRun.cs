@@ -41,6 +41,14 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         if (File.Exists(req.LakeDir)) throw new BadInputException($"the lake '{req.LakeDir}' is a file; give the directory to publish into (--lake, or the job file's 'lake').");
         // Refused before the lake is touched: recording these failures would write into the input or a file.
         InputLayout.RequireApart(req.InputDir, req.LakeDir);
+        // A lake on object storage is published from a local working copy; from here on the run works in that copy.
+        var remote = LakeLocation.IsObjectStore(req.LakeDir) ? RemoteLake.Open(req.LakeDir) : null;
+        if (remote is not null)
+        {
+            bool pulled = await remote.PullCatalogAsync(ct);
+            log.Event("run.remote_lake", ("lake", remote.Location), ("working_copy", remote.LocalDir), ("catalog_downloaded", pulled));
+            req = req with { LakeDir = remote.LocalDir };
+        }
         using var lease = RunLease.Take(req.LakeDir, runId);
         try
         {
@@ -52,6 +60,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             {
                 Faults = req.Faults,
                 OnLockWait = message => log.Event("run.publish_lock_wait", ("run_id", runId), ("message", message)),
+                Remote = remote,
             };
             LogRepairs(await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct));
             await JobInput.CheckIdKindsAsync(req.InputDir, req.LakeDir, JobInput.Window(req.RunDate, req.Job, settings), ct);
@@ -116,13 +125,15 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             log.Event("run." + status, ("run_id", runId), ("reason", reason));
             try
             {
-                await LakePublisher.RecordRunAsync(req.LakeDir, Record(status, reason), publishOptions, CancellationToken.None);
+                // A lake on object storage that failed before its working copy existed has nowhere to record the run.
+                if (!LakeLocation.IsObjectStore(req.LakeDir))
+                    await LakePublisher.RecordRunAsync(req.LakeDir, Record(status, reason), publishOptions, CancellationToken.None);
             }
             catch (Exception recordError)
             {
                 log.Event("run.record_failed", ("run_id", runId), ("reason", recordError.Message));
             }
-            if (settings is not null) WriteReport(req.LakeDir, runId);
+            if (settings is not null && !LakeLocation.IsObjectStore(req.LakeDir)) WriteReport(req.LakeDir, runId);
             throw;
         }
     }

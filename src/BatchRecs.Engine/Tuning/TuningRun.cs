@@ -6,6 +6,7 @@ using BatchRecs.Engine.Pipeline;
 using BatchRecs.Engine.Settings;
 using BatchRecs.Lake.Input;
 using BatchRecs.Lake.Output;
+using BatchRecs.Lake.Storage;
 using BatchRecs.Lake.Tuning;
 
 namespace BatchRecs.Engine.Tuning;
@@ -41,6 +42,7 @@ public sealed class TuningRun(RunLog log)
 {
     public async Task<TunedSettings> ExecuteAsync(TuneRequest req, CancellationToken ct = default)
     {
+        LakeLocation.RequireLocal(req.LakeDir, "a tuning's lake");
         InputLayout.RequireApart(req.InputDir, req.LakeDir);
         var current = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
         var read = await JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, current, ct);

@@ -9,7 +9,6 @@ public static class InputLayout
 {
     public static void RequireApart(string inputDir, string lakeDir)
     {
-        Storage.LakeLocation.RequireLocal(lakeDir, "the lake");
         bool inputRemote = Storage.LakeLocation.IsObjectStore(inputDir), lakeRemote = Storage.LakeLocation.IsObjectStore(lakeDir);
         if (inputRemote != lakeRemote) return; // one on the disk, one in object storage: apart
         string input = inputRemote ? inputDir.TrimEnd('/') : InputDirectory.RealPath(inputDir);

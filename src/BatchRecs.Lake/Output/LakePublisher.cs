@@ -25,6 +25,9 @@ public sealed record PublishOptions(int RetentionDays = 30, double LockTimeoutSe
     /// <summary>Told, at once and every 30 s, while a publish waits for another publisher's lock (null: silent).</summary>
     public Action<string>? OnLockWait { get; init; }
 
+    /// <summary>The lake on object storage this local lake is the working copy of, or null (a local lake).</summary>
+    public RemoteLake? Remote { get; init; }
+
     /// <summary>
     /// Dates before this are deleted by a publish of <paramref name="runDate"/>: <see cref="RetentionDays"/> before the
     /// wall-clock date, and never a date as new as the run's own.
@@ -81,6 +84,8 @@ public static class LakePublisher
             req.SimilarItems is null ? null : PartPaths(similar, written[1]));
         faults.Reach("database-staged");
         ct.ThrowIfCancellationRequested();
+        // On object storage the commit is the conditional write of _LATEST, before the local one (see RemoteLake).
+        if (options.Remote is { } remote) await CommitRemoteAsync(remote, req, tables.Select(t => t.At).ToList(), faults, ct);
 
         // The commit point: from here on the publish is completed, by us or by whoever finds the journal.
         var journal = new PublishJournal(req.Run.RunId, recs.Staged, recs.Target, stagedDb,
@@ -90,8 +95,46 @@ public static class LakePublisher
         repairs = [.. repairs, .. RollForward(lakeDir, journal, faults)];
         ApplyRetention(lakeDir, cutoff);
         faults.Reach("retention-applied");
+        if (options.Remote is { } published) repairs = [.. repairs, .. await AfterRemoteCommitAsync(published, cutoff, faults, ct)];
         return new PublishResult(recs.Target, Path.Combine(lakeDir, DuckDbCatalog.FileName), manifests[0], repairs,
             req.SimilarItems is null ? null : similar.Target);
+    }
+
+    /// <summary>
+    /// Uploads each staged partition into its run folder and commits them by <c>_LATEST</c>, each conditioned on what it
+    /// named before the upload (<see cref="RemoteLake"/>). A run without similar items leaves the date's similar items as
+    /// they were on object storage (retention ages them out).
+    /// </summary>
+    private static async Task CommitRemoteAsync(RemoteLake remote, PublishRequest req, IReadOnlyList<Partition> partitions, IFaultInjector faults, CancellationToken ct)
+    {
+        var runDate = req.Run.RunDate;
+        var staged = partitions.Select(p => (Dir: Path.GetFileName(Path.GetDirectoryName(p.Target)!), p.Staged)).ToList();
+        var seen = new List<string?>();
+        foreach (var (dir, _) in staged) seen.Add((await remote.LatestAsync(dir, runDate, ct)).ETag);
+        foreach (var (dir, stagedDir) in staged) await remote.UploadRunAsync(dir, stagedDir, runDate, req.Run.RunId, ct);
+        faults.Reach(FaultPoint.RemotePartsUploaded);
+        for (int i = 0; i < staged.Count; i++) await remote.CommitAsync(staged[i].Dir, runDate, req.Run.RunId, seen[i], ct);
+        faults.Reach(FaultPoint.RemoteCommitted);
+    }
+
+    /// <summary>
+    /// After the commit, best-effort: the catalog's snapshot and the lake's retention. The run is published whatever happens
+    /// here; a failure is reported (as a repair to make) and the next publish does it again.
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> AfterRemoteCommitAsync(RemoteLake remote, DateOnly cutoff, IFaultInjector faults, CancellationToken ct)
+    {
+        var notes = new List<string>();
+        try
+        {
+            await remote.PushCatalogAsync(ct);
+            faults.Reach(FaultPoint.RemoteCatalogUploaded);
+            await remote.ApplyRetentionAsync(PartitionedDirs, cutoff, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            notes.Add($"{remote.Location}: the catalog snapshot or retention failed after the commit ({e.Message}); the next publish retries");
+        }
+        return notes;
     }
 
     /// <summary>A partition's live directory and the staging directory beside it where this run builds it.</summary>

@@ -79,16 +79,16 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IObjectStore
 
     public async Task<StoredObject> WriteAsync(string name, Stream content, CancellationToken ct = default)
     {
-        await EnsureContainerAsync(ct);
+        await EnsureExistsAsync(ct);
         var blob = container.GetBlobClient(name);
         await blob.UploadAsync(content, overwrite: true, ct);
         var props = await blob.GetPropertiesAsync(cancellationToken: ct);
-        return new StoredObject(name, props.Value.ContentLength, props.Value.LastModified.UtcDateTime, props.Value.ETag.ToString());
+        return new StoredObject(name, props.Value.ContentLength, props.Value.LastModified.UtcDateTime, Tag(props.Value.ETag));
     }
 
     public async Task<bool> TryCreateAsync(string name, Stream content, CancellationToken ct = default)
     {
-        await EnsureContainerAsync(ct);
+        await EnsureExistsAsync(ct);
         try
         {
             await container.GetBlobClient(name).UploadAsync(content, new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, ct);
@@ -104,7 +104,7 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IObjectStore
     {
         try
         {
-            await container.GetBlobClient(name).UploadAsync(content, new BlobUploadOptions { Conditions = new BlobRequestConditions { IfMatch = new ETag(etag) } }, ct);
+            await container.GetBlobClient(name).UploadAsync(content, new BlobUploadOptions { Conditions = new BlobRequestConditions { IfMatch = new ETag($"\"{etag}\"") } }, ct);
             return true;
         }
         catch (RequestFailedException e) when (e.Status is 409 or 412 or 404)
@@ -116,10 +116,13 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IObjectStore
     public async Task<bool> DeleteAsync(string name, CancellationToken ct = default) =>
         (await container.GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: ct)).Value;
 
-    private async Task EnsureContainerAsync(CancellationToken ct) => await container.CreateIfNotExistsAsync(cancellationToken: ct);
+    public async Task EnsureExistsAsync(CancellationToken ct = default) => await container.CreateIfNotExistsAsync(cancellationToken: ct);
 
     private static StoredObject Of(BlobItem blob) =>
-        new(blob.Name, blob.Properties.ContentLength ?? 0, blob.Properties.LastModified?.UtcDateTime ?? DateTime.MinValue, blob.Properties.ETag?.ToString() ?? "");
+        new(blob.Name, blob.Properties.ContentLength ?? 0, blob.Properties.LastModified?.UtcDateTime ?? DateTime.MinValue, blob.Properties.ETag is { } e ? Tag(e) : "");
+
+    /// <summary>An ETag without its quotes: listings and properties give it with and without them.</summary>
+    private static string Tag(ETag etag) => etag.ToString().Trim('"');
 
     /// <summary>A listing whose failures name the location (a missing container, refused credentials) instead of an SDK dump.</summary>
     private async IAsyncEnumerable<T> Guard<T>(string prefix, Func<IAsyncEnumerable<T>> list)

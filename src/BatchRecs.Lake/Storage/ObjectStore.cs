@@ -37,6 +37,9 @@ public interface IObjectStore
     /// <summary>Replaces the object only if its ETag is still <paramref name="etag"/>; false (nothing written) if it changed.</summary>
     Task<bool> TryReplaceAsync(string name, Stream content, string etag, CancellationToken ct = default);
 
+    /// <summary>Creates the store's container when it does not exist yet (a lake's first publish).</summary>
+    Task EnsureExistsAsync(CancellationToken ct = default);
+
     /// <summary>Deletes the object; false if there was none.</summary>
     Task<bool> DeleteAsync(string name, CancellationToken ct = default);
 }
@@ -56,16 +59,15 @@ public static class LakeLocation
     }
 
     /// <summary>
-    /// Refuses an object-store location where only a local one works yet (the lake a run publishes into, the side inputs),
-    /// before anything is written: without it, "az://…" would be taken as a relative directory named "az:".
+    /// Refuses an object-store location where only a local one works yet (a tuning's lake, <c>items_input</c>), before
+    /// anything is written: without it, "az://…" would be taken as a relative directory named "az:".
     /// </summary>
     /// <param name="location">the location given.</param>
-    /// <param name="what">what it is, as the user named it (<c>--lake</c>, <c>items_input</c>, …).</param>
+    /// <param name="what">what it is, as the user named it.</param>
     public static void RequireLocal(string location, string what)
     {
         if (IsObjectStore(location))
-            throw new LakeInputException($"{what} '{location}': the lake and items_input cannot be on object storage yet; give a local " +
-                "path (the interaction, exposure, users, exclude, feedback and unbiased inputs can be az:// locations).", location);
+            throw new LakeInputException($"{what} '{location}' cannot be on object storage yet; give a local path.", location);
     }
 
     /// <summary>The object name of an <c>az://CONTAINER/NAME</c> location.</summary>
