@@ -280,6 +280,37 @@ public sealed class DistributedRunTests(PostgresFixture pg)
     }
 
     [Fact]
+    public async Task With_the_lake_on_object_storage_workers_that_share_no_disk_give_the_local_run()
+    {
+        using var azurite = new AzuriteServer();
+        using var dir = new TempDirectory("batchrecs-az-dist");
+        Dictionary<string, string> Env(string host) => new(azurite.Environment) { ["BATCHRECS_LAKE_CACHE"] = dir.Sub(host) };
+        var gen = await CliProcess.RunWithEnvironmentAsync(azurite.Environment, "demo-data", "--out", "az://input/events", "--users", "500", "--items", "200",
+            "--interactions", "10000", "--days", "10", "--seed", "23", "--end-date", "2026-04-30");
+        Assert.True(gen.ExitCode == 0, gen.StdErr);
+        string cs = pg.Server.CreateDatabase();
+        var local = await RunAsync("az://input/events", dir.Sub("lake-local"), null, Env("local"));
+        Assert.True(local.ExitCode == 0, local.StdErr);
+        // Two workers as the README starts them for a lake in a container: only the database, no --lake, each in its own
+        // working directory with its own cache: their block data goes through the container's _scratch.
+        var workers = new[] { "worker-a", "worker-b" }.Select(w => CliProcess.StartIn(dir.Sub(w), Env(w), "worker", "--db", cs, "--threads", "1")).ToList();
+        try
+        {
+            var distributed = await RunAsync("az://input/events", "az://lake/dist", cs, Env("coordinator"));
+            Assert.True(distributed.ExitCode == 0, distributed.StdOut + distributed.StdErr);
+            AssertSameFactors(dir.Sub("lake-local"), Path.Combine(dir.Sub("coordinator"), "lake", "dist"));
+            // The executor removed its scratch from the container; the workers wrote nothing into their own directories.
+            var store = new BatchRecs.Lake.Storage.AzureBlobStore(new Azure.Storage.Blobs.BlobContainerClient(azurite.ConnectionString, "lake"));
+            Assert.Empty(await store.ListAllAsync("dist/_scratch/"));
+            Assert.All(new[] { "worker-a", "worker-b" }, w => Assert.Empty(Directory.GetFileSystemEntries(dir.Sub(w))));
+        }
+        finally
+        {
+            Stop(workers);
+        }
+    }
+
+    [Fact]
     public async Task A_coordinator_killed_mid_fit_resumes_from_its_checkpoint_and_ends_equal_to_the_local_run()
     {
         using var dir = new TempDirectory("batchrecs-restart");

@@ -29,10 +29,15 @@ public static class CliProcess
     public static Process Start(IReadOnlyDictionary<string, string>? environment, params string[] args) =>
         StartDll("batchrecs.dll", environment, args);
 
-    private static Process StartDll(string dllName, IReadOnlyDictionary<string, string>? environment, string[] args)
+    /// <summary>As <see cref="Start"/>, in its own working directory (a host that shares no disk with the others).</summary>
+    public static Process StartIn(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        StartDll("batchrecs.dll", environment, args, workingDirectory);
+
+    private static Process StartDll(string dllName, IReadOnlyDictionary<string, string>? environment, string[] args, string? workingDirectory = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, dllName);
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (workingDirectory is not null) { Directory.CreateDirectory(workingDirectory); psi.WorkingDirectory = workingDirectory; }
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;

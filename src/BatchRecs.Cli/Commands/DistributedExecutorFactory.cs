@@ -20,9 +20,6 @@ internal static class DistributedExecutorFactory
     /// <param name="ct">the command's cancellation (SIGTERM, Ctrl+C).</param>
     public static DistributedEngine Connect(StorageOptions storage, string lakeDir, JobDefinition job, IReadOnlyList<string> overrides, RunLog log, CancellationToken ct)
     {
-        // Block tasks exchange their data through LAKE/_scratch, which workers reach as a shared folder; not yet in a container.
-        if (BatchRecs.Lake.Storage.LakeLocation.IsObjectStore(lakeDir))
-            throw new BadInputException($"--executor hangfire with the lake '{lakeDir}': the workers' scratch area on object storage is not built yet; run with the local executor, or a local lake the workers share.");
         // The run resolves the same settings again and records their errors; here a bad setting only means the defaults.
         DistributedSettings waits;
         try { waits = job.ResolveSettings(overrides, lakeDir).Distributed; }

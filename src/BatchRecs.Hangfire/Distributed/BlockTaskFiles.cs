@@ -44,7 +44,7 @@ public static class BlockTaskFiles
             w.WriteArray<float>(step.Gram);
             w.WriteArray<float>(step.SrcFactors);
         });
-        return new FileInfo(path).Length;
+        return ScratchArea.Length(path);
     }
 
     public static StepInput ReadStep(string stepDir) => BinaryArrays.Read(StepInputPath(stepDir), r =>
@@ -96,7 +96,7 @@ public static class BlockTaskFiles
             w.Write(step.RuleExclude is not null);
             if (step.RuleExclude is not null) WritePattern(w, step.RuleExclude);
         });
-        return new FileInfo(path).Length;
+        return ScratchArea.Length(path);
     }
 
     public static ScoringStep ReadScoring(string stepDir) => BinaryArrays.Read(StepInputPath(stepDir), r =>

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Execution;
+using BatchRecs.Lake.Scratch;
 using Hangfire;
 
 namespace BatchRecs.Hangfire.Distributed;
@@ -23,7 +24,7 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
     [Queue(Queue)]
     public void Score(string stepDir, int block, int start, int end, CancellationToken cancellationToken)
     {
-        if (File.Exists(BlockTaskFiles.BlockOutput(stepDir, block))) return;
+        if (ScratchArea.Exists(BlockTaskFiles.BlockOutput(stepDir, block))) return;
         hooks.BeforeBlock?.Invoke(stepDir, block, cancellationToken);
         var (step, index) = cache.ForScoring(stepDir);
         BlockTaskFiles.WriteLists(stepDir, block, step.ScoreBlock(new RowBlock(block, start, end), index));
@@ -33,7 +34,7 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
     [Queue(Queue)]
     public void Solve(string stepDir, string csrPath, int block, int start, int end, CancellationToken cancellationToken)
     {
-        if (File.Exists(BlockTaskFiles.BlockOutput(stepDir, block))) return; // already done by an earlier delivery
+        if (ScratchArea.Exists(BlockTaskFiles.BlockOutput(stepDir, block))) return; // already done by an earlier delivery
         if (hooks.DelayBeforeSolve > TimeSpan.Zero) Thread.Sleep(hooks.DelayBeforeSolve);
         hooks.BeforeBlock?.Invoke(stepDir, block, cancellationToken);
         var clock = System.Diagnostics.Stopwatch.StartNew();

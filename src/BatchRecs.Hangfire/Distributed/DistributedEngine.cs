@@ -27,7 +27,10 @@ public sealed class DistributedEngine : IDisposable
         global::Hangfire.Logging.LogProvider.SetCurrentLogProvider(null);
         storage.Apply(config);
         SchedulerHost.ConfigurePolicies(config, null);
-        string scratch = Path.Combine(Path.GetFullPath(lakeDir), "_scratch", Guid.NewGuid().ToString("N"));
+        // In a lake on object storage the scratch area is in the container: workers need no shared disk, nor --lake.
+        string scratch = BatchRecs.Lake.Storage.LakeLocation.IsObjectStore(lakeDir)
+            ? $"{lakeDir.TrimEnd('/')}/_scratch/{Guid.NewGuid():N}"
+            : Path.Combine(Path.GetFullPath(lakeDir), "_scratch", Guid.NewGuid().ToString("N"));
         return new DistributedEngine(new HangfireExecutor(JobStorage.Current, scratch, options with { RemoveFromQueue = options.RemoveFromQueue ?? storage.RemoveFromQueue }));
     }
 
@@ -39,7 +42,8 @@ public sealed class DistributedEngine : IDisposable
     {
         var cs = new Npgsql.NpgsqlConnectionStringBuilder(storage.ConnectionString ?? "");
         cs.Remove("Password");
-        return $"batchrecs worker --db '{cs.ConnectionString.Replace("'", "'\\''")}' --lake '{Path.GetFullPath(lakeDir).Replace("'", "'\\''")}'";
+        string db = $"batchrecs worker --db '{cs.ConnectionString.Replace("'", "'\\''")}'";
+        return BatchRecs.Lake.Storage.LakeLocation.IsObjectStore(lakeDir) ? db : $"{db} --lake '{Path.GetFullPath(lakeDir).Replace("'", "'\\''")}'";
     }
 
     public void Dispose() => Executor.Dispose();

@@ -47,6 +47,7 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
 {
     private readonly JobStorage _storage;
     private readonly string _scratchDir;
+    private readonly bool _onObjectStore;
     private readonly HangfireExecutorOptions _options;
     private readonly IBackgroundJobClient _client;
     private readonly ConditionalWeakTable<CsrMatrix, string> _csrFiles = new();
@@ -59,6 +60,7 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
     {
         _storage = storage;
         _scratchDir = scratchDir;
+        _onObjectStore = BatchRecs.Lake.Storage.LakeLocation.IsObjectStore(scratchDir);
         _options = options ?? new HangfireExecutorOptions();
         _client = new BackgroundJobClient(storage);
     }
@@ -89,12 +91,12 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
 
     public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(_scratchDir);
+        ScratchArea.CreateDirectory(_scratchDir);
         string csrPath = _csrFiles.GetValue(step.Conf, m =>
         {
             string path = Path.Combine(_scratchDir, $"csr-{Guid.NewGuid():N}.bin");
             BinaryArrays.WriteCsr(path, m, step.Pref);
-            Stats.BytesWritten += new FileInfo(path).Length;
+            Stats.BytesWritten += ScratchArea.Length(path);
             return path;
         });
         string stepDir = Path.Combine(_scratchDir, $"step-{Interlocked.Increment(ref _sequence):D5}");
@@ -172,12 +174,14 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
             {
                 ct.ThrowIfCancellationRequested();
                 bool progressed = false;
+                // On object storage one listing answers for every open block; a local folder is asked file by file.
+                var present = _onObjectStore ? ScratchArea.Files(stepDir) : null;
                 foreach (int index in open.ToList())
                 {
                     string output = BlockTaskFiles.BlockOutput(stepDir, index);
-                    if (!File.Exists(output)) continue;
+                    if (!(present?.Contains(Path.GetFileName(output)) ?? File.Exists(output))) continue;
                     gather(index);
-                    Stats.BytesRead += new FileInfo(output).Length;
+                    Stats.BytesRead += ScratchArea.Length(output);
                     open.Remove(index);
                     progressed = true;
                 }
@@ -201,7 +205,7 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
                     if (_options.StepTimeout is { } t && elapsed > t)
                         throw new TimeoutException($"{what}: {open.Count} block(s) not done after {t.TotalSeconds:F0} s; are `batchrecs worker` processes running on queue '{BlockTasks.Queue}'?");
                 }
-                sleepMs = progressed ? 1 : Math.Min(20, sleepMs * 2);
+                sleepMs = progressed ? 1 : Math.Min(_onObjectStore ? 100 : 20, sleepMs * 2);
                 Thread.Sleep(sleepMs);
             }
         }
@@ -355,10 +359,7 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
         }
     }
 
-    private static void TryDelete(string dir)
-    {
-        try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    private static void TryDelete(string dir) => ScratchArea.DeleteTree(dir);
 
     public void Dispose() => TryDelete(_scratchDir);
 }

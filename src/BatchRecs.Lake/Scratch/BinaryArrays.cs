@@ -6,7 +6,9 @@ namespace BatchRecs.Lake.Scratch;
 /// <summary>
 /// The scratch-file layout block tasks exchange through the shared lake: a 8-byte magic, then arrays, each as an
 /// int64 element count followed by the raw little-endian elements (so a file can be memory-mapped or read with one
-/// call per array). Files are written to a temporary name and renamed, so a reader sees all or nothing.
+/// call per array). Files are written to a temporary name and renamed, so a reader sees all or nothing; in a lake on
+/// object storage (<c>az://</c> paths) they are objects, which appear whole when their upload completes, and readers
+/// seek in them by ranged reads (<see cref="ScratchArea"/> has the rest: exists, size, delete).
 /// </summary>
 /// <remarks>
 /// Only files that must outlive a crash of the host that wrote them (fit checkpoints: a restarted coordinator resumes from
@@ -23,6 +25,20 @@ public static class BinaryArrays
     /// <param name="durable">flush to disk before the rename (checkpoints); exchange files need not.</param>
     public static void Write(string path, Action<BinaryWriter> body, bool durable = false)
     {
+        if (Storage.LakeLocation.IsObjectStore(path))
+        {
+            // An object appears whole when its upload completes: no temporary name, no rename.
+            var buffer = new MemoryStream();
+            using (var bw = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                bw.Write(Magic);
+                body(bw);
+            }
+            buffer.Position = 0;
+            var (store, _) = Storage.LakeLocation.Open(path);
+            store.WriteAsync(Storage.LakeLocation.ObjectName(path), buffer).GetAwaiter().GetResult();
+            return;
+        }
         string tmp = path + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
@@ -46,7 +62,10 @@ public static class BinaryArrays
     /// <param name="path">the scratch file.</param>
     public static BinaryReader OpenRead(string path)
     {
-        var r = new BinaryReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20));
+        var stream = Storage.LakeLocation.IsObjectStore(path)
+            ? Storage.LakeLocation.Open(path).Store.OpenReadAsync(Storage.LakeLocation.ObjectName(path)).GetAwaiter().GetResult()
+            : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        var r = new BinaryReader(stream);
         var magic = r.ReadBytes(Magic.Length);
         if (magic.AsSpan().SequenceEqual(Magic)) return r;
         r.Dispose();
@@ -98,4 +117,50 @@ public static class BinaryArrays
         var pref = r.ReadArray<float>();
         return (m, pref.Length == 0 ? null : pref);
     });
+}
+
+/// <summary>The file operations of the scratch area beyond <see cref="BinaryArrays"/>, on a local folder or on object storage.</summary>
+public static class ScratchArea
+{
+    public static bool Exists(string path)
+    {
+        if (!Storage.LakeLocation.IsObjectStore(path)) return File.Exists(path);
+        var (store, _) = Storage.LakeLocation.Open(path);
+        string name = Storage.LakeLocation.ObjectName(path);
+        return store.ListAllAsync(name).GetAwaiter().GetResult().Any(o => o.Name == name);
+    }
+
+    /// <summary>The names (last path segment) of the files directly in <paramref name="dir"/>: one listing for many checks.</summary>
+    public static HashSet<string> Files(string dir)
+    {
+        if (!Storage.LakeLocation.IsObjectStore(dir))
+            return Directory.Exists(dir) ? Directory.EnumerateFiles(dir).Select(f => Path.GetFileName(f)).ToHashSet(StringComparer.Ordinal) : [];
+        var (store, prefix) = Storage.LakeLocation.Open(dir);
+        return store.ListLevelAsync(prefix).GetAwaiter().GetResult().Objects.Select(o => o.Name[prefix.Length..]).ToHashSet(StringComparer.Ordinal);
+    }
+
+    public static long Length(string path)
+    {
+        if (!Storage.LakeLocation.IsObjectStore(path)) return new FileInfo(path).Length;
+        var (store, _) = Storage.LakeLocation.Open(path);
+        string name = Storage.LakeLocation.ObjectName(path);
+        return store.ListAllAsync(name).GetAwaiter().GetResult().First(o => o.Name == name).Length;
+    }
+
+    public static void CreateDirectory(string dir)
+    {
+        if (!Storage.LakeLocation.IsObjectStore(dir)) Directory.CreateDirectory(dir);
+    }
+
+    /// <summary>Deletes the folder and everything under it (best-effort on a local disk: a file still open is left).</summary>
+    public static void DeleteTree(string dir)
+    {
+        if (!Storage.LakeLocation.IsObjectStore(dir))
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            return;
+        }
+        var (store, prefix) = Storage.LakeLocation.Open(dir);
+        foreach (var o in store.ListAllAsync(prefix).GetAwaiter().GetResult()) store.DeleteAsync(o.Name).GetAwaiter().GetResult();
+    }
 }

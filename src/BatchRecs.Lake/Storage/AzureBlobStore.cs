@@ -20,11 +20,19 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IObjectStore
     /// <summary>Ranged reads fetch at least this much at a time (a Parquet column chunk is usually one or a few reads).</summary>
     private const int ReadBufferBytes = 4 << 20;
 
+    /// <summary>Clients by (credentials, container): one HTTP pipeline per container and process, as the SDK advises, not one per call.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string?, string?, string), AzureBlobStore> Clients = new();
+
     /// <summary>The container <paramref name="name"/> of the account the environment names.</summary>
     public static AzureBlobStore Connect(string name)
     {
         string? connection = Environment.GetEnvironmentVariable(ConnectionStringVariable);
         string? account = Environment.GetEnvironmentVariable(AccountVariable);
+        return Clients.GetOrAdd((connection, account, name), key => Create(key.Item1, key.Item2, key.Item3));
+    }
+
+    private static AzureBlobStore Create(string? connection, string? account, string name)
+    {
         BlobServiceClient service;
         if (!string.IsNullOrWhiteSpace(connection))
         {
