@@ -48,6 +48,17 @@ public sealed class ObjectStorageRunTests : IDisposable
         Assert.True(banned.ExitCode == 0, banned.StdErr);
         Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM read_parquet('{dir.Sub("lake-az")}/recommendations/run_date=2026-05-01/*.parquet') WHERE item_id = {top}"));
         Assert.Equal(1, DuckQuery.Scalar("SELECT CAST(value AS BIGINT) FROM run_metrics JOIN runs USING (run_id) WHERE metric = 'rules.banned_items' ORDER BY started_at DESC LIMIT 1", db));
+
+        // items_input as an object: downloaded for the publish (DuckDB loads it), its unavailable item in no list.
+        string items = Path.Combine(dir.Path, "items.parquet");
+        DuckQuery.Rows($"COPY (SELECT DISTINCT item_id, item_id <> {top} AS available, 'item ' || item_id AS title FROM read_parquet('{dir.Sub("local")}/dt=*/*.parquet')) TO '{items}' (FORMAT parquet)");
+        await using (var content = File.OpenRead(items)) await store.WriteAsync("catalog/items.parquet", content);
+        var withItems = await CliProcess.RunWithEnvironmentAsync(_azurite.Environment, [.. run, "--input", "az://events/daily", "--lake", dir.Sub("lake-az"),
+            "--set", "items_input=az://events/catalog/items.parquet"]);
+        Assert.True(withItems.ExitCode == 0, withItems.StdErr);
+        Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM read_parquet('{dir.Sub("lake-az")}/recommendations/run_date=2026-05-01/*.parquet') WHERE item_id = {top}"));
+        Assert.Equal(200, DuckQuery.Scalar("SELECT count(*) FROM items", db));
+        Assert.False(Directory.Exists(Path.Combine(dir.Sub("lake-az"), "_scratch", "items")) && Directory.EnumerateFiles(Path.Combine(dir.Sub("lake-az"), "_scratch", "items")).Any());
     }
 
     [Fact]
@@ -75,12 +86,6 @@ public sealed class ObjectStorageRunTests : IDisposable
         var duck = await CliProcess.RunWithEnvironmentAsync(_azurite.Environment, [.. run, "--run-date", "2026-05-02", "--set", "reader=duckdb"]);
         Assert.Equal(2, duck.ExitCode);
         Assert.Contains("reader=duckdb reads local files only", duck.StdErr);
-        // A tuning's lake cannot be on object storage yet: refused before anything is written (no local "az:" folder).
-        var tune = await CliProcess.RunWithEnvironmentAsync(_azurite.Environment, ["tune", "--input", "az://bad/events", "--lake", "az://bad/lake",
-            "--run-date", "2026-05-02", "--set", "lookback_days=5"]);
-        Assert.Equal(2, tune.ExitCode);
-        Assert.Contains("a tuning's lake 'az://bad/lake' cannot be on object storage yet", tune.StdErr);
-        Assert.False(Directory.Exists("az:"));
         // Without credentials the run says which variables it needs.
         var anonymous = await CliProcess.RunWithEnvironmentAsync(new Dictionary<string, string> { ["AZURE_STORAGE_CONNECTION_STRING"] = "", ["AZURE_STORAGE_ACCOUNT"] = "" },
             [.. run, "--run-date", "2026-05-02"]);
@@ -165,11 +170,19 @@ public sealed class ObjectStorageRunTests : IDisposable
             var left = (await store.ListAllAsync("recs/recommendations/run_date=2026-05-01/")).Select(o => o.Name.Split('/')[3]).Distinct().Order().ToList();
             Assert.Equal(new[] { "_LATEST", published }.Order(), left);
         }
+        // A tuning on the lake: its trials go into the catalog snapshot and its settings next to it, for runs on any host.
+        var tune = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("tuner")), ["tune", "--input", "az://input/events", "--lake", "az://lake/recs",
+            "--run-date", "2026-05-01", "--budget", "3", "--set", "lookback_days=10"]);
+        Assert.True(tune.ExitCode == 0, tune.StdErr);
+        Assert.Contains(await store.ListAllAsync("recs/tuning/default/"), o => o.Name == "recs/tuning/default/latest.json");
         // An analyst anywhere queries the lake's catalog snapshot: sql --lake az://… reads a refreshed working copy.
         var sql = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("analyst")), ["sql", "--lake", "az://lake/recs",
             "SELECT count(*) AS runs FROM runs WHERE status = 'succeeded'"]);
         Assert.True(sql.ExitCode == 0, sql.StdErr);
         // The first run, the three that followed a killed one, and the one killed after its snapshot went up (it had committed).
         Assert.Matches(@"runs\s*\n-+\s*\n\s*5\s", sql.StdOut);
+        Assert.True(File.Exists(Path.Combine(dir.Sub("analyst"), "lake", "recs", "tuning", "default", "latest.json")));
+        var trials = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("analyst")), ["sql", "--lake", "az://lake/recs", "SELECT count(*) AS trials FROM tuning_trials"]);
+        Assert.DoesNotMatch(@"trials\s*\n-+\s*\n\s*0\s", trials.StdOut);
     }
 }

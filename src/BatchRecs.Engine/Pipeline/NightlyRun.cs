@@ -81,7 +81,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
                     JobInput.Window(req.RunDate, req.Job, settings), userIds, itemIds, ct))
                 : null;
             if (exposures is not null) metrics[MetricNames.InputExposedPairs] = exposures.NonZeros;
-            string? itemsFile = ItemsFile(req, settings);
+            string? itemsFile = await ItemsFileAsync(req, settings, runId, ct);
             var rules = await stages.TimeAsync(StageNames.Rules, () => ListRules.LoadAsync(settings, itemsFile, userIds, itemIds, ct));
             var feedback = settings.Evaluation.FeedbackInput is { } feedbackDir
                 ? await stages.TimeAsync(StageNames.ReadFeedback, () => FeedbackReader.ReadAsync(feedbackDir, req.RunDate.AddDays(-settings.Evaluation.OpeDays),
@@ -135,6 +135,11 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             }
             if (settings is not null && !LakeLocation.IsObjectStore(req.LakeDir)) WriteReport(req.LakeDir, runId);
             throw;
+        }
+        finally
+        {
+            string downloaded = DownloadedItems(req.LakeDir, runId);
+            if (!LakeLocation.IsObjectStore(req.LakeDir) && File.Exists(downloaded)) File.Delete(downloaded);
         }
     }
 
@@ -256,18 +261,31 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             throw new QualityGateException("rejected by the quality gate: " + why);
     }
 
-    private static string? ItemsFile(RunRequest req, JobSettings settings)
+    /// <summary>
+    /// The items' metadata file (items_input, or the input's conventional <c>items/items.parquet</c>), as a local file: the
+    /// publish loads it with DuckDB, which reads local files only, so an object is first downloaded into the lake's
+    /// <c>_scratch</c> (removed when the run ends).
+    /// </summary>
+    private static async Task<string?> ItemsFileAsync(RunRequest req, JobSettings settings, string runId, CancellationToken ct)
     {
-        if (settings.Input.ItemsInput is { } path)
-        {
-            // The publish joins the items' metadata with DuckDB, which reads local files only.
-            LakeLocation.RequireLocal(path, "items_input");
-            return File.Exists(path) ? Path.GetFullPath(path) : throw new LakeInputException($"items_input '{path}' does not exist.", path);
-        }
-        if (LakeLocation.IsObjectStore(req.InputDir)) return null; // the conventional items file is read from local inputs only
-        string conventional = Path.Combine(req.InputDir, BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath);
-        return File.Exists(conventional) ? Path.GetFullPath(conventional) : null;
+        string? location = settings.Input.ItemsInput;
+        bool required = location is not null;
+        location ??= LakeLocation.IsObjectStore(req.InputDir)
+            ? $"{req.InputDir.TrimEnd('/')}/{BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath.Replace(Path.DirectorySeparatorChar, '/')}"
+            : Path.Combine(req.InputDir, BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath);
+        if (!LakeLocation.IsObjectStore(location))
+            return File.Exists(location) ? Path.GetFullPath(location)
+                : required ? throw new LakeInputException($"items_input '{location}' does not exist.", location) : null;
+        var (store, _) = LakeLocation.Open(location);
+        string name = LakeLocation.ObjectName(location);
+        if (await store.FindAsync(name, ct) is null)
+            return required ? throw new LakeInputException($"items_input '{location}' does not exist (give one Parquet object).", location) : null;
+        string local = DownloadedItems(req.LakeDir, runId);
+        await store.DownloadAsync(name, local, ct);
+        return local;
     }
+
+    private static string DownloadedItems(string lakeDir, string runId) => Path.Combine(lakeDir, "_scratch", "items", runId + ".parquet");
 
     /// <summary>
     /// The popularity fallback of the window, by segment where users_input gives segments; recency-weighted with

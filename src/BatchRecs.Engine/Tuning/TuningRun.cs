@@ -42,8 +42,14 @@ public sealed class TuningRun(RunLog log)
 {
     public async Task<TunedSettings> ExecuteAsync(TuneRequest req, CancellationToken ct = default)
     {
-        LakeLocation.RequireLocal(req.LakeDir, "a tuning's lake");
         InputLayout.RequireApart(req.InputDir, req.LakeDir);
+        // A lake on object storage: tune in its working copy, then push the tuned settings and the catalog.
+        var remote = LakeLocation.IsObjectStore(req.LakeDir) ? RemoteLake.Open(req.LakeDir) : null;
+        if (remote is not null)
+        {
+            await remote.PullCatalogAsync(ct);
+            req = req with { LakeDir = remote.LocalDir };
+        }
         var current = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
         var read = await JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, current, ct);
         JobInput.RequireEvents(read, req.RunDate, req.Job, current);
@@ -63,6 +69,11 @@ public sealed class TuningRun(RunLog log)
         {
             DuckDbCatalog.RecordTuning(req.LakeDir, tuned, trials.Select(r => new DuckDbCatalog.TrialRow(r.Trial, r.Rung, JsonSerializer.Serialize(r.Settings), r.Metric, r.Seconds)).ToList());
             TunedSettingsStore.Save(req.LakeDir, tuned);
+            if (remote is not null)
+            {
+                await remote.PushTuningAsync(ct);
+                await remote.PushCatalogAsync(ct);
+            }
         }
         log.Event("tune.done", ("tuning_id", tuned.TuningId), ("best", tuned.TunedValue), ("current", tuned.CurrentValue), ("adopted", tuned.Adopted),
             ("cost_in_fits", tuned.CostInFits), ("settings", string.Join(",", tuned.Settings.Select(kv => $"{kv.Key}={kv.Value}"))));

@@ -1,3 +1,4 @@
+using BatchRecs.Lake.Storage;
 using System.Globalization;
 using BatchRecs.Core.Data;
 using Parquet;
@@ -98,7 +99,7 @@ public sealed class SideTable
             .Select(o => store.Describe(o.Name)).Order(StringComparer.Ordinal).ToList();
         if (files.Count > 0 || !name.EndsWith(".parquet", StringComparison.Ordinal)) return files.Count > 0 || under.Count > 0 ? files
             : throw new LakeInputException($"{setting} '{path}' does not exist.", path);
-        return (await store.ListAllAsync(name, ct)).Any(o => o.Name == name) ? [store.Describe(name)]
+        return await store.FindAsync(name, ct) is not null ? [store.Describe(name)]
             : throw new LakeInputException($"{setting} '{path}' does not exist.", path);
     }
 

@@ -80,24 +80,37 @@ public sealed class RemoteLake
     {
         await Store.EnsureExistsAsync(ct); // a new lake's container is made on its first run
         string name = Prefix + DuckDbCatalog.FileName;
-        var remote = (await Store.ListAllAsync(name, ct)).FirstOrDefault(o => o.Name == name);
+        var remote = await Store.FindAsync(name, ct);
         if (remote is null) return false;
         string local = Path.Combine(LocalDir, DuckDbCatalog.FileName), marker = Path.Combine(LocalDir, SyncedMarker);
         if (File.Exists(local) && File.Exists(marker) && File.ReadAllText(marker) == remote.ETag) return false;
-        string tmp = local + ".download";
-        await using (var source = await Store.OpenReadAsync(name, ct))
-        await using (var target = File.Create(tmp))
-            await source.CopyToAsync(target, ct);
-        File.Move(tmp, local, overwrite: true);
+        await Store.DownloadAsync(name, local, ct);
+        // Tuned settings travel with the catalog (a tuning pushes both): a run here must see what a tuning elsewhere adopted.
+        foreach (var o in await Store.ListAllAsync(Prefix + TuningDir + "/", ct))
+            await Store.DownloadAsync(o.Name, Path.Combine([LocalDir, .. o.Name[Prefix.Length..].Split('/')]), ct);
         await File.WriteAllTextAsync(marker, remote.ETag, ct);
         return true;
+    }
+
+    private const string TuningDir = "tuning";
+
+    /// <summary>Uploads the working copy's tuned settings (<c>tuning/JOB/*.json</c>); then the caller pushes the catalog.</summary>
+    public async Task PushTuningAsync(CancellationToken ct = default)
+    {
+        string dir = Path.Combine(LocalDir, TuningDir);
+        if (!Directory.Exists(dir)) return;
+        foreach (var file in Directory.EnumerateFiles(dir, "*.json", SearchOption.AllDirectories))
+        {
+            await using var content = File.OpenRead(file);
+            await Store.WriteAsync(Prefix + Path.GetRelativePath(LocalDir, file).Replace(Path.DirectorySeparatorChar, '/'), content, ct);
+        }
     }
 
     /// <summary>The run id a partition's <c>_LATEST</c> names and its ETag, or nulls when the date has none.</summary>
     public async Task<(string? RunId, string? ETag)> LatestAsync(string dir, DateOnly runDate, CancellationToken ct = default)
     {
         string name = DateFolder(dir, runDate) + LatestMarker;
-        var found = (await Store.ListAllAsync(name, ct)).FirstOrDefault(o => o.Name == name);
+        var found = await Store.FindAsync(name, ct);
         if (found is null) return (null, null);
         await using var s = await Store.OpenReadAsync(name, ct);
         return ((await new StreamReader(s).ReadToEndAsync(ct)).Trim(), found.ETag);

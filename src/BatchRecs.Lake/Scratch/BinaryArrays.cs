@@ -1,3 +1,4 @@
+using BatchRecs.Lake.Storage;
 using System.Runtime.InteropServices;
 using BatchRecs.Core.Data;
 
@@ -125,9 +126,7 @@ public static class ScratchArea
     public static bool Exists(string path)
     {
         if (!Storage.LakeLocation.IsObjectStore(path)) return File.Exists(path);
-        var (store, _) = Storage.LakeLocation.Open(path);
-        string name = Storage.LakeLocation.ObjectName(path);
-        return store.ListAllAsync(name).GetAwaiter().GetResult().Any(o => o.Name == name);
+        return Find(path) is not null;
     }
 
     /// <summary>The names (last path segment) of the files directly in <paramref name="dir"/>: one listing for many checks.</summary>
@@ -142,10 +141,11 @@ public static class ScratchArea
     public static long Length(string path)
     {
         if (!Storage.LakeLocation.IsObjectStore(path)) return new FileInfo(path).Length;
-        var (store, _) = Storage.LakeLocation.Open(path);
-        string name = Storage.LakeLocation.ObjectName(path);
-        return store.ListAllAsync(name).GetAwaiter().GetResult().First(o => o.Name == name).Length;
+        return (Find(path) ?? throw new FileNotFoundException($"{path} does not exist.", path)).Length;
     }
+
+    private static Storage.StoredObject? Find(string path) =>
+        Storage.LakeLocation.Open(path).Store.FindAsync(Storage.LakeLocation.ObjectName(path)).GetAwaiter().GetResult();
 
     public static void CreateDirectory(string dir)
     {

@@ -44,6 +44,25 @@ public interface IObjectStore
     Task<bool> DeleteAsync(string name, CancellationToken ct = default);
 }
 
+/// <summary>What every store offers on top of <see cref="IObjectStore"/>'s operations.</summary>
+public static class ObjectStoreExtensions
+{
+    /// <summary>The object named exactly <paramref name="name"/>, or null.</summary>
+    public static async Task<StoredObject?> FindAsync(this IObjectStore store, string name, CancellationToken ct = default) =>
+        (await store.ListAllAsync(name, ct)).FirstOrDefault(o => o.Name == name);
+
+    /// <summary>Copies the object to a local file, whole or not at all (written beside it, then renamed over it).</summary>
+    public static async Task DownloadAsync(this IObjectStore store, string name, string path, CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        string tmp = path + ".download";
+        await using (var source = await store.OpenReadAsync(name, ct))
+        await using (var target = File.Create(tmp))
+            await source.CopyToAsync(target, ct);
+        File.Move(tmp, path, overwrite: true);
+    }
+}
+
 /// <summary>Lake locations: a local directory, or <c>az://CONTAINER/PREFIX</c> on Azure Blob Storage.</summary>
 public static class LakeLocation
 {
@@ -56,18 +75,6 @@ public static class LakeLocation
     {
         var (container, prefix) = ParseAzure(location);
         return (AzureBlobStore.Connect(container), prefix);
-    }
-
-    /// <summary>
-    /// Refuses an object-store location where only a local one works yet (a tuning's lake, <c>items_input</c>), before
-    /// anything is written: without it, "az://…" would be taken as a relative directory named "az:".
-    /// </summary>
-    /// <param name="location">the location given.</param>
-    /// <param name="what">what it is, as the user named it.</param>
-    public static void RequireLocal(string location, string what)
-    {
-        if (IsObjectStore(location))
-            throw new LakeInputException($"{what} '{location}' cannot be on object storage yet; give a local path.", location);
     }
 
     /// <summary>The object name of an <c>az://CONTAINER/NAME</c> location.</summary>
