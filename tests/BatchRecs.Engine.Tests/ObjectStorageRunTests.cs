@@ -182,6 +182,11 @@ public sealed class ObjectStorageRunTests : IDisposable
         // The first run, the three that followed a killed one, and the one killed after its snapshot went up (it had committed).
         Assert.Matches(@"runs\s*\n-+\s*\n\s*5\s", sql.StdOut);
         Assert.True(File.Exists(Path.Combine(dir.Sub("analyst"), "lake", "recs", "tuning", "default", "latest.json")));
+        // The snapshot's view of the current data is the run _LATEST names.
+        var current = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("analyst")), ["sql", "--lake", "az://lake/recs",
+            "SELECT DISTINCT run_id FROM current_recommendations"]);
+        Assert.True(current.ExitCode == 0, current.StdErr);
+        Assert.Contains(published, current.StdOut);
         var trials = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("analyst")), ["sql", "--lake", "az://lake/recs", "SELECT count(*) AS trials FROM tuning_trials"]);
         Assert.DoesNotMatch(@"trials\s*\n-+\s*\n\s*0\s", trials.StdOut);
     }
