@@ -36,7 +36,11 @@ public sealed record FeedbackLog(int[] Users, int[] Items, float[] Propensity, b
 /// <param name="Examination">ex(r) for r = 1 … (index r − 1); positions past its end take its last value.</param>
 public sealed record PositionModel(Func<int, int> NewRank, double[] Examination)
 {
-    public double At(int rank) => Examination[Math.Clamp(rank, 1, Examination.Length) - 1];
+    public double At(int rank) => Examined(Examination, rank);
+
+    /// <summary>ex(rank) of an examination curve (ranks past its end take its last value), or 1 without one.</summary>
+    public static double Examined(double[]? examination, int rank) =>
+        examination is null ? 1 : examination[Math.Clamp(rank, 1, examination.Length) - 1];
 
     /// <summary>
     /// Fits ex(r) = r^−η on the log's randomly placed rows (propensity &lt; 1: exploration draws, which BatchRecs puts at
@@ -216,7 +220,7 @@ public static class OffPolicy
     public static Estimate DoublyRobustCtr(FeedbackLog log, IReadOnlyList<JudgedList> lists, Func<int, int> listOfRow, Func<int, double> rowScore, int n,
         double[]? examination, int bootstrap = 200, ulong seed = 1, double maxWeight = DefaultMaxWeight)
     {
-        double Ex(int rank) => examination is null ? 1 : examination[Math.Clamp(rank, 1, examination.Length) - 1];
+        double Ex(int rank) => PositionModel.Examined(examination, rank);
         if (examination is not null && log.Positions is null) throw new ArgumentException("an examination model needs the log's positions.", nameof(examination));
         var judged = Enumerable.Range(0, log.Rows).Where(e => listOfRow(e) >= 0).ToArray();
         if (judged.Length == 0 || lists.Count == 0) throw new ArgumentException("no logged row is judged.", nameof(listOfRow));

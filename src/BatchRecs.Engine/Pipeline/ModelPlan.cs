@@ -169,23 +169,29 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// <summary>
     /// The model with <paramref name="users"/>' factors solved again from their rows of <paramref name="history"/> alone,
     /// exactly (Cholesky), the item factors fixed — one user half-step, with the fit's confidences (Rel-MF's under
-    /// ipw-train): what the model would hold for them had it never seen their later pairs. Explicit models are returned as
-    /// they are (their factors carry biases a user solve does not reproduce).
+    /// ipw-train): what the model would hold for them had it never seen their later pairs. The rows are written into
+    /// <paramref name="userFactors"/> (users × k; other rows are left as they are), which the returned model shares, so
+    /// a caller refolding night after night copies the factors once. Explicit models are returned as they are (their
+    /// factors carry biases a user solve does not reproduce).
     /// </summary>
-    public AlsModel Refold(AlsModel model, CsrMatrix history, float[] propensity, IReadOnlyList<int> users)
+    /// <param name="model">the model whose item factors are fixed.</param>
+    /// <param name="itemGram">YᵀY of its item factors (<see cref="GramMatrix"/>), computed once by the caller.</param>
+    /// <param name="userFactors">where the solved rows go.</param>
+    /// <param name="history">each user's pairs to solve from.</param>
+    /// <param name="propensity">item propensities (Rel-MF's confidences under ipw-train).</param>
+    /// <param name="users">the users to solve.</param>
+    public AlsModel Refold(AlsModel model, float[] itemGram, float[] userFactors, CsrMatrix history, float[] propensity, IReadOnlyList<int> users)
     {
         var als = settings.ToAls(1) with { Solver = AlsSolver.Cholesky };
         if (als.Mode == AlsMode.Explicit) return model;
         var problem = TrainWithIpw ? AlsProblem.BuildRelMf(history, als, propensity) : AlsProblem.Build(history, als);
         int k = model.Factors;
-        var gram = GramMatrix.Compute(model.ItemFactors, model.Items, k);
-        var x = (float[])model.UserFactors.Clone();
         Parallel.For(0, users.Count, j =>
         {
             int u = users[j];
-            BlockSolver.Solve(problem.UserItemConf, problem.UserItemPref, new RowBlock(0, u, u + 1), model.ItemFactors, gram, x.AsSpan(u * k, k), als);
+            BlockSolver.Solve(problem.UserItemConf, problem.UserItemPref, new RowBlock(0, u, u + 1), model.ItemFactors, itemGram, userFactors.AsSpan(u * k, k), als);
         });
-        return new AlsModel(model.Users, model.Items, k, x, model.ItemFactors, model.History);
+        return new AlsModel(model.Users, model.Items, k, userFactors, model.ItemFactors, model.History);
     }
 
     /// <summary>Whether fits checkpoint every iteration: always, never, or (auto) when blocks run outside this process.</summary>

@@ -398,6 +398,9 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         var counts = PopularityRanker.Counts(history.Before);
         var beforePropensity = plan.Propensities(history.Before, counts);
         var windowModel = plan.Fit(history.Before, beforePropensity, settings.Iterations, null, ct, trackLoss: false);
+        // The nights share the fit's item factors: their Gram matrix and one copy of the user factors to refold into.
+        var itemGram = GramMatrix.Compute(windowModel.ItemFactors, windowModel.Items, windowModel.Factors);
+        var refoldedUsers = (float[])windowModel.UserFactors.Clone();
         var nights = feedback.Nights ?? new int[feedback.Rows];
         bool timed = history.Times.AsSpan().ContainsAnyExcept(0L);
         var listOf = new Dictionary<(int User, int Night), int>(); // → index in `lists`
@@ -411,7 +414,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             var users = served.Select(e => feedback.Users[e]).Where(u => u < before.Rows && before.RowLength(u) >= minHistory).Distinct()
                 .OrderBy(u => SplitMix64.Mix((ulong)settings.Seed ^ ((ulong)night << 32) ^ (ulong)u)).Take(OpeUsersPerNight).Order().ToArray();
             if (users.Length == 0) continue;
-            var refolded = plan.Refold(windowModel, before, beforePropensity, users);
+            var refolded = plan.Refold(windowModel, itemGram, refoldedUsers, before, beforePropensity, users);
             var ranked = plan.Score(refolded, before, beforePropensity, users);
             for (int j = 0; j < users.Length; j++)
             {

@@ -60,7 +60,7 @@ public static class InteractionReader
         int pruned = listing.Pruned;
         if (selected.Count == 0)
             throw new LakeInputException($"no Parquet files under '{inputDir}' fall in the window {window.FirstDay:yyyy-MM-dd} ≤ dt < {window.RunDate:yyyy-MM-dd} ({listing.Total} files listed in all).", inputDir);
-        var store = Storage.LakeLocation.IsObjectStore(inputDir) ? Storage.LakeLocation.Open(inputDir).Store : null;
+        var store = Storage.LakeLocation.StoreOf(inputDir);
 
         var (start, end) = window.Micros();
         var users = new IdCollector(UserColumn);

@@ -46,7 +46,7 @@ public sealed class SideTable
     /// <param name="ct">cancels the read.</param>
     public static async Task<SideTable> ReadAsync(string setting, string path, CancellationToken ct = default)
     {
-        var store = Storage.LakeLocation.IsObjectStore(path) ? Storage.LakeLocation.Open(path).Store : null;
+        var store = Storage.LakeLocation.StoreOf(path);
         var files = store is null ? LocalFiles(setting, path) : await ObjectFiles(setting, path, store, ct);
         if (files.Count == 0) throw new LakeInputException($"{setting} '{path}' holds no .parquet files.", path);
         var chunks = new List<Chunk>();

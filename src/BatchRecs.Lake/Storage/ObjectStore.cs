@@ -77,6 +77,9 @@ public static class LakeLocation
         return (AzureBlobStore.Connect(container), prefix);
     }
 
+    /// <summary>The store holding <paramref name="location"/>, or null for a local path.</summary>
+    public static IObjectStore? StoreOf(string location) => IsObjectStore(location) ? Open(location).Store : null;
+
     /// <summary>The object name of an <c>az://CONTAINER/NAME</c> location.</summary>
     public static string ObjectName(string location) => ParseAzure(location).Prefix.TrimEnd('/');
 
