@@ -1,3 +1,4 @@
+using BatchRecs.Lake.Input;
 using BatchRecs.Core.Errors;
 using System.CommandLine;
 using BatchRecs.Cli.Commands;
@@ -56,8 +57,8 @@ internal static class TuneBench
                 // Settings as a tuning resolves a trial's: the job's, then --set, then the values tried.
                 JobSettings With(IReadOnlyDictionary<string, string> values) => job.ResolveSettings([.. overrides, .. values.Select(kv => $"{kv.Key}={kv.Value}")]);
                 var current = job.ResolveSettings(overrides);
-                var read = await JobInput.ReadAsync(input, runDate, job, current, ct);
-                var pairs = PairAggregator.Combine(read.Events, JobInput.Combine(current));
+                var read = await JobInput.ReadAsync(input, runDate, job, current, LocalRead.Instance, ct);
+                var pairs = read.Combine(JobInput.Combine(current), firstTimes: false, ct);
                 var splits = TuningSplits.Make(pairs, current.HoldoutFraction);
                 var fitTrain = pairs.Where(splits.IsEvaluation.Select(e => !e).ToArray()).ToUserItemMatrix();
                 var evaluation = pairs.Where(splits.IsEvaluation).ToUserItemMatrix();

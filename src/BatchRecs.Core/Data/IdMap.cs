@@ -72,6 +72,33 @@ public sealed class IdMap
         return more.Count == 0 ? this : new IdMap([.. _stringIds!, .. more]);
     }
 
+    /// <summary>
+    /// The union of maps of one kind (empty maps of any kind are ignored) and, per map, its index → the union's: increasing,
+    /// as both are sorted; null for a map that is the union itself. Read tasks intern their own files' ids; this gives the
+    /// run's ids, the same whatever way the files were split.
+    /// </summary>
+    public static (IdMap Map, int[]?[] Remaps) Union(IReadOnlyList<IdMap> maps)
+    {
+        var filled = maps.Where(m => m.Count > 0).ToList();
+        var kind = filled.Count > 0 ? filled[0].Kind : maps.Count > 0 ? maps[0].Kind : IdKind.Int64;
+        if (filled.Any(m => m.Kind != kind)) throw new ArgumentException("the maps hold ids of different kinds.", nameof(maps));
+        var union = kind == IdKind.Int64
+            ? FromInt64(filled.SelectMany(m => m._longIds!))
+            : FromStrings(filled.SelectMany(m => m._stringIds!));
+        var remaps = new int[]?[maps.Count];
+        for (int p = 0; p < maps.Count; p++)
+        {
+            var m = maps[p];
+            if (m.Count == union.Count && m.Count > 0 && m.Kind == union.Kind) continue; // the same sorted set: identity
+            var remap = new int[m.Count];
+            for (int i = 0; i < remap.Length; i++)
+                if (!(m.Kind == IdKind.Int64 ? union.TryGetIndex(m._longIds![i], out remap[i]) : union.TryGetIndex(m._stringIds![i], out remap[i])))
+                    throw new InvalidOperationException("an id missing from the union.");
+            remaps[p] = remap;
+        }
+        return (union, remaps);
+    }
+
     public long Int64At(int index) => Kind == IdKind.Int64
         ? _longIds![index]
         : throw new InvalidOperationException("This id map holds STRING ids.");

@@ -33,13 +33,35 @@ public static class PairAggregator
         Combine(events, rule, consume, ShardEvents(events.Count), firstTimes);
 
     /// <summary>As the public overload, with the shard size given (tests cut small logs into many shards).</summary>
-    internal static InteractionLog Combine(EventLog events, CombineRule rule, bool consume, int shardEvents, bool firstTimes = false)
+    internal static InteractionLog Combine(EventLog events, CombineRule rule, bool consume, int shardEvents, bool firstTimes = false) =>
+        Combine([new PairSource(events, null, null)], events.UserIds, events.ItemIds, rule, consume, shardEvents, firstTimes);
+
+    /// <summary>
+    /// Combines the events of several read tasks (<paramref name="sources"/>, in read order: a user's events combine in
+    /// source order, then each source's own order) onto the run's id maps. Gives exactly what one log of all their events,
+    /// source after source, gives: the pairs do not depend on how the files were split among read tasks.
+    /// </summary>
+    /// <param name="sources">each read task's events and how its ids map onto <paramref name="users"/> and <paramref name="items"/>.</param>
+    /// <param name="users">the run's user map (the union of the sources').</param>
+    /// <param name="items">the run's item map.</param>
+    /// <param name="rule">how a pair's strengths combine.</param>
+    /// <param name="consume">release the sources' entries once every shard is combined.</param>
+    /// <param name="firstTimes">also keep each pair's first event time.</param>
+    public static InteractionLog Combine(IReadOnlyList<PairSource> sources, IdMap users, IdMap items, CombineRule rule = CombineRule.Sum, bool consume = false,
+        bool firstTimes = false)
     {
-        int users = events.UserCount;
-        var start = CountPerUser(events); // start[u] = first event of user u in user order
+        long events = 0;
+        foreach (var s in sources) events += s.Events.Count;
+        return Combine(sources, users, items, rule, consume, ShardEvents((int)Math.Min(events, int.MaxValue)), firstTimes);
+    }
+
+    private static InteractionLog Combine(IReadOnlyList<PairSource> sources, IdMap userIds, IdMap itemIds, CombineRule rule, bool consume, int shardEvents,
+        bool firstTimes)
+    {
+        int users = userIds.Count;
+        var start = CountPerUser(sources, users); // start[u] = first event of user u in user order
         var shards = Shards(start, users, shardEvents);
-        var done = new Shard[shards.Count];
-        var pairsPerUser = new int[users];
+        var done = new PairShard[shards.Count];
         // One scratch per thread, reused shard after shard, and at most one shard per core (Parallel.For alone lets the
         // thread pool add threads to long bodies, each with its own scratch). At 100M events this stage peaked at 8.4 GB
         // with a fresh scratch per shard and 7.6 GB with reuse but unbounded threads; 4.7–5.1 GB now, with the collection below.
@@ -47,14 +69,15 @@ public static class PairAggregator
         Parallel.For(0, shards.Count, OnePerCore, s =>
         {
             var mine = scratch.TryTake(out var free) ? free : new Scratch();
-            done[s] = CombineShard(events, start, shards[s].Lo, shards[s].Hi, rule, pairsPerUser, mine, firstTimes);
+            var (lo, hi) = shards[s];
+            done[s] = CombineShard(sources, lo, hi, start.AsSpan(lo, hi - lo + 1), rule, mine, firstTimes);
             scratch.Add(mine);
         });
         scratch.Clear();
         if (consume)
         {
-            long released = events.Bytes;
-            events.Release();
+            long released = 0;
+            foreach (var source in sources) { released += source.Events.Bytes; source.Events.Release(); }
             // Hand a large log's memory back to the system before the pairs are laid out, so the two are never resident
             // together: a plain collection keeps the freed chunks committed, and the pairs' large arrays cannot reuse them
             // (measured at 100M events: 5.6 GB peak with a plain collection).
@@ -70,20 +93,42 @@ public static class PairAggregator
         int at = 0;
         for (int s = 0; s < done.Length; s++)
         {
-            var d = done[s];
-            d.Items.CopyTo(i, at); d.Values.CopyTo(v, at); d.Times.CopyTo(t, at);
-            d.FirstTimes?.CopyTo(first!, at);
-            for (int user = shards[s].Lo, p = at; user < shards[s].Hi; user++)
-                for (int c = pairsPerUser[user]; c > 0; c--) u[p++] = user;
-            at += d.Items.Length;
-            done[s] = default; // the shard's pairs are laid out: let them go
+            at += done[s].CopyTo(at, u, i, v, t, first);
+            done[s] = null!; // the shard's pairs are laid out: let them go
         }
-        return new InteractionLog(events.UserIds, events.ItemIds, u, i, v, t) { SortedPairs = true, FirstTimes = first };
+        return new InteractionLog(userIds, itemIds, u, i, v, t) { SortedPairs = true, FirstTimes = first };
+    }
+
+    /// <summary>
+    /// Combines the events of users <paramref name="lo"/> ≤ u &lt; <paramref name="hi"/> (run indices) from every source: one
+    /// shard of the pairs stage, as a task on its own (a distributed run's shard task reads just those users' events).
+    /// </summary>
+    /// <param name="sources">the read tasks' events, in read order (they may hold only this shard's users).</param>
+    /// <param name="lo">the shard's first user.</param>
+    /// <param name="hi">past its last user.</param>
+    /// <param name="start">start[u − lo] = the shard's events of users before u (length hi − lo + 1, from 0).</param>
+    /// <param name="rule">how a pair's strengths combine.</param>
+    /// <param name="firstTimes">also keep each pair's first event time.</param>
+    public static PairShard CombineShard(IReadOnlyList<PairSource> sources, int lo, int hi, ReadOnlySpan<long> start, CombineRule rule, bool firstTimes) =>
+        CombineShard(sources, lo, hi, start, rule, new Scratch(), firstTimes);
+
+    /// <summary>start[u − lo] (length hi − lo + 1, from 0) for users lo ≤ u &lt; hi of <paramref name="sources"/>.</summary>
+    public static long[] CountPerUser(IReadOnlyList<PairSource> sources, int lo, int hi)
+    {
+        var start = new long[hi - lo + 1];
+        foreach (var source in sources)
+        {
+            var (llo, lhi) = source.LocalRange(lo, hi);
+            for (int c = 0; c < source.Events.Chunks; c++)
+                foreach (int local in source.Events.ChunkAt(c).Users.Span)
+                    if (local >= llo && local < lhi) start[source.UserOf(local) - lo + 1]++;
+        }
+        for (int u = 0; u < hi - lo; u++) start[u + 1] += start[u];
+        return start;
     }
 
     private static ParallelOptions OnePerCore => new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 
-    private readonly record struct Shard(int[] Items, float[] Values, long[] Times, long[]? FirstTimes);
 
     /// <summary>A thread's working arrays for one shard at a time (36 bytes an event), grown to the largest shard it meets.</summary>
     private sealed class Scratch
@@ -115,19 +160,22 @@ public static class PairAggregator
     }
 
     /// <summary>start[u] = number of events of users before u (length users + 1), counted in parallel over chunks.</summary>
-    private static long[] CountPerUser(EventLog events)
+    private static long[] CountPerUser(IReadOnlyList<PairSource> sources, int users)
     {
-        var counts = new long[events.UserCount + 1];
+        var counts = new long[users + 1];
         var gate = new object();
-        Parallel.For(0, events.Chunks, OnePerCore, () => new int[events.UserCount], (c, _, local) =>
+        var chunks = sources.SelectMany(s => Enumerable.Range(0, s.Events.Chunks).Select(c => (Source: s, Chunk: c))).ToArray();
+        Parallel.For(0, chunks.Length, OnePerCore, () => new int[users], (c, _, local) =>
         {
-            foreach (int u in events.ChunkAt(c).Users.Span) local[u]++;
+            var (source, chunk) = chunks[c];
+            var remap = source.UserRemap;
+            foreach (int u in source.Events.ChunkAt(chunk).Users.Span) local[remap is null ? u : remap[u]]++;
             return local;
         }, local =>
         {
             lock (gate) for (int u = 0; u < local.Length; u++) counts[u + 1] += local[u];
         });
-        for (int u = 0; u < events.UserCount; u++) counts[u + 1] += counts[u];
+        for (int u = 0; u < users; u++) counts[u + 1] += counts[u];
         return counts;
     }
 
@@ -142,34 +190,42 @@ public static class PairAggregator
         return shards;
     }
 
-    private static Shard CombineShard(EventLog events, long[] start, int lo, int hi, CombineRule rule, int[] pairsPerUser, Scratch scratch, bool firstTimes)
+    private static PairShard CombineShard(IReadOnlyList<PairSource> sources, int lo, int hi, ReadOnlySpan<long> start, CombineRule rule, Scratch scratch,
+        bool firstTimes)
     {
-        long first = start[lo];
-        int n = checked((int)(start[hi] - first));
+        long first = start[0];
+        int n = checked((int)(start[hi - lo] - first));
         scratch.Ensure(n);
         var (keys, values) = (scratch.Keys, scratch.Values);
         var next = new int[hi - lo];
-        for (int u = lo; u < hi; u++) next[u - lo] = (int)(start[u] - first);
-        // Gather the shard's events grouped by user, each user's in log order (Position keeps that order in the sort).
-        for (int c = 0; c < events.Chunks; c++)
+        for (int u = lo; u < hi; u++) next[u - lo] = (int)(start[u - lo] - first);
+        // Gather the shard's events grouped by user, each user's in read order (Position keeps that order in the sort).
+        foreach (var source in sources)
         {
-            var chunk = events.ChunkAt(c);
-            var us = chunk.Users.Span; var items = chunk.Items.Span; var vs = chunk.Values.Span; var ts = chunk.Times.Span;
-            for (int e = 0; e < us.Length; e++)
+            var (llo, lhi) = source.LocalRange(lo, hi);
+            var (userRemap, itemRemap) = (source.UserRemap, source.ItemRemap);
+            for (int c = 0; c < source.Events.Chunks; c++)
             {
-                int u = us[e];
-                if (u < lo || u >= hi) continue;
-                int p = next[u - lo]++;
-                keys[p] = new EventKey(ts[e], items[e], p);
-                values[p] = vs[e];
+                var chunk = source.Events.ChunkAt(c);
+                var us = chunk.Users.Span; var items = chunk.Items.Span; var vs = chunk.Values.Span; var ts = chunk.Times.Span;
+                for (int e = 0; e < us.Length; e++)
+                {
+                    int local = us[e];
+                    if (local < llo || local >= lhi) continue;
+                    int u = userRemap is null ? local : userRemap[local];
+                    int p = next[u - lo]++;
+                    keys[p] = new EventKey(ts[e], itemRemap is null ? items[e] : itemRemap[items[e]], p);
+                    values[p] = vs[e];
+                }
             }
         }
         var (outItems, outValues, outTimes) = (scratch.OutItems, scratch.OutValues, scratch.OutTimes);
         var outFirst = firstTimes ? new List<long>() : null;
         int w = 0;
+        var pairsPerUser = new int[hi - lo];
         for (int u = lo; u < hi; u++)
         {
-            int s = (int)(start[u] - first), end = (int)(start[u + 1] - first);
+            int s = (int)(start[u - lo] - first), end = (int)(start[u - lo + 1] - first);
             keys.AsSpan(s, end - s).Sort();
             int userPairs = 0;
             for (int p = s; p < end;)
@@ -193,8 +249,57 @@ public static class PairAggregator
                 userPairs++;
                 p = q;
             }
-            pairsPerUser[u] = userPairs;
+            pairsPerUser[u - lo] = userPairs;
         }
-        return new Shard(outItems[..w], outValues[..w], outTimes[..w], outFirst?.ToArray());
+        return new PairShard(lo, pairsPerUser, outItems[..w], outValues[..w], outTimes[..w], outFirst?.ToArray());
+    }
+}
+
+/// <summary>
+/// One read task's events and how its dense ids map onto the run's (null: they are the run's). Both maps are sorted, so
+/// each remap is increasing, and a range of run users is a range of the source's own.
+/// </summary>
+/// <param name="Events">the task's events, ids its own.</param>
+/// <param name="UserRemap">its user index → the run's, or null.</param>
+/// <param name="ItemRemap">its item index → the run's, or null.</param>
+public sealed record PairSource(EventLog Events, int[]? UserRemap, int[]? ItemRemap)
+{
+    /// <summary>The run's user index of the source's user <paramref name="local"/>.</summary>
+    public int UserOf(int local) => UserRemap is null ? local : UserRemap[local];
+
+    /// <summary>The source's own users whose run indices lie in [lo, hi).</summary>
+    public (int Lo, int Hi) LocalRange(int lo, int hi)
+    {
+        if (UserRemap is null) return (Math.Min(lo, Events.UserCount), Math.Min(hi, Events.UserCount));
+        int a = LowerBound(UserRemap, lo), b = LowerBound(UserRemap, hi);
+        return (a, b);
+    }
+
+    private static int LowerBound(int[] sorted, int value)
+    {
+        int i = Array.BinarySearch(sorted, value);
+        return i >= 0 ? i : ~i;
+    }
+}
+
+/// <summary>The combined pairs of users <paramref name="Lo"/> … Lo + PairsPerUser.Length − 1, sorted by (user, item).</summary>
+/// <param name="Lo">the shard's first user (run index).</param>
+/// <param name="PairsPerUser">pairs of each of the shard's users.</param>
+/// <param name="Items">each pair's item (run index).</param>
+/// <param name="Values">each pair's combined strength.</param>
+/// <param name="Times">each pair's last event time.</param>
+/// <param name="FirstTimes">each pair's first event time, when asked for.</param>
+public sealed record PairShard(int Lo, int[] PairsPerUser, int[] Items, float[] Values, long[] Times, long[]? FirstTimes)
+{
+    public int Pairs => Items.Length;
+
+    /// <summary>Copies the shard's pairs into the run's arrays at <paramref name="at"/>; returns how many.</summary>
+    public int CopyTo(int at, int[] users, int[] items, float[] values, long[] times, long[]? firstTimes)
+    {
+        Items.CopyTo(items, at); Values.CopyTo(values, at); Times.CopyTo(times, at);
+        if (firstTimes is not null) (FirstTimes ?? throw new InvalidOperationException("the shard has no first times.")).CopyTo(firstTimes, at);
+        for (int u = 0, p = at; u < PairsPerUser.Length; u++)
+            for (int c = PairsPerUser[u]; c > 0; c--) users[p++] = Lo + u;
+        return Items.Length;
     }
 }

@@ -15,17 +15,24 @@ public static class JobInput
     /// <summary>Run date D reads D − lookback_days ≤ event date &lt; D, dates in the job's time zone.</summary>
     public static ReadWindow Window(DateOnly runDate, JobDefinition job, JobSettings settings) => new(runDate, settings.LookbackDays, job.Zone);
 
-    public static Task<ReadResult> ReadAsync(string inputDir, DateOnly runDate, JobDefinition job, JobSettings settings, CancellationToken ct)
+    /// <summary>
+    /// The read stage: the input listed and pruned here, its files read by <paramref name="executor"/>'s read tasks (on a
+    /// distributed executor's workers), or by DuckDB in this process under reader=duckdb.
+    /// </summary>
+    public static async Task<InputRead> ReadAsync(string inputDir, DateOnly runDate, JobDefinition job, JobSettings settings, IReadExecutor executor,
+        CancellationToken ct)
     {
         var window = Window(runDate, job, settings);
         var input = settings.Input;
         var rules = new EventRules(settings.EventWeights, 1f, input.HalfLifeDays, input.EpochUnitSymbol, input.SkipBadFiles);
         if (input.Reader == ReaderKind.DuckDb && LakeLocation.IsObjectStore(inputDir))
             throw new SettingsException("reader", $"reader=duckdb reads local files only (DuckDB's azure extension is not installed); read '{inputDir}' with reader=parquet.");
-        return input.Reader == ReaderKind.DuckDb
-            ? DuckDbInteractionReader.ReadAsync(inputDir, window, rules, ct)
-            : InteractionReader.ReadAsync(inputDir, window, rules, ct);
+        if (input.Reader == ReaderKind.DuckDb) return InMemoryRead.Of(await DuckDbInteractionReader.ReadAsync(inputDir, window, rules, ct));
+        return await executor.ReadAsync(await ReadPlan.CreateAsync(inputDir, window, rules, executor.ReadTasks, ct), ct);
     }
+
+    /// <summary>The read and pairs stages' executor: the run's, when it runs read tasks, else this process.</summary>
+    public static IReadExecutor ReadExecutor(Core.Execution.IExecutor? executor) => executor as IReadExecutor ?? LocalRead.Instance;
 
     /// <summary>
     /// Fails before anything is read when the input's id kinds (from one file's footer) differ from those the lake's
@@ -48,9 +55,9 @@ public static class JobInput
     private static string Name(IdKind kind) => kind == IdKind.String ? "STRING" : "INT64";
 
     /// <summary>A window without events is bad input; the error says what dates the input's events do have.</summary>
-    public static void RequireEvents(ReadResult read, DateOnly runDate, JobDefinition job, JobSettings settings)
+    public static void RequireEvents(ReadStats read, DateOnly runDate, JobDefinition job, JobSettings settings)
     {
-        if (read.Events.Count == 0)
+        if (read.RowsInWindow == 0)
             throw new LakeInputException(EmptyWindow.Explain(read, Window(runDate, job, settings), settings.Input.EpochUnitSymbol));
     }
 

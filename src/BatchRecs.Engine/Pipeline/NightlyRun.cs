@@ -65,12 +65,13 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             LogRepairs(await LakePublisher.RecordRunAsync(req.LakeDir, Record(RunStatus.Running, null), publishOptions, ct));
             await JobInput.CheckIdKindsAsync(req.InputDir, req.LakeDir, JobInput.Window(req.RunDate, req.Job, settings), ct);
             var stages = new StageTimer(metrics, log);
-            var read = await stages.TimeAsync(StageNames.Read, () => JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, settings, ct));
-            RecordInput(metrics, read);
-            JobInput.RequireEvents(read, req.RunDate, req.Job, settings);
-            inputRows = read.RowsInWindow;
+            var read = await stages.TimeAsync(StageNames.Read, () => JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, settings,
+                JobInput.ReadExecutor(req.Executor), ct));
+            RecordInput(metrics, read.Stats);
+            JobInput.RequireEvents(read.Stats, req.RunDate, req.Job, settings);
+            inputRows = read.Stats.RowsInWindow;
             // The events are released as soon as they are combined: from here on the run holds pairs, then matrices.
-            var pairs = PairsStage.Combine(stages, read, settings);
+            var pairs = PairsStage.Combine(stages, read, settings, ct);
             var (userIds, itemIds) = (pairs.UserIds, pairs.ItemIds);
             (users, items) = (pairs.UserIds.Count, pairs.ItemIds.Count);
             metrics[MetricNames.InputUsers] = users;
@@ -109,7 +110,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             metrics[MetricNames.TotalSeconds] = (DateTime.UtcNow - started).TotalSeconds;
             var record = Record(RunStatus.Succeeded, null);
             var publish = await stages.TimeAsync(StageNames.Publish, () => LakePublisher.PublishAsync(req.LakeDir, new PublishRequest(
-                record, rules.Users, itemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Files, read.Skipped,
+                record, rules.Users, itemIds, recs, "als", model.Factors, model.UserFactors, model.ItemFactors, read.Stats.Files, read.Stats.Skipped,
                 new ItemPropensities(propensity, counts), itemsFile, similar), publishOptions, ct));
             LogRepairs(publish.Repairs);
             checkpoints.Clear();
@@ -210,9 +211,8 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         public long Count { get; }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        public static PairsStage Combine(StageTimer stages, ReadResult read, JobSettings settings) =>
-            new(stages.Time(StageNames.Pairs, () => PairAggregator.Combine(read.Events, JobInput.Combine(settings), consume: true,
-                firstTimes: settings.Evaluation.FeedbackInput is not null)));
+        public static PairsStage Combine(StageTimer stages, InputRead read, JobSettings settings, CancellationToken ct) =>
+            new(stages.Time(StageNames.Pairs, () => read.Combine(JobInput.Combine(settings), firstTimes: settings.Evaluation.FeedbackInput is not null, ct)));
 
         /// <summary>
         /// Runs the evaluation on the pairs (when given), lays out the refit's matrix, builds the popularity fallback (when
@@ -309,7 +309,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         log.Event("run.index_choice", ("exact", choice.Exact), ("reason", choice.Reason));
     }
 
-    private void RecordInput(IDictionary<string, double> metrics, ReadResult read)
+    private void RecordInput(IDictionary<string, double> metrics, ReadStats read)
     {
         metrics[MetricNames.InputRowsRead] = read.RowsRead;
         metrics[MetricNames.InputRowsInWindow] = read.RowsInWindow;

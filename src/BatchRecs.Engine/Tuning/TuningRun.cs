@@ -51,9 +51,9 @@ public sealed class TuningRun(RunLog log)
             req = req with { LakeDir = remote.LocalDir };
         }
         var current = req.Job.ResolveSettings(req.Overrides, req.LakeDir);
-        var read = await JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, current, ct);
-        JobInput.RequireEvents(read, req.RunDate, req.Job, current);
-        var pairs = PairAggregator.Combine(read.Events, JobInput.Combine(current), consume: true);
+        var read = await JobInput.ReadAsync(req.InputDir, req.RunDate, req.Job, current, JobInput.ReadExecutor(req.Executor), ct);
+        JobInput.RequireEvents(read.Stats, req.RunDate, req.Job, current);
+        var pairs = read.Combine(JobInput.Combine(current), firstTimes: false, ct);
         var unbiased = current.Evaluation.UnbiasedInput is { } path ? await UnbiasedLogReader.ReadAsync(path, pairs.UserIds, pairs.ItemIds, ct) : null;
         // The propensity models' data, as a run reads it: trials with propensity=exposure or logged need them, and the
         // calibration chooses among the models the job has data for.

@@ -13,7 +13,7 @@ public static class EmptyWindow
 
     private const long MicrosPerDay = 86_400_000_000;
 
-    public static string Explain(ReadResult read, ReadWindow window, string epochUnit)
+    public static string Explain(ReadStats read, ReadWindow window, string epochUnit)
     {
         string head = $"no events in the run's window [{Date(window.FirstDay)}, {Date(window.RunDate)})";
         var times = read.Times ?? ObservedTimes.None;

@@ -20,17 +20,25 @@ public sealed record EventRules(
 /// <summary>A file left out under <see cref="EventRules.SkipBadFiles"/>, and why.</summary>
 public sealed record SkippedFile(string Path, string Reason);
 
-/// <summary>The outcome of reading an input directory.</summary>
-/// <param name="Times">the range of <c>event_time</c> over every row read, in the window or not (to explain an empty window;
-/// <see cref="DuckDbInteractionReader"/> leaves it null when the window has events).</param>
-/// <param name="Events">the events in the window, ids interned.</param>
+/// <summary>What reading an input directory found, apart from the events themselves.</summary>
 /// <param name="Files">every file read, with its rows (for the manifest).</param>
 /// <param name="PrunedFiles">files not opened because their partition lies outside the window.</param>
 /// <param name="RowsRead">rows read from the selected files.</param>
 /// <param name="RowsInWindow">rows whose time falls in the window.</param>
 /// <param name="Skipped">files skipped as bad input (with <c>skip_bad_files</c>), and why.</param>
+/// <param name="Times">the range of <c>event_time</c> over every row read, in the window or not (to explain an empty window;
+/// <see cref="DuckDbInteractionReader"/> leaves it null when the window has events).</param>
+public record ReadStats(IReadOnlyList<InputFileInfo> Files, int PrunedFiles, long RowsRead, long RowsInWindow, IReadOnlyList<SkippedFile> Skipped,
+    ObservedTimes? Times = null)
+{
+    /// <summary>The id columns' kinds in the files read (null: no file was read), and the first file read, which the
+    /// kinds are checked against when read tasks' outcomes are merged.</summary>
+    public (IdKind? Users, IdKind? Items, string? File) IdKinds { get; init; }
+}
+
+/// <summary>The outcome of reading an input directory: the events in the window, ids interned, and what the read found.</summary>
 public sealed record ReadResult(EventLog Events, IReadOnlyList<InputFileInfo> Files, int PrunedFiles, long RowsRead, long RowsInWindow,
-    IReadOnlyList<SkippedFile> Skipped, ObservedTimes? Times = null);
+    IReadOnlyList<SkippedFile> Skipped, ObservedTimes? Times = null) : ReadStats(Files, PrunedFiles, RowsRead, RowsInWindow, Skipped, Times);
 
 /// <summary>
 /// Reads the interaction log contract from Parquet files under a directory: <c>user_id</c>, <c>item_id</c>
@@ -55,13 +63,32 @@ public static class InteractionReader
     /// <param name="ct">cancels the read.</param>
     public static async Task<ReadResult> ReadAsync(string inputDir, ReadWindow window, EventRules rules, CancellationToken ct = default)
     {
-        var listing = await InputDirectory.ListAsync(inputDir, window, ct);
-        var selected = listing.Files;
-        int pruned = listing.Pruned;
-        if (selected.Count == 0)
-            throw new LakeInputException($"no Parquet files under '{inputDir}' fall in the window {window.FirstDay:yyyy-MM-dd} ≤ dt < {window.RunDate:yyyy-MM-dd} ({listing.Total} files listed in all).", inputDir);
-        var store = Storage.LakeLocation.StoreOf(inputDir);
+        var listing = await ListAsync(inputDir, window, ct);
+        return await ReadFilesAsync(listing.Files, Storage.LakeLocation.StoreOf(inputDir), window, rules, Environment.ProcessorCount, ct) with { PrunedFiles = listing.Pruned };
+    }
 
+    /// <summary>The input's files in the window (partitions outside it pruned); none is bad input.</summary>
+    public static async Task<InputListing> ListAsync(string inputDir, ReadWindow window, CancellationToken ct = default)
+    {
+        var listing = await InputDirectory.ListAsync(inputDir, window, ct);
+        if (listing.Files.Count == 0)
+            throw new LakeInputException($"no Parquet files under '{inputDir}' fall in the window {window.FirstDay:yyyy-MM-dd} ≤ dt < {window.RunDate:yyyy-MM-dd} ({listing.Total} files listed in all).", inputDir);
+        return listing;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="selected"/> (a read task's share of a listing, or all of it) in their order: the events in the
+    /// window, ids interned in maps of these files' own ids. <see cref="ReadStats.PrunedFiles"/> is 0 (the listing knows).
+    /// </summary>
+    /// <param name="selected">the files, in read order.</param>
+    /// <param name="store">the object store they are in, or null for local files.</param>
+    /// <param name="window">the event dates read.</param>
+    /// <param name="rules">how raw events become strengths.</param>
+    /// <param name="parallelism">files decoded at once.</param>
+    /// <param name="ct">cancels the read.</param>
+    public static async Task<ReadResult> ReadFilesAsync(IReadOnlyList<InputFile> selected, Storage.IObjectStore? store, ReadWindow window, EventRules rules,
+        int parallelism, CancellationToken ct = default)
+    {
         var (start, end) = window.Micros();
         var users = new IdCollector(UserColumn);
         var items = new IdCollector(ItemColumn);
@@ -82,7 +109,7 @@ public static class InteractionReader
         int next = 0;
         while (inFlight.Count > 0 || next < selected.Count)
         {
-            while (next < selected.Count && inFlight.Count < Environment.ProcessorCount)
+            while (next < selected.Count && inFlight.Count < Math.Max(1, parallelism))
             {
                 var file = selected[next++];
                 inFlight.Enqueue((file, Decode(file)));
@@ -115,7 +142,7 @@ public static class InteractionReader
         var (userMap, userRemap) = users.Finish();
         var (itemMap, itemRemap) = items.Finish();
         var log = events.Finish(userMap, userRemap, itemMap, itemRemap);
-        return new ReadResult(log, infos, pruned, rowsRead, log.Count, skipped, seen);
+        return new ReadResult(log, infos, 0, rowsRead, log.Count, skipped, seen) { IdKinds = (users.Kind, items.Kind, infos.FirstOrDefault()?.Path) };
     }
 
     /// <summary>Lets the files still being decoded finish (their outcome no longer matters) before the read fails.</summary>
