@@ -4,6 +4,7 @@ using BatchRecs.Core.Data;
 using BatchRecs.Core.Execution;
 using BatchRecs.Core.Index;
 using BatchRecs.Hangfire.Distributed;
+using BatchRecs.Lake.Input;
 
 namespace BatchRecs.Hangfire.Tests;
 
@@ -355,5 +356,136 @@ public sealed class DistributedRunTests(PostgresFixture pg)
         Assert.Equal(0, (await RunAsync(inputB, dir.Sub("lake-b-local"), null, job: "beta-job")).ExitCode);
         AssertSameFactors(dir.Sub("lake-a"), dir.Sub("lake-a-local"));
         AssertSameFactors(dir.Sub("lake-b"), dir.Sub("lake-b-local"));
+    }
+}
+
+/// <summary>
+/// The read and pairs stages on real worker processes: read tasks read their files on the workers, shard tasks combine
+/// their users' events from every read task's scratch file, and the coordinator only merges id maps and lays the shards
+/// out. Compared with the same input read and combined in one process, for several cuts of the files.
+/// </summary>
+[Collection("postgres")]
+public sealed class DistributedReadTests(PostgresFixture pg)
+{
+    private static readonly EventRules Rules = new(new Dictionary<string, float> { ["view"] = 1, ["purchase"] = 5 }, HalfLifeDays: 3);
+
+    private static void AssertSamePairs(InteractionLog expected, InteractionLog actual)
+    {
+        Assert.True(actual.SortedPairs);
+        Assert.Equal(Enumerable.Range(0, expected.UserCount).Select(expected.UserIds.ExternalAt), Enumerable.Range(0, actual.UserCount).Select(actual.UserIds.ExternalAt));
+        Assert.Equal(Enumerable.Range(0, expected.ItemCount).Select(expected.ItemIds.ExternalAt), Enumerable.Range(0, actual.ItemCount).Select(actual.ItemIds.ExternalAt));
+        Assert.Equal(expected.Users, actual.Users);
+        Assert.Equal(expected.Items, actual.Items);
+        Assert.Equal(expected.Values, actual.Values);
+        Assert.Equal(expected.Times, actual.Times);
+        Assert.Equal(expected.FirstTimes, actual.FirstTimes);
+    }
+
+    [Fact]
+    public async Task Read_and_shard_tasks_on_two_workers_give_the_pairs_of_one_process_for_any_cut_of_the_files()
+    {
+        using var dir = new TempDirectory("batchrecs-dread");
+        string input = dir.Sub("input");
+        var gen = await CliProcess.RunAsync("demo-data", "--out", input, "--users", "1500", "--items", "300", "--interactions", "30000",
+            "--days", "10", "--seed", "31", "--end-date", "2026-04-30");
+        Assert.True(gen.ExitCode == 0, gen.StdErr);
+        var window = new ReadWindow(new DateOnly(2026, 5, 1), 8);
+        var ct = CancellationToken.None;
+        var one = await LocalRead.Instance.ReadAsync(await ReadPlan.CreateAsync(input, window, Rules, 1), ct);
+        var expected = one.Combine(CombineRule.Sum, firstTimes: true, ct);
+        Assert.True(expected.Count > 10_000);
+
+        string cs = pg.Server.CreateDatabase();
+        using var engine = DistributedEngine.Connect(new StorageOptions(cs), dir.Sub("lake"), TimeSpan.FromMinutes(2));
+        var workers = Enumerable.Range(0, 2).Select(_ => CliProcess.Start(null, "worker", "--db", cs, "--threads", "1")).ToList();
+        try
+        {
+            foreach (int tasks in new[] { 1, 3, 8 })
+            {
+                var plan = await ReadPlan.CreateAsync(input, window, Rules, tasks);
+                Assert.Equal(tasks, plan.Tasks.Count);
+                var read = await engine.Executor.ReadAsync(plan, ct);
+                Assert.Equal(one.Stats.RowsRead, read.Stats.RowsRead);
+                Assert.Equal(one.Stats.RowsInWindow, read.Stats.RowsInWindow);
+                Assert.Equal(one.Stats.PrunedFiles, read.Stats.PrunedFiles);
+                Assert.Equal(one.Stats.Files.Select(f => (f.Path, f.Rows)), read.Stats.Files.Select(f => (f.Path, f.Rows)));
+                AssertSamePairs(expected, read.Combine(CombineRule.Sum, firstTimes: true, ct));
+            }
+            // Each read's scratch folder (the tasks' events and the shards) is gone once its pairs are laid out.
+            Assert.Empty(Directory.GetDirectories(Directory.GetDirectories(Path.Combine(dir.Sub("lake"), "_scratch")).Single()));
+
+            // Bad input on a worker is reported as a read in one process reports it: the first bad file in read order,
+            // named, as bad input (not a failed job retried).
+            var files = Directory.GetFiles(input, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+            string early = files.First(f => f.Contains("dt=2026-04-25")), late = files.First(f => f.Contains("dt=2026-04-29"));
+            await File.WriteAllTextAsync(early, "not parquet");
+            await File.WriteAllTextAsync(late, "not parquet either");
+            var e = await Assert.ThrowsAsync<LakeInputException>(async () => await engine.Executor.ReadAsync(await ReadPlan.CreateAsync(input, window, Rules, 8), ct));
+            Assert.Contains(early, e.Message);
+            Assert.Contains("not a readable Parquet file", e.Message);
+        }
+        finally
+        {
+            foreach (var w in workers)
+            {
+                try { if (!w.HasExited) w.Kill(entireProcessTree: true); w.WaitForExit(10_000); } catch (InvalidOperationException) { }
+                w.Dispose();
+            }
+        }
+    }
+}
+
+/// <summary>The read and shard tasks' bodies and scratch files, without Hangfire: strings ids, several files a day.</summary>
+public sealed class ReadTaskFilesTests
+{
+    [Fact]
+    public async Task Parts_written_by_read_tasks_and_combined_by_shard_tasks_give_the_pairs_of_one_process()
+    {
+        using var dir = new TempDirectory("batchrecs-readfiles");
+        string input = dir.Sub("input");
+        var rng = new Random(5);
+        for (int day = 20; day <= 29; day++)
+            for (int f = 0; f < 2; f++)
+            {
+                int n = 300 + rng.Next(300);
+                var userIds = Enumerable.Range(0, n).Select(_ => $"user-{rng.Next(200)}").ToArray();
+                var itemIds = Enumerable.Range(0, n).Select(_ => $"item-{rng.Next(50)}").ToArray();
+                var times = Enumerable.Range(0, n).Select(_ => new DateTimeOffset(2026, 4, day, rng.Next(3), 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds() * 1000).ToArray();
+                string path = Path.Combine(input, $"dt=2026-04-{day}", $"part-{f}.parquet");
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                await InteractionWriter.WriteFileAsync(path, new InteractionColumns(null, userIds, null, itemIds, times), Enumerable.Range(0, n).ToArray());
+            }
+        var window = new ReadWindow(new DateOnly(2026, 5, 1), 9);
+        var rules = new EventRules(HalfLifeDays: 2);
+        var ct = CancellationToken.None;
+        var expected = (await LocalRead.Instance.ReadAsync(await ReadPlan.CreateAsync(input, window, rules, 1), ct)).Combine(CombineRule.Last, true, ct);
+
+        var plan = await ReadPlan.CreateAsync(input, window, rules, 5);
+        string step = dir.Sub("step");
+        ReadTaskFiles.WritePlan(step, plan);
+        var tasks = new BlockTasks(new BlockTaskCache(), new BlockTaskHooks(TimeSpan.Zero));
+        for (int t = 0; t < plan.Tasks.Count; t++) tasks.Read(step, t, ct);
+        var parts = Enumerable.Range(0, plan.Tasks.Count).Select(t => ReadTaskFiles.ReadSummary(step, t)).ToList();
+        Assert.All(parts, p => Assert.Null(p.Failure));
+        var (_, users, items, userRemaps, itemRemaps) = InputRead.Merge(parts.Select(p => p.Stats).ToList(), parts.Select(p => p.Users).ToList(),
+            parts.Select(p => p.Items).ToList(), plan.PrunedFiles);
+        ReadTaskFiles.WriteRemaps(step, userRemaps, itemRemaps, parts.Select(p => new ReadTaskFiles.PartLayout(p.Offsets, p.Users.Count, p.Items.Count)).ToList(),
+            CombineRule.Last, firstTimes: true);
+        // Three shards of users; each reads only its users' events from every part.
+        int[] cuts = [0, 37, 120, users.Count];
+        var u = new int[expected.Count]; var i = new int[expected.Count]; var v = new float[expected.Count]; var time = new long[expected.Count]; var first = new long[expected.Count];
+        for (int s = 0, at = 0; s < 3; s++)
+        {
+            tasks.CombineShard(step, s, cuts[s], cuts[s + 1], ct);
+            ReadTaskFiles.ReadShardInto(step, s, cuts[s], at, u, i, v, time, first);
+            at += ReadTaskFiles.ShardPairs(step, s);
+        }
+        Assert.Equal(Enumerable.Range(0, expected.UserCount).Select(expected.UserIds.StringAt), Enumerable.Range(0, users.Count).Select(users.StringAt));
+        Assert.Equal(Enumerable.Range(0, expected.ItemCount).Select(expected.ItemIds.StringAt), Enumerable.Range(0, items.Count).Select(items.StringAt));
+        Assert.Equal(expected.Users, u);
+        Assert.Equal(expected.Items, i);
+        Assert.Equal(expected.Values, v);
+        Assert.Equal(expected.Times, time);
+        Assert.Equal(expected.FirstTimes, first);
     }
 }

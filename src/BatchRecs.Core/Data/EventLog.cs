@@ -83,6 +83,11 @@ public sealed class EventLog
         public static Chunk New() => new(new int[ChunkSize], new int[ChunkSize], new float[ChunkSize], new long[ChunkSize]);
     }
 
+    private static readonly IdMap NoIds = IdMap.FromInt64([]);
+
+    /// <summary>A log of no events and no ids.</summary>
+    public static EventLog Empty => new(NoIds, NoIds, [], 0);
+
     /// <summary>
     /// Appends events with provisional dense ids (a reader interns ids in the order it meets them), and finishes by mapping
     /// the provisional ids onto the final sorted maps.
@@ -131,6 +136,12 @@ public sealed class EventLog
             });
             return new EventLog(userIds, itemIds, _chunks, count);
         }
+
+        /// <summary>
+        /// The finished log of a slice of a read task's events, ids the task's own and without maps: it is combined through
+        /// the task's remaps (<see cref="PairSource"/>), which a shard task reads with it.
+        /// </summary>
+        public EventLog FinishSlice() => new(NoIds, NoIds, _chunks, Count);
     }
 }
 

@@ -180,7 +180,10 @@ public static class PairAggregator
     }
 
     /// <summary>Contiguous user ranges of about <paramref name="shardEvents"/> events each (a heavier user is a shard alone).</summary>
-    private static List<(int Lo, int Hi)> Shards(long[] start, int users, int shardEvents)
+    /// <param name="start">start[u] = events of users before u (length users + 1).</param>
+    /// <param name="users">the users.</param>
+    /// <param name="shardEvents">events per shard.</param>
+    public static List<(int Lo, int Hi)> Shards(long[] start, int users, int shardEvents)
     {
         var shards = new List<(int, int)>();
         int lo = 0;
@@ -270,7 +273,9 @@ public sealed record PairSource(EventLog Events, int[]? UserRemap, int[]? ItemRe
     /// <summary>The source's own users whose run indices lie in [lo, hi).</summary>
     public (int Lo, int Hi) LocalRange(int lo, int hi)
     {
-        if (UserRemap is null) return (Math.Min(lo, Events.UserCount), Math.Min(hi, Events.UserCount));
+        if (UserRemap is null)
+            return Events.UserCount > 0 || Events.Count == 0 ? (Math.Min(lo, Events.UserCount), Math.Min(hi, Events.UserCount))
+                : throw new InvalidOperationException("a slice without id maps is combined through its remaps.");
         int a = LowerBound(UserRemap, lo), b = LowerBound(UserRemap, hi);
         return (a, b);
     }

@@ -30,6 +30,47 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
         BlockTaskFiles.WriteLists(stepDir, block, step.ScoreBlock(new RowBlock(block, start, end), index));
     }
 
+    /// <summary>
+    /// Reads one read task's files of a distributed read (<see cref="ReadTaskFiles"/>): their events grouped by the task's
+    /// own users, and its id maps. Bad input is the task's outcome, not its failure: the coordinator reports the first
+    /// in read order, as a read in one process does.
+    /// </summary>
+    [DisplayName("read task {1} of {0}")]
+    [Queue(Queue)]
+    public void Read(string stepDir, int task, CancellationToken cancellationToken)
+    {
+        if (ScratchArea.Exists(BlockTaskFiles.BlockOutput(stepDir, task))) return;
+        hooks.BeforeBlock?.Invoke(stepDir, task, cancellationToken);
+        var plan = ReadTaskFiles.ReadPlan(stepDir);
+        Lake.Input.ReadResult read;
+        try { read = plan.ReadTaskAsync(task, 1, cancellationToken).GetAwaiter().GetResult(); }
+        catch (Lake.Input.LakeInputException e)
+        {
+            ReadTaskFiles.WriteFailure(stepDir, task, e);
+            return;
+        }
+        ReadTaskFiles.WritePart(stepDir, task, read);
+    }
+
+    /// <summary>Combines one shard of users' events, read from every read task's file, into their pairs.</summary>
+    [DisplayName("pairs shard {1} of {0}")]
+    [Queue(Queue)]
+    public void CombineShard(string stepDir, int shard, int lo, int hi, CancellationToken cancellationToken)
+    {
+        if (ScratchArea.Exists(BlockTaskFiles.BlockOutput(ReadTaskFiles.ShardDir(stepDir), shard))) return;
+        hooks.BeforeBlock?.Invoke(stepDir, shard, cancellationToken);
+        var (rule, firstTimes, userRemaps, itemRemaps) = ReadTaskFiles.ReadRemaps(stepDir);
+        var sources = new List<PairSource>(userRemaps.Length);
+        for (int t = 0; t < userRemaps.Length; t++)
+        {
+            var probe = new PairSource(EventLog.Empty, userRemaps[t], itemRemaps[t]);
+            var (llo, lhi) = probe.LocalRange(lo, hi);
+            if (llo < lhi) sources.Add(probe with { Events = ReadTaskFiles.ReadEvents(stepDir, t, llo, lhi) });
+        }
+        var start = PairAggregator.CountPerUser(sources, lo, hi);
+        ReadTaskFiles.WriteShard(stepDir, shard, PairAggregator.CombineShard(sources, lo, hi, start, rule, firstTimes));
+    }
+
     [DisplayName("ALS block {2} of {0}")]
     [Queue(Queue)]
     public void Solve(string stepDir, string csrPath, int block, int start, int end, CancellationToken cancellationToken)

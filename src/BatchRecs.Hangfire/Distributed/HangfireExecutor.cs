@@ -43,7 +43,7 @@ public sealed class DistributedStats
 /// gets a fresh job; a block that failed for good fails the run. A step that waits logs its blocks done, running and
 /// queued. A cancelled or failed step deletes its blocks' jobs and its scratch files before it throws.
 /// </remarks>
-public sealed class HangfireExecutor : IExecutor, IDisposable
+public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDisposable
 {
     private readonly JobStorage _storage;
     private readonly string _scratchDir;
@@ -133,6 +133,93 @@ public sealed class HangfireExecutor : IExecutor, IDisposable
         }, "scoring", cancellationToken);
         TryDelete(stepDir);
         return all;
+    }
+
+    /// <summary>Read tasks per worker thread serving the blocks queue (this host's cores while none is seen).</summary>
+    public int ReadTasks => 2 * WorkerThreads();
+
+    private int WorkerThreads()
+    {
+        int threads = Servers(_storage.GetMonitoringApi()).Threads;
+        return threads == 0 ? Environment.ProcessorCount : threads;
+    }
+
+    /// <summary>
+    /// Runs the plan's read tasks on the workers: each reads its files and writes its events, grouped by its own users,
+    /// to the scratch area. The coordinator reads back only what each found and its id maps (and each user's event
+    /// count), merges the maps, and never holds an event: the events go from the workers' reads to the shard tasks of
+    /// <see cref="Lake.Input.InputRead.Combine"/>.
+    /// </summary>
+    public Task<Lake.Input.InputRead> ReadAsync(Lake.Input.ReadPlan plan, CancellationToken ct)
+    {
+        ScratchArea.CreateDirectory(_scratchDir);
+        string stepDir = Path.Combine(_scratchDir, $"read-{Interlocked.Increment(ref _sequence):D5}");
+        Stats.BytesWritten += ReadTaskFiles.WritePlan(stepDir, plan);
+        string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Read(stepDir, b.Index, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
+        var pending = Enumerable.Range(0, plan.Tasks.Count).ToDictionary(t => t, t => new BlockJob(new RowBlock(t, 0, 0), Enqueue(new RowBlock(t, 0, 0))));
+        var parts = new ReadTaskFiles.PartSummary[plan.Tasks.Count];
+        try
+        {
+            Await(pending, stepDir, Enqueue, t => parts[t] = ReadTaskFiles.ReadSummary(stepDir, t), "read", ct);
+            if (parts.FirstOrDefault(p => p.Failure is not null) is { } failed) throw failed.Failure!;
+            var (stats, users, items, userRemaps, itemRemaps) = Lake.Input.InputRead.Merge(parts.Select(p => p.Stats).ToList(),
+                parts.Select(p => p.Users).ToList(), parts.Select(p => p.Items).ToList(), plan.PrunedFiles);
+            // The tasks' own maps go: the shard tasks need each task's users' event counts and the remaps.
+            var layout = parts.Select(p => new ReadTaskFiles.PartLayout(p.Offsets, p.Users.Count, p.Items.Count)).ToArray();
+            return Task.FromResult<Lake.Input.InputRead>(new ScratchRead(this, stepDir, stats, users, items, userRemaps, itemRemaps, layout));
+        }
+        catch
+        {
+            TryDelete(stepDir);
+            throw;
+        }
+    }
+
+    /// <summary>The read tasks' events in the scratch area, combined by shard tasks on the workers.</summary>
+    private sealed class ScratchRead(HangfireExecutor executor, string stepDir, Lake.Input.ReadStats stats, IdMap users, IdMap items, int[]?[] userRemaps,
+        int[]?[] itemRemaps, ReadTaskFiles.PartLayout[] parts) : Lake.Input.InputRead(stats, users, items, userRemaps, itemRemaps)
+    {
+        private ReadTaskFiles.PartLayout[]? _parts = parts;
+
+        public override InteractionLog Combine(CombineRule rule, bool firstTimes, CancellationToken ct)
+        {
+            var parts = _parts ?? throw new InvalidOperationException("the read's events were already combined.");
+            _parts = null;
+            try { return executor.CombineShards(stepDir, parts, UserIds, ItemIds, UserRemaps, ItemRemaps, rule, firstTimes, ct); }
+            finally { TryDelete(stepDir); }
+        }
+    }
+
+    /// <summary>
+    /// The pairs stage on the workers: users cut into contiguous shards of about equal events (a few per worker thread),
+    /// each combined by a shard task from every read task's file; the coordinator lays the shards' pairs out in order.
+    /// </summary>
+    private InteractionLog CombineShards(string stepDir, ReadTaskFiles.PartLayout[] parts, IdMap users, IdMap items, int[]?[] userRemaps, int[]?[] itemRemaps,
+        CombineRule rule, bool firstTimes, CancellationToken ct)
+    {
+        var start = new long[users.Count + 1];
+        for (int t = 0; t < parts.Length; t++)
+        {
+            var (offsets, remap) = (parts[t].Offsets, userRemaps[t]);
+            for (int u = 0; u + 1 < offsets.Length; u++) start[(remap is null ? u : remap[u]) + 1] += offsets[u + 1] - offsets[u];
+        }
+        for (int u = 0; u < users.Count; u++) start[u + 1] += start[u];
+        long events = start[^1];
+        int shardEvents = (int)Math.Clamp(events / (4L * WorkerThreads()), 1 << 18, 1 << 23);
+        var shards = PairAggregator.Shards(start, users.Count, shardEvents);
+        Stats.BytesWritten += ReadTaskFiles.WriteRemaps(stepDir, userRemaps, itemRemaps, parts, rule, firstTimes);
+        string shardDir = ReadTaskFiles.ShardDir(stepDir);
+        ScratchArea.CreateDirectory(shardDir);
+        string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.CombineShard(stepDir, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
+        var pending = shards.Select((s, i) => new RowBlock(i, s.Lo, s.Hi)).ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
+        var counts = new int[shards.Count];
+        Await(pending, shardDir, Enqueue, s => counts[s] = ReadTaskFiles.ShardPairs(stepDir, s), "pairs", ct);
+        int n = checked((int)counts.Sum(c => (long)c));
+        var (pairUsers, pairItems, values, times) = (new int[n], new int[n], new float[n], new long[n]);
+        var first = firstTimes ? new long[n] : null;
+        for (int s = 0, at = 0; s < shards.Count; at += counts[s], s++)
+            ReadTaskFiles.ReadShardInto(stepDir, s, shards[s].Lo, at, pairUsers, pairItems, values, times, first);
+        return new InteractionLog(users, items, pairUsers, pairItems, values, times) { SortedPairs = true, FirstTimes = first };
     }
 
     /// <summary>One block of a step and the jobs made for it (the current one last).</summary>

@@ -1,0 +1,232 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using BatchRecs.Core.Data;
+using BatchRecs.Lake.Input;
+using BatchRecs.Lake.Scratch;
+
+namespace BatchRecs.Hangfire.Distributed;
+
+/// <summary>
+/// The scratch area of a distributed read and pairs stage, beside the half-steps' (<see cref="BlockTaskFiles"/>):
+/// <code>
+/// read-NNNNN/input.bin        the read plan (JSON)
+/// read-NNNNN/block-TTTTT.bin  read task T's outcome: what it found, its own id maps, its events grouped by its users
+/// read-NNNNN/remaps.bin       each task's user and item index → the run's (the coordinator's merge), and the combine rule
+/// read-NNNNN/shards/block-SSSSS.bin  shard task S's combined pairs
+/// </code>
+/// A read task's events are written grouped by its own users (stable: in read order within a user), with each user's
+/// offset, so a shard task reads just its users' events from every task's file (ranged reads on object storage).
+/// </summary>
+public static class ReadTaskFiles
+{
+    public static string RemapsPath(string stepDir) => Path.Combine(stepDir, "remaps.bin");
+
+    public static string ShardDir(string stepDir) => Path.Combine(stepDir, "shards");
+
+    public static long WritePlan(string stepDir, ReadPlan plan)
+    {
+        string path = BlockTaskFiles.StepInputPath(stepDir);
+        BinaryArrays.Write(path, w => w.Write(plan.ToJson()));
+        return ScratchArea.Length(path);
+    }
+
+    public static ReadPlan ReadPlan(string stepDir) => BinaryArrays.Read(BlockTaskFiles.StepInputPath(stepDir), r => Lake.Input.ReadPlan.FromJson(r.ReadString()));
+
+    /// <summary>What a read task found (its events are in the arrays after it).</summary>
+    private sealed record Found(List<InputFileInfo> Files, long RowsRead, long RowsInWindow, List<SkippedFile> Skipped, TimeRange? Timestamps, TimeRange? Epochs,
+        IdKind? UserKind, IdKind? ItemKind, string? KindFile, string? Error, string? ErrorFile, string? ErrorColumn);
+
+    /// <summary>A read task's outcome: its events grouped by its users, or the bad input it met.</summary>
+    public static void WritePart(string stepDir, int task, ReadResult read)
+    {
+        var events = read.Events;
+        int users = events.UserCount;
+        var offsets = new long[users + 1];
+        for (int c = 0; c < events.Chunks; c++)
+            foreach (int u in events.ChunkAt(c).Users.Span) offsets[u + 1]++;
+        for (int u = 0; u < users; u++) offsets[u + 1] += offsets[u];
+        var next = offsets[..^1];
+        var items = new int[events.Count]; var values = new float[events.Count]; var times = new long[events.Count];
+        for (int c = 0; c < events.Chunks; c++)
+        {
+            var chunk = events.ChunkAt(c);
+            var us = chunk.Users.Span; var its = chunk.Items.Span; var vs = chunk.Values.Span; var ts = chunk.Times.Span;
+            for (int e = 0; e < us.Length; e++)
+            {
+                long p = next[us[e]]++;
+                items[p] = its[e]; values[p] = vs[e]; times[p] = ts[e];
+            }
+        }
+        var found = new Found(read.Files.ToList(), read.RowsRead, read.RowsInWindow, read.Skipped.ToList(), read.Times?.Timestamps, read.Times?.Epochs,
+            read.IdKinds.Users, read.IdKinds.Items, read.IdKinds.File, null, null, null);
+        BinaryArrays.Write(BlockTaskFiles.BlockOutput(stepDir, task), w =>
+        {
+            w.Write(JsonSerializer.Serialize(found));
+            WriteIds(w, events.UserIds);
+            WriteIds(w, events.ItemIds);
+            w.WriteArray<long>(offsets);
+            w.WriteArray<int>(items);
+            w.WriteArray<float>(values);
+            w.WriteArray<long>(times);
+        });
+    }
+
+    /// <summary>A read task that met bad input: the coordinator fails the run with it (the first in read order).</summary>
+    public static void WriteFailure(string stepDir, int task, LakeInputException e) =>
+        BinaryArrays.Write(BlockTaskFiles.BlockOutput(stepDir, task), w =>
+            w.Write(JsonSerializer.Serialize(new Found([], 0, 0, [], null, null, null, null, null, e.Message, e.File, e.Column))));
+
+    /// <summary>What the coordinator keeps of a read task: what it found, its id maps and its events per user (not the events).</summary>
+    public sealed record PartSummary(ReadStats Stats, IdMap Users, IdMap Items, long[] Offsets, LakeInputException? Failure);
+
+    /// <summary>What the shard tasks' planning needs of a read task: its users' event offsets and its id counts.</summary>
+    public sealed record PartLayout(long[] Offsets, int Users, int Items);
+
+    public static PartSummary ReadSummary(string stepDir, int task) => BinaryArrays.Read(BlockTaskFiles.BlockOutput(stepDir, task), r =>
+    {
+        var found = JsonSerializer.Deserialize<Found>(r.ReadString())!;
+        var empty = IdMap.FromInt64([]);
+        if (found.Error is not null) return new PartSummary(new ReadStats([], 0, 0, 0, []), empty, empty, [0], new LakeInputException(found.Error, found.ErrorFile, found.ErrorColumn));
+        var stats = new ReadStats(found.Files, 0, found.RowsRead, found.RowsInWindow, found.Skipped, new ObservedTimes(found.Timestamps, found.Epochs))
+        {
+            IdKinds = (found.UserKind, found.ItemKind, found.KindFile),
+        };
+        return new PartSummary(stats, ReadIds(r), ReadIds(r), r.ReadArray<long>(), null);
+    });
+
+    /// <summary>
+    /// The events of the task's users <paramref name="lo"/> ≤ u &lt; <paramref name="hi"/> (its own indices), read from its file
+    /// alone: the users column is rebuilt from the offsets.
+    /// </summary>
+    public static EventLog ReadEvents(string stepDir, int task, int lo, int hi)
+    {
+        using var r = BinaryArrays.OpenRead(BlockTaskFiles.BlockOutput(stepDir, task));
+        r.ReadString();
+        SkipIds(r); SkipIds(r);
+        long offsetsAt = r.BaseStream.Position;
+        long users = r.ReadInt64();
+        if (lo < 0 || hi > users - 1 || lo > hi) throw new InvalidDataException($"{BlockTaskFiles.BlockOutput(stepDir, task)}: users {lo}–{hi} outside the part.");
+        var offsets = new long[hi - lo + 1];
+        r.BaseStream.Position = offsetsAt + 8 + 8L * lo;
+        r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(offsets.AsSpan()));
+        long first = offsets[0], end = offsets[^1];
+        r.BaseStream.Position = offsetsAt + 8 + 8L * users;
+        int n = checked((int)(end - first));
+        var items = ReadSlice<int>(r, first, n);
+        var values = ReadSlice<float>(r, first, n);
+        var times = ReadSlice<long>(r, first, n);
+        var log = new EventLog.Builder();
+        for (int u = lo, e = 0; u < hi; u++)
+            for (long c = offsets[u - lo + 1] - offsets[u - lo]; c > 0; c--, e++) log.Add(u, items[e], values[e], times[e]);
+        return log.FinishSlice();
+    }
+
+    /// <summary>Reads elements [first, first + n) of the array at the reader's position and leaves it past the whole array.</summary>
+    private static T[] ReadSlice<T>(BinaryReader r, long first, int n) where T : unmanaged
+    {
+        long at = r.BaseStream.Position, length = r.ReadInt64();
+        int size = Marshal.SizeOf<T>();
+        var slice = new T[n];
+        r.BaseStream.Position = at + 8 + first * size;
+        r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(slice.AsSpan()));
+        r.BaseStream.Position = at + 8 + length * size;
+        return slice;
+    }
+
+    /// <summary>Ids as a kind byte, then INT64 ids, or STRING ids as one UTF-8 blob and each id's end.</summary>
+    private static void WriteIds(BinaryWriter w, IdMap ids)
+    {
+        w.Write((byte)ids.Kind);
+        if (ids.Kind == IdKind.Int64) { w.WriteArray(ids.Int64Ids); return; }
+        var ends = new int[ids.Count];
+        var blob = new List<byte>();
+        for (int i = 0; i < ids.Count; i++)
+        {
+            blob.AddRange(Encoding.UTF8.GetBytes(ids.StringAt(i)));
+            ends[i] = blob.Count;
+        }
+        w.WriteArray<byte>(CollectionsMarshal.AsSpan(blob));
+        w.WriteArray<int>(ends);
+    }
+
+    private static IdMap ReadIds(BinaryReader r)
+    {
+        if ((IdKind)r.ReadByte() == IdKind.Int64) return IdMap.FromInt64(r.ReadArray<long>());
+        var blob = r.ReadArray<byte>();
+        var ends = r.ReadArray<int>();
+        var ids = new string[ends.Length];
+        for (int i = 0, start = 0; i < ids.Length; start = ends[i], i++) ids[i] = Encoding.UTF8.GetString(blob, start, ends[i] - start);
+        return IdMap.FromStrings(ids);
+    }
+
+    private static void SkipIds(BinaryReader r)
+    {
+        if ((IdKind)r.ReadByte() == IdKind.Int64) { Skip(r, sizeof(long)); return; }
+        Skip(r, 1); // the UTF-8 blob
+        Skip(r, sizeof(int)); // each id's end
+    }
+
+    private static void Skip(BinaryReader r, int size)
+    {
+        long n = r.ReadInt64(); // read before the position is taken
+        r.BaseStream.Position += n * size;
+    }
+
+    /// <summary>The coordinator's merge for the shard tasks: each task's user and item remap (identity written out), and the combine rule.</summary>
+    public static long WriteRemaps(string stepDir, IReadOnlyList<int[]?> userRemaps, IReadOnlyList<int[]?> itemRemaps, IReadOnlyList<PartLayout> parts,
+        CombineRule rule, bool firstTimes)
+    {
+        string path = RemapsPath(stepDir);
+        BinaryArrays.Write(path, w =>
+        {
+            w.Write((int)rule); w.Write(firstTimes); w.Write(parts.Count);
+            for (int t = 0; t < parts.Count; t++)
+            {
+                w.WriteArray<int>(userRemaps[t] ?? Identity(parts[t].Users));
+                w.WriteArray<int>(itemRemaps[t] ?? Identity(parts[t].Items));
+            }
+        });
+        return ScratchArea.Length(path);
+    }
+
+    private static int[] Identity(int n) => Enumerable.Range(0, n).ToArray();
+
+    public static (CombineRule Rule, bool FirstTimes, int[][] UserRemaps, int[][] ItemRemaps) ReadRemaps(string stepDir) => BinaryArrays.Read(RemapsPath(stepDir), r =>
+    {
+        var rule = (CombineRule)r.ReadInt32(); bool first = r.ReadBoolean(); int tasks = r.ReadInt32();
+        var users = new int[tasks][]; var items = new int[tasks][];
+        for (int t = 0; t < tasks; t++) { users[t] = r.ReadArray<int>(); items[t] = r.ReadArray<int>(); }
+        return (rule, first, users, items);
+    });
+
+    public static void WriteShard(string stepDir, int shard, PairShard pairs) =>
+        BinaryArrays.Write(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), w =>
+        {
+            w.Write(pairs.Lo); w.Write(pairs.Pairs); w.Write(pairs.FirstTimes is not null);
+            w.WriteArray<int>(pairs.PairsPerUser);
+            w.WriteArray<int>(pairs.Items);
+            w.WriteArray<float>(pairs.Values);
+            w.WriteArray<long>(pairs.Times);
+            if (pairs.FirstTimes is not null) w.WriteArray<long>(pairs.FirstTimes);
+        });
+
+    /// <summary>A shard's pair count (its file's header).</summary>
+    public static int ShardPairs(string stepDir, int shard) => BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), r => { r.ReadInt32(); return r.ReadInt32(); });
+
+    /// <summary>Reads shard <paramref name="shard"/>'s pairs straight into the run's arrays at <paramref name="at"/>.</summary>
+    public static void ReadShardInto(string stepDir, int shard, int lo, int at, int[] users, int[] items, float[] values, long[] times, long[]? firstTimes)
+    {
+        string path = BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard);
+        using var r = BinaryArrays.OpenRead(path);
+        int shardLo = r.ReadInt32(), n = r.ReadInt32();
+        bool hasFirst = r.ReadBoolean();
+        if (shardLo != lo || (firstTimes is not null && !hasFirst)) throw new InvalidDataException($"{path}: shard {shard} has the wrong shape.");
+        var perUser = r.ReadArray<int>();
+        if (!r.ReadArrayInto(items.AsSpan(at, n)) || !r.ReadArrayInto(values.AsSpan(at, n)) || !r.ReadArrayInto(times.AsSpan(at, n))
+            || (firstTimes is not null && !r.ReadArrayInto(firstTimes.AsSpan(at, n))))
+            throw new InvalidDataException($"{path}: shard {shard} has the wrong shape.");
+        for (int u = 0, p = at; u < perUser.Length; u++)
+            for (int c = perUser[u]; c > 0; c--) users[p++] = lo + u;
+    }
+}
