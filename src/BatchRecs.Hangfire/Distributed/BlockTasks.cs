@@ -50,7 +50,16 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
             return;
         }
         ReadTaskFiles.WritePart(stepDir, task, read);
+        read = null!;
+        ReleaseTaskMemory();
     }
+
+    /// <summary>
+    /// Hands a read or shard task's working memory (hundreds of megabytes of large arrays, garbage once its output is
+    /// written) back to the system before the worker's next task: the GC let it pile up under the half-steps' CSR cache
+    /// (a 100M-interaction night's workers reached 4.4–5.0 GB with it, 2.6–2.8 GB before read tasks).
+    /// </summary>
+    private static void ReleaseTaskMemory() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
     /// <summary>Combines one shard of users' events, read from every read task's file, into their pairs.</summary>
     [DisplayName("pairs shard {1} of {0}")]
@@ -69,6 +78,8 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
         }
         var start = PairAggregator.CountPerUser(sources, lo, hi);
         ReadTaskFiles.WriteShard(stepDir, shard, PairAggregator.CombineShard(sources, lo, hi, start, rule, firstTimes));
+        sources.Clear();
+        ReleaseTaskMemory();
     }
 
     [DisplayName("ALS block {2} of {0}")]
