@@ -66,4 +66,20 @@ public class CsrMatrixTests
             if (b > 0) Assert.Equal(parts[b - 1].End, parts[b].Start);
         }
     }
+
+    [Fact]
+    public void A_split_put_back_together_is_the_matrix_it_was_split_from()
+    {
+        var rng = new Random(12);
+        var r = Enumerable.Range(0, 3000).Select(_ => rng.Next(60)).ToArray();
+        var c = Enumerable.Range(0, 3000).Select(_ => rng.Next(45)).ToArray();
+        var whole = CsrMatrix.FromEntries(60, 45, r, c, Enumerable.Range(0, 3000).Select(e => (float)e).ToArray());
+        var mask = Enumerable.Range(0, whole.NonZeros).Select(_ => rng.Next(4) == 0).ToArray();
+        var union = whole.WhereEntries(e => !mask[e]).Union(whole.WhereEntries(e => mask[e]));
+        Assert.Equal(whole.RowPtr, union.RowPtr);
+        Assert.Equal(whole.ColIdx, union.ColIdx);
+        Assert.Equal(whole.Values, union.Values);
+        Assert.Throws<ArgumentException>(() => whole.Union(whole.WhereEntries(e => e == 7)));
+        Assert.Throws<ArgumentException>(() => whole.Union(new CsrMatrix(61, 45, new int[62], [], [])));
+    }
 }
