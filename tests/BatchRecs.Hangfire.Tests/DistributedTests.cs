@@ -369,18 +369,6 @@ public sealed class DistributedReadTests(PostgresFixture pg)
 {
     private static readonly EventRules Rules = new(new Dictionary<string, float> { ["view"] = 1, ["purchase"] = 5 }, HalfLifeDays: 3);
 
-    private static void AssertSamePairs(InteractionLog expected, InteractionLog actual)
-    {
-        Assert.True(actual.SortedPairs);
-        Assert.Equal(Enumerable.Range(0, expected.UserCount).Select(expected.UserIds.ExternalAt), Enumerable.Range(0, actual.UserCount).Select(actual.UserIds.ExternalAt));
-        Assert.Equal(Enumerable.Range(0, expected.ItemCount).Select(expected.ItemIds.ExternalAt), Enumerable.Range(0, actual.ItemCount).Select(actual.ItemIds.ExternalAt));
-        Assert.Equal(expected.Users, actual.Users);
-        Assert.Equal(expected.Items, actual.Items);
-        Assert.Equal(expected.Values, actual.Values);
-        Assert.Equal(expected.Times, actual.Times);
-        Assert.Equal(expected.FirstTimes, actual.FirstTimes);
-    }
-
     [Fact]
     public async Task Read_and_shard_tasks_on_two_workers_give_the_pairs_of_one_process_for_any_cut_of_the_files()
     {
@@ -409,7 +397,7 @@ public sealed class DistributedReadTests(PostgresFixture pg)
                 Assert.Equal(one.Stats.RowsInWindow, read.Stats.RowsInWindow);
                 Assert.Equal(one.Stats.PrunedFiles, read.Stats.PrunedFiles);
                 Assert.Equal(one.Stats.Files.Select(f => (f.Path, f.Rows)), read.Stats.Files.Select(f => (f.Path, f.Rows)));
-                AssertSamePairs(expected, read.Combine(CombineRule.Sum, firstTimes: true, ct));
+                PairAssert.Same(expected, read.Combine(CombineRule.Sum, firstTimes: true, ct));
             }
             // Each read's scratch folder (the tasks' events and the shards) is gone once its pairs are laid out.
             Assert.Empty(Directory.GetDirectories(Directory.GetDirectories(Path.Combine(dir.Sub("lake"), "_scratch")).Single()));
@@ -480,12 +468,6 @@ public sealed class ReadTaskFilesTests
             ReadTaskFiles.ReadShardInto(step, s, cuts[s], at, u, i, v, time, first);
             at += ReadTaskFiles.ShardPairs(step, s);
         }
-        Assert.Equal(Enumerable.Range(0, expected.UserCount).Select(expected.UserIds.StringAt), Enumerable.Range(0, users.Count).Select(users.StringAt));
-        Assert.Equal(Enumerable.Range(0, expected.ItemCount).Select(expected.ItemIds.StringAt), Enumerable.Range(0, items.Count).Select(items.StringAt));
-        Assert.Equal(expected.Users, u);
-        Assert.Equal(expected.Items, i);
-        Assert.Equal(expected.Values, v);
-        Assert.Equal(expected.Times, time);
-        Assert.Equal(expected.FirstTimes, first);
+        PairAssert.Same(expected, new InteractionLog(users, items, u, i, v, time) { SortedPairs = true, FirstTimes = first });
     }
 }

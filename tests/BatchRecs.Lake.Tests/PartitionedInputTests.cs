@@ -65,22 +65,8 @@ public class PartitionedInputTests
             Assert.Equal(whole.PrunedFiles, read.Stats.PrunedFiles);
             Assert.Equal(whole.Files.Select(f => (f.Path, f.Rows)), read.Stats.Files.Select(f => (f.Path, f.Rows)));
             var pairs = read.Combine(rule, firstTimes: true, CancellationToken.None);
-            AssertSame(expected, pairs, $"{tasks} read tasks");
+            PairAssert.Same(expected, pairs, $"{tasks} read tasks");
         }
-    }
-
-    internal static void AssertSame(InteractionLog expected, InteractionLog actual, string what)
-    {
-        Assert.True(actual.SortedPairs, what);
-        Assert.Equal(expected.UserCount, actual.UserCount);
-        Assert.Equal(expected.ItemCount, actual.ItemCount);
-        for (int u = 0; u < expected.UserCount; u++) Assert.Equal(expected.UserIds.ExternalAt(u), actual.UserIds.ExternalAt(u));
-        for (int i = 0; i < expected.ItemCount; i++) Assert.Equal(expected.ItemIds.ExternalAt(i), actual.ItemIds.ExternalAt(i));
-        Assert.Equal(expected.Users, actual.Users);
-        Assert.Equal(expected.Items, actual.Items);
-        Assert.Equal(expected.Values, actual.Values); // bit for bit: the same additions in the same order
-        Assert.Equal(expected.Times, actual.Times);
-        Assert.Equal(expected.FirstTimes, actual.FirstTimes);
     }
 
     [Fact]
