@@ -470,4 +470,28 @@ public sealed class ReadTaskFilesTests
         }
         PairAssert.Same(expected, new InteractionLog(users, items, u, i, v, time) { SortedPairs = true, FirstTimes = first });
     }
+
+    [Fact]
+    public async Task A_read_task_on_a_worker_that_cannot_see_a_listed_input_file_says_so_and_names_it()
+    {
+        using var dir = new TempDirectory("batchrecs-readfiles-unseen");
+        string input = dir.Sub("input");
+        foreach (int day in new[] { 27, 28 })
+        {
+            string path = Path.Combine(input, $"dt=2026-04-{day}", "part-0.parquet");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            long t = new DateTimeOffset(2026, 4, day, 12, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds() * 1000;
+            await InteractionWriter.WriteFileAsync(path, new InteractionColumns([1, 2], null, [3, 4], null, [t, t]), new[] { 0, 1 });
+        }
+        var plan = await ReadPlan.CreateAsync(input, new ReadWindow(new DateOnly(2026, 5, 1), 9), new EventRules(SkipBadFiles: true), 1);
+        string step = dir.Sub("step");
+        ReadTaskFiles.WritePlan(step, plan);
+        string missing = plan.Tasks[0][1].Path;
+        File.Delete(missing); // listed by the coordinator, not there on this "worker"
+        new BlockTasks(new BlockTaskCache(), new BlockTaskHooks(TimeSpan.Zero)).Read(step, 0, CancellationToken.None);
+        var failure = ReadTaskFiles.ReadSummary(step, 0).Failure;
+        Assert.NotNull(failure);
+        Assert.Contains(missing, failure.Message);
+        Assert.Contains("cannot see this input file", failure.Message);
+    }
 }

@@ -42,6 +42,14 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
         if (ScratchArea.Exists(BlockTaskFiles.BlockOutput(stepDir, task))) return;
         hooks.BeforeBlock?.Invoke(stepDir, task, cancellationToken);
         var plan = ReadTaskFiles.ReadPlan(stepDir);
+        // A local input must be where every worker sees it; a file missing here is not the input's fault (nor one to skip).
+        if (plan.Tasks[task].FirstOrDefault(f => f.Problem is null && !Lake.Storage.LakeLocation.IsObjectStore(f.Path) && !File.Exists(f.Path)) is { } unseen)
+        {
+            ReadTaskFiles.WriteFailure(stepDir, task, new Lake.Input.LakeInputException(
+                $"{unseen.Path}: the worker on {Environment.MachineName} cannot see this input file, which the coordinator listed. Workers read the input: " +
+                "give them the input at the same path (a shared file system), or put it in object storage (az://).", unseen.Path));
+            return;
+        }
         Lake.Input.ReadResult read;
         try { read = plan.ReadTaskAsync(task, 1, cancellationToken).GetAwaiter().GetResult(); }
         catch (Lake.Input.LakeInputException e)
