@@ -303,8 +303,14 @@ public sealed record PairShard(int Lo, int[] PairsPerUser, int[] Items, float[] 
     {
         Items.CopyTo(items, at); Values.CopyTo(values, at); Times.CopyTo(times, at);
         if (firstTimes is not null) (FirstTimes ?? throw new InvalidOperationException("the shard has no first times.")).CopyTo(firstTimes, at);
-        for (int u = 0, p = at; u < PairsPerUser.Length; u++)
-            for (int c = PairsPerUser[u]; c > 0; c--) users[p++] = Lo + u;
+        FillUsers(PairsPerUser, Lo, users.AsSpan(at));
         return Items.Length;
+    }
+
+    /// <summary>Writes user <paramref name="lo"/> + u once for each of its <paramref name="pairsPerUser"/>[u] pairs.</summary>
+    public static void FillUsers(ReadOnlySpan<int> pairsPerUser, int lo, Span<int> users)
+    {
+        for (int u = 0, p = 0; u < pairsPerUser.Length; u++)
+            for (int c = pairsPerUser[u]; c > 0; c--) users[p++] = lo + u;
     }
 }

@@ -81,8 +81,7 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     /// </summary>
     public int Blocks(CsrMatrix rows)
     {
-        int threads = Servers(_storage.GetMonitoringApi()).Threads;
-        if (threads == 0) threads = Environment.ProcessorCount;
+        int threads = WorkerThreads();
         long byWork = ((long)rows.Rows * 64 + rows.NonZeros + BlockWork - 1) / BlockWork;
         return (int)Math.Max(1, Math.Min(Math.Clamp(byWork, threads, 4L * threads), rows.Rows));
     }
@@ -138,6 +137,7 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     /// <summary>Read tasks per worker thread serving the blocks queue (this host's cores while none is seen).</summary>
     public int ReadTasks => 2 * WorkerThreads();
 
+    /// <summary>Worker threads serving the blocks queue; this host's cores while none is seen.</summary>
     private int WorkerThreads()
     {
         int threads = Servers(_storage.GetMonitoringApi()).Threads;

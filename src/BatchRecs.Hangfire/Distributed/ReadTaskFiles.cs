@@ -226,7 +226,6 @@ public static class ReadTaskFiles
         if (!r.ReadArrayInto(items.AsSpan(at, n)) || !r.ReadArrayInto(values.AsSpan(at, n)) || !r.ReadArrayInto(times.AsSpan(at, n))
             || (firstTimes is not null && !r.ReadArrayInto(firstTimes.AsSpan(at, n))))
             throw new InvalidDataException($"{path}: shard {shard} has the wrong shape.");
-        for (int u = 0, p = at; u < perUser.Length; u++)
-            for (int c = perUser[u]; c > 0; c--) users[p++] = lo + u;
+        PairShard.FillUsers(perUser, lo, users.AsSpan(at));
     }
 }

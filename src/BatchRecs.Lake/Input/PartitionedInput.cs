@@ -111,21 +111,13 @@ public abstract class InputRead(ReadStats stats, IdMap userIds, IdMap itemIds, i
         return (stats, userMap, itemMap, userRemaps, itemRemaps);
     }
 
+    /// <summary>The kinds must agree across tasks as across files: the reader's own check, task by task.</summary>
     private static void RequireOneKind(IReadOnlyList<ReadStats> parts, Func<ReadStats, IdKind?> kindOf, string column)
     {
-        IdKind? first = null;
+        var collector = new IdCollector(column);
         foreach (var part in parts)
-        {
-            if (kindOf(part) is not { } kind) continue;
-            if (first is null) first = kind;
-            else if (first != kind)
-                throw new LakeInputException(
-                    $"{part.IdKinds.File}: column '{column}' is {Name(kind)} here but {Name(first.Value)} in earlier files; one id column must have one kind across the input.",
-                    part.IdKinds.File, column);
-        }
+            if (kindOf(part) is { } kind) collector.SetKind(kind, part.IdKinds.File!);
     }
-
-    private static string Name(IdKind kind) => kind == IdKind.String ? "STRING" : "an integer";
 }
 
 /// <summary>An executor that runs the read and pairs stages' tasks where it runs block tasks (a distributed one: on its workers).</summary>
