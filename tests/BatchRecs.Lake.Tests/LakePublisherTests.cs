@@ -55,6 +55,25 @@ public class LakePublisherTests
         Assert.Equal(0.25, (double)DuckQuery.Rows("SELECT value FROM run_metrics WHERE metric = 'model.recall@5'", result.DatabasePath)[0][0]);
     }
 
+    [Fact]
+    public async Task A_catalog_build_that_runs_out_of_duckdbs_memory_limit_is_made_again_with_the_next_and_publishes_everything()
+    {
+        using var lake = new TempDirectory();
+        var req = Request("r1", new DateOnly(2026, 5, 1), 20_000, 10);
+        var retries = new List<string>();
+        var options = new PublishOptions(RetentionDays: 36500) { CatalogMemoryLimits = ["1MB", "256MB"], OnCatalogRetry = retries.Add };
+        var result = await LakePublisher.PublishAsync(lake.Path, req, options);
+        Assert.Equal(["DuckDB ran out of its 1MB memory limit building the catalog; building it again with 256MB."], retries);
+        Assert.Equal(req.Recommendations.TotalRows, Convert.ToInt64(DuckQuery.Rows("SELECT count(*) FROM recommendations", result.DatabasePath)[0][0]));
+        Assert.Equal(20_000, Convert.ToInt32(DuckQuery.Rows("SELECT count(*) FROM user_factors", result.DatabasePath)[0][0]));
+        Assert.Empty(Directory.GetFiles(lake.Path, ".batchrecs.duckdb.*"));
+
+        // With no larger limit left, the out-of-memory error is the publish's, and the live catalog is the one before.
+        var tooSmall = new PublishOptions(RetentionDays: 36500) { CatalogMemoryLimits = ["1MB"] };
+        await Assert.ThrowsAsync<DuckDBException>(() => LakePublisher.PublishAsync(lake.Path, Request("r2", new DateOnly(2026, 5, 2), 20_000, 10), tooSmall));
+        Assert.Equal(["r1"], DuckQuery.Rows("SELECT DISTINCT run_id FROM recommendations", result.DatabasePath).Select(r => (string)r[0]));
+    }
+
     /// <summary>Records the points it is told, in order (an in-process stand-in for the crash tests' <see cref="CrashAt"/>).</summary>
     private sealed class RecordingFaults : IFaultInjector
     {

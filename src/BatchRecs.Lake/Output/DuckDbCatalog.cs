@@ -19,8 +19,16 @@ public static class DuckDbCatalog
 {
     public const string FileName = "batchrecs.duckdb";
 
-    /// <summary>The memory DuckDB may use while a publish builds the next catalog.</summary>
-    public const string PublishMemoryLimit = "1GB";
+    /// <summary>
+    /// The memory DuckDB may use while a publish builds the next catalog, tried in order: a build that runs out of the first
+    /// is made again from the live file with the next. DuckDB's default is 80 % of the machine, and unbounded it took
+    /// 2.6 GB more than the run itself to insert a 100M-interaction night's 20M list rows; bounded, it writes the rows to
+    /// the file as it goes (spilling what must wait). The 20M rows in 16 MiB row groups (<see cref="ListWriter.RowGroupBytes"/>)
+    /// load in 256 MB: the publish took +0.65 GB over the lists (`BatchRecs.Bench publish`), against +1.4 GB in 1 GB with
+    /// 128 MiB row groups (DuckDB then failed below 600 MB). The larger limits are for what the first cannot foresee: a
+    /// catalog of many retained run dates, a wide items table.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PublishMemoryLimits = ["256MB", "2GB", "8GB"];
 
     /// <summary>
     /// Builds the next database file from the current one plus this run; returns its temporary path.
@@ -32,8 +40,10 @@ public static class DuckDbCatalog
     /// <param name="parquetFiles">the staged <c>recommendations</c> part files.</param>
     /// <param name="retentionCutoff">run dates before this are deleted.</param>
     /// <param name="similarFiles">the staged <c>similar_items</c> part files, or null when the run has none.</param>
+    /// <param name="memoryLimits">DuckDB's memory limits to try in order (<see cref="PublishMemoryLimits"/>).</param>
+    /// <param name="onOutOfMemory">told (the limit that was too small, the next) before the build is made again.</param>
     public static string Stage(string lakeDir, PublishRequest req, IReadOnlyList<string> parquetFiles, DateOnly retentionCutoff,
-        IReadOnlyList<string>? similarFiles = null) =>
+        IReadOnlyList<string>? similarFiles, IReadOnlyList<string> memoryLimits, Action<string, string>? onOutOfMemory) =>
         StageCopy(lakeDir, req.Run.RunId, con =>
         {
             EnsureSchema(con, req.Users.Kind, req.Items.Kind);
@@ -61,13 +71,35 @@ public static class DuckDbCatalog
                 WriteRun(con, req.Run);
                 tx.Commit();
             }
-        });
+        }, memoryLimits, onOutOfMemory);
 
     /// <summary>
     /// The one way this class writes: copy the live file beside itself, apply <paramref name="apply"/> to the copy,
     /// checkpoint, close and fsync it, and return the copy's path (for <see cref="Commit"/>).
     /// </summary>
-    private static string StageCopy(string lakeDir, string tag, Action<DuckDBConnection> apply)
+    /// <param name="lakeDir">the lake whose catalog is copied.</param>
+    /// <param name="tag">names the copy (a run or tuning id).</param>
+    /// <param name="apply">the change, made on the copy.</param>
+    /// <param name="memoryLimits">DuckDB's memory limits to try in order (null: <see cref="PublishMemoryLimits"/>).</param>
+    /// <param name="onOutOfMemory">told (the limit that was too small, the next) before a build is made again.</param>
+    private static string StageCopy(string lakeDir, string tag, Action<DuckDBConnection> apply, IReadOnlyList<string>? memoryLimits = null,
+        Action<string, string>? onOutOfMemory = null)
+    {
+        var limits = memoryLimits ?? PublishMemoryLimits;
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return StageCopy(lakeDir, tag, apply, limits[attempt]);
+            }
+            catch (DuckDBException e) when (e.ErrorType == DuckDB.NET.Native.DuckDBErrorType.OutOfMemory && attempt + 1 < limits.Count)
+            {
+                onOutOfMemory?.Invoke(limits[attempt], limits[attempt + 1]);
+            }
+        }
+    }
+
+    private static string StageCopy(string lakeDir, string tag, Action<DuckDBConnection> apply, string memoryLimit)
     {
         Directory.CreateDirectory(lakeDir);
         string live = Path.Combine(lakeDir, FileName);
@@ -78,9 +110,7 @@ public static class DuckDbCatalog
         using (var con = new DuckDBConnection($"Data Source={staged}"))
         {
             con.Open();
-            // DuckDB's default is 80 % of the machine: inserting a 100M-interaction night's 20M list rows took 2.6 GB more
-            // than the run itself. Bounded, it writes the rows to the file as it goes (spilling what must wait).
-            Exec(con, $"SET memory_limit = '{PublishMemoryLimit}'");
+            Exec(con, $"SET memory_limit = '{memoryLimit}'");
             apply(con);
             Exec(con, "CHECKPOINT");
         }

@@ -25,6 +25,12 @@ public sealed record PublishOptions(int RetentionDays = 30, double LockTimeoutSe
     /// <summary>Told, at once and every 30 s, while a publish waits for another publisher's lock (null: silent).</summary>
     public Action<string>? OnLockWait { get; init; }
 
+    /// <summary>DuckDB's memory limits for building the next catalog, tried in order (<see cref="DuckDbCatalog.PublishMemoryLimits"/>).</summary>
+    public IReadOnlyList<string> CatalogMemoryLimits { get; init; } = DuckDbCatalog.PublishMemoryLimits;
+
+    /// <summary>Told when the catalog's build ran out of DuckDB's memory limit and is made again with the next (null: silent).</summary>
+    public Action<string>? OnCatalogRetry { get; init; }
+
     /// <summary>The lake on object storage this local lake is the working copy of, or null (a local lake).</summary>
     public RemoteLake? Remote { get; init; }
 
@@ -87,7 +93,8 @@ public static class LakePublisher
         // the two do not add up (10M-interaction night: publish peak 1.16 → 0.88 GB; 100M: 4.05 → 3.15 GB).
         if (req.Recommendations.TotalRows > LargeListRows) GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         string stagedDb = DuckDbCatalog.Stage(lakeDir, req, PartPaths(recs, written[0]), cutoff,
-            req.SimilarItems is null ? null : PartPaths(similar, written[1]));
+            req.SimilarItems is null ? null : PartPaths(similar, written[1]), options.CatalogMemoryLimits,
+            (tooSmall, next) => options.OnCatalogRetry?.Invoke($"DuckDB ran out of its {tooSmall} memory limit building the catalog; building it again with {next}."));
         faults.Reach("database-staged");
         ct.ThrowIfCancellationRequested();
         // On object storage the commit is the conditional write of _LATEST, before the local one (see RemoteLake).
