@@ -67,6 +67,18 @@ public sealed class DistributedTests(PostgresFixture pg)
             Assert.Equal(local.ItemFactors, chosen.ItemFactors);
             Assert.Equal(3 * (4 + 3) + 3 * (2 + 2), engine.Executor.Stats.Blocks);
 
+            // Built through the executor, the item side is written for the workers as it is transposed and the coordinator
+            // keeps its rows only (with Rel-MF, not its preferences either); the factors and losses are the local fit's.
+            var theta = Enumerable.Range(0, problem.Items).Select(i => 0.1f + 0.9f * (i % 11) / 11f).ToArray();
+            var relMfLocal = ImplicitAls.Fit(AlsProblem.BuildRelMf(problem.UserItemConf, s, theta), s, new LocalExecutor(), new AlsFitOptions { UserBlocks = 4, ItemBlocks = 3 });
+            var relMfProblem = AlsProblem.BuildRelMf(problem.UserItemConf, s, theta, engine.Executor);
+            Assert.False(relMfProblem.ItemUserConf.HasEntries);
+            Assert.Null(relMfProblem.ItemUserPref);
+            var relMf = ImplicitAls.Fit(relMfProblem, s, engine.Executor, new AlsFitOptions { UserBlocks = 4, ItemBlocks = 3 });
+            Assert.Equal(relMfLocal.UserFactors, relMf.UserFactors);
+            Assert.Equal(relMfLocal.ItemFactors, relMf.ItemFactors);
+            Assert.Equal(relMfLocal.History.Select(h => h.Loss), relMf.History.Select(h => h.Loss));
+
             // Top-N of every user block on the workers (exact, and through the IVF index each worker builds) equals local,
             // with and without business rules (bans, per-user exclusions), and so does what the rules removed.
             var exclude = problem.UserItemConf;

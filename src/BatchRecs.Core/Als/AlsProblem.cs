@@ -1,6 +1,7 @@
 using BatchRecs.Core.Errors;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Debias;
+using BatchRecs.Core.Execution;
 
 namespace BatchRecs.Core.Als;
 
@@ -33,12 +34,19 @@ public sealed class AlsProblem
     public int Items => UserItemConf.Cols;
 
     /// <summary>Builds the plain problem from interaction strengths r (user × item CSR): c = confidence(r), p = 1.</summary>
-    public static AlsProblem Build(CsrMatrix strengths, AlsSettings settings)
+    /// <param name="strengths">users × items interaction strengths r.</param>
+    /// <param name="settings">the confidence function (α, linear or log).</param>
+    /// <param name="executor">the executor the fit runs on, which keeps the item × user orientation where its half-steps
+    /// read it (<see cref="IExecutor.Transpose"/>); null: whole, in this process.</param>
+    public static AlsProblem Build(CsrMatrix strengths, AlsSettings settings, IExecutor? executor = null)
     {
         CheckStrengths(strengths);
         var conf = strengths.MapValues(settings.ConfidenceOf);
-        return new AlsProblem(conf, conf.Transpose(), null, null);
+        var (itemUser, _) = (executor ?? Local).Transpose(conf, null);
+        return new AlsProblem(conf, itemUser, null, null);
     }
+
+    private static readonly IExecutor Local = new LocalExecutor();
 
     /// <summary>
     /// Builds the Rel-MF problem (debias=ipw-train): a clicked pair with confidence c = confidence(r) and item propensity
@@ -48,7 +56,8 @@ public sealed class AlsProblem
     /// <param name="strengths">users × items interaction strengths r.</param>
     /// <param name="settings">the confidence function (α, linear or log).</param>
     /// <param name="itemPropensity">θ_i per item (items = <c>strengths.Cols</c>), each in (0, 1]: already clipped (<see cref="Propensity"/>).</param>
-    public static AlsProblem BuildRelMf(CsrMatrix strengths, AlsSettings settings, ReadOnlySpan<float> itemPropensity)
+    /// <param name="executor">as <see cref="Build"/>'s.</param>
+    public static AlsProblem BuildRelMf(CsrMatrix strengths, AlsSettings settings, ReadOnlySpan<float> itemPropensity, IExecutor? executor = null)
     {
         CheckStrengths(strengths);
         if (itemPropensity.Length != strengths.Cols)
@@ -65,8 +74,8 @@ public sealed class AlsProblem
             pref[e] = RelMf.Preference(c, theta);
         }
         var conf = new CsrMatrix(strengths.Rows, strengths.Cols, strengths.RowPtr, strengths.ColIdx, confValues);
-        var prefT = new CsrMatrix(strengths.Rows, strengths.Cols, strengths.RowPtr, strengths.ColIdx, pref).Transpose().Values;
-        return new AlsProblem(conf, conf.Transpose(), pref, prefT);
+        var (itemUser, prefT) = (executor ?? Local).Transpose(conf, pref);
+        return new AlsProblem(conf, itemUser, pref, prefT);
     }
 
     private static void CheckStrengths(CsrMatrix strengths)

@@ -32,8 +32,8 @@ public static class ImplicitAls
         var userBlockList = BlockPartitioner.Partition(problem.UserItemConf, o.UserBlocks > 0 ? o.UserBlocks : executor.Blocks(problem.UserItemConf), k);
         var itemBlockList = BlockPartitioner.Partition(problem.ItemUserConf, o.ItemBlocks > 0 ? o.ItemBlocks : executor.Blocks(problem.ItemUserConf), k);
 
-        var x = o.WarmUsers is not null ? CheckShape(o.WarmUsers, problem.Users, k, "warm user factors") : FactorInit.Random(problem.Users, k, settings.Seed, Side.Users);
-        var y = o.WarmItems is not null ? CheckShape(o.WarmItems, problem.Items, k, "warm item factors") : FactorInit.Random(problem.Items, k, settings.Seed, Side.Items);
+        var x = o.WarmUsers is not null ? CheckShape(o.WarmUsers, problem.Users, k, "warm user factors", o.WarmInPlace) : FactorInit.Random(problem.Users, k, settings.Seed, Side.Users);
+        var y = o.WarmItems is not null ? CheckShape(o.WarmItems, problem.Items, k, "warm item factors", o.WarmInPlace) : FactorInit.Random(problem.Items, k, settings.Seed, Side.Items);
 
         var history = new List<IterationStats>(settings.Iterations);
         int first = 0;
@@ -103,6 +103,6 @@ public static class ImplicitAls
         return true;
     }
 
-    private static float[] CheckShape(float[] f, int rows, int k, string what) =>
-        f.Length == rows * k ? (float[])f.Clone() : throw new ArgumentException($"{what} have {f.Length} values, expected {rows} × {k}.");
+    private static float[] CheckShape(float[] f, int rows, int k, string what, bool inPlace) =>
+        f.Length != rows * k ? throw new ArgumentException($"{what} have {f.Length} values, expected {rows} × {k}.") : inPlace ? f : (float[])f.Clone();
 }

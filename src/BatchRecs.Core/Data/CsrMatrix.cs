@@ -29,12 +29,28 @@ public sealed class CsrMatrix
         Values = values;
     }
 
+    private CsrMatrix(int rows, int cols, int[] rowPtr)
+    {
+        if (rowPtr.Length != rows + 1) throw new ArgumentException($"rowPtr length {rowPtr.Length} != rows + 1 ({rows + 1}).");
+        (Rows, Cols, RowPtr, ColIdx, Values) = (rows, cols, rowPtr, [], []);
+    }
+
+    /// <summary>
+    /// A matrix's shape and row pointers without its entries (<see cref="HasEntries"/> is false): what a coordinator keeps
+    /// of a matrix whose entries an executor holds where its block tasks run (<see cref="Execution.IExecutor.Transpose"/>).
+    /// Row lengths, <see cref="NonZeros"/> and blocking work on it; reading an entry throws.
+    /// </summary>
+    public static CsrMatrix RowsOnly(int rows, int cols, int[] rowPtr) => new(rows, cols, rowPtr);
+
     public int Rows { get; }
     public int Cols { get; }
     public int[] RowPtr { get; }
     public int[] ColIdx { get; }
     public float[] Values { get; }
-    public int NonZeros => ColIdx.Length;
+    public int NonZeros => RowPtr[Rows];
+
+    /// <summary>False for a <see cref="RowsOnly"/> matrix, whose entries are held elsewhere.</summary>
+    public bool HasEntries => ColIdx.Length == NonZeros;
 
     /// <summary>Bytes the row pointers, columns and values take: 4 a row plus 8 an entry.</summary>
     public long Bytes => 4L * RowPtr.Length + 4L * ColIdx.Length + 4L * Values.Length;
@@ -105,6 +121,9 @@ public sealed class CsrMatrix
         }
         return new CsrMatrix(Cols, Rows, ptr, idx, val);
     }
+
+    /// <summary>The transpose of the matrix with this one's shape and entries and <paramref name="values"/> as its values: the transposed order of values aligned with this one's entries.</summary>
+    public float[] TransposeValues(float[] values) => new CsrMatrix(Rows, Cols, RowPtr, ColIdx, values).Transpose().Values;
 
     /// <summary>The same shape with only the entries (by their index into <see cref="ColIdx"/>) <paramref name="keep"/> accepts.</summary>
     public CsrMatrix WhereEntries(Func<int, bool> keep)

@@ -19,6 +19,16 @@ public interface IExecutor
     /// </summary>
     int Blocks(Data.CsrMatrix rows);
 
+    /// <summary>
+    /// The transpose of a fit's matrix and its per-entry preferences (the item side's half-steps solve over it), kept where
+    /// those half-steps read it. An executor that solves in this process keeps it whole (this default); one whose block
+    /// tasks run elsewhere may hand it to them and return <see cref="Data.CsrMatrix.RowsOnly"/> and no preferences: the
+    /// fit needs only the rows here (blocks, the loss's row lengths), and the coordinator then holds none of its entries.
+    /// </summary>
+    /// <param name="m">the users × items matrix (confidences).</param>
+    /// <param name="pref">preferences aligned with <paramref name="m"/>'s entries, or null.</param>
+    (Data.CsrMatrix Matrix, float[]? Pref) Transpose(Data.CsrMatrix m, float[]? pref) => (m.Transpose(), pref is null ? null : m.TransposeValues(pref));
+
     /// <summary>Solves every block of <paramref name="step"/>, writing into <c>step.SrcFactors</c>.</summary>
     void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default);
 

@@ -14,6 +14,7 @@ public sealed class LocalExecutor(int maxThreads = -1) : IExecutor
 
     public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default)
     {
+        if (!step.Conf.HasEntries) throw new ArgumentException("the half-step's matrix has no entries here (another executor holds them).", nameof(step));
         var options = new ParallelOptions { MaxDegreeOfParallelism = MaxThreads, CancellationToken = cancellationToken };
         // The half-step's (G + λI)⁻¹ are computed once here and shared by its blocks; they go when the half-step ends.
         var inverses = new SparseRowInverses(step.Gram, step.Settings.Factors);

@@ -103,12 +103,13 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// <param name="iterations">ALS iterations of this fit.</param>
     /// <param name="warm">factors to start from, or null for seeded random ones.</param>
     /// <param name="ct">cancels the fit.</param>
+    /// <param name="warmInPlace">solve in <paramref name="warm"/>'s arrays instead of copies (<see cref="AlsFitOptions.WarmInPlace"/>): it is the caller's no more.</param>
     public AlsModel Fit(CsrMatrix strengths, float[] propensity, int iterations, AlsModel? warm, CancellationToken ct,
-        string? checkpointPath = null, Action<IterationStats>? onIteration = null, bool trackLoss = true, double userSample = 1.0)
+        string? checkpointPath = null, Action<IterationStats>? onIteration = null, bool trackLoss = true, double userSample = 1.0, bool warmInPlace = false)
     {
         var als = settings.ToAls(iterations);
         if (als.Mode == AlsMode.Explicit) return ForRanking(ExplicitAls.Fit(strengths, als, onIteration: onIteration));
-        var problem = TrainWithIpw ? AlsProblem.BuildRelMf(strengths, als, propensity) : AlsProblem.Build(strengths, als);
+        var problem = TrainWithIpw ? AlsProblem.BuildRelMf(strengths, als, propensity, executor) : AlsProblem.Build(strengths, als, executor);
         var checkpoint = checkpointPath is null ? null
             : new FileCheckpoint(checkpointPath, FileCheckpoint.Fingerprint(problem, als, warm?.UserFactors, warm?.ItemFactors));
         return ImplicitAls.Fit(problem, als, executor, new AlsFitOptions
@@ -117,6 +118,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
             ItemBlocks = settings.Fit.ItemBlocks,
             WarmUsers = warm?.UserFactors,
             WarmItems = warm?.ItemFactors,
+            WarmInPlace = warmInPlace,
             OnIteration = onIteration,
             Checkpoint = checkpoint,
             TrackLoss = trackLoss,

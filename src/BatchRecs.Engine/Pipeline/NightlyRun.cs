@@ -170,8 +170,10 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         var counts = PopularityRanker.Counts(all);
         var propensity = plan.Propensities(all, counts);
         var warm = evalModel ?? (settings.Fit.WarmStart == WarmStart.LastRun ? LastRunFactors(req.LakeDir, userIds, itemIds, settings, metrics) : null);
+        // The refit solves in its start's arrays: the evaluated fit (or the last run's factors) is of no further use.
         var model = stages.Time(StageNames.Fit, () => plan.Fit(all, propensity,
-            evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), warm, ct, checkpoints.PathFor(StageNames.Fit), checkpoints.OnIteration(StageNames.Fit)));
+            evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), warm, ct, checkpoints.PathFor(StageNames.Fit),
+            checkpoints.OnIteration(StageNames.Fit), warmInPlace: true));
         RecordFit(metrics, StageNames.Fit, model);
         if (evalModel is null && unbiased is not null)
         {

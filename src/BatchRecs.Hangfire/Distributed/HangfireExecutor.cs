@@ -88,11 +88,27 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
 
     public DistributedStats Stats { get; } = new();
 
+    /// <summary>
+    /// Writes the transpose straight into the scratch area (<see cref="BinaryArrays.WriteTransposedCsr"/>), where the
+    /// item half-steps' block tasks read it, and keeps only its rows: the coordinator never holds its entries (8 bytes a
+    /// pair, 12 with preferences; at 100M interactions 0.6 GB of each fit).
+    /// </summary>
+    public (CsrMatrix Matrix, float[]? Pref) Transpose(CsrMatrix m, float[]? pref)
+    {
+        ScratchArea.CreateDirectory(_scratchDir);
+        string path = Path.Combine(_scratchDir, $"csr-{Guid.NewGuid():N}.bin");
+        var rows = CsrMatrix.RowsOnly(m.Cols, m.Rows, BinaryArrays.WriteTransposedCsr(path, m, pref));
+        Stats.BytesWritten += ScratchArea.Length(path);
+        _csrFiles.Add(rows, path);
+        return (rows, null);
+    }
+
     public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default)
     {
         ScratchArea.CreateDirectory(_scratchDir);
         string csrPath = _csrFiles.GetValue(step.Conf, m =>
         {
+            if (!m.HasEntries) throw new ArgumentException("the half-step's matrix has no entries and was not written by this executor.", nameof(step));
             string path = Path.Combine(_scratchDir, $"csr-{Guid.NewGuid():N}.bin");
             BinaryArrays.WriteCsr(path, m, step.Pref);
             Stats.BytesWritten += ScratchArea.Length(path);

@@ -111,6 +111,68 @@ public static class BinaryArrays
         w.WriteArray<float>(pref ?? []);
     });
 
+    /// <summary>
+    /// Writes the transpose of <paramref name="m"/> (and of its preferences) in <see cref="WriteCsr"/>'s layout, byte for
+    /// byte what <c>WriteCsr(path, m.Transpose(), …)</c> writes, without building it: the transposed rows are filled a
+    /// slice of at most <see cref="TransposeSliceEntries"/> entries at a time (a cursor per source row walks its sorted
+    /// columns once in all) and each slice's columns, values and preferences are written at their offsets. Returns the
+    /// transposed row pointers.
+    /// </summary>
+    /// <param name="path">the file to write (replaced whole).</param>
+    /// <param name="m">the matrix whose transpose is written.</param>
+    /// <param name="pref">values aligned with <paramref name="m"/>'s entries, transposed alongside, or null.</param>
+    /// <param name="sliceEntries">entries a slice holds at most (tests use small ones).</param>
+    public static int[] WriteTransposedCsr(string path, CsrMatrix m, float[]? pref, int sliceEntries = TransposeSliceEntries)
+    {
+        var rowPtr = new int[m.Cols + 1];
+        foreach (int c in m.ColIdx) rowPtr[c + 1]++;
+        for (int i = 0; i < m.Cols; i++) rowPtr[i + 1] += rowPtr[i];
+        long nnz = m.NonZeros;
+        Write(path, w =>
+        {
+            w.Write(m.Cols); w.Write(m.Rows);
+            w.WriteArray<int>(rowPtr);
+            var s = w.BaseStream;
+            long colsAt = s.Position + 8, valuesAt = colsAt + 4 * nnz + 8, prefAt = valuesAt + 4 * nnz + 8;
+            w.Write(nnz);
+            s.Position = valuesAt - 8; w.Write(nnz);
+            s.Position = prefAt - 8; w.Write(pref is null ? 0L : nnz);
+            var cursor = m.RowPtr.AsSpan(0, m.Rows).ToArray();
+            int maxSlice = (int)Math.Min(nnz, sliceEntries);
+            var cols = new int[maxSlice]; var values = new float[maxSlice]; var prefs = pref is null ? null : new float[maxSlice];
+            var next = new int[m.Cols];
+            for (int a = 0; a < m.Cols;)
+            {
+                // Transposed rows [a, b) hold at most a slice's entries (or one row, however long).
+                int b = a + 1;
+                while (b < m.Cols && rowPtr[b + 1] - rowPtr[a] <= maxSlice) b++;
+                int first = rowPtr[a], count = rowPtr[b] - first;
+                if (count > cols.Length) { cols = new int[count]; values = new float[count]; if (prefs is not null) prefs = new float[count]; }
+                for (int i = a; i < b; i++) next[i] = rowPtr[i] - first;
+                for (int r = 0; r < m.Rows; r++)
+                {
+                    int p = cursor[r], end = m.RowPtr[r + 1];
+                    for (; p < end && m.ColIdx[p] < b; p++)
+                    {
+                        int q = next[m.ColIdx[p]]++;
+                        cols[q] = r; values[q] = m.Values[p];
+                        if (prefs is not null) prefs[q] = pref![p];
+                    }
+                    cursor[r] = p;
+                }
+                s.Position = colsAt + 4L * first; s.Write(MemoryMarshal.AsBytes(cols.AsSpan(0, count)));
+                s.Position = valuesAt + 4L * first; s.Write(MemoryMarshal.AsBytes(values.AsSpan(0, count)));
+                if (prefs is not null) { s.Position = prefAt + 4L * first; s.Write(MemoryMarshal.AsBytes(prefs.AsSpan(0, count))); }
+                a = b;
+            }
+            s.Position = prefAt + (pref is null ? 0 : 4 * nnz);
+        });
+        return rowPtr;
+    }
+
+    /// <summary>Entries of a transposed slice <see cref="WriteTransposedCsr"/> holds at once (8 MiB of columns, 8 of values).</summary>
+    public const int TransposeSliceEntries = 1 << 21;
+
     public static (CsrMatrix Matrix, float[]? Pref) ReadCsr(string path) => Read(path, r =>
     {
         int rows = r.ReadInt32(), cols = r.ReadInt32();

@@ -20,6 +20,70 @@ public class ImplicitAlsTests
         Assert.True(Math.Abs(model.History[^1].Loss - expected) <= 1e-4 * expected, $"loss {model.History[^1].Loss} vs brute force {expected}");
     }
 
+    /// <summary>
+    /// Keeps the transposed entries to itself, as an executor whose blocks run elsewhere does: the fit holds only its rows,
+    /// and the half-steps get the whole matrix back here.
+    /// </summary>
+    private sealed class EntriesElsewhere : IExecutor
+    {
+        private readonly LocalExecutor _local = new(2);
+        private readonly Dictionary<CsrMatrix, (CsrMatrix Whole, float[]? Pref)> _held = new(ReferenceEqualityComparer.Instance);
+
+        public string Name => "elsewhere";
+        public int Blocks(CsrMatrix rows) => _local.Blocks(rows);
+        public BatchRecs.Core.Index.TopNResult Score(ScoringStep step, CancellationToken cancellationToken = default) => _local.Score(step, cancellationToken);
+
+        public (CsrMatrix Matrix, float[]? Pref) Transpose(CsrMatrix m, float[]? pref)
+        {
+            var whole = ((IExecutor)_local).Transpose(m, pref);
+            var rows = CsrMatrix.RowsOnly(whole.Matrix.Rows, whole.Matrix.Cols, whole.Matrix.RowPtr);
+            _held[rows] = whole;
+            return (rows, null);
+        }
+
+        public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default) =>
+            _local.RunHalfStep(_held.TryGetValue(step.Conf, out var whole) ? step with { Conf = whole.Whole, Pref = whole.Pref } : step, cancellationToken);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_fit_whose_executor_keeps_the_transposed_entries_elsewhere_equals_the_local_fit_bit_for_bit(bool relMf)
+    {
+        var s = TestProblems.Settings(8, AlsSolver.ConjugateGradient, iterations: 4);
+        var strengths = TestProblems.RandomStrengths(90, 60, 0.08, 5);
+        var theta = Enumerable.Range(0, 60).Select(i => 0.2f + 0.8f * (i % 7) / 7f).ToArray();
+        AlsProblem Build(IExecutor? executor) => relMf ? AlsProblem.BuildRelMf(strengths, s, theta, executor) : AlsProblem.Build(strengths, s, executor);
+        var elsewhere = new EntriesElsewhere();
+        var problem = Build(elsewhere);
+        Assert.False(problem.ItemUserConf.HasEntries);
+        Assert.Null(problem.ItemUserPref);
+        var local = ImplicitAls.Fit(Build(null), s, new LocalExecutor(2));
+        var remote = ImplicitAls.Fit(problem, s, elsewhere);
+        Assert.Equal(local.UserFactors, remote.UserFactors);
+        Assert.Equal(local.ItemFactors, remote.ItemFactors);
+        Assert.Equal(local.History.Select(h => h.Loss), remote.History.Select(h => h.Loss));
+        // In process, a half-step over a matrix without entries is refused rather than solved from nothing.
+        Assert.Throws<ArgumentException>(() => ImplicitAls.Fit(problem, s, new LocalExecutor(2)));
+    }
+
+    [Fact]
+    public void A_warm_start_is_copied_unless_the_fit_may_solve_in_place_and_both_give_the_same_factors()
+    {
+        var s = TestProblems.Settings(6, AlsSolver.ConjugateGradient, iterations: 2);
+        var problem = Problem(50, 40, 0.1, s);
+        var start = ImplicitAls.Fit(problem, s, new LocalExecutor(2));
+        var (users, items) = ((float[])start.UserFactors.Clone(), (float[])start.ItemFactors.Clone());
+        var copied = ImplicitAls.Fit(problem, s, new LocalExecutor(2), new AlsFitOptions { WarmUsers = users, WarmItems = items });
+        Assert.Equal(start.UserFactors, users); // untouched
+        var inPlace = ImplicitAls.Fit(problem, s, new LocalExecutor(2), new AlsFitOptions { WarmUsers = users, WarmItems = items, WarmInPlace = true });
+        Assert.Same(users, inPlace.UserFactors);
+        Assert.Same(items, inPlace.ItemFactors);
+        Assert.Equal(copied.UserFactors, inPlace.UserFactors);
+        Assert.Equal(copied.ItemFactors, inPlace.ItemFactors);
+        Assert.NotEqual(start.UserFactors, inPlace.UserFactors);
+    }
+
     [Fact]
     public void Cholesky_loss_decreases_at_every_iteration()
     {

@@ -37,6 +37,29 @@ public class CsrMatrixTests
     }
 
     [Fact]
+    public void A_rows_only_matrix_has_the_shape_and_row_lengths_and_no_entries_to_read()
+    {
+        var m = CsrMatrix.FromEntries(3, 4, [2, 0, 0, 1], [1, 3, 0, 2], [1f, 1f, 2f, 5f]);
+        var rows = CsrMatrix.RowsOnly(m.Rows, m.Cols, m.RowPtr);
+        Assert.True(m.HasEntries);
+        Assert.False(rows.HasEntries);
+        Assert.Equal(m.NonZeros, rows.NonZeros);
+        Assert.Equal(Enumerable.Range(0, 3).Select(m.RowLength), Enumerable.Range(0, 3).Select(rows.RowLength));
+        Assert.Equal(4L * 4, rows.Bytes);
+        Assert.ThrowsAny<ArgumentException>(() => rows.RowCols(0).ToArray());
+        Assert.Throws<ArgumentException>(() => CsrMatrix.RowsOnly(3, 4, [0, 1]));
+    }
+
+    [Fact]
+    public void TransposeValues_aligns_other_values_with_the_transposes_entries()
+    {
+        var m = CsrMatrix.FromEntries(3, 4, [2, 0, 0, 1], [1, 3, 0, 2], [1f, 1f, 2f, 5f]);
+        var other = new[] { 10f, 20f, 30f, 40f };
+        var t = new CsrMatrix(3, 4, m.RowPtr, m.ColIdx, other).Transpose();
+        Assert.Equal(t.Values, m.TransposeValues(other));
+    }
+
+    [Fact]
     public void Entries_outside_the_shape_are_rejected()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => CsrMatrix.FromEntries(2, 2, [0, 2], [0, 0], [1f, 1f]));
