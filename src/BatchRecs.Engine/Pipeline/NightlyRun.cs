@@ -162,7 +162,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         var opeUsers = feedback is { Rows: > 0 }
             ? new OpeCut(new ReadWindow(req.RunDate, settings.Evaluation.OpeDays, req.Job.Zone).Micros().Start, OpeUsers(feedback, userIds.Count))
             : null;
-        var (evalModel, all, fallback, opeHistory) = pairs.EvaluateAndRelease(settings.HoldoutFraction,
+        var (evalModel, all, fallback, opeHistory) = pairs.EvaluateAndRelease(stages, settings.HoldoutFraction,
             settings.HoldoutFraction > 0 ? (train, heldOut) => Evaluate(train, heldOut, settings, plan, stages, metrics, checkpoints, unbiased, ct) : null,
             rules.MayNeedFallback(settings.Lists.MinHistory) ? (m, times) => Fallback(m, times, rules, JobInput.Window(req.RunDate, req.Job, settings), settings) : null,
             opeUsers);
@@ -225,12 +225,12 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         /// the pairs' 20 and the matrix, nor 8 of times (at 100M interactions, fit_eval 2.46 → 1.8 GB on the coordinator).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        public (AlsModel? EvalModel, CsrMatrix All, PopularityFallback? Fallback, TimedPairs? OpeHistory) EvaluateAndRelease(double holdoutFraction,
+        public (AlsModel? EvalModel, CsrMatrix All, PopularityFallback? Fallback, TimedPairs? OpeHistory) EvaluateAndRelease(StageTimer stages, double holdoutFraction,
             Func<CsrMatrix, CsrMatrix, AlsModel>? evaluate, Func<CsrMatrix, long[]?, PopularityFallback>? fallback, OpeCut? opeUsers)
         {
-            var (train, heldOut, popular, opeTimes) = Release(evaluate is null ? null : holdoutFraction, fallback, opeUsers is not null);
+            var (train, heldOut, popular, opeTimes) = stages.Time(StageNames.Split, () => Release(evaluate is null ? null : holdoutFraction, fallback, opeUsers is not null));
             var model = heldOut is null ? null : evaluate!(train, heldOut);
-            var all = heldOut is null ? train : train.Union(heldOut);
+            var all = heldOut is null ? train : stages.Time(StageNames.Merge, () => train.Union(heldOut));
             return (model, all, popular, opeUsers is null ? null : Of(all, opeTimes!, opeUsers));
         }
 
