@@ -72,16 +72,32 @@ public sealed class InteractionLog
         return SortedPairs ? Matrix(mask, keep) : Where(keep ? mask : mask.Select(m => !m).ToArray()).ToUserItemMatrix();
     }
 
-    /// <summary>Sorted, distinct pairs are already in CSR order: count the rows and copy the kept entries.</summary>
-    private CsrMatrix Matrix(bool[]? mask, bool keep)
+    /// <summary>The columns a matrix is laid out from (sorted pairs only): the entries without their times.</summary>
+    public PairColumns Columns => SortedPairs ? new(UserCount, ItemCount, Users, Items, Values)
+        : throw new InvalidOperationException("only sorted, distinct pairs are laid out from their columns.");
+
+    private CsrMatrix Matrix(bool[]? mask, bool keep) => Columns.Matrix(mask, keep);
+}
+
+/// <summary>
+/// Sorted, distinct (user, item) pairs without their times: what a user × item matrix is laid out from. Holding these
+/// and not the log lets its times (8 bytes a pair) go before the matrices take their place.
+/// </summary>
+public sealed record PairColumns(int UserCount, int ItemCount, int[] Users, int[] Items, float[] Values)
+{
+    /// <summary>
+    /// The user × item matrix of the entries whose <paramref name="mask"/> equals <paramref name="keep"/> (all of them
+    /// when it is null). Sorted pairs are already in CSR order: count the rows and copy the kept entries.
+    /// </summary>
+    public CsrMatrix Matrix(bool[]? mask, bool keep)
     {
         var rowPtr = new int[UserCount + 1];
         int n = 0;
-        for (int e = 0; e < Count; e++)
+        for (int e = 0; e < Users.Length; e++)
             if (mask is null || mask[e] == keep) { rowPtr[Users[e] + 1]++; n++; }
         for (int u = 0; u < UserCount; u++) rowPtr[u + 1] += rowPtr[u];
         var cols = new int[n]; var values = new float[n];
-        for (int e = 0, w = 0; e < Count; e++)
+        for (int e = 0, w = 0; e < Users.Length; e++)
             if (mask is null || mask[e] == keep) { cols[w] = Items[e]; values[w] = Values[e]; w++; }
         return new CsrMatrix(UserCount, ItemCount, rowPtr, cols, values);
     }

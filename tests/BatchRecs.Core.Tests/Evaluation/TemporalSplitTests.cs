@@ -41,6 +41,25 @@ public class TemporalSplitTests
     }
 
     [Fact]
+    public void Sorted_pairs_are_split_as_the_same_pairs_in_any_order()
+    {
+        var rng = new Random(4);
+        var entries = new List<(int U, int I, long T)>();
+        for (int u = 0; u < 200; u++)
+            foreach (int i in Enumerable.Range(0, 40).OrderBy(_ => rng.Next()).Take(rng.Next(1, 25)).Order())
+                entries.Add((u, i, rng.Next(0, 6))); // few distinct times: ties are broken by the hash
+        InteractionLog Log(IReadOnlyList<(int U, int I, long T)> e, bool sorted) => new(IdMap.FromInt64(Enumerable.Range(0, 200).Select(x => (long)x)),
+            IdMap.FromInt64(Enumerable.Range(0, 40).Select(x => (long)x)), e.Select(x => x.U).ToArray(), e.Select(x => x.I).ToArray(),
+            Enumerable.Repeat(1f, e.Count).ToArray(), e.Select(x => x.T).ToArray()) { SortedPairs = sorted };
+        var shuffled = entries.OrderBy(_ => rng.Next()).ToList();
+        var sorted = TemporalSplit.PerUserLast(Log(entries, sorted: true), 0.3);
+        var other = TemporalSplit.PerUserLast(Log(shuffled, sorted: false), 0.3);
+        var heldOut = Enumerable.Range(0, entries.Count).Where(e => !sorted.IsTrain[e]).Select(e => entries[e]).ToHashSet();
+        Assert.Equal(heldOut, Enumerable.Range(0, shuffled.Count).Where(e => !other.IsTrain[e]).Select(e => shuffled[e]).ToHashSet());
+        Assert.True(heldOut.Count > 500);
+    }
+
+    [Fact]
     public void Zero_fraction_holds_nothing_out_and_bad_fractions_name_the_setting()
     {
         var log = new InteractionLog(IdMap.FromInt64([1]), IdMap.FromInt64([1, 2]), [0, 0], [0, 1], [1f, 1f], [1, 2]);
