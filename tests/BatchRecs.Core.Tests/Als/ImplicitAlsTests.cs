@@ -20,31 +20,6 @@ public class ImplicitAlsTests
         Assert.True(Math.Abs(model.History[^1].Loss - expected) <= 1e-4 * expected, $"loss {model.History[^1].Loss} vs brute force {expected}");
     }
 
-    /// <summary>
-    /// Keeps the transposed entries to itself, as an executor whose blocks run elsewhere does: the fit holds only its rows,
-    /// and the half-steps get the whole matrix back here.
-    /// </summary>
-    private sealed class EntriesElsewhere : IExecutor
-    {
-        private readonly LocalExecutor _local = new(2);
-        private readonly Dictionary<CsrMatrix, (CsrMatrix Whole, float[]? Pref)> _held = new(ReferenceEqualityComparer.Instance);
-
-        public string Name => "elsewhere";
-        public int Blocks(CsrMatrix rows) => _local.Blocks(rows);
-        public BatchRecs.Core.Index.TopNResult Score(ScoringStep step, CancellationToken cancellationToken = default) => _local.Score(step, cancellationToken);
-
-        public (CsrMatrix Matrix, float[]? Pref) Transpose(CsrMatrix m, float[]? pref)
-        {
-            var whole = ((IExecutor)_local).Transpose(m, pref);
-            var rows = CsrMatrix.RowsOnly(whole.Matrix.Rows, whole.Matrix.Cols, whole.Matrix.RowPtr);
-            _held[rows] = whole;
-            return (rows, null);
-        }
-
-        public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default) =>
-            _local.RunHalfStep(_held.TryGetValue(step.Conf, out var whole) ? step with { Conf = whole.Whole, Pref = whole.Pref } : step, cancellationToken);
-    }
-
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -54,7 +29,7 @@ public class ImplicitAlsTests
         var strengths = TestProblems.RandomStrengths(90, 60, 0.08, 5);
         var theta = Enumerable.Range(0, 60).Select(i => 0.2f + 0.8f * (i % 7) / 7f).ToArray();
         AlsProblem Build(IExecutor? executor) => relMf ? AlsProblem.BuildRelMf(strengths, s, theta, executor) : AlsProblem.Build(strengths, s, executor);
-        var elsewhere = new EntriesElsewhere();
+        var elsewhere = new EntriesElsewhereExecutor();
         var problem = Build(elsewhere);
         Assert.False(problem.ItemUserConf.HasEntries);
         Assert.Null(problem.ItemUserPref);

@@ -158,5 +158,7 @@ public class PartitionedPairsTests
         Assert.Same(matrix.ColIdx, problem.UserItemConf.ColIdx);                                     // the pattern is shared
         var weighted = AlsProblem.BuildRelMf(matrix, new AlsSettings(), Enumerable.Repeat(1f, matrix.Cols).ToArray());
         Assert.True(weighted.Bytes <= 20L * matrix.NonZeros + 4L * (matrix.Cols + 1));              // + preferences both ways
+        var coordinator = AlsProblem.BuildRelMf(matrix, new AlsSettings(), Enumerable.Repeat(1f, matrix.Cols).ToArray(), new Als.EntriesElsewhereExecutor());
+        Assert.Equal(8L * matrix.NonZeros + 4L * (matrix.Cols + 1), coordinator.Bytes);              // the user side's only, with an executor elsewhere
     }
 }
