@@ -65,11 +65,20 @@ public static class ExposurePropensity
         }
         if (negatives == 0) throw new BadInputException("every (user, item) pair was exposed: propensities are all 1; use propensity=popularity.");
 
+        // Shuffled here, seeded, rather than by SDCA's own shuffle: ML.NET's RowShufflingTransformer hands rows between a
+        // producer task and the trainer, and on a loaded 2-core machine that hand-over stalled a 13k-row fit for minutes
+        // (dotnet/machinelearning#5416 is the same code's earlier trouble).
+        for (int j = rows.Count - 1; j > 0; j--)
+        {
+            int k = rng.Next(j + 1);
+            (rows[j], rows[k]) = (rows[k], rows[j]);
+        }
         var ml = new MLContext(seed: (int)(seed & 0x7FFFFFFF));
         var data = ml.Data.LoadFromEnumerable(rows);
         var trainer = ml.BinaryClassification.Trainers.SdcaLogisticRegression(new Microsoft.ML.Trainers.SdcaLogisticRegressionBinaryTrainer.Options
         {
             NumberOfThreads = 1,
+            Shuffle = false,
             MaximumNumberOfIterations = 50,
             L2Regularization = 1e-4f,
         });

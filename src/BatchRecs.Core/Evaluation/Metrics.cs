@@ -6,14 +6,30 @@ namespace BatchRecs.Core.Evaluation;
 /// <summary>Computes an <see cref="EvaluationReport"/> in one pass over the lists.</summary>
 public static class Metrics
 {
-    /// <param name="recs">lists, row u = user u (only users with held-out pairs are evaluated).</param>
+    /// <param name="recs">lists, row u = user u (only users with held-out pairs are evaluated), or row j = user
+    /// <paramref name="rowUsers"/>[j].</param>
     /// <param name="heldOut">user × item CSR of held-out pairs.</param>
     /// <param name="propensity">p_i per item for the IPS/SNIPS variants, or empty for all ones.</param>
     /// <param name="trainCounts">interactions per item in training (popularity rank), or empty to skip it.</param>
     /// <param name="k">K of Recall@K and NDCG@K: the first K items of each list are scored.</param>
+    /// <param name="rowUsers">the user of each row of <paramref name="recs"/>, ascending: the lists of just the users
+    /// with held-out pairs (the report is the one of those lists laid out by user, without the copy that takes: at 100M
+    /// interactions 160 MB at the evaluation's peak); null: row u is user u.</param>
     public static EvaluationReport Evaluate(TopNResult recs, CsrMatrix heldOut, int k,
-        ReadOnlySpan<float> propensity = default, ReadOnlySpan<int> trainCounts = default)
+        ReadOnlySpan<float> propensity = default, ReadOnlySpan<int> trainCounts = default, int[]? rowUsers = null)
     {
+        if (rowUsers is not null)
+        {
+            if (rowUsers.Length != recs.Users) throw new ArgumentException($"{rowUsers.Length} users given for {recs.Users} rows.", nameof(rowUsers));
+            for (int j = 0; j < rowUsers.Length; j++)
+                if (rowUsers[j] < 0 || rowUsers[j] >= heldOut.Rows || (j > 0 && rowUsers[j] <= rowUsers[j - 1]))
+                    throw new ArgumentException("rowUsers must be ascending users of the held-out matrix.", nameof(rowUsers));
+            for (int u = 0, j = 0; u < heldOut.Rows; u++)
+            {
+                if (j < rowUsers.Length && rowUsers[j] == u) { j++; continue; }
+                if (heldOut.RowLength(u) > 0) throw new ArgumentException($"user {u} has held-out pairs but no list.", nameof(rowUsers));
+            }
+        }
         if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), "K must be positive.");
         int items = heldOut.Cols;
         if (!propensity.IsEmpty && propensity.Length != items) throw new ArgumentException("one propensity per item is needed.", nameof(propensity));
@@ -22,12 +38,13 @@ public static class Metrics
         double recall = 0, ndcg = 0, map = 0, hitRate = 0, ipsRecall = 0, snipsRecall = 0, ipsDcg = 0, snipsDcg = 0, popRankSum = 0;
         long recommended = 0;
         int users = 0;
-        for (int u = 0; u < heldOut.Rows && u < recs.Users; u++)
+        int rows = rowUsers?.Length ?? Math.Min(heldOut.Rows, recs.Users);
+        for (int row = 0; row < rows; row++)
         {
-            var truth = heldOut.RowCols(u);
+            var truth = heldOut.RowCols(rowUsers?[row] ?? row);
             if (truth.Length == 0) continue;
             users++;
-            var list = recs.ItemsOf(u);
+            var list = recs.ItemsOf(row);
             int top = Math.Min(k, list.Length);
             int hits = 0;
             double dcg = 0, ap = 0, wHits = 0, wDcg = 0, wAll = 0;

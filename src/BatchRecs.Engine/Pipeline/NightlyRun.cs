@@ -223,7 +223,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         /// the split's matrices and puts the refit's matrix back together from them. The popularity fallback (when given) is
         /// built from the pairs' times before the split, so the times outlive the pairs only for the off-policy estimate's
         /// history (matrix entries are the sorted pairs, in order). The evaluation's fit holds 8 bytes a pair of matrix, not
-        /// the pairs' 20 and the matrix, nor 8 of times (at 100M interactions, fit_eval 2.46 → 1.8 GB on the coordinator).
+        /// the pairs' 20 and the matrix, nor 8 of times (at 100M interactions, fit_eval 2.46 → 1.89 GB on the coordinator).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         public (AlsModel? EvalModel, CsrMatrix All, PopularityFallback? Fallback, TimedPairs? OpeHistory) EvaluateAndRelease(StageTimer stages, double holdoutFraction,
@@ -239,7 +239,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         /// The split's matrices (or, without a hold-out, the whole matrix), the fallback, and the times the off-policy
         /// estimate needs (each pair's first event, or its last without first times) when <paramref name="opeTimes"/>. The
         /// pairs' times go before the matrices are laid out: at 100M interactions the split's peak on a distributed
-        /// coordinator was 2.28 GB with them (20 bytes a pair and the matrices' 8) and is ≈ 1.6 GB without (12 and 8).
+        /// coordinator was 2.28 GB with them (20 bytes a pair and the matrices' 8) and is 1.71 GB without (12 and 8).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private (CsrMatrix TrainOrAll, CsrMatrix? HeldOut, PopularityFallback? Fallback, long[]? OpeTimes) Release(double? holdoutFraction,
@@ -377,9 +377,10 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             checkpoints.PathFor(StageNames.FitEval), checkpoints.OnIteration(StageNames.FitEval)));
         RecordFit(metrics, StageNames.FitEval, model);
         var evalUsers = Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray();
-        var modelRecs = stages.Time(StageNames.ScoreEval, () => plan.Score(model, train, propensity, evalUsers).Scatter(evalUsers, heldOut.Rows));
+        // The model's lists are judged as scored (one row per evaluated user) and die with the lambda, before popularity's.
+        var m = stages.Time(StageNames.ScoreEval, () =>
+            Metrics.Evaluate(plan.Score(model, train, propensity, evalUsers), heldOut, plan.N, propensity, counts, rowUsers: evalUsers));
         var popRecs = PopularityRanker.Recommend(train, plan.N);
-        var m = Metrics.Evaluate(modelRecs, heldOut, plan.N, propensity, counts);
         var p = Metrics.Evaluate(popRecs, heldOut, plan.N, propensity, counts);
         metrics[MetricNames.EvalUsers] = m.Users;
         foreach (var (k, v) in m.Named(MetricNames.ModelRanker).Concat(p.Named(MetricNames.PopularRanker))) metrics[k] = v;

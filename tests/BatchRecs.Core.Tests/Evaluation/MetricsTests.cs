@@ -19,6 +19,28 @@ public class MetricsTests
     }
 
     [Fact]
+    public void Lists_of_just_the_evaluated_users_give_the_report_of_the_same_lists_laid_out_by_user()
+    {
+        var rng = new Random(7);
+        int users = 60, items = 40, n = 5;
+        var r = new List<int>(); var c = new List<int>();
+        for (int u = 0; u < users; u++)
+            if (u % 3 != 0) // every third user has nothing held out
+                foreach (int i in Enumerable.Range(0, items).OrderBy(_ => rng.Next()).Take(rng.Next(1, 6))) { r.Add(u); c.Add(i); }
+        var heldOut = CsrMatrix.FromEntries(users, items, r.ToArray(), c.ToArray(), Enumerable.Repeat(1f, r.Count).ToArray());
+        var evaluated = Enumerable.Range(0, users).Where(u => heldOut.RowLength(u) > 0).ToArray();
+        var compact = Lists(n, evaluated.Select(_ => Enumerable.Range(0, items).OrderBy(_ => rng.Next()).Take(n).ToArray()).ToArray());
+        var propensity = Enumerable.Range(0, items).Select(i => 0.1f + i / 50f).ToArray();
+        var counts = Enumerable.Range(0, items).Select(i => (i * 7) % 13).ToArray();
+        var byUser = Metrics.Evaluate(compact.Scatter(evaluated, users), heldOut, n, propensity, counts);
+        var byRow = Metrics.Evaluate(compact, heldOut, n, propensity, counts, rowUsers: evaluated);
+        Assert.Equal(byUser, byRow);
+        Assert.Equal(evaluated.Length, byRow.Users);
+        // A user with held-out pairs and no list is refused, not counted as a miss.
+        Assert.Throws<ArgumentException>(() => Metrics.Evaluate(Lists(n, evaluated.Skip(1).Select(_ => new[] { 0 }).ToArray()), heldOut, n, rowUsers: evaluated[1..]));
+    }
+
+    [Fact]
     public void Recall_and_ndcg_match_hand_computed_values()
     {
         // user 0: held out {1, 4}; list [1, 2, 4]: hits at ranks 1 and 3.
