@@ -31,24 +31,15 @@ public static class BinaryArrays
             // An object appears whole when its upload completes: no rename. The file is written to a local temporary file
             // first (a body may seek, and a CSR of 80M pairs held in a memory stream took 0.6–1.3 GB), then uploaded from it.
             string local = Path.Combine(Path.GetTempPath(), $"batchrecs-scratch-{Environment.ProcessId}-{Guid.NewGuid():N}.bin");
-            try
+            using var fs = new FileStream(local, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.DeleteOnClose);
+            using (var bw = new BinaryWriter(fs, System.Text.Encoding.UTF8, leaveOpen: true))
             {
-                using (var fs = new FileStream(local, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.DeleteOnClose))
-                {
-                    using (var bw = new BinaryWriter(fs, System.Text.Encoding.UTF8, leaveOpen: true))
-                    {
-                        bw.Write(Magic);
-                        body(bw);
-                    }
-                    fs.Position = 0;
-                    var (store, _) = Storage.LakeLocation.Open(path);
-                    store.WriteAsync(Storage.LakeLocation.ObjectName(path), fs).GetAwaiter().GetResult();
-                }
+                bw.Write(Magic);
+                body(bw);
             }
-            finally
-            {
-                File.Delete(local);
-            }
+            fs.Position = 0;
+            var (store, _) = Storage.LakeLocation.Open(path);
+            store.WriteAsync(Storage.LakeLocation.ObjectName(path), fs).GetAwaiter().GetResult();
             return;
         }
         string tmp = path + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
