@@ -92,7 +92,11 @@ public sealed class DistributedTests(PostgresFixture pg)
                 var step = new ScoringStep(local.UserFactors, local.ItemFactors, s.Factors, 10, exclude, blocks, ivf, Nprobe: 4,
                     withRules ? banned : null, withRules ? rules : null);
                 var here = new LocalExecutor().Score(step);
+                long written = engine.Executor.Stats.BytesWritten;
                 var there = engine.Executor.Score(step);
+                // The exclusions are the fit's user side, already on the workers: referenced, not written again.
+                Assert.True(engine.Executor.Stats.BytesWritten - written < 4L * (step.UserFactors.Length + step.ItemFactors.Length + exclude.NonZeros),
+                    $"{engine.Executor.Stats.BytesWritten - written} bytes written for a scoring step");
                 Assert.Equal(here.Counts, there.Counts);
                 Assert.Equal(here.Items, there.Items);
                 Assert.Equal(here.Scores, there.Scores);

@@ -100,6 +100,26 @@ public class ScoringTaskFilesTests
     }
 
     [Fact]
+    public void Exclusions_referenced_as_a_fits_csr_file_are_read_from_it_and_the_step_is_smaller_by_their_pattern()
+    {
+        using var dir = new TempDirectory();
+        var step = Step(13, null, 0, rules: true, bans: true);
+        string csr = Path.Combine(dir.Path, "csr-fit.bin");
+        var conf = step.Exclude.MapValues(v => 1 + 2 * v); // a fit's confidences: the exclusions' pattern, other values
+        Lake.Scratch.BinaryArrays.WriteCsr(csr, conf, null);
+        string inline = Path.Combine(dir.Path, "inline"), referenced = Path.Combine(dir.Path, "referenced");
+        long inlineBytes = BlockTaskFiles.WriteScoring(inline, step);
+        long referencedBytes = BlockTaskFiles.WriteScoring(referenced, step, csr);
+        Assert.True(inlineBytes - referencedBytes >= 4L * step.Exclude.NonZeros, $"{inlineBytes} vs {referencedBytes}");
+        var asked = new List<string>();
+        var back = BlockTaskFiles.ReadScoring(referenced, path => { asked.Add(path); return Lake.Scratch.BinaryArrays.ReadCsr(path).Matrix; });
+        Assert.Equal([csr], asked);
+        AssertSamePattern(step.Exclude, back.Exclude);
+        foreach (var block in step.UserBlocks)
+            Assert.Equal(step.ScoreBlock(block).Items, back.ScoreBlock(block).Items);
+    }
+
+    [Fact]
     public void Block_lists_read_back_keep_their_rule_removed_count_and_gather_into_the_full_result()
     {
         using var dir = new TempDirectory();

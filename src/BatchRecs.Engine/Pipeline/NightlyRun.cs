@@ -223,7 +223,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         /// the split's matrices and puts the refit's matrix back together from them. The popularity fallback (when given) is
         /// built from the pairs' times before the split, so the times outlive the pairs only for the off-policy estimate's
         /// history (matrix entries are the sorted pairs, in order). The evaluation's fit holds 8 bytes a pair of matrix, not
-        /// the pairs' 20 and the matrix, nor 8 of times (at 100M interactions, fit_eval 2.46 → 1.89 GB on the coordinator).
+        /// the pairs' 20 and the matrix, nor 8 of times (at 100M interactions, fit_eval 2.46 → 1.85 GB on the coordinator).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         public (AlsModel? EvalModel, CsrMatrix All, PopularityFallback? Fallback, TimedPairs? OpeHistory) EvaluateAndRelease(StageTimer stages, double holdoutFraction,
@@ -239,7 +239,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         /// The split's matrices (or, without a hold-out, the whole matrix), the fallback, and the times the off-policy
         /// estimate needs (each pair's first event, or its last without first times) when <paramref name="opeTimes"/>. The
         /// pairs' times go before the matrices are laid out: at 100M interactions the split's peak on a distributed
-        /// coordinator was 2.28 GB with them (20 bytes a pair and the matrices' 8) and is 1.71 GB without (12 and 8).
+        /// coordinator was 2.22 GB with them (20 bytes a pair and the matrices' 8) and is 1.67 GB without (12 and 8).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private (CsrMatrix TrainOrAll, CsrMatrix? HeldOut, PopularityFallback? Fallback, long[]? OpeTimes) Release(double? holdoutFraction,

@@ -43,17 +43,7 @@ public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null)
     {
         using (Enter(stepDir))
         {
-            int hit = _csrs.FindIndex(c => c.Path == csrPath);
-            if (hit < 0)
-            {
-                var (m, p) = BinaryArrays.ReadCsr(csrPath);
-                long Bytes((string, CsrMatrix Matrix, float[]? Pref) c) => c.Matrix.Bytes + 4L * (c.Pref?.Length ?? 0);
-                long incoming = Bytes((csrPath, m, p));
-                while (_csrs.Count >= 2 && (_csrs.Count == CsrCacheSize || _csrs.Sum(Bytes) + incoming > CsrCacheBytes)) _csrs.RemoveAt(0);
-                _csrs.Add((csrPath, m, p));
-                hit = _csrs.Count - 1;
-            }
-            var (_, conf, pref) = _csrs[hit];
+            var (conf, pref) = Csr(csrPath);
             if (_step is not { } s || s.Dir != stepDir)
             {
                 // A half-step's factors are large objects, garbage once the next half-step arrives; the GC would let several
@@ -67,14 +57,33 @@ public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null)
         }
     }
 
-    /// <summary>The scoring step in <paramref name="stepDir"/> and its IVF index (null for exact search), built once per step.</summary>
+    /// <summary>The CSR file at <paramref name="csrPath"/>, from the cache or read into it (the caller holds the lock).</summary>
+    private (CsrMatrix Matrix, float[]? Pref) Csr(string csrPath)
+    {
+        int hit = _csrs.FindIndex(c => c.Path == csrPath);
+        if (hit < 0)
+        {
+            var (m, p) = BinaryArrays.ReadCsr(csrPath);
+            long Bytes((string, CsrMatrix Matrix, float[]? Pref) c) => c.Matrix.Bytes + 4L * (c.Pref?.Length ?? 0);
+            long incoming = Bytes((csrPath, m, p));
+            while (_csrs.Count >= 2 && (_csrs.Count == CsrCacheSize || _csrs.Sum(Bytes) + incoming > CsrCacheBytes)) _csrs.RemoveAt(0);
+            _csrs.Add((csrPath, m, p));
+            hit = _csrs.Count - 1;
+        }
+        return (_csrs[hit].Matrix, _csrs[hit].Pref);
+    }
+
+    /// <summary>
+    /// The scoring step in <paramref name="stepDir"/> and its IVF index (null for exact search), built once per step. Its
+    /// exclusions are usually the fit's user side, which this worker then already holds from the fit's last half-step.
+    /// </summary>
     public (ScoringStep Step, IvfIndex? Index) ForScoring(string stepDir)
     {
         using (Enter(stepDir))
         {
             if (_scoring is not { } c || c.Dir != stepDir)
             {
-                var s = BlockTaskFiles.ReadScoring(stepDir);
+                var s = BlockTaskFiles.ReadScoring(stepDir, path => Csr(path).Matrix);
                 _scoring = (stepDir, s, s.Ivf is null ? null : IvfIndex.Build(s.ItemFactors, s.K, s.Ivf));
             }
             return (_scoring.Value.Step, _scoring.Value.Index);

@@ -82,7 +82,11 @@ public static class BlockTaskFiles
     }
 
     /// <summary>A scoring step's inputs: user and item factors, the exclusions and the index parameters.</summary>
-    public static long WriteScoring(string stepDir, ScoringStep step)
+    /// <param name="stepDir">the step's folder in the scratch area.</param>
+    /// <param name="step">the step.</param>
+    /// <param name="excludeCsr">a CSR file already in the scratch area whose pattern is the step's exclusions (the fit's user
+    /// side: the exclusions are the fitted pairs), referenced instead of written again; null: the pattern is written.</param>
+    public static long WriteScoring(string stepDir, ScoringStep step, string? excludeCsr = null)
     {
         string path = StepInputPath(stepDir);
         BinaryArrays.Write(path, w =>
@@ -91,7 +95,8 @@ public static class BlockTaskFiles
             w.Write(step.Ivf is null ? "" : JsonSerializer.Serialize(step.Ivf));
             w.WriteArray<float>(step.UserFactors);
             w.WriteArray<float>(step.ItemFactors);
-            WritePattern(w, step.Exclude);
+            w.Write(excludeCsr ?? "");
+            if (excludeCsr is null) WritePattern(w, step.Exclude);
             w.WriteArray<int>(step.Banned is null ? [] : step.Banned.Order().ToArray());
             w.Write(step.RuleExclude is not null);
             if (step.RuleExclude is not null) WritePattern(w, step.RuleExclude);
@@ -99,13 +104,16 @@ public static class BlockTaskFiles
         return ScratchArea.Length(path);
     }
 
-    public static ScoringStep ReadScoring(string stepDir) => BinaryArrays.Read(StepInputPath(stepDir), r =>
+    /// <param name="stepDir">the step's folder in the scratch area.</param>
+    /// <param name="csrOf">reads (or finds already read) a referenced CSR file (<see cref="BlockTaskCache"/>'s); null: reads it.</param>
+    public static ScoringStep ReadScoring(string stepDir, Func<string, CsrMatrix>? csrOf = null) => BinaryArrays.Read(StepInputPath(stepDir), r =>
     {
         int k = r.ReadInt32(), n = r.ReadInt32(), nprobe = r.ReadInt32();
         string ivf = r.ReadString();
         var users = r.ReadArray<float>();
         var items = r.ReadArray<float>();
-        var exclude = ReadPattern(r);
+        string excludeCsr = r.ReadString();
+        var exclude = excludeCsr.Length == 0 ? ReadPattern(r) : (csrOf ?? (path => BinaryArrays.ReadCsr(path).Matrix))(excludeCsr);
         var banned = r.ReadArray<int>();
         var rules = r.ReadBoolean() ? ReadPattern(r) : null;
         return new ScoringStep(users, items, k, n, exclude, [], ivf.Length == 0 ? null : JsonSerializer.Deserialize<IvfBuildOptions>(ivf), nprobe,

@@ -51,6 +51,12 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     private readonly HangfireExecutorOptions _options;
     private readonly IBackgroundJobClient _client;
     private readonly ConditionalWeakTable<CsrMatrix, string> _csrFiles = new();
+
+    /// <summary>The user-side CSR files written, by their column array (shared by the strengths, the confidences and the
+    /// exclusions of one fit) with their row pointers: a scoring step whose exclusions have that pattern references the file.</summary>
+    private readonly ConditionalWeakTable<int[], WrittenPattern> _patterns = new();
+
+    private sealed record WrittenPattern(int[] RowPtr, string Path);
     private int _sequence;
 
     /// <param name="storage">the Hangfire storage the workers share.</param>
@@ -112,6 +118,7 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
             string path = Path.Combine(_scratchDir, $"csr-{Guid.NewGuid():N}.bin");
             BinaryArrays.WriteCsr(path, m, step.Pref);
             Stats.BytesWritten += ScratchArea.Length(path);
+            if (step.Side == Side.Users) _patterns.AddOrUpdate(m.ColIdx, new WrittenPattern(m.RowPtr, path));
             return path;
         });
         string stepDir = Path.Combine(_scratchDir, $"step-{Interlocked.Increment(ref _sequence):D5}");
@@ -137,7 +144,10 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     public Core.Index.TopNResult Score(ScoringStep step, CancellationToken cancellationToken = default)
     {
         string stepDir = Path.Combine(_scratchDir, $"score-{Interlocked.Increment(ref _sequence):D5}");
-        Stats.BytesWritten += BlockTaskFiles.WriteScoring(stepDir, step);
+        // The exclusions are the fitted pairs: the pattern of the fit's user side, which the workers already hold.
+        string? excludeCsr = _patterns.TryGetValue(step.Exclude.ColIdx, out var written) && ReferenceEquals(written.RowPtr, step.Exclude.RowPtr)
+            ? written.Path : null;
+        Stats.BytesWritten += BlockTaskFiles.WriteScoring(stepDir, step, excludeCsr);
         var all = new Core.Index.TopNResult(step.Users, step.N);
         string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Score(stepDir, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
         var pending = step.UserBlocks.ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
