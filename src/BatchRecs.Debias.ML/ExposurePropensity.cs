@@ -66,7 +66,7 @@ public static class ExposurePropensity
         if (negatives == 0) throw new BadInputException("every (user, item) pair was exposed: propensities are all 1; use propensity=popularity.");
 
         // Shuffled here, seeded, rather than by SDCA's own shuffle: ML.NET's RowShufflingTransformer hands rows between a
-        // producer task and the trainer, and on a loaded 2-core machine that hand-over stalled a 13k-row fit for minutes
+        // producer task and the trainer, and on a loaded 2-core machine that hand-over stalled a small test fit for minutes
         // (dotnet/machinelearning#5416 is the same code's earlier trouble).
         for (int j = rows.Count - 1; j > 0; j--)
         {

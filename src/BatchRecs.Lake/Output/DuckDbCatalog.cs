@@ -25,7 +25,7 @@ public static class DuckDbCatalog
     /// 2.6 GB more than the run itself to insert a 100M-interaction night's 20M list rows; bounded, it writes the rows to
     /// the file as it goes (spilling what must wait). The 20M rows in 16 MiB row groups (<see cref="ListWriter.RowGroupBytes"/>)
     /// load in 256 MB: the publish took +0.65 GB over the lists (`BatchRecs.Bench publish`), against +1.4 GB in 1 GB with
-    /// 128 MiB row groups (DuckDB then failed below 600 MB). The larger limits are for what the first cannot foresee: a
+    /// 128 MiB row groups (DuckDB then ran out at 512 MB). The larger limits are for what the first cannot foresee: a
     /// catalog of many retained run dates, a wide items table.
     /// </summary>
     public static readonly IReadOnlyList<string> PublishMemoryLimits = ["256MB", "2GB", "8GB"];

@@ -22,7 +22,7 @@ public static class ListWriter
     /// Row groups of about 16 MiB of values: 200k rows of ~80 bytes, DuckDB's own row group (122,880 rows) in size. The
     /// writer builds, and every reader decodes, a row group's columns at once, so this is the memory each holds per
     /// group: with 128 MiB groups (the Parquet and Spark block size) the 20M-row publish took +0.9 GB to write and DuckDB
-    /// needed 600 MB to load them; with 16 MiB, +0.08 GB and 256 MB, and it ran faster (15 s against 25).
+    /// needed more than 512 MB to load them; with 16 MiB, +0.08 GB and 256 MB, and it ran faster (15 s against 25).
     /// </summary>
     public const long RowGroupBytes = 16L << 20;
 
