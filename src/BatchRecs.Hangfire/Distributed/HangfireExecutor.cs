@@ -101,12 +101,21 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     /// </summary>
     public (CsrMatrix Matrix, float[]? Pref) Transpose(CsrMatrix m, float[]? pref)
     {
-        ScratchArea.CreateDirectory(_scratchDir);
-        string path = Path.Combine(_scratchDir, $"csr-{Guid.NewGuid():N}.bin");
-        var rows = CsrMatrix.RowsOnly(m.Cols, m.Rows, BinaryArrays.WriteTransposedCsr(path, m, pref));
-        Stats.BytesWritten += ScratchArea.Length(path);
+        int[] rowPtr = [];
+        string path = WriteCsrFile(p => rowPtr = BinaryArrays.WriteTransposedCsr(p, m, pref));
+        var rows = CsrMatrix.RowsOnly(m.Cols, m.Rows, rowPtr);
         _csrFiles.Add(rows, path);
         return (rows, null);
+    }
+
+    /// <summary>A new CSR file of the fit in the scratch area, written by <paramref name="write"/> and counted; its path.</summary>
+    private string WriteCsrFile(Action<string> write)
+    {
+        ScratchArea.CreateDirectory(_scratchDir);
+        string path = Path.Combine(_scratchDir, $"csr-{Guid.NewGuid():N}.bin");
+        write(path);
+        Stats.BytesWritten += ScratchArea.Length(path);
+        return path;
     }
 
     public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default)
@@ -115,9 +124,7 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
         string csrPath = _csrFiles.GetValue(step.Conf, m =>
         {
             if (!m.HasEntries) throw new ArgumentException("the half-step's matrix has no entries and was not written by this executor.", nameof(step));
-            string path = Path.Combine(_scratchDir, $"csr-{Guid.NewGuid():N}.bin");
-            BinaryArrays.WriteCsr(path, m, step.Pref);
-            Stats.BytesWritten += ScratchArea.Length(path);
+            string path = WriteCsrFile(p => BinaryArrays.WriteCsr(p, m, step.Pref));
             if (step.Side == Side.Users) _patterns.AddOrUpdate(m.ColIdx, new WrittenPattern(m.RowPtr, path));
             return path;
         });
