@@ -43,8 +43,7 @@ public static class JobInput
         var (catalogUsers, catalogItems) = DuckDbCatalog.IdKinds(lakeDir);
         if (catalogUsers is null && catalogItems is null) return;
         var inWindow = (await InputDirectory.ListAsync(inputDir, window, ct)).Files.Where(f => f.Problem is null).Select(f => f.Path);
-        var store = LakeLocation.StoreOf(inputDir);
-        var (users, items, file) = await InputIdKinds.OfFirstAsync(inWindow, store, ct);
+        var (users, items, file) = await InputIdKinds.OfFirstAsync(inWindow, ct);
         foreach (var (column, input, catalog) in new[] { ("user_id", users, catalogUsers), ("item_id", items, catalogItems) })
             if (input is not null && catalog is not null && input != catalog)
                 throw new LakeInputException(

@@ -312,16 +312,16 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
     {
         string? location = settings.Input.ItemsInput;
         bool required = location is not null;
-        location ??= LakeLocation.IsObjectStore(req.InputDir)
-            ? $"{req.InputDir.TrimEnd('/')}/{BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath.Replace(Path.DirectorySeparatorChar, '/')}"
-            : Path.Combine(req.InputDir, BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath);
-        if (!LakeLocation.IsObjectStore(location))
-            return File.Exists(location) ? Path.GetFullPath(location)
-                : required ? throw new LakeInputException($"items_input '{location}' does not exist.", location) : null;
-        var (store, _) = LakeLocation.Open(location);
-        string name = LakeLocation.ObjectName(location);
+        if (location is null)
+        {
+            var (input, prefix) = LakeLocation.Open(req.InputDir);
+            location = input.Describe(prefix + BatchRecs.Lake.Import.ItemMetadata.DefaultRelativePath.Replace(Path.DirectorySeparatorChar, '/'));
+        }
+        var (store, name) = LakeLocation.Object(location);
         if (await store.FindAsync(name, ct) is null)
-            return required ? throw new LakeInputException($"items_input '{location}' does not exist (give one Parquet object).", location) : null;
+            return required ? throw new LakeInputException($"items_input '{location}' does not exist (give one Parquet file).", location) : null;
+        // DuckDB reads a file on this host's disk where it is; an object it reads once downloaded.
+        if (!LakeLocation.IsObjectStore(location)) return store.Describe(name);
         string local = DownloadedItems(req.LakeDir, runId);
         await store.DownloadAsync(name, local, ct);
         return local;

@@ -30,6 +30,13 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
         BlockTaskFiles.WriteLists(stepDir, block, step.ScoreBlock(new RowBlock(block, start, end), index));
     }
 
+    /// <summary>Whether this worker sees an input file the coordinator listed.</summary>
+    private static bool Visible(string path)
+    {
+        var (store, name) = Lake.Storage.LakeLocation.Object(path);
+        return store.FindAsync(name).GetAwaiter().GetResult() is not null;
+    }
+
     /// <summary>
     /// Reads one read task's files of a distributed read (<see cref="ReadTaskFiles"/>): their events grouped by the task's
     /// own users, and its id maps. Bad input is the task's outcome, not its failure: the coordinator reports the first
@@ -43,7 +50,7 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
         hooks.BeforeBlock?.Invoke(stepDir, task, cancellationToken);
         var plan = ReadTaskFiles.ReadPlan(stepDir);
         // A local input must be where every worker sees it; a file missing here is not the input's fault (nor one to skip).
-        if (plan.Tasks[task].FirstOrDefault(f => f.Problem is null && !Lake.Storage.LakeLocation.IsObjectStore(f.Path) && !File.Exists(f.Path)) is { } unseen)
+        if (plan.Tasks[task].FirstOrDefault(f => f.Problem is null && !Visible(f.Path)) is { } unseen)
         {
             ReadTaskFiles.WriteFailure(stepDir, task, new Lake.Input.LakeInputException(
                 $"{unseen.Path}: the worker on {Environment.MachineName} cannot see this input file, which the coordinator listed. Workers read the input: " +

@@ -28,9 +28,8 @@ public sealed class DistributedEngine : IDisposable
         storage.Apply(config);
         SchedulerHost.ConfigurePolicies(config, null);
         // In a lake on object storage the scratch area is in the container: workers need no shared disk, nor --lake.
-        string scratch = BatchRecs.Lake.Storage.LakeLocation.IsObjectStore(lakeDir)
-            ? $"{lakeDir.TrimEnd('/')}/_scratch/{Guid.NewGuid():N}"
-            : Path.Combine(Path.GetFullPath(lakeDir), "_scratch", Guid.NewGuid().ToString("N"));
+        var (store, prefix) = BatchRecs.Lake.Storage.LakeLocation.Open(lakeDir);
+        string scratch = store.Describe($"{prefix}_scratch/{Guid.NewGuid():N}");
         return new DistributedEngine(new HangfireExecutor(JobStorage.Current, scratch, options with { RemoveFromQueue = options.RemoveFromQueue ?? storage.RemoveFromQueue }));
     }
 

@@ -47,7 +47,8 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
 {
     private readonly JobStorage _storage;
     private readonly string _scratchDir;
-    private readonly bool _onObjectStore;
+    /// <summary>The longest wait between two listings of a step's folder: a listing in object storage is a request, so it is asked less often.</summary>
+    private readonly int _pollCapMs;
     private readonly HangfireExecutorOptions _options;
     private readonly IBackgroundJobClient _client;
     private readonly ConditionalWeakTable<CsrMatrix, string> _csrFiles = new();
@@ -66,7 +67,7 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     {
         _storage = storage;
         _scratchDir = scratchDir;
-        _onObjectStore = BatchRecs.Lake.Storage.LakeLocation.IsObjectStore(scratchDir);
+        _pollCapMs = BatchRecs.Lake.Storage.LakeLocation.IsObjectStore(scratchDir) ? 100 : 20;
         _options = options ?? new HangfireExecutorOptions();
         _client = new BackgroundJobClient(storage);
     }
@@ -111,7 +112,6 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     /// <summary>A new CSR file of the fit in the scratch area, written by <paramref name="write"/> and counted; its path.</summary>
     private string WriteCsrFile(Action<string> write)
     {
-        ScratchArea.CreateDirectory(_scratchDir);
         string path = Path.Combine(_scratchDir, $"csr-{Guid.NewGuid():N}.bin");
         write(path);
         Stats.BytesWritten += ScratchArea.Length(path);
@@ -120,7 +120,6 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
 
     public void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default)
     {
-        ScratchArea.CreateDirectory(_scratchDir);
         string csrPath = _csrFiles.GetValue(step.Conf, m =>
         {
             if (!m.HasEntries) throw new ArgumentException("the half-step's matrix has no entries and was not written by this executor.", nameof(step));
@@ -185,7 +184,6 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     /// </summary>
     public Task<Lake.Input.InputRead> ReadAsync(Lake.Input.ReadPlan plan, CancellationToken ct)
     {
-        ScratchArea.CreateDirectory(_scratchDir);
         string stepDir = Path.Combine(_scratchDir, $"read-{Interlocked.Increment(ref _sequence):D5}");
         Stats.BytesWritten += ReadTaskFiles.WritePlan(stepDir, plan);
         string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Read(stepDir, b.Index, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
@@ -242,7 +240,6 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
         var shards = PairAggregator.Shards(start, users.Count, shardEvents);
         Stats.BytesWritten += ReadTaskFiles.WriteRemaps(stepDir, userRemaps, itemRemaps, parts, rule, firstTimes);
         string shardDir = ReadTaskFiles.ShardDir(stepDir);
-        ScratchArea.CreateDirectory(shardDir);
         string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.CombineShard(stepDir, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
         var pending = shards.Select((s, i) => new RowBlock(i, s.Lo, s.Hi)).ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
         var counts = new int[shards.Count];
@@ -294,12 +291,12 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
             {
                 ct.ThrowIfCancellationRequested();
                 bool progressed = false;
-                // On object storage one listing answers for every open block; a local folder is asked file by file.
-                var present = _onObjectStore ? ScratchArea.Files(stepDir) : null;
+                // One listing answers for every open block.
+                var present = ScratchArea.Files(stepDir);
                 foreach (int index in open.ToList())
                 {
                     string output = BlockTaskFiles.BlockOutput(stepDir, index);
-                    if (!(present?.Contains(Path.GetFileName(output)) ?? File.Exists(output))) continue;
+                    if (!present.Contains(Path.GetFileName(output))) continue;
                     gather(index);
                     Stats.BytesRead += ScratchArea.Length(output);
                     open.Remove(index);
@@ -325,7 +322,7 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
                     if (_options.StepTimeout is { } t && elapsed > t)
                         throw new TimeoutException($"{what}: {open.Count} block(s) not done after {t.TotalSeconds:F0} s; are `batchrecs worker` processes running on queue '{BlockTasks.Queue}'?");
                 }
-                sleepMs = progressed ? 1 : Math.Min(_onObjectStore ? 100 : 20, sleepMs * 2);
+                sleepMs = progressed ? 1 : Math.Min(_pollCapMs, sleepMs * 2);
                 Thread.Sleep(sleepMs);
             }
         }

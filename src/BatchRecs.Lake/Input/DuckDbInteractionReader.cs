@@ -62,8 +62,8 @@ public static class DuckDbInteractionReader
 
     private static async Task<ReadResult> ReadFastAsync(string inputDir, ReadWindow window, EventRules rules, CancellationToken ct)
     {
-        var files = InputDirectory.Discover(inputDir);
-        var selected = InteractionReader.Select(files, window);
+        var listing = await InputDirectory.ListAsync(inputDir, window, ct);
+        var selected = listing.Files;
         if (selected.Count == 0 || selected.Any(f => f.Problem is not null)) throw new FallBack("no files, or a file not to open");
         var paths = selected.Select(f => f.Path).ToList();
         var footers = await ReadFootersAsync(paths, ct);
@@ -138,7 +138,7 @@ public static class DuckDbInteractionReader
         var (itemMap, itemRemap) = items.Finish();
         var log = events.Finish(userMap, userRemap, itemMap, itemRemap);
         var infos = paths.Select(f => { var fi = new FileInfo(f); return new InputFileInfo(f, fi.Length, fi.LastWriteTimeUtc, footers.Rows[f]); }).ToList();
-        return new ReadResult(log, infos, files.Count - selected.Count, infos.Sum(x => x.Rows), log.Count, []);
+        return new ReadResult(log, infos, listing.Pruned, infos.Sum(x => x.Rows), log.Count, []);
     }
 
     /// <summary>An id column as the reader interns it: integers of any accepted width as BIGINT, strings as they are.</summary>

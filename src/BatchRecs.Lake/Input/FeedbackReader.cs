@@ -30,11 +30,13 @@ public static class FeedbackReader
     public static async Task<Result> ReadAsync(string dir, DateOnly from, DateOnly until, IdMap users, IdMap items,
         IReadOnlySet<string> publishedRuns, CancellationToken ct = default)
     {
-        if (!Storage.LakeLocation.IsObjectStore(dir) && !Directory.Exists(dir)) throw new LakeInputException($"{Setting} '{dir}' is not a directory.", dir);
-        // Listed as the interaction input is (links followed once, metadata and 0-byte entries never opened; on object
-        // storage, partitions outside the window never listed).
+        // Listed as the interaction input is (links followed once, metadata and 0-byte entries never opened, partitions
+        // outside the window never listed).
+        InputListing listing;
+        try { listing = await InputDirectory.ListAsync(dir, new ReadWindow(until, until.DayNumber - from.DayNumber), ct); }
+        catch (LakeInputException e) { throw new LakeInputException($"{Setting} '{dir}': {e.Message}", dir, null, e); }
         var files = new List<(string Path, DateOnly Day)>();
-        foreach (var file in (await InputDirectory.ListAsync(dir, new ReadWindow(until, until.DayNumber - from.DayNumber), ct)).Files)
+        foreach (var file in listing.Files)
         {
             if (file.Problem is { } problem) throw new LakeInputException($"{Setting}: {problem}", file.Path);
             if (file.Day is null) throw new LakeInputException($"{Setting}: {file.Path} is not under a dt=YYYY-MM-DD partition.", file.Path);

@@ -10,18 +10,16 @@ public static class InputIdKinds
     /// The kinds of <c>user_id</c> and <c>item_id</c> in the first readable file of <paramref name="files"/>, or nulls
     /// when none can be read (the reader then names the bad file).
     /// </summary>
-    /// <param name="files">local files, or objects of <paramref name="store"/> as it shows them.</param>
-    /// <param name="store">the object store the files are in, or null for local files.</param>
+    /// <param name="files">local files, or <c>az://</c> objects.</param>
     /// <param name="ct">cancels the check.</param>
-    public static async Task<(IdKind? Users, IdKind? Items, string? File)> OfFirstAsync(IEnumerable<string> files, Storage.IObjectStore? store = null,
-        CancellationToken ct = default)
+    public static async Task<(IdKind? Users, IdKind? Items, string? File)> OfFirstAsync(IEnumerable<string> files, CancellationToken ct = default)
     {
         foreach (var file in files)
         {
             ct.ThrowIfCancellationRequested();
             try
             {
-                await using var reader = await InteractionReader.OpenParquetAsync(file, store, ct);
+                await using var reader = await InteractionReader.OpenParquetAsync(file, ct);
                 var schema = InputSchema.Check(reader.Schema, file);
                 return (schema.UserKind, schema.ItemKind, file);
             }

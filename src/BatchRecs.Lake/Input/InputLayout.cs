@@ -11,8 +11,8 @@ public static class InputLayout
     {
         bool inputRemote = Storage.LakeLocation.IsObjectStore(inputDir), lakeRemote = Storage.LakeLocation.IsObjectStore(lakeDir);
         if (inputRemote != lakeRemote) return; // one on the disk, one in object storage: apart
-        string input = inputRemote ? inputDir.TrimEnd('/') : InputDirectory.RealPath(inputDir);
-        string lake = lakeRemote ? lakeDir.TrimEnd('/') : InputDirectory.RealPath(lakeDir);
+        string input = inputRemote ? inputDir.TrimEnd('/') : Storage.LocalDirectoryStore.RealPath(inputDir);
+        string lake = lakeRemote ? lakeDir.TrimEnd('/') : Storage.LocalDirectoryStore.RealPath(lakeDir);
         if (IsWithin(lake, input))
             throw new LakeInputException($"the lake '{lakeDir}' is inside the input directory '{inputDir}'{Same(input, lake)}: the next run would read " +
                 "its recommendations back as input. Put the lake outside the input directory.", lakeDir);

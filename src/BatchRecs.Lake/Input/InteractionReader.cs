@@ -64,7 +64,7 @@ public static class InteractionReader
     public static async Task<ReadResult> ReadAsync(string inputDir, ReadWindow window, EventRules rules, CancellationToken ct = default)
     {
         var listing = await ListAsync(inputDir, window, ct);
-        return await ReadFilesAsync(listing.Files, Storage.LakeLocation.StoreOf(inputDir), window, rules, Environment.ProcessorCount, ct) with { PrunedFiles = listing.Pruned };
+        return await ReadFilesAsync(listing.Files, window, rules, Environment.ProcessorCount, ct) with { PrunedFiles = listing.Pruned };
     }
 
     /// <summary>The input's files in the window (partitions outside it pruned); none is bad input.</summary>
@@ -72,7 +72,7 @@ public static class InteractionReader
     {
         var listing = await InputDirectory.ListAsync(inputDir, window, ct);
         if (listing.Files.Count == 0)
-            throw new LakeInputException($"no Parquet files under '{inputDir}' fall in the window {window.FirstDay:yyyy-MM-dd} ≤ dt < {window.RunDate:yyyy-MM-dd} ({listing.Total} files listed in all).", inputDir);
+            throw new LakeInputException($"no Parquet files under '{inputDir}' fall in the window {window.FirstDay:yyyy-MM-dd} ≤ dt < {window.RunDate:yyyy-MM-dd} ({listing.Total} files listed; {listing.Pruned} partitions or files outside the window).", inputDir);
         return listing;
     }
 
@@ -81,12 +81,11 @@ public static class InteractionReader
     /// window, ids interned in maps of these files' own ids. <see cref="ReadStats.PrunedFiles"/> is 0 (the listing knows).
     /// </summary>
     /// <param name="selected">the files, in read order.</param>
-    /// <param name="store">the object store they are in, or null for local files.</param>
     /// <param name="window">the event dates read.</param>
     /// <param name="rules">how raw events become strengths.</param>
     /// <param name="parallelism">files decoded at once.</param>
     /// <param name="ct">cancels the read.</param>
-    public static async Task<ReadResult> ReadFilesAsync(IReadOnlyList<InputFile> selected, Storage.IObjectStore? store, ReadWindow window, EventRules rules,
+    public static async Task<ReadResult> ReadFilesAsync(IReadOnlyList<InputFile> selected, ReadWindow window, EventRules rules,
         int parallelism, CancellationToken ct = default)
     {
         var (start, end) = window.Micros();
@@ -104,7 +103,7 @@ public static class InteractionReader
         // waits decoded, so memory grows by a few files, not by the input.
         Task<FilePart> Decode(InputFile f) => Task.Run(() => f.Problem is not null
             ? throw new LakeInputException(f.Problem, f.Path)
-            : ReadFileAsync(f.Path, store, start, end, decayPerMicro, rules, ct), ct);
+            : ReadFileAsync(f.Path, start, end, decayPerMicro, rules, ct), ct);
         var inFlight = new Queue<(InputFile File, Task<FilePart> Part)>();
         int next = 0;
         while (inFlight.Count > 0 || next < selected.Count)
@@ -176,21 +175,20 @@ public static class InteractionReader
     }
 
     /// <summary>Reads one file's in-window rows, ids interned per file; with the file's row count and its range of times.</summary>
-    /// <param name="path">the file, or on object storage the object as <see cref="Storage.IObjectStore.Describe"/> shows it.</param>
-    /// <param name="store">the object store <paramref name="path"/> is in, or null for a local file.</param>
+    /// <param name="path">the file as its store shows it (<see cref="Storage.IObjectStore.Describe"/>): a path, or an <c>az://</c> object.</param>
     /// <param name="start">the window's start (Unix microseconds).</param>
     /// <param name="end">the window's end (Unix microseconds, exclusive).</param>
     /// <param name="decayPerMicro">the time decay's rate (0: none).</param>
     /// <param name="rules">event weights and the epoch unit.</param>
     /// <param name="ct">cancels the read.</param>
-    private static async Task<FilePart> ReadFileAsync(string path, Storage.IObjectStore? store, long start, long end, double decayPerMicro, EventRules rules,
+    private static async Task<FilePart> ReadFileAsync(string path, long start, long end, double decayPerMicro, EventRules rules,
         CancellationToken ct)
     {
         var part = new FilePart(path);
         var (users, items) = (part.Users, part.Items);
         long fileRows = 0;
         var seen = ObservedTimes.None;
-        var reader = await OpenParquetAsync(path, store, ct);
+        var reader = await OpenParquetAsync(path, ct);
         await using (reader)
         {
             var schema = InputSchema.Check(reader.Schema, path);
@@ -237,16 +235,18 @@ public static class InteractionReader
     }
 
     /// <summary>
-    /// Opens a Parquet file: a local path, or an object through a seekable stream that fetches only the ranges Parquet.Net
-    /// reads (the footer, then the column chunks of the contract's columns).
+    /// Opens a Parquet file through its store's seekable stream (a file; on object storage one that fetches only the ranges
+    /// Parquet.Net reads: the footer, then the column chunks of the contract's columns).
     /// </summary>
-    internal static async Task<ParquetReader> OpenParquetAsync(string path, Storage.IObjectStore? store, CancellationToken ct)
+    /// <param name="path">a local path, or an <c>az://</c> object.</param>
+    /// <param name="ct">cancels the open.</param>
+    internal static async Task<ParquetReader> OpenParquetAsync(string path, CancellationToken ct)
     {
         Stream? stream = null;
         try
         {
-            if (store is null) return await ParquetReader.CreateAsync(path, cancellationToken: ct);
-            stream = await store.OpenReadAsync(Storage.LakeLocation.ObjectName(path), ct);
+            var (store, name) = Storage.LakeLocation.Object(path);
+            stream = await store.OpenReadAsync(name, ct);
             return await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct);
         }
         catch (LakeInputException) { throw; }

@@ -13,7 +13,7 @@ namespace BatchRecs.Lake.Input;
 /// <param name="Window">the event dates read.</param>
 /// <param name="Rules">how raw events become strengths.</param>
 /// <param name="Tasks">each read task's files, in read order.</param>
-/// <param name="PrunedFiles">files (or, on object storage, partitions) the listing left out as outside the window.</param>
+/// <param name="PrunedFiles">partitions (and files) the listing left out as outside the window.</param>
 public sealed record ReadPlan(string InputDir, ReadWindow Window, EventRules Rules, IReadOnlyList<IReadOnlyList<InputFile>> Tasks, int PrunedFiles)
 {
     /// <summary>Lists the input's files in the window and cuts them into at most <paramref name="tasks"/> read tasks.</summary>
@@ -26,7 +26,7 @@ public sealed record ReadPlan(string InputDir, ReadWindow Window, EventRules Rul
     /// <summary>Contiguous runs of <paramref name="files"/>, at most <paramref name="tasks"/>, each about an equal share of the bytes.</summary>
     public static IReadOnlyList<IReadOnlyList<InputFile>> Split(IReadOnlyList<InputFile> files, int tasks)
     {
-        var bytes = files.Select(f => Math.Max(1, f.Length >= 0 ? f.Length : f.Problem is null && File.Exists(f.Path) ? new FileInfo(f.Path).Length : 1)).ToArray();
+        var bytes = files.Select(f => Math.Max(1, f.Length)).ToArray();
         tasks = Math.Clamp(tasks, 1, Math.Max(1, files.Count));
         double total = bytes.Sum(), share = total / tasks, cumulative = 0;
         var cut = new List<IReadOnlyList<InputFile>>();
@@ -50,7 +50,7 @@ public sealed record ReadPlan(string InputDir, ReadWindow Window, EventRules Rul
 
     /// <summary>Reads task <paramref name="task"/>'s files (<paramref name="parallelism"/> decoded at once).</summary>
     public Task<ReadResult> ReadTaskAsync(int task, int parallelism, CancellationToken ct = default) =>
-        InteractionReader.ReadFilesAsync(Tasks[task], Storage.LakeLocation.StoreOf(InputDir), Window, Rules, parallelism, ct);
+        InteractionReader.ReadFilesAsync(Tasks[task], Window, Rules, parallelism, ct);
 
     private sealed record Json(string InputDir, DateOnly RunDate, int LookbackDays, string? Zone, EventRules Rules, List<List<FileJson>> Tasks, int PrunedFiles);
 

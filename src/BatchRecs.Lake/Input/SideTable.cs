@@ -46,15 +46,14 @@ public sealed class SideTable
     /// <param name="ct">cancels the read.</param>
     public static async Task<SideTable> ReadAsync(string setting, string path, CancellationToken ct = default)
     {
-        var store = Storage.LakeLocation.StoreOf(path);
-        var files = store is null ? LocalFiles(setting, path) : await ObjectFiles(setting, path, store, ct);
+        var files = await FilesAsync(setting, path, ct);
         if (files.Count == 0) throw new LakeInputException($"{setting} '{path}' holds no .parquet files.", path);
         var chunks = new List<Chunk>();
         List<string>? columns = null;
         foreach (var file in files)
         {
             ParquetReader reader;
-            try { reader = await InteractionReader.OpenParquetAsync(file, store, ct); }
+            try { reader = await InteractionReader.OpenParquetAsync(file, ct); }
             catch (LakeInputException e)
             {
                 throw new LakeInputException($"{setting}: {e.Message}", file, null, e);
@@ -84,16 +83,10 @@ public sealed class SideTable
         return new SideTable(setting, path, columns!, chunks);
     }
 
-    private static List<string> LocalFiles(string setting, string path) => Directory.Exists(path)
-        ? Directory.EnumerateFiles(path, "*.parquet", SearchOption.AllDirectories)
-            .Where(f => !System.IO.Path.GetRelativePath(path, f).Split(System.IO.Path.DirectorySeparatorChar).Any(Hidden))
-            .Order(StringComparer.Ordinal).ToList()
-        : File.Exists(path) ? [path] : throw new LakeInputException($"{setting} '{path}' does not exist.", path);
-
-    /// <summary>The object the location names, or the Parquet objects under it as a folder (hidden names left out), shown as az:// paths.</summary>
-    private static async Task<List<string>> ObjectFiles(string setting, string path, Storage.IObjectStore store, CancellationToken ct)
+    /// <summary>The file the location names, or the Parquet files under it as a folder (hidden names left out), as their store shows them.</summary>
+    private static async Task<List<string>> FilesAsync(string setting, string path, CancellationToken ct)
     {
-        string name = Storage.LakeLocation.ObjectName(path);
+        var (store, name) = Storage.LakeLocation.Object(path);
         var under = await store.ListAllAsync(name.Length == 0 ? "" : name + "/", ct);
         var files = under.Where(o => o.Name.EndsWith(".parquet", StringComparison.Ordinal) && !o.Name[(name.Length == 0 ? 0 : name.Length + 1)..].Split('/').Any(Hidden))
             .Select(o => store.Describe(o.Name)).Order(StringComparer.Ordinal).ToList();

@@ -26,33 +26,15 @@ public static class BinaryArrays
     /// <param name="durable">flush to disk before the rename (checkpoints); exchange files need not.</param>
     public static void Write(string path, Action<BinaryWriter> body, bool durable = false)
     {
-        if (Storage.LakeLocation.IsObjectStore(path))
+        // Through a local file either way: a body may seek, and a CSR of 80M pairs held in a memory stream took 0.6–1.3 GB.
+        // On a disk the file is written beside its name and renamed; in object storage it is uploaded from a temporary file.
+        var (store, name) = Storage.LakeLocation.Object(path);
+        store.WriteThroughFile(name, fs =>
         {
-            // An object appears whole when its upload completes: no rename. The file is written to a local temporary file
-            // first (a body may seek, and a CSR of 80M pairs held in a memory stream took 0.6–1.3 GB), then uploaded from it.
-            string local = Path.Combine(Path.GetTempPath(), $"batchrecs-scratch-{Environment.ProcessId}-{Guid.NewGuid():N}.bin");
-            using var fs = new FileStream(local, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.DeleteOnClose);
-            using (var bw = new BinaryWriter(fs, System.Text.Encoding.UTF8, leaveOpen: true))
-            {
-                bw.Write(Magic);
-                body(bw);
-            }
-            fs.Position = 0;
-            var (store, _) = Storage.LakeLocation.Open(path);
-            store.WriteAsync(Storage.LakeLocation.ObjectName(path), fs).GetAwaiter().GetResult();
-            return;
-        }
-        string tmp = path + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-        using (var w = new BinaryWriter(fs))
-        {
+            using var w = new BinaryWriter(fs, System.Text.Encoding.UTF8, leaveOpen: true);
             w.Write(Magic);
             body(w);
-            w.Flush();
-            fs.Flush(flushToDisk: durable);
-        }
-        File.Move(tmp, path, overwrite: true);
+        }, durable);
     }
 
     public static T Read<T>(string path, Func<BinaryReader, T> body)
@@ -65,9 +47,8 @@ public static class BinaryArrays
     /// <param name="path">the scratch file.</param>
     public static BinaryReader OpenRead(string path)
     {
-        var stream = Storage.LakeLocation.IsObjectStore(path)
-            ? Storage.LakeLocation.Open(path).Store.OpenReadAsync(Storage.LakeLocation.ObjectName(path)).GetAwaiter().GetResult()
-            : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        var (store, name) = Storage.LakeLocation.Object(path);
+        var stream = store.OpenReadAsync(name).GetAwaiter().GetResult();
         var r = new BinaryReader(stream);
         var magic = r.ReadBytes(Magic.Length);
         if (magic.AsSpan().SequenceEqual(Magic)) return r;
@@ -187,44 +168,27 @@ public static class BinaryArrays
 /// <summary>The file operations of the scratch area beyond <see cref="BinaryArrays"/>, on a local folder or on object storage.</summary>
 public static class ScratchArea
 {
-    public static bool Exists(string path)
-    {
-        if (!Storage.LakeLocation.IsObjectStore(path)) return File.Exists(path);
-        return Find(path) is not null;
-    }
+    public static bool Exists(string path) => Find(path) is not null;
 
     /// <summary>The names (last path segment) of the files directly in <paramref name="dir"/>: one listing for many checks.</summary>
     public static HashSet<string> Files(string dir)
     {
-        if (!Storage.LakeLocation.IsObjectStore(dir))
-            return Directory.Exists(dir) ? Directory.EnumerateFiles(dir).Select(f => Path.GetFileName(f)).ToHashSet(StringComparer.Ordinal) : [];
         var (store, prefix) = Storage.LakeLocation.Open(dir);
         return store.ListLevelAsync(prefix).GetAwaiter().GetResult().Objects.Select(o => o.Name[prefix.Length..]).ToHashSet(StringComparer.Ordinal);
     }
 
-    public static long Length(string path)
-    {
-        if (!Storage.LakeLocation.IsObjectStore(path)) return new FileInfo(path).Length;
-        return (Find(path) ?? throw new FileNotFoundException($"{path} does not exist.", path)).Length;
-    }
+    public static long Length(string path) => (Find(path) ?? throw new FileNotFoundException($"{path} does not exist.", path)).Length;
 
-    private static Storage.StoredObject? Find(string path) =>
-        Storage.LakeLocation.Open(path).Store.FindAsync(Storage.LakeLocation.ObjectName(path)).GetAwaiter().GetResult();
-
-    public static void CreateDirectory(string dir)
+    private static Storage.StoredObject? Find(string path)
     {
-        if (!Storage.LakeLocation.IsObjectStore(dir)) Directory.CreateDirectory(dir);
+        var (store, name) = Storage.LakeLocation.Object(path);
+        return store.FindAsync(name).GetAwaiter().GetResult();
     }
 
     /// <summary>Deletes the folder and everything under it (best-effort on a local disk: a file still open is left).</summary>
     public static void DeleteTree(string dir)
     {
-        if (!Storage.LakeLocation.IsObjectStore(dir))
-        {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            return;
-        }
         var (store, prefix) = Storage.LakeLocation.Open(dir);
-        foreach (var o in store.ListAllAsync(prefix).GetAwaiter().GetResult()) store.DeleteAsync(o.Name).GetAwaiter().GetResult();
+        store.DeleteFolderAsync(prefix).GetAwaiter().GetResult();
     }
 }

@@ -126,6 +126,41 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IObjectStore
 
     public async Task EnsureExistsAsync(CancellationToken ct = default) => await container.CreateIfNotExistsAsync(cancellationToken: ct);
 
+    /// <summary>A file in the local temporary folder: an object appears whole when its upload completes, so it needs no rename.</summary>
+    public string StagingFile(string name) => Path.Combine(Path.GetTempPath(), $"batchrecs-upload-{Environment.ProcessId}-{Guid.NewGuid():N}.bin");
+
+    /// <summary>Uploads the staged file, then deletes it.</summary>
+    public async Task<StoredObject> CommitFileAsync(string stagedFile, string name, CancellationToken ct = default)
+    {
+        StoredObject written;
+        await using (var content = new FileStream(stagedFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+            written = await WriteAsync(name, content, ct);
+        File.Delete(stagedFile);
+        return written;
+    }
+
+    /// <summary>Runs the writer on a local staging folder, then uploads its files object by object in path order (only if it
+    /// succeeded); the staging folder is removed either way.</summary>
+    public async Task<T> WriteTreeAsync<T>(string prefix, Func<string, Task<T>> write, CancellationToken ct = default)
+    {
+        string staging = Path.Combine(Path.GetTempPath(), $"batchrecs-upload-{Guid.NewGuid():N}");
+        try
+        {
+            var result = await write(staging);
+            if (Directory.Exists(staging))
+                foreach (var file in Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                {
+                    await using var content = File.OpenRead(file);
+                    await WriteAsync(prefix + Path.GetRelativePath(staging, file).Replace(Path.DirectorySeparatorChar, '/'), content, ct);
+                }
+            return result;
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
     private static StoredObject Of(BlobItem blob) =>
         new(blob.Name, blob.Properties.ContentLength ?? 0, blob.Properties.LastModified?.UtcDateTime ?? DateTime.MinValue, blob.Properties.ETag is { } e ? Tag(e) : "");
 
