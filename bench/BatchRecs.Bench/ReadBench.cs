@@ -11,7 +11,7 @@ internal static class ReadBench
 {
     public static Command Create()
     {
-        var input = new Option<string?>("--input") { Description = "existing input directory (default: generate demo data)" };
+        var input = new Option<string?>("--input") { Description = "existing input directory or az://CONTAINER/PREFIX (default: generate demo data)" };
         var users = new Option<int>("--users") { DefaultValueFactory = _ => 100_000 };
         var items = new Option<int>("--items") { DefaultValueFactory = _ => 20_000 };
         var interactions = new Option<int>("--interactions") { DefaultValueFactory = _ => 4_000_000 };
@@ -36,11 +36,12 @@ internal static class ReadBench
                 // Every event: ten years up to the generated data's end, or up to tomorrow for a given input.
                 var window = new ReadWindow((temp is null ? DateOnly.FromDateTime(DateTime.UtcNow) : end).AddDays(1), 3650);
                 var rules = new EventRules(new Dictionary<string, float> { ["view"] = 1, ["cart"] = 3, ["purchase"] = 5 });
+                bool remote = Lake.Storage.LakeLocation.IsObjectStore(dir);
                 var readers = new (string Name, Func<Task<ReadResult>> Read)[]
                 {
                     ("parquet.net", () => InteractionReader.ReadAsync(dir, window, rules, ct)),
                     ("duckdb", () => DuckDbInteractionReader.ReadAsync(dir, window, rules, ct)),
-                };
+                }.Where(r => !remote || r.Name != "duckdb").ToList(); // DuckDB reads local files only
                 foreach (var (name, read) in readers)
                 {
                     var times = new List<double>();
@@ -50,9 +51,12 @@ internal static class ReadBench
                     for (int r = 0; r < p.GetValue(repeats); r++)
                     {
                         GC.Collect();
+                        long requests = Lake.Storage.AzureBlobStore.RequestsSent;
                         var sw = Stopwatch.StartNew();
                         var result = await read();
                         times.Add(sw.Elapsed.TotalSeconds);
+                        if (remote)
+                            Console.WriteLine($"  {result.Files.Count} objects read with {Lake.Storage.AzureBlobStore.RequestsSent - requests} requests (listing included)");
                         rows = result.RowsInWindow;
                         sw.Restart();
                         pairs = PairAggregator.Combine(result.Events, CombineRule.Sum, consume: true).Count;

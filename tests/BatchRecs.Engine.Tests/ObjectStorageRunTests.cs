@@ -61,6 +61,26 @@ public sealed class ObjectStorageRunTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(dir.Sub("lake-az"), "_scratch", "items")) && Directory.EnumerateFiles(Path.Combine(dir.Sub("lake-az"), "_scratch", "items")).Any());
     }
 
+    /// <summary>The README's "demo night on Azurite": <c>demo --out az://…</c> writes its input there and publishes its lake there.</summary>
+    [Fact]
+    public async Task The_demo_night_runs_with_its_input_and_lake_in_object_storage()
+    {
+        using var dir = new TempDirectory("batchrecs-az-demo");
+        var demo = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("cache")), ["demo", "--out", "az://demo/night", "--set", "quality_gate=false"]);
+        Assert.True(demo.ExitCode == 0, demo.StdErr);
+        Assert.Contains("days in az://demo/night/input", demo.StdOut);
+        Assert.Contains("--lake az://demo/night/lake", demo.StdOut);
+        var store = Container("demo");
+        Assert.Contains(await store.ListAllAsync("night/input/"), o => o.Name.StartsWith("night/input/dt=", StringComparison.Ordinal));
+        string day = (await store.ListLevelAsync("night/lake/recommendations/")).Folders.Single()["night/lake/recommendations/run_date=".Length..].TrimEnd('/');
+        string run = await CompleteLatestRunAsync(store, day, "night/lake/");
+        // An analyst elsewhere queries it (the snapshot is downloaded into a working copy of their own).
+        var sql = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("analyst")), ["sql", "--lake", "az://demo/night/lake", "SELECT run_id, status FROM runs"]);
+        Assert.True(sql.ExitCode == 0, sql.StdErr);
+        Assert.Contains(run, sql.StdOut);
+        Assert.Contains("succeeded", sql.StdOut);
+    }
+
     [Fact]
     public async Task Bad_input_on_object_storage_names_the_object_and_nothing_published_is_touched()
     {
@@ -101,9 +121,9 @@ public sealed class ObjectStorageRunTests : IDisposable
         new(new Azure.Storage.Blobs.BlobContainerClient(_azurite.ConnectionString, name));
 
     /// <summary>The run _LATEST names for the date, after checking that its manifest's every part is there with its size and SHA-256.</summary>
-    private static async Task<string> CompleteLatestRunAsync(BatchRecs.Lake.Storage.AzureBlobStore store, string date)
+    private static async Task<string> CompleteLatestRunAsync(BatchRecs.Lake.Storage.AzureBlobStore store, string date, string lake = "recs/")
     {
-        string folder = $"recs/recommendations/run_date={date}/";
+        string folder = $"{lake}recommendations/run_date={date}/";
         await using var latestStream = await store.OpenReadAsync(folder + "_LATEST");
         string runId = (await new StreamReader(latestStream).ReadToEndAsync()).Trim();
         await using var manifestStream = await store.OpenReadAsync($"{folder}{runId}/manifest.json");

@@ -36,7 +36,7 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IObjectStore
         BlobServiceClient service;
         if (!string.IsNullOrWhiteSpace(connection))
         {
-            try { service = new BlobServiceClient(connection); }
+            try { service = new BlobServiceClient(connection, Options()); }
             catch (Exception e) when (e is FormatException or ArgumentException)
             {
                 // The message must not echo the connection string: it holds the account key.
@@ -44,11 +44,28 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IObjectStore
             }
         }
         else if (!string.IsNullOrWhiteSpace(account))
-            service = new BlobServiceClient(new Uri($"https://{account}.blob.core.windows.net"), new DefaultAzureCredential());
+            service = new BlobServiceClient(new Uri($"https://{account}.blob.core.windows.net"), new DefaultAzureCredential(), Options());
         else
             throw new BadInputException($"{LakeLocation.AzureScheme} locations need credentials: set {ConnectionStringVariable}, or {AccountVariable} " +
                 "(the storage account's name) for a managed identity, workload identity or Azure CLI login.");
         return new AzureBlobStore(service.GetBlobContainerClient(name));
+    }
+
+    /// <summary>Requests sent to the storage service by this process's clients (retries included): what a read costs in round trips.</summary>
+    public static long RequestsSent => Interlocked.Read(ref _requestsSent);
+
+    private static long _requestsSent;
+
+    private static BlobClientOptions Options()
+    {
+        var options = new BlobClientOptions();
+        options.AddPolicy(new RequestCounter(), Azure.Core.HttpPipelinePosition.PerRetry);
+        return options;
+    }
+
+    private sealed class RequestCounter : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        public override void OnSendingRequest(Azure.Core.HttpMessage message) => Interlocked.Increment(ref _requestsSent);
     }
 
     public string Describe(string name) => $"{LakeLocation.AzureScheme}{container.Name}/{name}";
@@ -123,6 +140,13 @@ public sealed class AzureBlobStore(BlobContainerClient container) : IObjectStore
 
     public async Task<bool> DeleteAsync(string name, CancellationToken ct = default) =>
         (await container.GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: ct)).Value;
+
+    /// <summary>Deletes every object under the prefix; a container that does not exist has none.</summary>
+    public async Task DeleteFolderAsync(string prefix, CancellationToken ct = default)
+    {
+        if (!(await container.ExistsAsync(ct)).Value) return;
+        foreach (var o in await ListAllAsync(prefix, ct)) await DeleteAsync(o.Name, ct);
+    }
 
     public async Task EnsureExistsAsync(CancellationToken ct = default) => await container.CreateIfNotExistsAsync(cancellationToken: ct);
 
