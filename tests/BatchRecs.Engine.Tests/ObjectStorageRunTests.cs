@@ -74,6 +74,9 @@ public sealed class ObjectStorageRunTests : IDisposable
         Assert.Contains(await store.ListAllAsync("night/input/"), o => o.Name.StartsWith("night/input/dt=", StringComparison.Ordinal));
         string day = (await store.ListLevelAsync("night/lake/recommendations/")).Folders.Single()["night/lake/recommendations/run_date=".Length..].TrimEnd('/');
         string run = await CompleteLatestRunAsync(store, day, "night/lake/");
+        // The summary names where services read the run and the snapshot, not the working copy.
+        Assert.Contains($"parquet   az://demo/night/lake/recommendations/run_date={day}/{run}/", demo.StdOut);
+        Assert.Contains("duckdb    az://demo/night/lake/batchrecs.duckdb (snapshot; working copy ", demo.StdOut);
         // An analyst elsewhere queries it (the snapshot is downloaded into a working copy of their own).
         var sql = await CliProcess.RunWithEnvironmentAsync(Env(dir.Sub("analyst")), ["sql", "--lake", "az://demo/night/lake", "SELECT run_id, status FROM runs"]);
         Assert.True(sql.ExitCode == 0, sql.StdErr);

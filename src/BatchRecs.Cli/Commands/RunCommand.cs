@@ -72,8 +72,8 @@ internal static class RunCommand
         }
         if (s.Published is { } pub)
         {
-            Console.WriteLine($"  parquet   {pub.PartitionDir} ({pub.Manifest.Rows:N0} rows in {pub.Manifest.Files.Count} file(s))");
-            Console.WriteLine($"  duckdb    {pub.DatabasePath}");
+            Console.WriteLine($"  parquet   {pub.Remote?.RunFolder ?? pub.PartitionDir} ({pub.Manifest.Rows:N0} rows in {pub.Manifest.Files.Count} file(s))");
+            Console.WriteLine($"  duckdb    {pub.Remote?.Snapshot ?? pub.DatabasePath}{(pub.Remote is null ? "" : $" (snapshot; working copy {pub.DatabasePath})")}");
             Console.WriteLine($"  report    {Reporting.RunReport.PathFor(Path.GetDirectoryName(pub.DatabasePath)!, s.Run.RunId)}");
         }
     }

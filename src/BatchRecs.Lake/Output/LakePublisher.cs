@@ -10,7 +10,12 @@ namespace BatchRecs.Lake.Output;
 /// <param name="Repairs">what had to be repaired first.</param>
 /// <param name="SimilarItemsDir">the live <c>similar_items/run_date=D/</c>, or null when the run published no similar items.</param>
 public sealed record PublishResult(string PartitionDir, string DatabasePath, RunManifest Manifest, IReadOnlyList<string> Repairs,
-    string? SimilarItemsDir = null);
+    string? SimilarItemsDir = null)
+{
+    /// <summary>For a lake on object storage, where services read the run (its run folder, which <c>_LATEST</c> names) and
+    /// the catalog's snapshot; the paths above are then the local working copy's. Null for a local lake.</summary>
+    public (string RunFolder, string Snapshot)? Remote { get; init; }
+}
 
 /// <summary>How long published data is kept, and how long to wait for another publisher.</summary>
 /// <param name="RetentionDays">published run dates older than this many days before <paramref name="Today"/> are deleted.</param>
@@ -110,7 +115,11 @@ public static class LakePublisher
         faults.Reach("retention-applied");
         if (options.Remote is { } published) repairs = [.. repairs, .. await AfterRemoteCommitAsync(published, cutoff, faults, ct)];
         return new PublishResult(recs.Target, Path.Combine(lakeDir, DuckDbCatalog.FileName), manifests[0], repairs,
-            req.SimilarItems is null ? null : similar.Target);
+            req.SimilarItems is null ? null : similar.Target)
+        {
+            Remote = options.Remote is { } r ? (r.Store.Describe(r.RunFolder(Path.GetFileName(Path.GetDirectoryName(recs.Target)!), req.Run.RunDate, req.Run.RunId)),
+                r.Store.Describe(r.Prefix + DuckDbCatalog.FileName)) : null,
+        };
     }
 
     /// <summary>
