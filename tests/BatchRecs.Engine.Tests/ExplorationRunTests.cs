@@ -182,4 +182,25 @@ public class SimulateTests
         Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM read_parquet('{dir.Sub("a")}/baseline/feedback/dt=*/*.parquet') WHERE propensity < 1"));
         Assert.Contains("<svg", await File.ReadAllTextAsync(Path.Combine(dir.Sub("a"), "report.html")));
     }
+
+    [Fact]
+    public async Task With_new_items_the_catalogue_grows_night_by_night_and_no_list_holds_an_item_before_it_arrived()
+    {
+        using var dir = new TempDirectory("batchrecs-simulate-new");
+        var run = await CliProcess.RunAsync(["simulate", "--nights", "3", "--users", "120", "--items", "40", "--seed", "5", "--new-items", "0.5", "--out", dir.Path]);
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        string input = $"read_parquet('{dir.Path}/baseline/input/dt=*/*.parquet', hive_partitioning = true)";
+        // Half the items arrive during the three nights: the organic history before night 1 knows at most the other half.
+        long before = DuckQuery.Scalar($"SELECT count(DISTINCT item_id) FROM {input} WHERE dt < DATE '2026-01-01'");
+        long all = DuckQuery.Scalar($"SELECT count(DISTINCT item_id) FROM {input}");
+        Assert.InRange(before, 5, 20);
+        Assert.True(all > before, $"no item arrived: {before} items before the nights, {all} in all");
+        // A night's lists hold only items its run had seen in the log, so none that had not arrived yet.
+        string lists = $"read_parquet('{dir.Path}/baseline/lake/recommendations/run_date=2026-01-01/*.parquet')";
+        Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM {lists} WHERE item_id NOT IN (SELECT item_id FROM {input} WHERE dt < DATE '2026-01-01')"));
+
+        var bad = await CliProcess.RunAsync(["simulate", "--nights", "3", "--new-items", "1", "--out", dir.Sub("bad")]);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--new-items", bad.StdErr);
+    }
 }

@@ -17,13 +17,16 @@ internal static class SimulateCommand
         var items = new Option<int>("--items") { Description = "items of the simulated world", DefaultValueFactory = _ => 400 };
         var seed = new Option<int>("--seed") { Description = "seed of the world, traffic and clicks", DefaultValueFactory = _ => 1 };
         var set = new Option<string[]>("--set") { Description = "run setting for both policies key=value, or for one: explore.key=value / baseline.key=value (repeatable)" };
-        var cmd = new Command("simulate", "Closed-loop simulation: nightly runs train on their own served traffic; baseline vs exploring policy.") { nights, output, users, items, seed, set };
+        var newItems = new Option<double>("--new-items") { Description = "share of the items that arrive during the nights, evenly (0: all there from the start)", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("simulate", "Closed-loop simulation: nightly runs train on their own served traffic; baseline vs exploring policy.") { nights, output, users, items, seed, set, newItems };
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
             int n = p.GetValue(nights), u = p.GetValue(users), i = p.GetValue(items);
             if (n < 1 || u < 10 || i < 20) throw new BadInputException("simulate needs --nights ≥ 1, --users ≥ 10 and --items ≥ 20.");
+            double arriving = p.GetValue(newItems);
+            if (arriving is < 0 or >= 1 || double.IsNaN(arriving)) throw new BadInputException("simulate needs 0 ≤ --new-items < 1.");
             string outDir = Path.GetFullPath(p.GetValue(output)!);
-            var results = await new ClosedLoop(new SimulationSpec(n, u, i, p.GetValue(seed), p.GetValue(set) ?? []), outDir, RunLog.Null).RunAsync(ct);
+            var results = await new ClosedLoop(new SimulationSpec(n, u, i, p.GetValue(seed), p.GetValue(set) ?? [], arriving), outDir, RunLog.Null).RunAsync(ct);
             string report = Reporting.SimulationReport.Write(outDir, results);
             Console.WriteLine("| policy | night | true_ctr | true_ctr_model | true_recall_at_n | ope_ctr [95 %] | ope_true_ctr | coverage | gini | log_gini |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");

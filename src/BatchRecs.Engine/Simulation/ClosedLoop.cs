@@ -14,7 +14,10 @@ namespace BatchRecs.Engine.Simulation;
 /// <param name="Items">items.</param>
 /// <param name="Seed">seed of the world, the organic traffic and the clicks (the same for both policies).</param>
 /// <param name="Overrides">settings for both policies' runs (<c>--set key=value</c>), and for one of them (<c>--set explore.key=value</c>).</param>
-public sealed record SimulationSpec(int Nights, int Users = 2000, int Items = 400, int Seed = 1, IReadOnlyList<string>? Overrides = null);
+/// <param name="NewItems">the share of the items that arrive during the nights (evenly, at seeded random popularity ranks)
+/// instead of being there from the start: a catalogue that grows, as a shop's or a news site's does.</param>
+public sealed record SimulationSpec(int Nights, int Users = 2000, int Items = 400, int Seed = 1, IReadOnlyList<string>? Overrides = null,
+    double NewItems = 0);
 
 /// <summary>One policy's night, as <c>nights.parquet</c> stores it.</summary>
 /// <param name="Policy">baseline or explore.</param>
@@ -64,6 +67,13 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
     private readonly double[,] _relevance = new double[spec.Users, spec.Items];
     private readonly double[] _popularity = new double[spec.Items];
 
+    /// <summary>The night each item arrives (0: there from the start).</summary>
+    private readonly int[] _arrival = new int[spec.Items];
+
+    private int _night;
+
+    private bool Available(int item) => _arrival[item] <= _night;
+
     public async Task<IReadOnlyList<NightResult>> RunAsync(CancellationToken ct = default)
     {
         Directory.CreateDirectory(outDir);
@@ -78,10 +88,12 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
             var seen = new HashSet<(int, int)>();
             // The same organic history for both policies: the generator restarts from the seed.
             var organic = new Random(spec.Seed * 7919 + 1);
+            _night = 0;
             for (int d = -HistoryDays; d < 0; d++) await WriteDayAsync(input, FirstNight.AddDays(d), Organic(organic, seen), ct);
             var clicks = new Random(spec.Seed * 104729 + 3);
             for (int night = 1; night <= spec.Nights; night++)
             {
+                _night = night;
                 var date = FirstNight.AddDays(night - 1);
                 string[] overrides = [.. Base(feedback), .. settings, .. Overrides(policy)];
                 var judged = new List<OpeList>();
@@ -138,6 +150,10 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
         double total = 0;
         for (int i = 0; i < spec.Items; i++) total += _popularity[i] = Math.Pow(i + 1, -0.9);
         for (int i = 0; i < spec.Items; i++) _popularity[i] /= total;
+        // Arrivals: a seeded share of the items, whatever their popularity, arrive evenly over the nights.
+        int arriving = (int)Math.Round(spec.NewItems * spec.Items);
+        var order = Enumerable.Range(0, spec.Items).OrderBy(_ => rng.Next()).ToArray();
+        for (int j = 0; j < arriving; j++) _arrival[order[j]] = 1 + j * spec.Nights / Math.Max(1, arriving);
         for (int u = 0; u < spec.Users; u++)
             for (int i = 0; i < spec.Items; i++)
             {
@@ -157,6 +173,7 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
                 double r = rng.NextDouble(), acc = 0;
                 int i = 0;
                 while (i < spec.Items - 1 && (acc += _popularity[i]) < r) i++;
+                if (!Available(i)) continue; // not in the catalogue yet: the user saw nothing new there
                 if (rng.NextDouble() < _relevance[u, i]) { events.Add((u, i)); seen.Add((u, i)); }
             }
         return events;
@@ -184,8 +201,11 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
     {
         var counts = new long[spec.Items];
         foreach (var (_, i) in seen) counts[i]++;
-        return counts;
+        return InCatalogue(counts);
     }
+
+    /// <summary>The counts of the items in the catalogue tonight (those arrived): coverage and Gini are over these.</summary>
+    private long[] InCatalogue(long[] perItem) => perItem.Where((_, i) => Available(i)).ToArray();
 
     /// <summary>The expected CTR under the hidden truth of the lists the off-policy estimate judged (each a full list of N).</summary>
     private double TrueCtr(List<OpeList> judged)
@@ -234,12 +254,12 @@ public sealed class ClosedLoop(SimulationSpec spec, string outDir, RunLog log)
         foreach (var g in lists.GroupBy(s => s.User))
         {
             int n = g.Count();
-            var best = Enumerable.Range(0, spec.Items).Where(i => !seenBefore.Contains((g.Key, i))).OrderByDescending(i => _relevance[g.Key, i]).Take(n).ToHashSet();
+            var best = Enumerable.Range(0, spec.Items).Where(i => Available(i) && !seenBefore.Contains((g.Key, i))).OrderByDescending(i => _relevance[g.Key, i]).Take(n).ToHashSet();
             recall += g.Count(s => best.Contains(s.Item)) / (double)Math.Max(1, best.Count);
             listed++;
         }
         return new NightResult(policy, night, lists.Count == 0 ? 0 : ctr / lists.Count, model == 0 ? 0 : ctrModel / model, listed == 0 ? 0 : recall / listed,
-            ope, low, high, slotsPerItem.Count(c => c > 0) / (double)spec.Items, BatchRecs.Core.Evaluation.Metrics.Gini(slotsPerItem));
+            ope, low, high, slotsPerItem.Count(c => c > 0) / (double)InCatalogue(slotsPerItem).Length, BatchRecs.Core.Evaluation.Metrics.Gini(InCatalogue(slotsPerItem)));
     }
 
     private static async Task WriteDayAsync(string input, DateOnly day, List<(int User, int Item)> events, CancellationToken ct)
