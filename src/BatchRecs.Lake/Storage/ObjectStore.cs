@@ -163,19 +163,12 @@ public static class LakeLocation
         return (AzureBlobStore.Connect(container), prefix);
     }
 
-    /// <summary>The store holding <paramref name="location"/>.</summary>
-    public static IObjectStore StoreOf(string location) => Open(location).Store;
-
     /// <summary>The store holding a file or object and its name there.</summary>
     public static (IObjectStore Store, string Name) Object(string location)
     {
         var (store, prefix) = Open(location);
         return (store, prefix.TrimEnd('/'));
     }
-
-    /// <summary>The object name of a location (an <c>az://CONTAINER/NAME</c>, or a local path), without connecting to its store.</summary>
-    public static string ObjectName(string location) =>
-        (IsObjectStore(location) ? ParseAzure(location).Prefix : LocalDirectoryStore.Root.NameOf(location)).TrimEnd('/');
 
     /// <summary>Splits <c>az://CONTAINER/PREFIX</c>; the container name must be a valid one (3–63 of a–z, 0–9, '-').</summary>
     public static (string Container, string Prefix) ParseAzure(string location)

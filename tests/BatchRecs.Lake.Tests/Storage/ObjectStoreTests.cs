@@ -180,7 +180,7 @@ public sealed class ObjectStoreTests : IDisposable
     {
         Assert.Equal(("lake", "events/daily/"), LakeLocation.ParseAzure("az://lake/events/daily/"));
         Assert.Equal(("lake", ""), LakeLocation.ParseAzure("az://lake"));
-        Assert.Equal("events/dt=2026-05-01/p.parquet", LakeLocation.ObjectName("az://lake/events/dt=2026-05-01/p.parquet"));
+        Assert.Equal(("lake", "events/dt=2026-05-01/p.parquet/"), LakeLocation.ParseAzure("az://lake/events/dt=2026-05-01/p.parquet"));
         // A local path is its full path under the file system's root, and is shown as that path again.
         var (store, prefix) = LakeLocation.Open("/srv/lake/../events/");
         Assert.Same(LocalDirectoryStore.Root, store);
