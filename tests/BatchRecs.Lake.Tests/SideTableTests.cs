@@ -25,6 +25,18 @@ public class SideTableTests
     }
 
     [Fact]
+    public async Task A_file_is_read_whatever_its_name_and_a_missing_location_is_named()
+    {
+        using var dir = new TempDirectory();
+        string file = dir.Sub("items.pq"); // Parquet, not named so
+        await Write(file, [Col("item_id", new[] { 3L, 1L })]);
+        var t = await SideTable.ReadAsync(Setting, file);
+        Assert.Equal(2, t.Rows);
+        var e = await Assert.ThrowsAsync<LakeInputException>(() => SideTable.ReadAsync(Setting, dir.Sub("nothing")));
+        Assert.Contains($"{Setting} '{dir.Sub("nothing")}' does not exist", e.Message);
+    }
+
+    [Fact]
     public async Task Reads_int64_ids_booleans_and_texts_of_one_file_across_row_groups_in_order()
     {
         using var dir = new TempDirectory();

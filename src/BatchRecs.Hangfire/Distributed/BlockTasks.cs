@@ -30,12 +30,12 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
         BlockTaskFiles.WriteLists(stepDir, block, step.ScoreBlock(new RowBlock(block, start, end), index));
     }
 
-    /// <summary>Whether this worker sees an input file the coordinator listed.</summary>
-    private static bool Visible(string path)
-    {
-        var (store, name) = Lake.Storage.LakeLocation.Object(path);
-        return store.FindAsync(name).GetAwaiter().GetResult() is not null;
-    }
+    /// <summary>
+    /// Whether this worker sees an input file the coordinator listed: a local path must be shared by every worker. An object
+    /// in object storage is seen by every worker with the credentials; one gone since the listing is the input's own error
+    /// (skippable under skip_bad_files), reported when it is opened, and checking first would cost a request a file.
+    /// </summary>
+    private static bool Visible(string path) => Lake.Storage.LakeLocation.IsObjectStore(path) || File.Exists(path);
 
     /// <summary>
     /// Reads one read task's files of a distributed read (<see cref="ReadTaskFiles"/>): their events grouped by the task's

@@ -47,12 +47,15 @@ public static class InputDirectory
             return true;
         }
         var found = new List<InputFile>();
-        foreach (var obj in await store.WalkAsync(root, Descend, ct))
+        static bool Keep(string name)
+        {
+            string last = name[(name.LastIndexOf('/') + 1)..];
+            return !Hidden(last) && last.EndsWith(".parquet", StringComparison.Ordinal);
+        }
+        foreach (var obj in await store.WalkAsync(root, Descend, Keep, ct))
         {
             string name = obj.Name[root.Length..];
-            bool folder = name.EndsWith('/');
-            string last = name.TrimEnd('/')[(name.TrimEnd('/').LastIndexOf('/') + 1)..];
-            if (!folder && (Hidden(last) || !last.EndsWith(".parquet", StringComparison.Ordinal))) continue;
+            bool folder = name.EndsWith('/'); // a folder that could not be listed
             string shown = store.Describe(obj.Name);
             string? problem = obj.Problem;
             DateOnly? day = null;

@@ -90,10 +90,10 @@ public sealed class SideTable
         var under = await store.ListAllAsync(name.Length == 0 ? "" : name + "/", ct);
         var files = under.Where(o => o.Name.EndsWith(".parquet", StringComparison.Ordinal) && !o.Name[(name.Length == 0 ? 0 : name.Length + 1)..].Split('/').Any(Hidden))
             .Select(o => store.Describe(o.Name)).Order(StringComparer.Ordinal).ToList();
-        if (files.Count > 0 || !name.EndsWith(".parquet", StringComparison.Ordinal)) return files.Count > 0 || under.Count > 0 ? files
-            : throw new LakeInputException($"{setting} '{path}' does not exist.", path);
+        // A folder with files but no Parquet among them: the caller says so. Otherwise the location may be one file, whatever its name.
+        if (files.Count > 0 || under.Count > 0) return files;
         return await store.FindAsync(name, ct) is not null ? [store.Describe(name)]
-            : throw new LakeInputException($"{setting} '{path}' does not exist.", path);
+            : throw new LakeInputException($"{setting} '{path}' does not exist (or is an empty folder).", path);
     }
 
     private static bool Hidden(string segment) => segment.StartsWith('.') || segment.StartsWith('_');

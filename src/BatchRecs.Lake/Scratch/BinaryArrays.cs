@@ -174,7 +174,7 @@ public static class ScratchArea
     public static HashSet<string> Files(string dir)
     {
         var (store, prefix) = Storage.LakeLocation.Open(dir);
-        return store.ListLevelAsync(prefix).GetAwaiter().GetResult().Objects.Select(o => o.Name[prefix.Length..]).ToHashSet(StringComparer.Ordinal);
+        return store.ListNamesAsync(prefix).GetAwaiter().GetResult().ToHashSet(StringComparer.Ordinal);
     }
 
     public static long Length(string path) => (Find(path) ?? throw new FileNotFoundException($"{path} does not exist.", path)).Length;
@@ -185,10 +185,13 @@ public static class ScratchArea
         return store.FindAsync(name).GetAwaiter().GetResult();
     }
 
-    /// <summary>Deletes the folder and everything under it (best-effort on a local disk: a file still open is left).</summary>
+    /// <summary>Deletes the folder and everything under it, best-effort: a file still open on a local disk is left, and the
+    /// next run's scratch is a fresh folder.</summary>
     public static void DeleteTree(string dir)
     {
         var (store, prefix) = Storage.LakeLocation.Open(dir);
-        store.DeleteFolderAsync(prefix).GetAwaiter().GetResult();
+        try { store.DeleteFolderAsync(prefix).GetAwaiter().GetResult(); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 }

@@ -82,12 +82,13 @@ public sealed class LocalDirectoryStore : IObjectStore
         {
             await using (var fs = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
                 await content.CopyToAsync(fs, ct);
-            return await CommitFileAsync(staged, name, ct);
         }
-        finally
+        catch
         {
-            File.Delete(staged);
+            ObjectStoreExtensions.DiscardStaged(staged);
+            throw;
         }
+        return await CommitFileAsync(staged, name, ct);
     }
 
     public async Task<bool> TryCreateAsync(string name, Stream content, CancellationToken ct = default)
@@ -98,13 +99,16 @@ public sealed class LocalDirectoryStore : IObjectStore
             await using (var fs = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
                 await content.CopyToAsync(fs, ct);
             // Without overwrite the move links the new name (link(2)), which fails if the name exists: at most one creator wins.
-            try { File.Move(staged, PathOf(name), overwrite: false); }
-            catch (IOException) when (File.Exists(PathOf(name))) { return false; }
+            File.Move(staged, PathOf(name), overwrite: false);
             return true;
+        }
+        catch (IOException) when (File.Exists(PathOf(name)))
+        {
+            return false;
         }
         finally
         {
-            File.Delete(staged);
+            ObjectStoreExtensions.DiscardStaged(staged); // gone after the move; left when the name was taken or the write failed
         }
     }
 
@@ -129,14 +133,22 @@ public sealed class LocalDirectoryStore : IObjectStore
         return Task.FromResult(existed);
     }
 
-    /// <summary>Deletes the folder and everything under it, best-effort (a file still open elsewhere is left).</summary>
+    /// <summary>Deletes the folder and everything under it; one that does not exist has nothing to delete.</summary>
     public Task DeleteFolderAsync(string prefix, CancellationToken ct = default)
     {
         try { Directory.Delete(PathOf(prefix), recursive: true); }
         catch (DirectoryNotFoundException) { }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
         return Task.CompletedTask;
+    }
+
+    /// <summary>The file names in the folder, without a stat of each (the executor's poll asks this every few milliseconds).</summary>
+    public Task<IReadOnlyList<string>> ListNamesAsync(string prefix, CancellationToken ct = default)
+    {
+        string dir = PathOf(prefix);
+        IReadOnlyList<string> names = Directory.Exists(dir)
+            ? Directory.EnumerateFiles(dir).Select(f => Path.GetFileName(f)).Where(f => !IsInFlight(f)).ToList()
+            : [];
+        return Task.FromResult(names);
     }
 
     /// <summary>A temporary name beside the object (same file system, so the commit is a rename); its folder is created.</summary>
@@ -164,7 +176,7 @@ public sealed class LocalDirectoryStore : IObjectStore
     private static bool IsInFlight(string fileName) => fileName.EndsWith(InFlightSuffix, StringComparison.Ordinal);
 
     /// <summary>
-    /// Every file under <paramref name="prefix"/> once, following symbolic links: a partition kept elsewhere and linked in
+    /// Every file under <paramref name="prefix"/> that <paramref name="keep"/> admits, once, following symbolic links: a partition kept elsewhere and linked in
     /// is input, but a directory or file already reached is not walked or listed again, so a link back up the tree (a loop)
     /// or a second name for a partition cannot repeat its files. The physical tree is walked first, links after it, so a
     /// directory linked under two names is listed under its own. A link that cannot be resolved, a file of 0 bytes (an
@@ -172,7 +184,7 @@ public sealed class LocalDirectoryStore : IObjectStore
     /// cannot be listed (named as a folder, ending in '/') are listed with their <see cref="StoredObject.Problem"/>. A folder
     /// that does not exist is an error.
     /// </summary>
-    public Task<IReadOnlyList<StoredObject>> WalkAsync(string prefix, Func<string, bool> descend, CancellationToken ct = default)
+    public Task<IReadOnlyList<StoredObject>> WalkAsync(string prefix, Func<string, bool> descend, Func<string, bool> keep, CancellationToken ct = default)
     {
         var seenDirs = new HashSet<string>(StringComparer.Ordinal);
         var seenFiles = new HashSet<string>(StringComparer.Ordinal);
@@ -198,7 +210,8 @@ public sealed class LocalDirectoryStore : IObjectStore
                     if (sub.LinkTarget is null) Walk(sub, Path.Join(real, sub.Name));
                     else linkedDirs.Enqueue(sub);
                 }
-                else if (entry is FileInfo file && !IsInFlight(file.Name))
+                // Only kept names count as seen: a kept link to a file the caller would not keep must still be found.
+                else if (entry is FileInfo file && !IsInFlight(file.Name) && keep(NameOfFull(file.FullName)))
                 {
                     if (file.LinkTarget is null) Add(file, Path.Join(real, file.Name));
                     else linkedFiles.Add(file);

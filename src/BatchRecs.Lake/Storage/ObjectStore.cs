@@ -49,6 +49,10 @@ public interface IObjectStore
     /// <summary>Deletes the object; false if there was none.</summary>
     Task<bool> DeleteAsync(string name, CancellationToken ct = default);
 
+    /// <summary>The names (last segment) of the objects directly under the folder <paramref name="prefix"/>, without their details.</summary>
+    async Task<IReadOnlyList<string>> ListNamesAsync(string prefix, CancellationToken ct = default) =>
+        (await ListLevelAsync(prefix, ct)).Objects.Select(o => o.Name[prefix.Length..]).ToList();
+
     /// <summary>The object named exactly <paramref name="name"/>, or null.</summary>
     async Task<StoredObject?> FindAsync(string name, CancellationToken ct = default) =>
         (await ListAllAsync(name, ct)).FirstOrDefault(o => o.Name == name);
@@ -60,11 +64,11 @@ public interface IObjectStore
     }
 
     /// <summary>
-    /// Every object under <paramref name="prefix"/> (a folder), in name order, walking only the child folders
-    /// <paramref name="descend"/> admits (given each folder's name, ending in '/'): one listing per folder walked, so a
-    /// pruned <c>dt=</c> partition is never listed.
+    /// The objects under <paramref name="prefix"/> (a folder) that <paramref name="keep"/> admits (given each object's name),
+    /// in name order, walking only the child folders <paramref name="descend"/> admits (given each folder's name, ending in
+    /// '/'): one listing per folder walked, so a pruned <c>dt=</c> partition is never listed.
     /// </summary>
-    async Task<IReadOnlyList<StoredObject>> WalkAsync(string prefix, Func<string, bool> descend, CancellationToken ct = default)
+    async Task<IReadOnlyList<StoredObject>> WalkAsync(string prefix, Func<string, bool> descend, Func<string, bool> keep, CancellationToken ct = default)
     {
         var found = new List<StoredObject>();
         async Task Walk(string folder)
@@ -72,7 +76,7 @@ public interface IObjectStore
             var level = await ListLevelAsync(folder, ct);
             foreach (var sub in level.Folders.Order(StringComparer.Ordinal))
                 if (descend(sub)) await Walk(sub);
-            found.AddRange(level.Objects);
+            found.AddRange(level.Objects.Where(o => keep(o.Name)));
         }
         await Walk(prefix);
         found.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
@@ -109,6 +113,7 @@ public static class ObjectStoreExtensions
     public static void WriteThroughFile(this IObjectStore store, string name, Action<FileStream> write, bool durable = false)
     {
         string staged = store.StagingFile(name);
+        bool committed = false;
         try
         {
             using (var fs = new FileStream(staged, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
@@ -117,11 +122,23 @@ public static class ObjectStoreExtensions
                 fs.Flush(flushToDisk: durable);
             }
             store.CommitFileAsync(staged, name).GetAwaiter().GetResult();
+            committed = true;
         }
         finally
         {
-            File.Delete(staged);
+            if (!committed) DiscardStaged(staged);
         }
+    }
+
+    /// <summary>
+    /// Deletes a staged file that was never committed, best-effort: its folder may be gone already (a scratch step deleted
+    /// under a late writer), and the error that stopped the write is the one to report, not this one.
+    /// </summary>
+    internal static void DiscardStaged(string staged)
+    {
+        try { File.Delete(staged); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>Copies the object to a local file, whole or not at all (written beside it, then renamed over it).</summary>

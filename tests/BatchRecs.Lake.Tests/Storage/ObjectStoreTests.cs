@@ -164,6 +164,27 @@ public sealed class ObjectStoreTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// On a disk the walk follows links once per real file, and only files the caller keeps count as seen: a kept link to a
+    /// hidden or differently named file is input (a content-addressed layout links `part-0.parquet` to a blob named by its hash).
+    /// </summary>
+    [Fact]
+    public async Task A_local_walk_lists_kept_links_to_files_it_does_not_keep_and_every_real_file_once()
+    {
+        string events = Path.Combine(_dir, "linked", "events");
+        string day = Path.Combine(events, "dt=2026-04-30");
+        Directory.CreateDirectory(day);
+        Directory.CreateDirectory(Path.Combine(_dir, "linked", "objects"));
+        await File.WriteAllTextAsync(Path.Combine(day, "_hidden.parquet"), "x");
+        File.CreateSymbolicLink(Path.Combine(day, "a.parquet"), "_hidden.parquet");
+        await File.WriteAllTextAsync(Path.Combine(_dir, "linked", "objects", "ab12cd"), "y");
+        File.CreateSymbolicLink(Path.Combine(day, "b.parquet"), Path.Combine(_dir, "linked", "objects", "ab12cd"));
+        File.CreateSymbolicLink(Path.Combine(day, "c.parquet"), Path.Combine(_dir, "linked", "objects", "ab12cd")); // a second name: once
+        var listing = await InputDirectory.ListAsync(events, new ReadWindow(new DateOnly(2026, 5, 1), 7));
+        Assert.Equal([Path.Combine(day, "a.parquet"), Path.Combine(day, "b.parquet")], listing.Files.Select(f => f.Path));
+        Assert.All(listing.Files, f => Assert.Null(f.Problem));
+    }
+
     [Theory]
     [InlineData("az://A/x", "'A' is not a valid container name")]
     [InlineData("az://ab", "'ab' is not a valid container name")]
