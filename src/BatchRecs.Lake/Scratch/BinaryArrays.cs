@@ -174,7 +174,7 @@ public static class ScratchArea
     public static HashSet<string> Files(string dir)
     {
         var (store, prefix) = Storage.LakeLocation.Open(dir);
-        return store.ListNamesAsync(prefix).GetAwaiter().GetResult().ToHashSet(StringComparer.Ordinal);
+        return store.ListLevelAsync(prefix).GetAwaiter().GetResult().Objects.Select(o => o.Name[prefix.Length..]).ToHashSet(StringComparer.Ordinal);
     }
 
     public static long Length(string path) => (Find(path) ?? throw new FileNotFoundException($"{path} does not exist.", path)).Length;

@@ -141,16 +141,6 @@ public sealed class LocalDirectoryStore : IObjectStore
         return Task.CompletedTask;
     }
 
-    /// <summary>The file names in the folder, without a stat of each (the executor's poll asks this every few milliseconds).</summary>
-    public Task<IReadOnlyList<string>> ListNamesAsync(string prefix, CancellationToken ct = default)
-    {
-        string dir = PathOf(prefix);
-        IReadOnlyList<string> names = Directory.Exists(dir)
-            ? Directory.EnumerateFiles(dir).Select(f => Path.GetFileName(f)).Where(f => !IsInFlight(f)).ToList()
-            : [];
-        return Task.FromResult(names);
-    }
-
     /// <summary>A temporary name beside the object (same file system, so the commit is a rename); its folder is created.</summary>
     public string StagingFile(string name)
     {

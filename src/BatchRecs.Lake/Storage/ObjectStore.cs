@@ -49,10 +49,6 @@ public interface IObjectStore
     /// <summary>Deletes the object; false if there was none.</summary>
     Task<bool> DeleteAsync(string name, CancellationToken ct = default);
 
-    /// <summary>The names (last segment) of the objects directly under the folder <paramref name="prefix"/>, without their details.</summary>
-    async Task<IReadOnlyList<string>> ListNamesAsync(string prefix, CancellationToken ct = default) =>
-        (await ListLevelAsync(prefix, ct)).Objects.Select(o => o.Name[prefix.Length..]).ToList();
-
     /// <summary>The object named exactly <paramref name="name"/>, or null.</summary>
     async Task<StoredObject?> FindAsync(string name, CancellationToken ct = default) =>
         (await ListAllAsync(name, ct)).FirstOrDefault(o => o.Name == name);
