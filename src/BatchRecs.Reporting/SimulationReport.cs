@@ -31,6 +31,7 @@ public static class SimulationReport
         w.WriteLine("<style>body{font-family:'DejaVu Sans',sans-serif;max-width:1260px;margin:1em auto}figure{display:inline-block;margin:8px}figcaption{max-width:600px;font-size:13px}</style></head><body>");
         w.WriteLine($"<h1>Closed-loop simulation: {nights.Select(n => n.Night).DefaultIfEmpty(0).Max()} nights, baseline vs explore</h1>");
         w.WriteLine("<p>baseline: explore_slots=0, debias=none. explore: explore_slots=2, propensity=logged, debias=ipw-train. Same world, organic traffic and click seeds.</p>");
+        w.WriteLine("<ul>" + string.Concat(SimulationVerdict.Of(nights).Lines().Select(l => $"<li>{WebUtility.HtmlEncode(l)}</li>")) + "</ul>");
         foreach (var (title, svg, caption) in charts)
             w.WriteLine($"<figure><h3>{WebUtility.HtmlEncode(title)}</h3>{svg}<figcaption>{WebUtility.HtmlEncode(caption)}</figcaption></figure>");
         w.WriteLine("</body></html>");
@@ -66,10 +67,9 @@ public static class SimulationReport
             plot.Add.Scatter(x, rows.Select(r => r.TrueCtrModel).ToArray(), ChartCanvas.Popular).LegendText = "true CTR of the night's model slots";
             plot.ShowLegend(Alignment.LowerRight);
         }
-        var judged = rows.Where(r => r.OpeTrueCtr is not null).ToList();
-        int covered = judged.Count(r => r.OpeCtrLow <= r.OpeTrueCtr && r.OpeTrueCtr <= r.OpeCtrHigh);
-        string caption = judged.Count == 0 ? "No night had earlier feedback to estimate from."
-            : string.Create(CultureInfo.InvariantCulture, $"The explore policy's estimate, made from the last ope_days of feedback only, of the lists its model would have shown in each served list's context (what it estimates, so what it is judged against). The interval covers their true CTR on {covered} of {judged.Count} nights; mean relative error {judged.Average(r => Math.Abs(r.OpeCtr!.Value - r.OpeTrueCtr!.Value) / r.OpeTrueCtr!.Value):P1}. The night's own model slots are shown for reference.");
+        var verdict = SimulationVerdict.Of(nights);
+        string caption = verdict.OpeJudged == 0 ? "No night had earlier feedback to estimate from."
+            : string.Create(CultureInfo.InvariantCulture, $"The explore policy's estimate, made from the last ope_days of feedback only, of the lists its model would have shown in each served list's context (what it estimates, so what it is judged against). The interval covers their true CTR on {verdict.OpeCovered} of {verdict.OpeJudged} nights; mean relative error {verdict.OpeMeanError:P1}. The night's own model slots are shown for reference.");
         return ("Off-policy estimate vs true CTR (explore)", ChartCanvas.ToSvg(plot), caption);
     }
 }

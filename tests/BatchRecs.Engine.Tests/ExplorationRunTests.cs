@@ -177,6 +177,12 @@ public class SimulateTests
         Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM '{a}' WHERE NOT (true_ctr BETWEEN 0 AND 1 AND gini BETWEEN 0 AND 1 AND log_gini BETWEEN 0 AND 1 AND coverage BETWEEN 0 AND 1)"));
         // The same seed, the same nights, to the last bit.
         Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM (SELECT * FROM '{a}' EXCEPT SELECT * FROM '{b}')"));
+        // The summary it prints is what nights.parquet says: the baseline's Gini trend, and the nights the interval covered.
+        long covered = DuckQuery.Scalar($"SELECT count(*) FROM '{a}' WHERE policy = 'explore' AND ope_true_ctr BETWEEN ope_ctr_low AND ope_ctr_high");
+        long rises = DuckQuery.Scalar($"SELECT count(*) FROM (SELECT gini > lag(gini) OVER (ORDER BY night) AS up FROM '{a}' WHERE policy = 'baseline') WHERE up");
+        var gini = DuckQuery.Rows($"SELECT gini FROM '{a}' WHERE policy = 'baseline' AND night IN (1, 3) ORDER BY night").Select(r => (double)r[0]).ToArray();
+        Assert.Contains(FormattableString.Invariant($"baseline Gini {gini[0]:F3} → {gini[1]:F3}, rising on {rises} of 2 nights"), first.StdOut);
+        Assert.Contains($"covers the true CTR of the lists it judged on {covered} of 2 nights", first.StdOut);
         // The explore policy really explored and logged its propensities in the feedback it served.
         Assert.True(DuckQuery.Scalar($"SELECT count(*) FROM read_parquet('{dir.Sub("a")}/explore/feedback/dt=*/*.parquet') WHERE propensity < 1") > 100);
         Assert.Equal(0, DuckQuery.Scalar($"SELECT count(*) FROM read_parquet('{dir.Sub("a")}/baseline/feedback/dt=*/*.parquet') WHERE propensity < 1"));

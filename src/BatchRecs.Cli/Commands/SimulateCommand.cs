@@ -17,7 +17,7 @@ internal static class SimulateCommand
         var items = new Option<int>("--items") { Description = "items of the simulated world", DefaultValueFactory = _ => 400 };
         var seed = new Option<int>("--seed") { Description = "seed of the world, traffic and clicks", DefaultValueFactory = _ => 1 };
         var set = new Option<string[]>("--set") { Description = "run setting for both policies key=value, or for one: explore.key=value / baseline.key=value (repeatable)" };
-        var newItems = new Option<double>("--new-items") { Description = "share of the items that arrive during the nights, evenly (0: all there from the start)", DefaultValueFactory = _ => 0 };
+        var newItems = new Option<double>("--new-items") { Description = "share of the items that arrive during the nights, evenly, at random popularity ranks (0: a fixed catalogue)", DefaultValueFactory = _ => SimulationSpec.DefaultNewItems };
         var cmd = new Command("simulate", "Closed-loop simulation: nightly runs train on their own served traffic; baseline vs exploring policy.") { nights, output, users, items, seed, set, newItems };
         cmd.SetAction((p, ct) => CliErrors.Guard(async () =>
         {
@@ -33,6 +33,7 @@ internal static class SimulateCommand
             foreach (var r in results)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {r.Policy} | {r.Night} | {r.TrueCtr:F4} | {r.TrueCtrModel:F4} | {r.TrueRecallAtN:F4} | {(r.OpeCtr is { } o ? $"{o:F4} [{r.OpeCtrLow:F4}, {r.OpeCtrHigh:F4}]" : "–")} | {(r.OpeTrueCtr is { } t ? $"{t:F4}" : "–")} | {r.Coverage:F3} | {r.Gini:F3} | {r.LogGini:F3} |"));
+            foreach (var line in SimulationVerdict.Of(results).Lines()) Console.WriteLine(line);
             Console.WriteLine($"wrote {Path.Combine(outDir, "nights.parquet")} and {report}");
             return 0;
         }));

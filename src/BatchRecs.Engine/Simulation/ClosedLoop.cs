@@ -17,7 +17,13 @@ namespace BatchRecs.Engine.Simulation;
 /// <param name="NewItems">the share of the items that arrive during the nights (evenly, at seeded random popularity ranks)
 /// instead of being there from the start: a catalogue that grows, as a shop's or a news site's does.</param>
 public sealed record SimulationSpec(int Nights, int Users = 2000, int Items = 400, int Seed = 1, IReadOnlyList<string>? Overrides = null,
-    double NewItems = 0);
+    double NewItems = SimulationSpec.DefaultNewItems)
+{
+    /// <summary>Half the catalogue arrives during the nights by default: in a fixed catalogue the baseline's lists start from
+    /// the organic traffic's popularity skew and spread as users use up what they show, which hides the loop that starves
+    /// items it never shows (README, "The loop, simulated").</summary>
+    public const double DefaultNewItems = 0.5;
+}
 
 /// <summary>One policy's night, as <c>nights.parquet</c> stores it.</summary>
 /// <param name="Policy">baseline or explore.</param>
