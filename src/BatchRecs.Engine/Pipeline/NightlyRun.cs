@@ -138,7 +138,8 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             {
                 log.Event("run.record_failed", ("run_id", runId), ("reason", recordError.Message));
             }
-            if (settings is not null && !LakeLocation.IsObjectStore(req.LakeDir)) WriteReport(req.LakeDir, runId);
+            // A cancelled run must end within seconds (SIGTERM); its report can be drawn later with `batchrecs report`.
+            if (settings is not null && !LakeLocation.IsObjectStore(req.LakeDir) && e is not OperationCanceledException) WriteReport(req.LakeDir, runId);
             throw;
         }
         finally
