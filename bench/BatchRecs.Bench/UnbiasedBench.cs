@@ -79,10 +79,10 @@ internal static class UnbiasedBench
                     if (tuned) Console.WriteLine($"  {variant}, seed {seedList[s]}: tuned {string.Join(",", chosen)}");
                     var settings = JobSettings.Create(null, ["index=exact", $"top_n={items}", .. baseSettings,
                         .. variant.Split(',', StringSplitOptions.RemoveEmptyEntries), .. chosen, $"seed={seedList[s]}"]);
-                    var plan = new ModelPlan(settings, new LocalExecutor());
-                    var prop = plan.PopularityPropensity(counts);
+                    var plan = new ModelPlan(settings, new LocalExecutor(), d.Shown);
+                    var prop = plan.Propensities(d.Train, counts);
                     var sw = Stopwatch.StartNew();
-                    var model = plan.Fit(d.Train, prop, settings.Iterations, null, ct);
+                    var model = plan.Fit(d.Train, prop, settings.Iterations, null, ct, shown: plan.AllShown);
                     fit[s] = sw.Elapsed.TotalSeconds;
                     per[s] = Measure(plan.Score(model, d.Train, prop), d, counts);
                 }
@@ -196,7 +196,8 @@ internal static class UnbiasedBench
     }
 
     /// <summary>Coat as matrices over the same users × items indices: training positives (strength 1), all test ratings, test positives.</summary>
-    internal sealed record CoatData(CsrMatrix Train, CsrMatrix Test, CsrMatrix TestPositives);
+    /// <param name="Shown">every rated training pair (the user saw the item: an exposure log, for unexposed_weight &lt; 1).</param>
+    internal sealed record CoatData(CsrMatrix Train, CsrMatrix Test, CsrMatrix TestPositives, ExposureLog Shown);
 
     /// <param name="PerUserDcg">each user's DCG@K (NaN: no test positive), for the paired comparison with none.</param>
     internal sealed record Measured(RandomizedTestReport Test, EvaluationReport Catalogue, double[] PerUserDcg);
@@ -241,6 +242,8 @@ internal static class UnbiasedBench
             // Ratings ≥ 4 are the positives (strength 1); the rest are dropped (Saito et al.'s binarization).
             var pos = all.Where(all.Values.Select(x => x >= PositiveAt).ToArray());
             Array.Fill(pos.Values, 1f);
+            // Coat has no times: every rating is one exposure at time 0 (the bench holds nothing out).
+            var rated = all.ToUserItemMatrix();
             var test = await CoatImporter.ReadTestAsync(tmp, ct);
             var us = new List<int>(); var its = new List<int>(); var rs = new List<float>();
             var pu = new List<int>(); var pi = new List<int>();
@@ -254,7 +257,8 @@ internal static class UnbiasedBench
             }
             var testMatrix = CsrMatrix.FromEntries(all.UserCount, all.ItemCount, us.ToArray(), its.ToArray(), rs.ToArray());
             return new CoatData(pos.ToUserItemMatrix(), testMatrix, 
-                CsrMatrix.FromEntries(all.UserCount, all.ItemCount, pu.ToArray(), pi.ToArray(), Enumerable.Repeat(1f, pu.Count).ToArray()));
+                CsrMatrix.FromEntries(all.UserCount, all.ItemCount, pu.ToArray(), pi.ToArray(), Enumerable.Repeat(1f, pu.Count).ToArray()),
+                new ExposureLog(rated.MapValues(_ => 1f), new long[rated.NonZeros]));
         }
         finally
         {

@@ -136,6 +136,32 @@ public class ExposureInputTests
     }
 }
 
+public class ExposureTrainingTests
+{
+    [Fact]
+    public async Task Training_on_exposures_runs_end_to_end_with_its_hold_out_and_needs_an_exposure_log()
+    {
+        using var dir = new TempDirectory("batchrecs-exposure-training");
+        string input = dir.Sub("input"), exposures = dir.Sub("exposures");
+        Assert.Equal(0, (await CliProcess.RunAsync("demo-data", "--out", input, "--exposures", exposures, "--users", "600", "--items", "200",
+            "--interactions", "20000", "--days", "10", "--end-date", "2026-04-30")).ExitCode);
+        string[] run = ["run", "--input", input, "--run-date", "2026-05-01", "--set", "lookback_days=10", "--set", "quality_gate=false",
+            "--set", "debias=ipw-train", "--set", "unexposed_weight=0.2"];
+        var ok = await CliProcess.RunAsync([.. run, "--lake", dir.Sub("lake"), "--set", $"exposure_input={exposures}"]);
+        Assert.True(ok.ExitCode == 0, ok.StdErr);
+        string db = Path.Combine(dir.Sub("lake"), "batchrecs.duckdb");
+        // The evaluation ran (its fit saw each user's exposures before their hold-out) and the lists hold top_n = 20 items a user.
+        Assert.Equal(1, DuckQuery.Scalar("SELECT count(*) FROM run_metrics WHERE metric = 'model.ndcg@20' AND value > 0", db));
+        Assert.Equal(0, DuckQuery.Scalar("SELECT count(*) FROM (SELECT user_id FROM current_recommendations GROUP BY user_id HAVING count(*) <> 20)", db));
+        Assert.True(DuckQuery.Scalar("SELECT count(*) FROM run_metrics WHERE metric = 'input.exposed_pairs' AND value > 0", db) == 1);
+
+        var refused = await CliProcess.RunAsync([.. run, "--lake", dir.Sub("lake2")]);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("unexposed_weight", refused.StdErr);
+        Assert.Contains("exposure_input", refused.StdErr);
+    }
+}
+
 public class RecallSloTests
 {
     [Fact]

@@ -60,11 +60,7 @@ public sealed class AlsProblem
     public static AlsProblem BuildRelMf(CsrMatrix strengths, AlsSettings settings, ReadOnlySpan<float> itemPropensity, IExecutor? executor = null)
     {
         CheckStrengths(strengths);
-        if (itemPropensity.Length != strengths.Cols)
-            throw new ArgumentException($"one propensity per item is needed ({strengths.Cols} items, {itemPropensity.Length} propensities).", nameof(itemPropensity));
-        for (int i = 0; i < itemPropensity.Length; i++)
-            if (!(itemPropensity[i] > 0 && itemPropensity[i] <= 1))
-                throw new ArgumentException($"propensities must be in (0, 1] (item index {i} has {itemPropensity[i]}); clip them first.", nameof(itemPropensity));
+        CheckPropensities(itemPropensity, strengths.Cols);
         var confValues = new float[strengths.NonZeros];
         var pref = new float[strengths.NonZeros];
         for (int e = 0; e < confValues.Length; e++)
@@ -76,6 +72,73 @@ public sealed class AlsProblem
         var conf = new CsrMatrix(strengths.Rows, strengths.Cols, strengths.RowPtr, strengths.ColIdx, confValues);
         var (itemUser, prefT) = (executor ?? Local).Transpose(conf, pref);
         return new AlsProblem(conf, itemUser, pref, prefT);
+    }
+
+    /// <summary>
+    /// Builds the exposure-aware problem (<c>unexposed_weight</c> &lt; 1 with an exposure log): every pair a user was never
+    /// shown weighs w₀ (target 0), a pair shown and not clicked weighs 1/θ_i (target 0), a clicked pair c/θ_i (target 1),
+    /// with c = confidence(r) and θ_i the item's exposure propensity (all 1 without <paramref name="itemPropensity"/>:
+    /// plain exposure-aware ALS; with it, inverse propensity scoring over the exposures, Schnabel et al. 2016). The loss is
+    /// divided by w₀, so unexposed pairs keep the Gram's weight 1 and the entries (clicks and exposures) carry confidences
+    /// 1/(θ·w₀) and c/(θ·w₀), all ≥ 1, with preferences 0 and 1; λ applies to that divided loss.
+    /// </summary>
+    /// <param name="strengths">users × items interaction strengths r (the clicks).</param>
+    /// <param name="exposures">users × items pairs shown (any value); a click not among them counts as shown.</param>
+    /// <param name="settings">the confidence function (α, linear or log).</param>
+    /// <param name="unexposedWeight">w₀ in (0, 1].</param>
+    /// <param name="itemPropensity">θ_i per item in (0, 1] (clipped), or empty: every θ_i = 1.</param>
+    /// <param name="executor">as <see cref="Build"/>'s.</param>
+    public static AlsProblem BuildExposureAware(CsrMatrix strengths, CsrMatrix exposures, AlsSettings settings, float unexposedWeight,
+        ReadOnlySpan<float> itemPropensity, IExecutor? executor = null)
+    {
+        CheckStrengths(strengths);
+        if (exposures.Rows != strengths.Rows || exposures.Cols != strengths.Cols)
+            throw new ArgumentException($"the exposures ({exposures.Rows} × {exposures.Cols}) and the clicks ({strengths.Rows} × {strengths.Cols}) differ in shape.", nameof(exposures));
+        if (!(unexposedWeight > 0 && unexposedWeight <= 1)) throw new ArgumentException($"the unexposed weight must be in (0, 1] (got {unexposedWeight}).", nameof(unexposedWeight));
+        if (itemPropensity.Length != 0) CheckPropensities(itemPropensity, strengths.Cols);
+        // Two passes over the merged rows (clicks ∪ exposures, both in column order): count, then fill arrays of that size.
+        var rowPtr = new int[strengths.Rows + 1];
+        int[]? cols = null;
+        float[]? conf = null, pref = null;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            int w = 0;
+            for (int u = 0; u < strengths.Rows; u++)
+            {
+                int a = strengths.RowPtr[u], aEnd = strengths.RowPtr[u + 1], b = exposures.RowPtr[u], bEnd = exposures.RowPtr[u + 1];
+                while (a < aEnd || b < bEnd)
+                {
+                    int i = b == bEnd || (a < aEnd && strengths.ColIdx[a] <= exposures.ColIdx[b]) ? strengths.ColIdx[a] : exposures.ColIdx[b];
+                    bool clicked = a < aEnd && strengths.ColIdx[a] == i;
+                    if (cols is not null)
+                    {
+                        double theta = itemPropensity.Length == 0 ? 1 : itemPropensity[i];
+                        double c = clicked ? settings.ConfidenceOf(strengths.Values[a]) : 1;
+                        cols[w] = i;
+                        conf![w] = (float)(c / (theta * unexposedWeight));
+                        pref![w] = clicked ? 1f : 0f;
+                    }
+                    w++;
+                    if (clicked) a++;
+                    if (b < bEnd && exposures.ColIdx[b] == i) b++;
+                }
+                rowPtr[u + 1] = w;
+            }
+            if (pass == 0) (cols, conf, pref) = (new int[w], new float[w], new float[w]);
+        }
+        var userItem = new CsrMatrix(strengths.Rows, strengths.Cols, rowPtr, cols!, conf!);
+        float[] userPref = pref!;
+        var (itemUser, itemPref) = (executor ?? Local).Transpose(userItem, userPref);
+        return new AlsProblem(userItem, itemUser, userPref, itemPref);
+    }
+
+    private static void CheckPropensities(ReadOnlySpan<float> itemPropensity, int items)
+    {
+        if (itemPropensity.Length != items)
+            throw new ArgumentException($"one propensity per item is needed ({items} items, {itemPropensity.Length} propensities).", nameof(itemPropensity));
+        for (int i = 0; i < itemPropensity.Length; i++)
+            if (!(itemPropensity[i] > 0 && itemPropensity[i] <= 1))
+                throw new ArgumentException($"propensities must be in (0, 1] (item index {i} has {itemPropensity[i]}); clip them first.", nameof(itemPropensity));
     }
 
     private static void CheckStrengths(CsrMatrix strengths)

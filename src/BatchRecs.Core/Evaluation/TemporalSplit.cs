@@ -19,6 +19,20 @@ public sealed record Split(bool[] IsTrain)
 /// </summary>
 public static class TemporalSplit
 {
+    /// <summary>
+    /// Each user's first held-out time (Unix microseconds: the earliest time of a pair <paramref name="isTrain"/> leaves
+    /// out; <see cref="long.MaxValue"/> for a user with none): what a fit on the rest may know of that user's exposures is
+    /// what came before it.
+    /// </summary>
+    public static long[] FirstHeldOutTimes(InteractionLog pairs, bool[] isTrain)
+    {
+        var cut = new long[pairs.UserCount];
+        Array.Fill(cut, long.MaxValue);
+        for (int e = 0; e < pairs.Count; e++)
+            if (!isTrain[e]) cut[pairs.Users[e]] = Math.Min(cut[pairs.Users[e]], pairs.Times[e]);
+        return cut;
+    }
+
     public static Split PerUserLast(InteractionLog pairs, double fraction)
     {
         if (!(fraction >= 0 && fraction < 1)) throw new BadInputException($"holdout_fraction must be in [0, 1) (got {fraction}).");

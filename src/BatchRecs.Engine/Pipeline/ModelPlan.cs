@@ -35,10 +35,10 @@ public sealed record IndexReport(int Nlist, int Nprobe, RecallReport Recall, dou
 /// </summary>
 /// <param name="settings">the job's settings.</param>
 /// <param name="executor">where block tasks run.</param>
-/// <param name="exposures">the exposure log (propensity=exposure), or null.</param>
+/// <param name="exposures">the exposure log (propensity=exposure, unexposed_weight &lt; 1), or null.</param>
 /// <param name="feedback">served lists' logged exposures (propensity=logged), or null.</param>
 /// <param name="rules">bans, per-user exclusions and the category cap, or null (none).</param>
-public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatrix? exposures = null, ListRules? rules = null, FeedbackLog? feedback = null)
+public sealed class ModelPlan(JobSettings settings, IExecutor executor, ExposureLog? exposures = null, ListRules? rules = null, FeedbackLog? feedback = null)
 {
     /// <summary>
     /// Candidates retrieved per list slot when the category cap picks from more than N (a user left short is searched
@@ -59,6 +59,33 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// <summary>How retrieval went, once decided (index=auto decides on the first retrieval, from a timed sample).</summary>
     public IndexChoice? Index { get; private set; }
 
+    /// <summary>Training weighs pairs never shown below those shown and passed over (unexposed_weight &lt; 1).</summary>
+    public bool TrainOnExposures => settings.Debias.TrainOnExposures;
+
+    /// <summary>The exposures a fit may see when it trains on them: those first shown before each user's cut (a hold-out's
+    /// or a validation split's first held-out time); null when training does not use exposures.</summary>
+    public CsrMatrix? ShownBefore(long[] userCut) => TrainOnExposures ? Exposures().Before(userCut) : null;
+
+    /// <summary>The same before one cut for every user (the off-policy window, a night).</summary>
+    public CsrMatrix? ShownBefore(long cut) => TrainOnExposures ? Exposures().Before(cut) : null;
+
+    /// <summary>Every exposure of the window, for the published fit; null when training does not use exposures.</summary>
+    public CsrMatrix? AllShown => TrainOnExposures ? Exposures().Pairs : null;
+
+    private ExposureLog Exposures() => exposures ?? throw new SettingsException("unexposed_weight",
+        "unexposed_weight < 1 trains on what users were shown and needs exposure_input (a directory of exposure logs).");
+
+    /// <summary>
+    /// The fit's problem: exposure-aware (unexposed_weight &lt; 1, from the exposures <paramref name="shown"/> the caller
+    /// allows, IPS-weighted under ipw-train), Rel-MF (ipw-train) or plain.
+    /// </summary>
+    private AlsProblem Problem(CsrMatrix strengths, AlsSettings als, float[] propensity, CsrMatrix? shown, IExecutor? on)
+    {
+        if (!TrainOnExposures) return TrainWithIpw ? AlsProblem.BuildRelMf(strengths, als, propensity, on) : AlsProblem.Build(strengths, als, on);
+        if (shown is null) throw new InvalidOperationException("a fit that trains on exposures needs the exposures it may see (ModelPlan.ShownBefore or AllShown).");
+        return AlsProblem.BuildExposureAware(strengths, shown, als, (float)settings.Debias.UnexposedWeight, TrainWithIpw ? propensity : [], on);
+    }
+
     /// <summary>Propensities from item popularity counts (clipped).</summary>
     public float[] PopularityPropensity(int[] counts) =>
         Propensity.FromPopularity(counts, settings.Debias.PropensityEta, settings.Debias.PropensityClip);
@@ -74,7 +101,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
         if (exposures is null) throw new SettingsException("exposure_input", "propensity=exposure needs exposure_input (a directory of exposure logs).");
         var activity = new int[strengths.Rows];
         for (int u = 0; u < activity.Length; u++) activity[u] = strengths.RowLength(u);
-        return ExposurePropensity.Fit(exposures, counts, activity, settings.Debias.PropensityClip, (ulong)settings.Seed).Propensity;
+        return ExposurePropensity.Fit(exposures.Pairs, counts, activity, settings.Debias.PropensityClip, (ulong)settings.Seed).Propensity;
     }
 
     /// <summary>
@@ -104,12 +131,14 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// <param name="warm">factors to start from, or null for seeded random ones.</param>
     /// <param name="ct">cancels the fit.</param>
     /// <param name="warmInPlace">solve in <paramref name="warm"/>'s arrays instead of copies (<see cref="AlsFitOptions.WarmInPlace"/>): it is the caller's no more.</param>
+    /// <param name="shown">the exposures this fit may see when it trains on them (<see cref="ShownBefore(long[])"/>, <see cref="AllShown"/>).</param>
     public AlsModel Fit(CsrMatrix strengths, float[] propensity, int iterations, AlsModel? warm, CancellationToken ct,
-        string? checkpointPath = null, Action<IterationStats>? onIteration = null, bool trackLoss = true, double userSample = 1.0, bool warmInPlace = false)
+        string? checkpointPath = null, Action<IterationStats>? onIteration = null, bool trackLoss = true, double userSample = 1.0, bool warmInPlace = false,
+        CsrMatrix? shown = null)
     {
         var als = settings.ToAls(iterations);
         if (als.Mode == AlsMode.Explicit) return ForRanking(ExplicitAls.Fit(strengths, als, onIteration: onIteration));
-        var problem = TrainWithIpw ? AlsProblem.BuildRelMf(strengths, als, propensity, executor) : AlsProblem.Build(strengths, als, executor);
+        var problem = Problem(strengths, als, propensity, shown, executor);
         var checkpoint = checkpointPath is null ? null
             : new FileCheckpoint(checkpointPath, FileCheckpoint.Fingerprint(problem, als, warm?.UserFactors, warm?.ItemFactors));
         return ImplicitAls.Fit(problem, als, executor, new AlsFitOptions
@@ -182,11 +211,13 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, CsrMatri
     /// <param name="history">each user's pairs to solve from.</param>
     /// <param name="propensity">item propensities (Rel-MF's confidences under ipw-train).</param>
     /// <param name="users">the users to solve.</param>
-    public AlsModel Refold(AlsModel model, float[] itemGram, float[] userFactors, CsrMatrix history, float[] propensity, IReadOnlyList<int> users)
+    /// <param name="shown">the exposures the refold may see when training on them (those before the night).</param>
+    public AlsModel Refold(AlsModel model, float[] itemGram, float[] userFactors, CsrMatrix history, float[] propensity, IReadOnlyList<int> users,
+        CsrMatrix? shown = null)
     {
         var als = settings.ToAls(1) with { Solver = AlsSolver.Cholesky };
         if (als.Mode == AlsMode.Explicit) return model;
-        var problem = TrainWithIpw ? AlsProblem.BuildRelMf(history, als, propensity) : AlsProblem.Build(history, als);
+        var problem = Problem(history, als, propensity, shown, null);
         int k = model.Factors;
         Parallel.For(0, users.Count, j =>
         {

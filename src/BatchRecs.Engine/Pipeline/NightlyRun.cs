@@ -82,7 +82,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
                 ? await stages.TimeAsync(StageNames.ReadExposures, () => ExposureReader.ReadAsync(exposureDir,
                     JobInput.Window(req.RunDate, req.Job, settings), userIds, itemIds, ct))
                 : null;
-            if (exposures is not null) metrics[MetricNames.InputExposedPairs] = exposures.NonZeros;
+            if (exposures is not null) metrics[MetricNames.InputExposedPairs] = exposures.Pairs.NonZeros;
             string? itemsFile = await ItemsFileAsync(req, settings, runId, ct);
             var rules = await stages.TimeAsync(StageNames.Rules, () => ListRules.LoadAsync(settings, itemsFile, userIds, itemIds, ct));
             var feedback = settings.Evaluation.FeedbackInput is { } feedbackDir
@@ -167,9 +167,9 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             ? new OpeCut(new ReadWindow(req.RunDate, settings.Evaluation.OpeDays, req.Job.Zone).Micros().Start, OpeUsers(feedback, userIds.Count))
             : null;
         var (evalModel, all, fallback, opeHistory) = pairs.EvaluateAndRelease(stages, settings.HoldoutFraction,
-            settings.HoldoutFraction > 0 ? (train, heldOut) => Evaluate(train, heldOut, settings, plan, stages, metrics, checkpoints, unbiased, ct) : null,
+            settings.HoldoutFraction > 0 ? (train, heldOut, cuts) => Evaluate(train, heldOut, cuts, settings, plan, stages, metrics, checkpoints, unbiased, ct) : null,
             rules.MayNeedFallback(settings.Lists.MinHistory) ? (m, times) => Fallback(m, times, rules, JobInput.Window(req.RunDate, req.Job, settings), settings) : null,
-            opeUsers);
+            opeUsers, exposureCuts: plan.TrainOnExposures);
         Gate(req, settings, metrics, plan.N);
         var counts = PopularityRanker.Counts(all);
         var propensity = plan.Propensities(all, counts);
@@ -177,7 +177,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         // The refit solves in its start's arrays: the evaluated fit (or the last run's factors) is of no further use.
         var model = stages.Time(StageNames.Fit, () => plan.Fit(all, propensity,
             evalModel is null ? settings.Iterations : Math.Max(1, settings.RefitIterations), warm, ct, checkpoints.PathFor(StageNames.Fit),
-            checkpoints.OnIteration(StageNames.Fit), warmInPlace: true));
+            checkpoints.OnIteration(StageNames.Fit), warmInPlace: true, shown: plan.AllShown));
         RecordFit(metrics, StageNames.Fit, model);
         if (evalModel is null && unbiased is not null)
         {
@@ -225,13 +225,14 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         /// built from the pairs' times before the split, so the times outlive the pairs only for the off-policy estimate's
         /// history (matrix entries are the sorted pairs, in order). The evaluation's fit holds 8 bytes a pair of matrix, not
         /// the pairs' 20 and the matrix, nor 8 of times (at 100M interactions, fit_eval 2.46 → 1.85 GB on the coordinator).
+        /// With exposureCuts the evaluation also gets each user's first held-out time (for a fit that trains on exposures).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         public (AlsModel? EvalModel, CsrMatrix All, PopularityFallback? Fallback, TimedPairs? OpeHistory) EvaluateAndRelease(StageTimer stages, double holdoutFraction,
-            Func<CsrMatrix, CsrMatrix, AlsModel>? evaluate, Func<CsrMatrix, long[]?, PopularityFallback>? fallback, OpeCut? opeUsers)
+            Func<CsrMatrix, CsrMatrix, long[]?, AlsModel>? evaluate, Func<CsrMatrix, long[]?, PopularityFallback>? fallback, OpeCut? opeUsers, bool exposureCuts)
         {
-            var (train, heldOut, popular, opeTimes) = stages.Time(StageNames.Split, () => Release(evaluate is null ? null : holdoutFraction, fallback, opeUsers is not null));
-            var model = heldOut is null ? null : evaluate!(train, heldOut);
+            var (train, heldOut, popular, opeTimes, cuts) = stages.Time(StageNames.Split, () => Release(evaluate is null ? null : holdoutFraction, fallback, opeUsers is not null, exposureCuts));
+            var model = heldOut is null ? null : evaluate!(train, heldOut, cuts);
             var all = heldOut is null ? train : stages.Time(StageNames.Merge, () => train.Union(heldOut));
             return (model, all, popular, opeUsers is null ? null : Of(all, opeTimes!, opeUsers));
         }
@@ -243,19 +244,19 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         /// coordinator was 2.22 GB with them (20 bytes a pair and the matrices' 8) and is 1.67 GB without (12 and 8).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private (CsrMatrix TrainOrAll, CsrMatrix? HeldOut, PopularityFallback? Fallback, long[]? OpeTimes) Release(double? holdoutFraction,
-            Func<CsrMatrix, long[]?, PopularityFallback>? fallback, bool opeTimes)
+        private (CsrMatrix TrainOrAll, CsrMatrix? HeldOut, PopularityFallback? Fallback, long[]? OpeTimes, long[]? Cuts) Release(double? holdoutFraction,
+            Func<CsrMatrix, long[]?, PopularityFallback>? fallback, bool opeTimes, bool exposureCuts)
         {
-            var (columns, isTrain, popular, times) = Take(holdoutFraction, fallback, opeTimes);
+            var (columns, isTrain, popular, times, cuts) = Take(holdoutFraction, fallback, opeTimes, exposureCuts);
             StageMemory.Release();
-            return isTrain is null ? (columns.Matrix(null, keep: true), null, popular, times)
-                : (columns.Matrix(isTrain, keep: true), columns.Matrix(isTrain, keep: false), popular, times);
+            return isTrain is null ? (columns.Matrix(null, keep: true), null, popular, times, cuts)
+                : (columns.Matrix(isTrain, keep: true), columns.Matrix(isTrain, keep: false), popular, times, cuts);
         }
 
         /// <summary>The pairs' columns, the hold-out mask (each user's latest pairs), the fallback and the kept times; the log goes with this frame.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private (PairColumns Columns, bool[]? IsTrain, PopularityFallback? Fallback, long[]? OpeTimes) Take(double? holdoutFraction,
-            Func<CsrMatrix, long[]?, PopularityFallback>? fallback, bool opeTimes)
+        private (PairColumns Columns, bool[]? IsTrain, PopularityFallback? Fallback, long[]? OpeTimes, long[]? Cuts) Take(double? holdoutFraction,
+            Func<CsrMatrix, long[]?, PopularityFallback>? fallback, bool opeTimes, bool exposureCuts)
         {
             var pairs = _pairs ?? throw new InvalidOperationException("the pairs were already released.");
             _pairs = null;
@@ -263,7 +264,8 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             var popular = fallback is null ? null : BuildFallback(pairs, fallback);
             var times = opeTimes ? pairs.FirstTimes ?? pairs.Times : null;
             var isTrain = holdoutFraction is { } fraction ? TemporalSplit.PerUserLast(pairs, fraction).IsTrain : null;
-            return (pairs.Columns, isTrain, popular, times);
+            var cuts = exposureCuts && isTrain is not null ? TemporalSplit.FirstHeldOutTimes(pairs, isTrain) : null;
+            return (pairs.Columns, isTrain, popular, times, cuts);
         }
 
         /// <summary>The fallback built from the pairs' matrix and times; the matrix dies with this frame, before the split's exist.</summary>
@@ -292,7 +294,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
                     if (logged[e] = cut.Users[u]) times.Add(first[e]);
                 }
             // Entries are taken in order, so the kept times line up with the logged matrix's entries.
-            return new TimedPairs(all.WhereEntries(e => before[e]), all.WhereEntries(e => logged[e]), times.ToArray());
+            return new TimedPairs(all.WhereEntries(e => before[e]), all.WhereEntries(e => logged[e]), times.ToArray(), cut.Micros);
         }
     }
 
@@ -367,15 +369,18 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
     /// state machine (whose many locals the JIT does not track one by one), they stayed reachable from the refit to the
     /// publish: +1.4 GB at 100M interactions (measured: refit 3.8 GB instead of 2.4, peak 6.5 GB instead of 4.8).</remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private AlsModel Evaluate(CsrMatrix train, CsrMatrix heldOut, JobSettings settings, ModelPlan plan, StageTimer stages, IDictionary<string, double> metrics,
+    private AlsModel Evaluate(CsrMatrix train, CsrMatrix heldOut, long[]? heldOutFrom, JobSettings settings, ModelPlan plan, StageTimer stages, IDictionary<string, double> metrics,
         Checkpoints checkpoints, UnbiasedLog? unbiased, CancellationToken ct)
     {
         metrics[MetricNames.EvalTrainPairs] = train.NonZeros;
         metrics[MetricNames.EvalHeldOutPairs] = heldOut.NonZeros;
         var counts = PopularityRanker.Counts(train);
         var propensity = plan.Propensities(train, counts);
+        // Trained on exposures, the fit sees each user's only before their first held-out pair: the items shown then and
+        // passed over would tell it what the hold-out holds.
+        var shown = heldOutFrom is null ? null : plan.ShownBefore(heldOutFrom);
         var model = stages.Time(StageNames.FitEval, () => plan.Fit(train, propensity, settings.Iterations, null, ct,
-            checkpoints.PathFor(StageNames.FitEval), checkpoints.OnIteration(StageNames.FitEval)));
+            checkpoints.PathFor(StageNames.FitEval), checkpoints.OnIteration(StageNames.FitEval), shown: shown));
         RecordFit(metrics, StageNames.FitEval, model);
         var evalUsers = Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray();
         // The model's lists are judged as scored (one row per evaluated user) and die with the lambda, before popularity's.
@@ -396,9 +401,10 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
 
     /// <summary>
     /// What the off-policy estimate needs of the pairs: those before the window (every user's), and the logged users' pairs
-    /// as a matrix with each entry's time (its first event, Unix microseconds).
+    /// as a matrix with each entry's time (its first event, Unix microseconds), and the window's start (Unix microseconds),
+    /// before which <c>Before</c>'s pairs were first seen.
     /// </summary>
-    private sealed record TimedPairs(CsrMatrix Before, CsrMatrix Matrix, long[] Times);
+    private sealed record TimedPairs(CsrMatrix Before, CsrMatrix Matrix, long[] Times, long Start);
 
     private static bool[] OpeUsers(FeedbackLog feedback, int users)
     {
@@ -438,7 +444,8 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         }
         var counts = PopularityRanker.Counts(history.Before);
         var beforePropensity = plan.Propensities(history.Before, counts);
-        var windowModel = plan.Fit(history.Before, beforePropensity, settings.Iterations, null, ct, trackLoss: false);
+        // Trained on exposures, the window's model sees those before the window, and each night's refold those before the night.
+        var windowModel = plan.Fit(history.Before, beforePropensity, settings.Iterations, null, ct, trackLoss: false, shown: plan.ShownBefore(history.Start));
         // The nights share the fit's item factors: their Gram matrix and one copy of the user factors to refold into.
         var itemGram = GramMatrix.Compute(windowModel.ItemFactors, windowModel.Items, windowModel.Factors);
         var refoldedUsers = (float[])windowModel.UserFactors.Clone();
@@ -455,7 +462,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
             var users = served.Select(e => feedback.Users[e]).Where(u => u < before.Rows && before.RowLength(u) >= minHistory).Distinct()
                 .OrderBy(u => SplitMix64.Mix((ulong)settings.Seed ^ ((ulong)night << 32) ^ (ulong)u)).Take(OpeUsersPerNight).Order().ToArray();
             if (users.Length == 0) continue;
-            var refolded = plan.Refold(windowModel, itemGram, refoldedUsers, before, beforePropensity, users);
+            var refolded = plan.Refold(windowModel, itemGram, refoldedUsers, before, beforePropensity, users, plan.ShownBefore(cut));
             var ranked = plan.Score(refolded, before, beforePropensity, users);
             for (int j = 0; j < users.Length; j++)
             {

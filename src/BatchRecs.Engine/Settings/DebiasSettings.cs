@@ -29,8 +29,13 @@ public enum PropensityModel
 /// <param name="PropensityClip"><c>propensity_clip</c>: p_min.</param>
 /// <param name="RerankBeta"><c>rerank_beta</c>: β in [0, 1] of the re-rank log max(ŝ, ε) − β·log p_i (<see cref="BatchRecs.Core.Debias.PopularityRerank"/>); used as given in both ipw-rerank and both.</param>
 /// <param name="RerankCandidates"><c>rerank_candidates</c>: candidates per user, as a multiple of top_n.</param>
-public sealed record DebiasSettings(DebiasMode Mode, PropensityModel Propensity, double PropensityEta, double PropensityClip, double RerankBeta, int RerankCandidates)
+/// <param name="UnexposedWeight"><c>unexposed_weight</c>: w₀ in (0, 1] of a pair never shown (<see cref="BatchRecs.Core.Als.AlsProblem.BuildExposureAware"/>); 1 ignores exposures in training.</param>
+public sealed record DebiasSettings(DebiasMode Mode, PropensityModel Propensity, double PropensityEta, double PropensityClip, double RerankBeta, int RerankCandidates,
+    double UnexposedWeight)
 {
+    /// <summary>Training weighs pairs never shown below pairs shown and passed over (unexposed_weight &lt; 1).</summary>
+    public bool TrainOnExposures => UnexposedWeight < 1;
+
     public bool TrainWithIpw => Mode is DebiasMode.IpwTrain or DebiasMode.Both;
 
     public bool RerankWithIpw => Mode is DebiasMode.IpwRerank or DebiasMode.Both;

@@ -61,6 +61,7 @@ public sealed class JobSettings
         SettingDefinition.Int("explore_slots", 0, 0, 10_000, "positions of each user's list filled by a seeded randomized exploration policy (source = explore; 0 = off): draws from the model's ranks top_n − explore_slots + 1 … explore_pool (the items the slots displace, and the next), and at rate explore_uniform from the whole eligible catalogue; every row's propensity column is the exact probability the policy shows that item to that user that night"),
         SettingDefinition.IntOrAuto("explore_pool", 2, 1_000_000, "the deepest model rank exploration draws from (auto: 10·top_n)"),
         SettingDefinition.Float("explore_uniform", 0.1, 0, 1, "share of exploration slots drawn uniformly from the user's whole eligible catalogue instead of the model's pool"),
+        SettingDefinition.Float("unexposed_weight", 1, 1e-3, 1, "training on what users were shown (needs exposure_input): the weight of a (user, item) pair never shown, relative to one shown and not clicked (target 0 both). 1 ignores the exposures in training; below 1 a pair shown and passed over counts 1/unexposed_weight times as much against the item as one never shown (exposure-aware ALS), and under ipw-train the shown pairs are also weighted 1/θ (inverse propensity scoring over the exposures). Each fit sees only the exposures before its own cut (the hold-out's, the tuner's validation split, the off-policy window)"),
         SettingDefinition.Text("exposure_input", "", "directory of Parquet exposure logs (user_id, item_id, event_time[, position]) for propensity=exposure"),
         SettingDefinition.Float("rerank_beta", 0.5, 0, 1, "β of the re-rank by log max(ŝ, ε) − β·log p_i, i.e. by ŝ/p_i^β (ε = 1e-6; scores ≤ ε go last, in plain order): 0 keeps the plain order, 1 is the full relevance estimate click probability / exposure propensity. Under debias=both the Rel-MF scores already estimate relevance, so β > 0 divides by p_i a second time (0 or small is advised there)"),
         SettingDefinition.Int("rerank_candidates", 3, 1, 100, "candidates per user retrieved for re-ranking, as a multiple of top_n"),
@@ -243,7 +244,8 @@ public sealed class JobSettings
         PropensityEta: r.Double("propensity_eta"),
         PropensityClip: r.Double("propensity_clip"),
         RerankBeta: r.Double("rerank_beta"),
-        RerankCandidates: r.Int("rerank_candidates"));
+        RerankCandidates: r.Int("rerank_candidates"),
+        UnexposedWeight: r.Double("unexposed_weight"));
 
     private static TuningSettings ReadTuning(Reader r) => new(
         UseTuned: r.Bool("use_tuned"),

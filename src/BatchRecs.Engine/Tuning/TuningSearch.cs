@@ -44,7 +44,8 @@ internal sealed class TuningSearch
     private readonly int _validationUsers;
     private readonly double _validationShare;
     private readonly UnbiasedLog? _unbiased;
-    private readonly CsrMatrix? _exposures;
+    private readonly ExposureLog? _exposures;
+    private readonly long[] _trainUntil;
     private readonly FeedbackLog? _feedback;
 
     /// <summary>The unbiased log of each rung's user sample, by (user fraction, validation fraction).</summary>
@@ -70,7 +71,7 @@ internal sealed class TuningSearch
     /// <param name="feedback">served lists' logged exposures (propensity=logged), or null.</param>
     /// <param name="log">where the trials' events go.</param>
     /// <param name="ct">cancels the search between fits.</param>
-    public TuningSearch(TuneRequest req, JobSettings current, InteractionLog pairs, UnbiasedLog? unbiased, CsrMatrix? exposures, FeedbackLog? feedback,
+    public TuningSearch(TuneRequest req, JobSettings current, InteractionLog pairs, UnbiasedLog? unbiased, ExposureLog? exposures, FeedbackLog? feedback,
         RunLog log, CancellationToken ct)
     {
         (_req, _current, _pairs, _unbiased, _exposures, _feedback, _log, _ct) = (req, current, pairs, unbiased, exposures, feedback, log, ct);
@@ -83,6 +84,8 @@ internal sealed class TuningSearch
             : current.HoldoutFraction > 0 ? splits.IsEvaluation.Select(e => !e).ToArray()
             : Enumerable.Repeat(true, pairs.Count).ToArray();
         _train = pairs.Where(train).ToUserItemMatrix();
+        // Trials that train on exposures see each user's only before the first pair they do not train on.
+        _trainUntil = TemporalSplit.FirstHeldOutTimes(pairs, train);
         var validationAll = pairs.Where(unbiased is null ? splits.IsValidation : new bool[pairs.Count]).ToUserItemMatrix();
         _counts = PopularityRanker.Counts(_train);
         _executor = req.Executor ?? new LocalExecutor();
@@ -181,7 +184,10 @@ internal sealed class TuningSearch
         else if (screening && _reference is not null && s.Fit.Mode == AlsMode.Implicit)
             warm = Start(s.Factors);
         var prop = plan.Propensities(tr, _counts);
-        var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, _ct, trackLoss: trial is null, userSample: rung.UserFraction);
+        var shown = plan.TrainOnExposures
+            ? plan.ShownBefore(rung.UserFraction >= 1 ? _trainUntil : _trainUntil.Select((t, u) => InSample(u, rung.UserFraction) ? t : long.MinValue).ToArray())
+            : null;
+        var model = done == target ? warm! : plan.Fit(tr, prop, target - done, warm, _ct, trackLoss: trial is null, userSample: rung.UserFraction, shown: shown);
         if (trial is { } t2) _models[t2] = (model, target);
         else if (!screening) _reference = model; // not the warm-up
         if (_unbiased is not null)

@@ -9,7 +9,7 @@ namespace BatchRecs.Lake.Input;
 /// </summary>
 public static class ExposureReader
 {
-    public static async Task<CsrMatrix> ReadAsync(string exposureDir, ReadWindow window, IdMap users, IdMap items, CancellationToken ct = default)
+    public static async Task<ExposureLog> ReadAsync(string exposureDir, ReadWindow window, IdMap users, IdMap items, CancellationToken ct = default)
     {
         ReadResult read;
         try
@@ -25,19 +25,19 @@ public static class ExposureReader
             throw new LakeInputException($"exposure log '{exposureDir}': id kinds ({log.UserIds.Kind}/{log.ItemIds.Kind}) differ from the interaction log's ({users.Kind}/{items.Kind}).", exposureDir);
         var userMap = Remap(log.UserIds, users);
         var itemMap = Remap(log.ItemIds, items);
-        var r = new List<int>(log.Count); var c = new List<int>(log.Count);
+        var r = new List<int>(log.Count); var c = new List<int>(log.Count); var t = new List<long>(log.Count);
         for (int k = 0; k < log.Chunks; k++)
         {
             var chunk = log.ChunkAt(k);
-            var us = chunk.Users.Span; var its = chunk.Items.Span;
+            var us = chunk.Users.Span; var its = chunk.Items.Span; var ts = chunk.Times.Span;
             for (int e = 0; e < us.Length; e++)
             {
                 int u = userMap[us[e]], i = itemMap[its[e]];
-                if (u >= 0 && i >= 0) { r.Add(u); c.Add(i); }
+                if (u >= 0 && i >= 0) { r.Add(u); c.Add(i); t.Add(ts[e]); }
             }
         }
-        var m = CsrMatrix.FromEntries(users.Count, items.Count, r.ToArray(), c.ToArray(), Enumerable.Repeat(1f, r.Count).ToArray());
-        return m.MapValues(_ => 1f); // distinct exposed pairs
+        // Distinct exposed pairs, each with its first exposure's time.
+        return ExposureLog.FromEvents(users.Count, items.Count, r.ToArray(), c.ToArray(), t.ToArray());
     }
 
     private static int[] Remap(IdMap from, IdMap to)

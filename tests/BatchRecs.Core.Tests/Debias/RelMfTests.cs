@@ -115,6 +115,63 @@ public class RelMfTests
         for (int j = 0; j < y.Length; j++) Assert.True(Math.Abs(fit.ItemFactors[j] - y[j]) < 1e-4 * (1 + Math.Abs(y[j])), $"item factor {j}: {fit.ItemFactors[j]} vs {y[j]}");
     }
 
+    [Theory]
+    [InlineData(0.2f, true)]
+    [InlineData(0.2f, false)]
+    [InlineData(1f, true)]
+    public void Exposure_aware_fit_matches_a_dense_weighted_least_squares_reference(float unexposed, bool ipw)
+    {
+        // 7 users × 6 items: clicks, exposures (some of them the clicks, some clicks not among them), unequal propensities.
+        const int users = 7, items = 6, k = 3, iterations = 3;
+        const float lambda = 0.1f, alpha = 2f;
+        var rng = new Random(9);
+        var (rows, cols, vals) = (new List<int>(), new List<int>(), new List<float>());
+        var (er, ec) = (new List<int>(), new List<int>());
+        for (int u = 0; u < users; u++)
+            for (int i = 0; i < items; i++)
+            {
+                bool click = i == u % items || rng.NextDouble() < 0.25;
+                if (click) { rows.Add(u); cols.Add(i); vals.Add(rng.Next(1, 5)); }
+                if (click ? rng.NextDouble() < 0.7 : rng.NextDouble() < 0.4) { er.Add(u); ec.Add(i); }
+            }
+        var m = CsrMatrix.FromEntries(users, items, rows.ToArray(), cols.ToArray(), vals.ToArray());
+        var exposed = CsrMatrix.FromEntries(users, items, er.ToArray(), ec.ToArray(), Enumerable.Repeat(1f, er.Count).ToArray());
+        float[] theta = ipw ? [1f, 0.5f, 0.25f, 0.1f, 0.8f, 0.05f] : [];
+        var x0 = Enumerable.Range(0, users * k).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var y0 = Enumerable.Range(0, items * k).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var s = new AlsSettings(Factors: k, Regularization: lambda, Alpha: alpha, Iterations: iterations, Solver: AlsSolver.Cholesky);
+        var fit = ImplicitAls.Fit(AlsProblem.BuildExposureAware(m, exposed, s, unexposed, theta), s, new LocalExecutor(),
+            new AlsFitOptions { WarmUsers = x0, WarmItems = y0 });
+
+        // The reference, written out: the loss Σ w (p − xᵀy)² divided by w₀, plus λ(‖X‖² + ‖Y‖²): never shown 1, shown and
+        // not clicked 1/(θ_i·w₀) with target 0, clicked (1 + α·r)/(θ_i·w₀) with target 1.
+        var w = new double[users, items];
+        var p = new double[users, items];
+        for (int u = 0; u < users; u++) for (int i = 0; i < items; i++) w[u, i] = 1;
+        for (int e = 0; e < er.Count; e++) w[er[e], ec[e]] = 1 / ((ipw ? theta[ec[e]] : 1.0) * unexposed);
+        for (int e = 0; e < rows.Count; e++)
+        {
+            int u = rows[e], i = cols[e];
+            w[u, i] = (1 + alpha * (double)vals[e]) / ((ipw ? theta[i] : 1.0) * unexposed);
+            p[u, i] = 1;
+        }
+        var x = x0.Select(v => (double)v).ToArray();
+        var y = y0.Select(v => (double)v).ToArray();
+        for (int it = 0; it < iterations; it++)
+        {
+            for (int u = 0; u < users; u++) SolveRow(x, u, y, items, k, lambda, i => w[u, i], i => p[u, i]);
+            for (int i = 0; i < items; i++) SolveRow(y, i, x, users, k, lambda, u => w[u, i], u => p[u, i]);
+        }
+        for (int j = 0; j < x.Length; j++) Assert.True(Math.Abs(fit.UserFactors[j] - x[j]) < 1e-4 * (1 + Math.Abs(x[j])), $"user factor {j}: {fit.UserFactors[j]} vs {x[j]}");
+        for (int j = 0; j < y.Length; j++) Assert.True(Math.Abs(fit.ItemFactors[j] - y[j]) < 1e-4 * (1 + Math.Abs(y[j])), $"item factor {j}: {fit.ItemFactors[j]} vs {y[j]}");
+        if (unexposed == 1 && ipw) return;
+        // With w₀ = 1 and every θ = 1 it is plain ALS: the exposures change nothing.
+        var plainSettings = s with { Solver = AlsSolver.Cholesky };
+        var plain = ImplicitAls.Fit(AlsProblem.Build(m, plainSettings), plainSettings, new LocalExecutor(), new AlsFitOptions { WarmUsers = x0, WarmItems = y0 });
+        var neutral = ImplicitAls.Fit(AlsProblem.BuildExposureAware(m, exposed, plainSettings, 1f, []), plainSettings, new LocalExecutor(), new AlsFitOptions { WarmUsers = x0, WarmItems = y0 });
+        for (int j = 0; j < plain.UserFactors.Length; j++) Assert.Equal(plain.UserFactors[j], neutral.UserFactors[j], 5);
+    }
+
     /// <summary>Row r of <paramref name="dst"/> := (Σ_j w_j v_j v_jᵀ + λI)⁻¹ Σ_j w_j p_j v_j over all <paramref name="n"/> rows v_j of <paramref name="src"/> (Gaussian elimination).</summary>
     private static void SolveRow(double[] dst, int r, double[] src, int n, int k, double lambda, Func<int, double> w, Func<int, double> p)
     {
