@@ -105,7 +105,7 @@ internal sealed class TuningSearch
 
     /// <summary>
     /// The debiasing's calibration, searched on top of the tuned model when the job debiases and gives no space: the
-    /// propensities' η and clip, and the re-rank's β. Only an unbiased log judges them fairly (on a biased split every
+    /// propensities' η and clip, the re-rank's β, and (with an exposure log, training debiased) unexposed_weight. Only an unbiased log judges them fairly (on a biased split every
     /// correction toward unshown items looks like a loss). Searched together with the model's settings, the extra
     /// dimensions cost the model search its budget: on Coat that lost 3–8 % of DCG@5 against debias=none tuned alone;
     /// in two stages every mode came within 1 % of it (README, Debiasing on Coat).
@@ -119,6 +119,8 @@ internal sealed class TuningSearch
             .. _feedback is null ? [] : new[] { PropensityName(PropensityModel.Logged) }];
         if (models.Length > 1) dims.Add(new SearchDimension("propensity", Choices: models));
         if (_current.Debias.RerankWithIpw) dims.Add(new SearchDimension("rerank_beta", 0, 1));
+        // With an exposure log, how much a pair shown and passed over counts against its item (1: not at all).
+        if (_exposures is not null && _current.Debias.TrainWithIpw) dims.Add(new SearchDimension("unexposed_weight", 0.01, 1, Log: true));
         return new SearchSpace(dims);
     }
 
