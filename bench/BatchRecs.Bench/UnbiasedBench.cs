@@ -67,7 +67,7 @@ internal static class UnbiasedBench
                 $"seeds {string.Join(",", seedList)}; base settings: index=exact, top_n={items}{(baseSettings.Length > 0 ? ", " + string.Join(", ", baseSettings) : "")}");
             if (validation is not null)
                 Console.WriteLine($"tuned rows: tune (budget {budget}) on a validation quarter of the test ratings ({validation.NonZeros:N0} ratings); every row measured on the other {d.Test.NonZeros:N0}");
-            using var tuning = validation is null ? null : await CoatTuning.CreateAsync(d.Train, validation, ct);
+            using var tuning = validation is null ? null : await CoatTuning.CreateAsync(d.Train, d.Shown.Pairs, validation, ct);
             var results = new List<(string Name, Measured[] PerSeed, double[] Fit)>();
             foreach (var (variant, tuned) in rows.Select(r => (r, false)).Concat(tuning is null ? [] : rows.Select(r => (r, true))))
             {
@@ -150,16 +150,21 @@ internal static class UnbiasedBench
         private readonly string _root = Path.Combine(Path.GetTempPath(), $"batchrecs-bench-coat-tune-{Guid.NewGuid():N}");
         private string Input => Path.Combine(_root, "input");
         private string Unbiased => Path.Combine(_root, "unbiased.parquet");
+        private string Exposures => Path.Combine(_root, "exposures");
         private int _tunings;
 
-        public static async Task<CoatTuning> CreateAsync(CsrMatrix train, CsrMatrix validation, CancellationToken ct)
+        /// <param name="shown">every rated training pair, written as the exposure log a variant with unexposed_weight trains on.</param>
+        public static async Task<CoatTuning> CreateAsync(CsrMatrix train, CsrMatrix shown, CsrMatrix validation, CancellationToken ct)
         {
             var t = new CoatTuning();
-            var (users, items) = (new List<long>(), new List<long>());
-            for (int u = 0; u < train.Rows; u++) foreach (int i in train.RowCols(u)) { users.Add(u); items.Add(i); }
             long time = CoatImporter.EventTime.ToUnixTimeMilliseconds() * 1000;
-            await InteractionWriter.WriteByDayAsync(t.Input, new InteractionColumns(users.ToArray(), null, items.ToArray(), null,
-                Enumerable.Repeat(time, users.Count).ToArray(), Values: Enumerable.Repeat(1.0, users.Count).ToArray()), ct);
+            foreach (var (matrix, dir) in new[] { (train, t.Input), (shown, t.Exposures) })
+            {
+                var (users, items) = (new List<long>(), new List<long>());
+                for (int u = 0; u < matrix.Rows; u++) foreach (int i in matrix.RowCols(u)) { users.Add(u); items.Add(i); }
+                await InteractionWriter.WriteByDayAsync(dir, new InteractionColumns(users.ToArray(), null, items.ToArray(), null,
+                    Enumerable.Repeat(time, users.Count).ToArray(), Values: Enumerable.Repeat(1.0, users.Count).ToArray()), ct);
+            }
             var rows = new List<string>();
             for (int u = 0; u < validation.Rows; u++)
                 for (int e = validation.RowPtr[u]; e < validation.RowPtr[u + 1]; e++)
@@ -179,11 +184,15 @@ internal static class UnbiasedBench
         /// <param name="ct">cancels the tuning.</param>
         public async Task<string[]> TuneAsync(string[] settings, int budget, CancellationToken ct, SearchSpace? space = null)
         {
-            var job = new JobDefinition("coat", null, "UTC", new Dictionary<string, string>
+            var defaults = new Dictionary<string, string>
             {
                 ["index"] = "exact", ["top_n"] = K.ToString(CultureInfo.InvariantCulture), ["lookback_days"] = "3650", ["holdout_fraction"] = "0",
                 ["quality_gate"] = "false", ["unbiased_input"] = Unbiased,
-            }, new Dictionary<string, float>(), null, SearchSpace: space);
+            };
+            // A variant that trains on exposures gets the exposure log (and so the tuner's unexposed_weight); others do not, so
+            // their calibration is searched as before.
+            if (settings.Any(x => x.StartsWith("unexposed_weight=", StringComparison.Ordinal))) defaults["exposure_input"] = Exposures;
+            var job = new JobDefinition("coat", null, "UTC", defaults, new Dictionary<string, float>(), null, SearchSpace: space);
             var tuned = await new TuningRun(RunLog.Null).ExecuteAsync(new TuneRequest(Input, Path.Combine(_root, $"lake-{_tunings++}"),
                 DateOnly.FromDateTime(CoatImporter.EventTime.UtcDateTime).AddDays(1), job, settings, Budget: budget), ct);
             return tuned.Adopted ? tuned.Settings.Select(kv => $"{kv.Key}={kv.Value}").ToArray() : [];

@@ -86,6 +86,17 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
         return AlsProblem.BuildExposureAware(strengths, shown, als, (float)settings.Debias.UnexposedWeight, TrainWithIpw ? propensity : [], on);
     }
 
+    /// <summary>
+    /// The fit's ALS settings. Trained on exposures, the problem is the loss divided by w₀ (<see cref="AlsProblem.BuildExposureAware"/>),
+    /// so λ is divided too: regularization keeps its weight against the pairs users were shown whatever w₀ is (with λ fixed
+    /// in the divided loss, a small w₀ weakened it 1/w₀-fold, and the tuner's λ range could not reach what plain ALS reaches).
+    /// </summary>
+    private AlsSettings Als(int iterations)
+    {
+        var als = settings.ToAls(iterations);
+        return TrainOnExposures ? als with { Regularization = (float)(als.Regularization / settings.Debias.UnexposedWeight) } : als;
+    }
+
     /// <summary>Propensities from item popularity counts (clipped).</summary>
     public float[] PopularityPropensity(int[] counts) =>
         Propensity.FromPopularity(counts, settings.Debias.PropensityEta, settings.Debias.PropensityClip);
@@ -136,7 +147,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
         string? checkpointPath = null, Action<IterationStats>? onIteration = null, bool trackLoss = true, double userSample = 1.0, bool warmInPlace = false,
         CsrMatrix? shown = null)
     {
-        var als = settings.ToAls(iterations);
+        var als = Als(iterations);
         if (als.Mode == AlsMode.Explicit) return ForRanking(ExplicitAls.Fit(strengths, als, onIteration: onIteration));
         var problem = Problem(strengths, als, propensity, shown, executor);
         var checkpoint = checkpointPath is null ? null
@@ -215,7 +226,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
     public AlsModel Refold(AlsModel model, float[] itemGram, float[] userFactors, CsrMatrix history, float[] propensity, IReadOnlyList<int> users,
         CsrMatrix? shown = null)
     {
-        var als = settings.ToAls(1) with { Solver = AlsSolver.Cholesky };
+        var als = Als(1) with { Solver = AlsSolver.Cholesky };
         if (als.Mode == AlsMode.Explicit) return model;
         var problem = Problem(history, als, propensity, shown, null);
         int k = model.Factors;
