@@ -80,7 +80,8 @@ public sealed class AlsProblem
     /// with c = confidence(r) and θ_i the item's exposure propensity (all 1 without <paramref name="itemPropensity"/>:
     /// plain exposure-aware ALS; with it, inverse propensity scoring over the exposures, Schnabel et al. 2016). The loss is
     /// divided by w₀, so unexposed pairs keep the Gram's weight 1 and the entries (clicks and exposures) carry confidences
-    /// 1/(θ·w₀) and c/(θ·w₀), all ≥ 1, with preferences 0 and 1; λ applies to that divided loss.
+    /// 1/(θ·w₀) and c/(θ·w₀), all ≥ 1, with preferences 0 and 1. The fit's λ applies to the divided loss: a caller that
+    /// wants λ to keep its weight against the shown pairs divides it by w₀ too (ModelPlan does).
     /// </summary>
     /// <param name="strengths">users × items interaction strengths r (the clicks).</param>
     /// <param name="exposures">users × items pairs shown (any value); a click not among them counts as shown.</param>
