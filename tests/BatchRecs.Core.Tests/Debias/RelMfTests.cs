@@ -104,15 +104,7 @@ public class RelMfTests
             w[u, i] = 1 + ar / theta[i];
             p[u, i] = (1 + ar) / (theta[i] + ar);
         }
-        var x = x0.Select(v => (double)v).ToArray();
-        var y = y0.Select(v => (double)v).ToArray();
-        for (int it = 0; it < iterations; it++)
-        {
-            for (int u = 0; u < users; u++) SolveRow(x, u, y, items, k, lambda, i => w[u, i], i => p[u, i]);
-            for (int i = 0; i < items; i++) SolveRow(y, i, x, users, k, lambda, u => w[u, i], u => p[u, i]);
-        }
-        for (int j = 0; j < x.Length; j++) Assert.True(Math.Abs(fit.UserFactors[j] - x[j]) < 1e-4 * (1 + Math.Abs(x[j])), $"user factor {j}: {fit.UserFactors[j]} vs {x[j]}");
-        for (int j = 0; j < y.Length; j++) Assert.True(Math.Abs(fit.ItemFactors[j] - y[j]) < 1e-4 * (1 + Math.Abs(y[j])), $"item factor {j}: {fit.ItemFactors[j]} vs {y[j]}");
+        AssertMatchesDense(fit, x0, y0, w, p, k, lambda, iterations);
     }
 
     [Theory]
@@ -155,6 +147,22 @@ public class RelMfTests
             w[u, i] = (1 + alpha * (double)vals[e]) / ((ipw ? theta[i] : 1.0) * unexposed);
             p[u, i] = 1;
         }
+        AssertMatchesDense(fit, x0, y0, w, p, k, lambda, iterations);
+        if (unexposed == 1 && ipw) return;
+        // With w₀ = 1 and every θ = 1 it is plain ALS: the exposures change nothing.
+        var plainSettings = s with { Solver = AlsSolver.Cholesky };
+        var plain = ImplicitAls.Fit(AlsProblem.Build(m, plainSettings), plainSettings, new LocalExecutor(), new AlsFitOptions { WarmUsers = x0, WarmItems = y0 });
+        var neutral = ImplicitAls.Fit(AlsProblem.BuildExposureAware(m, exposed, plainSettings, 1f, []), plainSettings, new LocalExecutor(), new AlsFitOptions { WarmUsers = x0, WarmItems = y0 });
+        for (int j = 0; j < plain.UserFactors.Length; j++) Assert.Equal(plain.UserFactors[j], neutral.UserFactors[j], 5);
+    }
+
+    /// <summary>
+    /// The reference fit: from the same start, <paramref name="iterations"/> alternating exact solves of the full weighted loss
+    /// Σ_ui w_ui (p_ui − x_uᵀy_i)² + λ(‖X‖² + ‖Y‖²) in double precision; the fit's factors must agree to 1e-4 relative.
+    /// </summary>
+    private static void AssertMatchesDense(AlsModel fit, float[] x0, float[] y0, double[,] w, double[,] p, int k, float lambda, int iterations)
+    {
+        int users = w.GetLength(0), items = w.GetLength(1);
         var x = x0.Select(v => (double)v).ToArray();
         var y = y0.Select(v => (double)v).ToArray();
         for (int it = 0; it < iterations; it++)
@@ -164,12 +172,6 @@ public class RelMfTests
         }
         for (int j = 0; j < x.Length; j++) Assert.True(Math.Abs(fit.UserFactors[j] - x[j]) < 1e-4 * (1 + Math.Abs(x[j])), $"user factor {j}: {fit.UserFactors[j]} vs {x[j]}");
         for (int j = 0; j < y.Length; j++) Assert.True(Math.Abs(fit.ItemFactors[j] - y[j]) < 1e-4 * (1 + Math.Abs(y[j])), $"item factor {j}: {fit.ItemFactors[j]} vs {y[j]}");
-        if (unexposed == 1 && ipw) return;
-        // With w₀ = 1 and every θ = 1 it is plain ALS: the exposures change nothing.
-        var plainSettings = s with { Solver = AlsSolver.Cholesky };
-        var plain = ImplicitAls.Fit(AlsProblem.Build(m, plainSettings), plainSettings, new LocalExecutor(), new AlsFitOptions { WarmUsers = x0, WarmItems = y0 });
-        var neutral = ImplicitAls.Fit(AlsProblem.BuildExposureAware(m, exposed, plainSettings, 1f, []), plainSettings, new LocalExecutor(), new AlsFitOptions { WarmUsers = x0, WarmItems = y0 });
-        for (int j = 0; j < plain.UserFactors.Length; j++) Assert.Equal(plain.UserFactors[j], neutral.UserFactors[j], 5);
     }
 
     /// <summary>Row r of <paramref name="dst"/> := (Σ_j w_j v_j v_jᵀ + λI)⁻¹ Σ_j w_j p_j v_j over all <paramref name="n"/> rows v_j of <paramref name="src"/> (Gaussian elimination).</summary>
