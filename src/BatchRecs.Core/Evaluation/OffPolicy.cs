@@ -203,8 +203,9 @@ public static class OffPolicy
     /// slot of every judged list, ex(r)·ĝ(s), plus the inverse-propensity-weighted residuals of the logged rows those lists
     /// hold, ex(r′)/ex(r)·(c − ex(r)·ĝ(s))/p. ĝ maps the new model's score s of a (user, item) to its click probability when
     /// examined: fitted on the judged users' randomized rows when they carry enough clicks, otherwise on each pair's first
-    /// exposure (weighted 1/p, so each stands for the pairs its policy left out), in up to 20 score bins, then made non-decreasing (pool-adjacent violators). Where the logging policy never showed an item
-    /// IPS has nothing to say and the direct part still counts it; where ĝ is wrong the residuals correct it on average.
+    /// exposure (weighted 1/p, so each stands for the pairs its policy left out), in up to 20 score bins, then made
+    /// non-decreasing (pool-adjacent violators). Where the logging policy never showed an item IPS has nothing to say and the
+    /// direct part still counts it; where ĝ is wrong the residuals correct it on average.
     /// </summary>
     /// <param name="log">the logged exposures (with positions when <paramref name="examination"/> is given).</param>
     /// <param name="lists">the judged lists: user, items best first, and the new model's scores of them.</param>
