@@ -105,8 +105,9 @@ internal sealed class TuningSearch
 
     /// <summary>
     /// The debiasing's calibration, searched on top of the tuned model when the job debiases and gives no space: the
-    /// propensities' η and clip, the re-rank's β, and (with an exposure log, training debiased) unexposed_weight. Only an unbiased log judges them fairly (on a biased split every
-    /// correction toward unshown items looks like a loss). Searched together with the model's settings, the extra
+    /// propensities' η and clip, the re-rank's β, and (with an exposure log, training debiased) unexposed_weight. Only an
+    /// unbiased log judges them fairly (on a biased split every correction toward unshown items looks like a loss).
+    /// Searched together with the model's settings, the extra
     /// dimensions cost the model search its budget: on Coat that lost 3–8 % of DCG@5 against debias=none tuned alone;
     /// in two stages every mode came within 1 % of it (README, Debiasing on Coat).
     /// </summary>
