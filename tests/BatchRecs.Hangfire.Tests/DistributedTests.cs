@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
+using BatchRecs.Core.Evaluation;
 using BatchRecs.Core.Execution;
 using BatchRecs.Core.Index;
 using BatchRecs.Hangfire.Distributed;
@@ -415,6 +416,9 @@ public sealed class DistributedReadTests(PostgresFixture pg)
                 Assert.Equal(one.Stats.Files.Select(f => (f.Path, f.Rows)), read.Stats.Files.Select(f => (f.Path, f.Rows)));
                 PairAssert.Same(expected, read.Combine(CombineRule.Sum, firstTimes: true, ct));
             }
+            // Split where they are combined, on the workers: the split of the whole log, with every kept time and cut.
+            var spec = new PairSplit(0.25, LastTimes: true, FirstTimes: true, Cuts: true);
+            PairAssert.SameSplit(expected, spec, (await engine.Executor.ReadAsync(await ReadPlan.CreateAsync(input, window, Rules, 3), ct)).CombineSplit(CombineRule.Sum, spec, ct));
             // Each read's scratch folder (the tasks' events and the shards) is gone once its pairs are laid out.
             Assert.Empty(Directory.GetDirectories(Directory.GetDirectories(Path.Combine(dir.Sub("lake"), "_scratch")).Single()));
 
@@ -463,6 +467,7 @@ public sealed class ReadTaskFilesTests
         var rules = new EventRules(HalfLifeDays: 2);
         var ct = CancellationToken.None;
         var expected = (await LocalRead.Instance.ReadAsync(await ReadPlan.CreateAsync(input, window, rules, 1), ct)).Combine(CombineRule.Last, true, ct);
+        Assert.True(expected.Count > 2_000);
 
         var plan = await ReadPlan.CreateAsync(input, window, rules, 5);
         string step = dir.Sub("step");
@@ -473,18 +478,20 @@ public sealed class ReadTaskFilesTests
         Assert.All(parts, p => Assert.Null(p.Failure));
         var (_, users, items, userRemaps, itemRemaps) = InputRead.Merge(parts.Select(p => p.Stats).ToList(), parts.Select(p => p.Users).ToList(),
             parts.Select(p => p.Items).ToList(), plan.PrunedFiles);
-        ReadTaskFiles.WriteRemaps(step, userRemaps, itemRemaps, parts.Select(p => new ReadTaskFiles.PartLayout(p.Offsets, p.Users.Count, p.Items.Count)).ToList(),
-            CombineRule.Last, firstTimes: true);
-        // Three shards of users; each reads only its users' events from every part.
+        var layout = parts.Select(p => new ReadTaskFiles.PartLayout(p.Offsets, p.Users.Count, p.Items.Count)).ToList();
+        // Three shards of users; each reads only its users' events from every part, and splits them.
         int[] cuts = [0, 37, 120, users.Count];
-        var u = new int[expected.Count]; var i = new int[expected.Count]; var v = new float[expected.Count]; var time = new long[expected.Count]; var first = new long[expected.Count];
-        for (int s = 0, at = 0; s < 3; s++)
+        foreach (var spec in new[] { PairSplit.Whole(firstTimes: true), new PairSplit(0.3, LastTimes: true, FirstTimes: true, Cuts: true), new PairSplit(0.2) })
         {
-            tasks.CombineShard(step, s, cuts[s], cuts[s + 1], ct);
-            ReadTaskFiles.ReadShardInto(step, s, cuts[s], at, u, i, v, time, first);
-            at += ReadTaskFiles.ShardPairs(step, s);
+            ReadTaskFiles.WriteRemaps(step, userRemaps, itemRemaps, layout, CombineRule.Last, spec);
+            if (Directory.Exists(ReadTaskFiles.ShardDir(step))) Directory.Delete(ReadTaskFiles.ShardDir(step), recursive: true);
+            for (int s = 0; s < 3; s++) tasks.CombineShard(step, s, cuts[s], cuts[s + 1], ct);
+            var counts = Enumerable.Range(0, 3).Select(s => ReadTaskFiles.ShardPairs(step, s)).ToList();
+            var pairs = SplitPairs.Layout(users, items, spec, counts.Sum(c => c.Train), counts.Sum(c => Math.Max(0, c.HeldOut)),
+                Enumerable.Range(0, 3).Select(s => ReadTaskFiles.ReadShard(step, s, cuts[s])));
+            PairAssert.SameSplit(expected, spec, pairs);
+            if (spec.HoldoutFraction == 0) PairAssert.Same(expected, pairs.ToLog());
         }
-        PairAssert.Same(expected, new InteractionLog(users, items, u, i, v, time) { SortedPairs = true, FirstTimes = first });
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using BatchRecs.Core.Data;
+using BatchRecs.Core.Evaluation;
 using Xunit;
 
 namespace BatchRecs.Tests;
@@ -16,5 +17,41 @@ public static class PairAssert
         Assert.Equal(expected.Values, actual.Values); // bit for bit: the same additions in the same order
         Assert.Equal(expected.Times, actual.Times);
         Assert.Equal(expected.FirstTimes, actual.FirstTimes);
+    }
+
+    /// <summary>
+    /// <paramref name="actual"/>, split where its pairs were combined, against the split of the whole log
+    /// (<see cref="TemporalSplit.PerUserLast"/> over every pair at once): the same matrices, times and cuts.
+    /// </summary>
+    public static void SameSplit(InteractionLog whole, PairSplit spec, SplitPairs actual)
+    {
+        var isTrain = TemporalSplit.PerUserLast(whole, spec.HoldoutFraction).IsTrain;
+        Assert.Equal(whole.Count, actual.Count);
+        SameMatrix(whole.ToUserItemMatrix(isTrain, keep: true), actual.Train);
+        if (spec.HoldoutFraction > 0) SameMatrix(whole.ToUserItemMatrix(isTrain, keep: false), actual.HeldOut!);
+        else Assert.Null(actual.HeldOut);
+        long[]? Part(long[]? times, bool keep) => times?.Where((_, e) => isTrain[e] == keep).ToArray();
+        if (spec.LastTimes)
+        {
+            Assert.Equal(Part(whole.Times, true), actual.Times!.Train);
+            Assert.Equal(Part(spec.HoldoutFraction > 0 ? whole.Times : null, false), actual.Times.HeldOut);
+        }
+        else Assert.Null(actual.Times);
+        if (spec.FirstTimes)
+        {
+            Assert.Equal(Part(whole.FirstTimes, true), actual.FirstTimes!.Train);
+            Assert.Equal(Part(spec.HoldoutFraction > 0 ? whole.FirstTimes : null, false), actual.FirstTimes.HeldOut);
+        }
+        else Assert.Null(actual.FirstTimes);
+        if (spec.Cuts) Assert.Equal(TemporalSplit.FirstHeldOutTimes(whole, isTrain), actual.Cuts);
+        else Assert.Null(actual.Cuts);
+    }
+
+    public static void SameMatrix(CsrMatrix expected, CsrMatrix actual)
+    {
+        Assert.Equal((expected.Rows, expected.Cols), (actual.Rows, actual.Cols));
+        Assert.Equal(expected.RowPtr, actual.RowPtr);
+        Assert.Equal(expected.ColIdx, actual.ColIdx);
+        Assert.Equal(expected.Values, actual.Values);
     }
 }

@@ -146,10 +146,29 @@ public sealed class CsrMatrix
     /// </summary>
     public CsrMatrix Union(CsrMatrix other)
     {
-        if (other.Rows != Rows || other.Cols != Cols) throw new ArgumentException("the matrices differ in shape.", nameof(other));
-        var rowPtr = new int[Rows + 1];
         var cols = new int[checked(NonZeros + other.NonZeros)];
         var values = new float[cols.Length];
+        var rowPtr = WalkUnion(other, (w, mine, e) => (cols[w], values[w]) = mine ? (ColIdx[e], Values[e]) : (other.ColIdx[e], other.Values[e]));
+        return new CsrMatrix(Rows, Cols, rowPtr, cols, values);
+    }
+
+    /// <summary>Per-entry data of this matrix and of <paramref name="other"/> laid out as <see cref="Union"/> lays out their entries.</summary>
+    /// <param name="other">the other matrix, as for <see cref="Union"/>.</param>
+    /// <param name="mine">one value per entry of this matrix.</param>
+    /// <param name="theirs">one value per entry of <paramref name="other"/>.</param>
+    public T[] UnionAligned<T>(CsrMatrix other, T[] mine, T[] theirs)
+    {
+        if (mine.Length != NonZeros || theirs.Length != other.NonZeros) throw new ArgumentException("one value per entry of each matrix is needed.");
+        var merged = new T[checked(NonZeros + other.NonZeros)];
+        WalkUnion(other, (w, fromMine, e) => merged[w] = fromMine ? mine[e] : theirs[e]);
+        return merged;
+    }
+
+    /// <summary>Walks the union's entries in order, handing each output position its source entry; returns the union's row pointers.</summary>
+    private int[] WalkUnion(CsrMatrix other, Action<int, bool, int> take)
+    {
+        if (other.Rows != Rows || other.Cols != Cols) throw new ArgumentException("the matrices differ in shape.", nameof(other));
+        var rowPtr = new int[Rows + 1];
         int w = 0;
         for (int r = 0; r < Rows; r++)
         {
@@ -158,12 +177,11 @@ public sealed class CsrMatrix
             {
                 bool fromA = b == bEnd || (a < aEnd && ColIdx[a] < other.ColIdx[b]);
                 if (!fromA && a < aEnd && ColIdx[a] == other.ColIdx[b]) throw new ArgumentException($"entry ({r}, {ColIdx[a]}) is in both matrices.", nameof(other));
-                if (fromA) { cols[w] = ColIdx[a]; values[w++] = Values[a++]; }
-                else { cols[w] = other.ColIdx[b]; values[w++] = other.Values[b++]; }
+                take(w++, fromA, fromA ? a++ : b++);
             }
             rowPtr[r + 1] = w;
         }
-        return new CsrMatrix(Rows, Cols, rowPtr, cols, values);
+        return rowPtr;
     }
 
     /// <summary>A matrix with the same pattern and values mapped by <paramref name="f"/>.</summary>

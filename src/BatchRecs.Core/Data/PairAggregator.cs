@@ -55,13 +55,24 @@ public static class PairAggregator
         return Combine(sources, users, items, rule, consume, ShardEvents((int)Math.Min(events, int.MaxValue)), firstTimes);
     }
 
-    private static InteractionLog Combine(IReadOnlyList<PairSource> sources, IdMap userIds, IdMap itemIds, CombineRule rule, bool consume, int shardEvents,
-        bool firstTimes)
+    /// <summary>
+    /// Combines the sources' events shard by shard in parallel and hands each shard's pairs to <paramref name="then"/> on
+    /// the thread that combined them (the pairs stage splits them there, so a shard's combined pairs never wait beside the
+    /// others'); the results in shard order, i.e. by user.
+    /// </summary>
+    /// <param name="sources">the read tasks' events, in read order.</param>
+    /// <param name="users">the run's users.</param>
+    /// <param name="rule">how a pair's strengths combine.</param>
+    /// <param name="consume">release the sources' entries once every shard is combined.</param>
+    /// <param name="firstTimes">also keep each pair's first event time.</param>
+    /// <param name="then">what is kept of a shard's pairs.</param>
+    /// <param name="shardEvents">events per shard (null: <see cref="ShardEvents"/>).</param>
+    public static T[] CombineShards<T>(IReadOnlyList<PairSource> sources, int users, CombineRule rule, bool consume, bool firstTimes,
+        Func<PairShard, T> then, int? shardEvents = null)
     {
-        int users = userIds.Count;
         var start = CountPerUser(sources, users); // start[u] = first event of user u in user order
-        var shards = Shards(start, users, shardEvents);
-        var done = new PairShard[shards.Count];
+        var shards = Shards(start, users, shardEvents ?? ShardEvents((int)Math.Min(start[users], int.MaxValue)));
+        var done = new T[shards.Count];
         // One scratch per thread, reused shard after shard, and at most one shard per core (Parallel.For alone lets the
         // thread pool add threads to long bodies, each with its own scratch). At 100M events this stage peaked at 8.4 GB
         // with a fresh scratch per shard and 7.6 GB with reuse but unbounded threads; 4.7–5.1 GB now, with the collection below.
@@ -70,7 +81,7 @@ public static class PairAggregator
         {
             var mine = scratch.TryTake(out var free) ? free : new Scratch();
             var (lo, hi) = shards[s];
-            done[s] = CombineShard(sources, lo, hi, start.AsSpan(lo, hi - lo + 1), rule, mine, firstTimes);
+            done[s] = then(CombineShard(sources, lo, hi, start.AsSpan(lo, hi - lo + 1), rule, mine, firstTimes));
             scratch.Add(mine);
         });
         scratch.Clear();
@@ -84,7 +95,13 @@ public static class PairAggregator
             if (released > (256L << 20))
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
+        return done;
+    }
 
+    private static InteractionLog Combine(IReadOnlyList<PairSource> sources, IdMap userIds, IdMap itemIds, CombineRule rule, bool consume, int shardEvents,
+        bool firstTimes)
+    {
+        var done = CombineShards(sources, userIds.Count, rule, consume, firstTimes, shard => shard, shardEvents);
         long total = 0;
         foreach (var d in done) total += d.Items.Length;
         int n = checked((int)total);

@@ -59,18 +59,59 @@ public static class TemporalSplit
             var list = order is null ? rented.AsSpan(0, n) : order.AsSpan(s, n);
             if (rented is not null)
                 for (int j = 0; j < n; j++) list[j] = s + j;
-            list.Sort((a, b) =>
-            {
-                int c = pairs.Times[a].CompareTo(pairs.Times[b]);
-                if (c != 0) return c;
-                c = TieKey(pairs.Users[a], pairs.Items[a]).CompareTo(TieKey(pairs.Users[b], pairs.Items[b]));
-                return c != 0 ? c : pairs.Items[a].CompareTo(pairs.Items[b]);
-            });
-            int hold = Math.Min(n - 1, (int)Math.Ceiling(fraction * n));
-            for (int j = n - hold; j < n; j++) isTrain[list[j]] = false;
+            list.Sort((a, b) => Compare(u, pairs.Times[a], pairs.Items[a], pairs.Times[b], pairs.Items[b]));
+            for (int j = n - Held(n, fraction); j < n; j++) isTrain[list[j]] = false;
             if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
         });
         return new Split(isTrain);
+    }
+
+    /// <summary>
+    /// The split of one shard of combined pairs (<see cref="Data.PairAggregator.CombineShards{T}"/>): each of its users'
+    /// latest pairs held out exactly as <see cref="PerUserLast"/> holds them out of the whole log (the hold-out is per user),
+    /// so the pairs stage splits where it combines and no place holds the pairs whole.
+    /// </summary>
+    /// <param name="shard">the shard's pairs, sorted by (user, item), with their last event times.</param>
+    /// <param name="spec">the hold-out share and which times the split keeps.</param>
+    public static SplitShard Split(PairShard shard, PairSplit spec)
+    {
+        if (!(spec.HoldoutFraction >= 0 && spec.HoldoutFraction < 1)) throw new BadInputException($"holdout_fraction must be in [0, 1) (got {spec.HoldoutFraction}).");
+        int users = shard.PairsPerUser.Length;
+        var isTrain = new bool[shard.Pairs];
+        Array.Fill(isTrain, true);
+        long[]? cuts = spec.Cuts ? new long[users] : null;
+        if (cuts is not null) Array.Fill(cuts, long.MaxValue);
+        if (spec.HoldoutFraction > 0)
+        {
+            int longest = shard.PairsPerUser.Length == 0 ? 0 : shard.PairsPerUser.Max();
+            var order = new int[longest];
+            for (int u = 0, s = 0; u < users; s += shard.PairsPerUser[u], u++)
+            {
+                int n = shard.PairsPerUser[u], user = shard.Lo + u;
+                if (n < 2) continue;
+                var list = order.AsSpan(0, n);
+                for (int j = 0; j < n; j++) list[j] = s + j;
+                list.Sort((a, b) => Compare(user, shard.Times[a], shard.Items[a], shard.Times[b], shard.Items[b]));
+                for (int j = n - Held(n, spec.HoldoutFraction); j < n; j++)
+                {
+                    isTrain[list[j]] = false;
+                    if (cuts is not null) cuts[u] = Math.Min(cuts[u], shard.Times[list[j]]);
+                }
+            }
+        }
+        return SplitShard.Of(shard, isTrain, spec, cuts);
+    }
+
+    /// <summary>How many of a user's <paramref name="n"/> pairs are held out: ⌈fraction·n⌉, keeping at least one in training.</summary>
+    private static int Held(int n, double fraction) => Math.Min(n - 1, (int)Math.Ceiling(fraction * n));
+
+    /// <summary>A user's pairs in hold-out order: by time, ties by a fixed hash of (user, item), then by item.</summary>
+    private static int Compare(int user, long timeA, int itemA, long timeB, int itemB)
+    {
+        int c = timeA.CompareTo(timeB);
+        if (c != 0) return c;
+        c = TieKey(user, itemA).CompareTo(TieKey(user, itemB));
+        return c != 0 ? c : itemA.CompareTo(itemB);
     }
 
     private static ulong TieKey(int user, int item) => SplitMix64.Mix(((ulong)(uint)user << 32 | (uint)item) ^ 0x7E57_5EEDUL);

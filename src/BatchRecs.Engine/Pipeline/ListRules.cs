@@ -54,6 +54,12 @@ public sealed class ListRules
     /// </summary>
     public bool MayNeedFallback(int minHistory) => Users.Count > ModelUsers || minHistory > 1;
 
+    /// <summary>
+    /// <see cref="MayNeedFallback(int)"/> from the settings alone, before the rules are read (the pairs stage decides by it
+    /// whether to keep the pairs' times for the fallback): users_input may list users without history.
+    /// </summary>
+    public static bool MayNeedFallback(JobSettings settings) => settings.Input.UsersInput is not null || settings.Lists.MinHistory > 1;
+
     /// <summary>Whether a rule keeps <paramref name="item"/> from published user <paramref name="user"/>.</summary>
     public bool Excludes(int user, int item) =>
         (Banned is not null && Banned.Contains(item)) || (UserExclusions is not null && UserExclusions.Contains(user, item));
@@ -193,7 +199,7 @@ public sealed class ListRules
     /// </summary>
     /// <param name="model">the model's lists (rows: the model's users).</param>
     /// <param name="history">the window's users × items (rows: the model's users).</param>
-    /// <param name="fallback">the popularity fallback; null only when <see cref="MayNeedFallback"/> is false.</param>
+    /// <param name="fallback">the popularity fallback; null only when <see cref="MayNeedFallback(int)"/> is false.</param>
     /// <param name="minHistory">distinct items a user needs for the model's list.</param>
     /// <param name="categoryRemoved">candidates the category cap removed from the model's lists.</param>
     /// <param name="metrics">the run's metrics.</param>

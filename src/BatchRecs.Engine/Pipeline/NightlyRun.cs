@@ -160,16 +160,15 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         IdMap userIds, IdMap itemIds, UnbiasedLog? unbiased, FeedbackLog? feedback, CancellationToken ct)
     {
         // The fallback is built only when some user can need it (a pass over every entry and a sort of the catalogue
-        // otherwise wasted), while the pairs' times exist.
-        // The off-policy estimate judges the model in each served list's context: the pairs before its window and the logged
-        // users' pairs with their first times, laid out while the pairs' times exist.
+        // otherwise wasted). The off-policy estimate judges the model in each served list's context: the pairs before its
+        // window and the logged users' pairs with their first times.
         var opeUsers = feedback is { Rows: > 0 }
             ? new OpeCut(new ReadWindow(req.RunDate, settings.Evaluation.OpeDays, req.Job.Zone).Micros().Start, OpeUsers(feedback, userIds.Count))
             : null;
-        var (evalModel, all, fallback, opeHistory) = pairs.EvaluateAndRelease(stages, settings.HoldoutFraction,
-            settings.HoldoutFraction > 0 ? (train, heldOut, cuts) => Evaluate(train, heldOut, cuts, settings, plan, stages, metrics, checkpoints, unbiased, ct) : null,
+        var (evalModel, all, fallback, opeHistory) = pairs.EvaluateAndRelease(stages,
+            (train, heldOut, cuts) => Evaluate(train, heldOut, cuts, settings, plan, stages, metrics, checkpoints, unbiased, ct),
             rules.MayNeedFallback(settings.Lists.MinHistory) ? (m, times) => Fallback(m, times, rules, JobInput.Window(req.RunDate, req.Job, settings), settings) : null,
-            opeUsers, exposureCuts: plan.TrainOnExposures);
+            opeUsers);
         Gate(req, settings, metrics, plan.N);
         var counts = PopularityRanker.Counts(all);
         var propensity = plan.Propensities(all, counts);
@@ -200,78 +199,64 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
     }
 
     /// <summary>
-    /// The combined pairs, held only here: no frame of the run ever holds the log itself, so emptying this releases it.
+    /// The split pairs, held only here: no frame of the run ever holds them itself, so emptying this releases them.
     /// A local set to null does not: the run's methods run once, as unoptimized (tier-0) code whose stack slots keep
     /// whatever they last held until the method returns, and a slot that had held the pairs kept 1.4 GB (at 100M
     /// interactions) from the refit to the publish — refit 3.8 GB instead of 2.4, peak 6.5 GB instead of 4.8.
     /// </summary>
     private sealed class PairsStage
     {
-        private InteractionLog? _pairs;
+        private SplitPairs? _pairs;
 
-        private PairsStage(InteractionLog pairs) => (_pairs, UserIds, ItemIds, Count) = (pairs, pairs.UserIds, pairs.ItemIds, pairs.Count);
+        private PairsStage(SplitPairs pairs) => (_pairs, UserIds, ItemIds, Count) = (pairs, pairs.UserIds, pairs.ItemIds, pairs.Count);
 
         public IdMap UserIds { get; }
         public IdMap ItemIds { get; }
         public long Count { get; }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        public static PairsStage Combine(StageTimer stages, InputRead read, JobSettings settings, CancellationToken ct) =>
-            new(stages.Time(StageNames.Pairs, () => read.Combine(JobInput.Combine(settings), firstTimes: settings.Evaluation.FeedbackInput is not null, ct)));
-
         /// <summary>
-        /// Splits the pairs (each user's latest held out, when there is an evaluation), lets them go, runs the evaluation on
-        /// the split's matrices and puts the refit's matrix back together from them. The popularity fallback (when given) is
-        /// built from the pairs' times before the split, so the times outlive the pairs only for the off-policy estimate's
-        /// history (matrix entries are the sorted pairs, in order). The evaluation's fit holds 8 bytes a pair of matrix, not
-        /// the pairs' 20 and the matrix, nor 8 of times (at 100M interactions, fit_eval 2.46 → 1.85 GB on the coordinator).
-        /// With exposureCuts the evaluation also gets each user's first held-out time (for a fit that trains on exposures).
+        /// The pairs stage: combined and split shard by shard where the events are (each user's latest pairs held out when
+        /// there is an evaluation), keeping the times later stages may need: the last times for a recency-weighted fallback,
+        /// the first times for the off-policy estimate, each user's first held-out time for a fit on exposures.
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        public (AlsModel? EvalModel, CsrMatrix All, PopularityFallback? Fallback, TimedPairs? OpeHistory) EvaluateAndRelease(StageTimer stages, double holdoutFraction,
-            Func<CsrMatrix, CsrMatrix, long[]?, AlsModel>? evaluate, Func<CsrMatrix, long[]?, PopularityFallback>? fallback, OpeCut? opeUsers, bool exposureCuts)
+        public static PairsStage Combine(StageTimer stages, InputRead read, JobSettings settings, CancellationToken ct)
         {
-            var (train, heldOut, popular, opeTimes, cuts) = stages.Time(StageNames.Split, () => Release(evaluate is null ? null : holdoutFraction, fallback, opeUsers is not null, exposureCuts));
-            var model = heldOut is null ? null : evaluate!(train, heldOut, cuts);
+            var split = new PairSplit(settings.HoldoutFraction,
+                LastTimes: settings.Input.HalfLifeDays > 0 && ListRules.MayNeedFallback(settings),
+                FirstTimes: settings.Evaluation.FeedbackInput is not null,
+                Cuts: settings.Debias.TrainOnExposures && settings.HoldoutFraction > 0);
+            return new(stages.Time(StageNames.Pairs, () => read.CombineSplit(JobInput.Combine(settings), split, ct)));
+        }
+
+        /// <summary>
+        /// Runs the evaluation on the split's matrices (when there is a hold-out), lets them go, and puts the refit's matrix
+        /// back together from them; the popularity fallback (when given) and the off-policy estimate's history are built from
+        /// that matrix and the kept times, merged the same way. The evaluation's fit holds 8 bytes a pair of matrix, not the
+        /// pairs' 20 and the matrices (at 100M interactions, fit_eval 2.46 → 1.85 GB on the coordinator, with the split
+        /// still on the coordinator; now the pairs stage splits where it combines).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public (AlsModel? EvalModel, CsrMatrix All, PopularityFallback? Fallback, TimedPairs? OpeHistory) EvaluateAndRelease(StageTimer stages,
+            Func<CsrMatrix, CsrMatrix, long[]?, AlsModel> evaluate, Func<CsrMatrix, long[]?, PopularityFallback>? fallback, OpeCut? opeUsers)
+        {
+            var (train, heldOut, times, firstTimes, cuts) = Take();
+            var model = heldOut is null ? null : evaluate(train, heldOut, cuts);
             var all = heldOut is null ? train : stages.Time(StageNames.Merge, () => train.Union(heldOut));
-            return (model, all, popular, opeUsers is null ? null : Of(all, opeTimes!, opeUsers));
+            var popular = fallback?.Invoke(all, times?.Of(train, heldOut));
+            var history = opeUsers is null ? null
+                : Of(all, (firstTimes ?? throw new InvalidOperationException("the off-policy estimate needs the pairs' first times.")).Of(train, heldOut), opeUsers);
+            return (model, all, popular, history);
         }
 
-        /// <summary>
-        /// The split's matrices (or, without a hold-out, the whole matrix), the fallback, and the times the off-policy
-        /// estimate needs (each pair's first event, or its last without first times) when <paramref name="opeTimes"/>. The
-        /// pairs' times go before the matrices are laid out: at 100M interactions the split's peak on a distributed
-        /// coordinator was 2.22 GB with them (20 bytes a pair and the matrices' 8) and is 1.67 GB without (12 and 8).
-        /// </summary>
+        /// <summary>The split's parts; the pairs object goes with this frame.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private (CsrMatrix TrainOrAll, CsrMatrix? HeldOut, PopularityFallback? Fallback, long[]? OpeTimes, long[]? Cuts) Release(double? holdoutFraction,
-            Func<CsrMatrix, long[]?, PopularityFallback>? fallback, bool opeTimes, bool exposureCuts)
-        {
-            var (columns, isTrain, popular, times, cuts) = Take(holdoutFraction, fallback, opeTimes, exposureCuts);
-            StageMemory.Release();
-            return isTrain is null ? (columns.Matrix(null, keep: true), null, popular, times, cuts)
-                : (columns.Matrix(isTrain, keep: true), columns.Matrix(isTrain, keep: false), popular, times, cuts);
-        }
-
-        /// <summary>The pairs' columns, the hold-out mask (each user's latest pairs), the fallback and the kept times; the log goes with this frame.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private (PairColumns Columns, bool[]? IsTrain, PopularityFallback? Fallback, long[]? OpeTimes, long[]? Cuts) Take(double? holdoutFraction,
-            Func<CsrMatrix, long[]?, PopularityFallback>? fallback, bool opeTimes, bool exposureCuts)
+        private (CsrMatrix Train, CsrMatrix? HeldOut, PartTimes? Times, PartTimes? FirstTimes, long[]? Cuts) Take()
         {
             var pairs = _pairs ?? throw new InvalidOperationException("the pairs were already released.");
             _pairs = null;
-            if (!pairs.SortedPairs) throw new InvalidOperationException("combined pairs are sorted.");
-            var popular = fallback is null ? null : BuildFallback(pairs, fallback);
-            var times = opeTimes ? pairs.FirstTimes ?? pairs.Times : null;
-            var isTrain = holdoutFraction is { } fraction ? TemporalSplit.PerUserLast(pairs, fraction).IsTrain : null;
-            var cuts = exposureCuts && isTrain is not null ? TemporalSplit.FirstHeldOutTimes(pairs, isTrain) : null;
-            return (pairs.Columns, isTrain, popular, times, cuts);
+            return (pairs.Train, pairs.HeldOut, pairs.Times, pairs.FirstTimes, pairs.Cuts);
         }
-
-        /// <summary>The fallback built from the pairs' matrix and times; the matrix dies with this frame, before the split's exist.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static PopularityFallback BuildFallback(InteractionLog pairs, Func<CsrMatrix, long[]?, PopularityFallback> build) =>
-            build(pairs.ToUserItemMatrix(), pairs.Times);
 
         /// <summary>
         /// Every pair whose first event precedes the off-policy window (what its model is fitted on), and the logged users'

@@ -76,14 +76,14 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
     /// </summary>
     private static void ReleaseTaskMemory() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
-    /// <summary>Combines one shard of users' events, read from every read task's file, into their pairs.</summary>
+    /// <summary>Combines one shard of users' events, read from every read task's file, into their pairs, and splits them (the hold-out is per user).</summary>
     [DisplayName("pairs shard {1} of {0}")]
     [Queue(Queue)]
     public void CombineShard(string stepDir, int shard, int lo, int hi, CancellationToken cancellationToken)
     {
         if (ScratchArea.Exists(BlockTaskFiles.BlockOutput(ReadTaskFiles.ShardDir(stepDir), shard))) return;
         hooks.BeforeBlock?.Invoke(stepDir, shard, cancellationToken);
-        var (rule, firstTimes, userRemaps, itemRemaps) = ReadTaskFiles.ReadRemaps(stepDir);
+        var (rule, split, userRemaps, itemRemaps) = ReadTaskFiles.ReadRemaps(stepDir);
         var sources = new List<PairSource>(userRemaps.Length);
         for (int t = 0; t < userRemaps.Length; t++)
         {
@@ -92,7 +92,7 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
             if (llo < lhi) sources.Add(probe with { Events = ReadTaskFiles.ReadEvents(stepDir, t, llo, lhi) });
         }
         var start = PairAggregator.CountPerUser(sources, lo, hi);
-        ReadTaskFiles.WriteShard(stepDir, shard, PairAggregator.CombineShard(sources, lo, hi, start, rule, firstTimes));
+        ReadTaskFiles.WriteShard(stepDir, shard, Core.Evaluation.TemporalSplit.Split(PairAggregator.CombineShard(sources, lo, hi, start, rule, split.FirstTimes), split));
         sources.Clear();
         ReleaseTaskMemory();
     }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Errors;
+using BatchRecs.Core.Evaluation;
 using BatchRecs.Core.Execution;
 using BatchRecs.Lake.Scratch;
 using Hangfire;
@@ -213,21 +214,22 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     {
         private ReadTaskFiles.PartLayout[]? _parts = parts;
 
-        public override InteractionLog Combine(CombineRule rule, bool firstTimes, CancellationToken ct)
+        public override SplitPairs CombineSplit(CombineRule rule, PairSplit split, CancellationToken ct)
         {
             var parts = _parts ?? throw new InvalidOperationException("the read's events were already combined.");
             _parts = null;
-            try { return executor.CombineShards(stepDir, parts, UserIds, ItemIds, UserRemaps, ItemRemaps, rule, firstTimes, ct); }
+            try { return executor.CombineShards(stepDir, parts, UserIds, ItemIds, UserRemaps, ItemRemaps, rule, split, ct); }
             finally { TryDelete(stepDir); }
         }
     }
 
     /// <summary>
     /// The pairs stage on the workers: users cut into contiguous shards of about equal events (a few per worker thread),
-    /// each combined by a shard task from every read task's file; the coordinator lays the shards' pairs out in order.
+    /// each combined and split by a shard task from every read task's file; the coordinator lays the shards' training and
+    /// held-out rows out in order, one shard file at a time, straight into the split's matrices.
     /// </summary>
-    private InteractionLog CombineShards(string stepDir, ReadTaskFiles.PartLayout[] parts, IdMap users, IdMap items, int[]?[] userRemaps, int[]?[] itemRemaps,
-        CombineRule rule, bool firstTimes, CancellationToken ct)
+    private SplitPairs CombineShards(string stepDir, ReadTaskFiles.PartLayout[] parts, IdMap users, IdMap items, int[]?[] userRemaps, int[]?[] itemRemaps,
+        CombineRule rule, PairSplit split, CancellationToken ct)
     {
         var start = new long[users.Count + 1];
         for (int t = 0; t < parts.Length; t++)
@@ -239,18 +241,14 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
         long events = start[^1];
         int shardEvents = (int)Math.Clamp(events / (4L * WorkerThreads()), 1 << 18, 1 << 23);
         var shards = PairAggregator.Shards(start, users.Count, shardEvents);
-        Stats.BytesWritten += ReadTaskFiles.WriteRemaps(stepDir, userRemaps, itemRemaps, parts, rule, firstTimes);
+        Stats.BytesWritten += ReadTaskFiles.WriteRemaps(stepDir, userRemaps, itemRemaps, parts, rule, split);
         string shardDir = ReadTaskFiles.ShardDir(stepDir);
         string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.CombineShard(stepDir, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
         var pending = shards.Select((s, i) => new RowBlock(i, s.Lo, s.Hi)).ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
-        var counts = new int[shards.Count];
+        var counts = new (int Train, int HeldOut)[shards.Count];
         Await(pending, shardDir, Enqueue, s => counts[s] = ReadTaskFiles.ShardPairs(stepDir, s), "pairs", ct);
-        int n = checked((int)counts.Sum(c => (long)c));
-        var (pairUsers, pairItems, values, times) = (new int[n], new int[n], new float[n], new long[n]);
-        var first = firstTimes ? new long[n] : null;
-        for (int s = 0, at = 0; s < shards.Count; at += counts[s], s++)
-            ReadTaskFiles.ReadShardInto(stepDir, s, shards[s].Lo, at, pairUsers, pairItems, values, times, first);
-        return new InteractionLog(users, items, pairUsers, pairItems, values, times) { SortedPairs = true, FirstTimes = first };
+        return SplitPairs.Layout(users, items, split, counts.Sum(c => (long)c.Train), counts.Sum(c => (long)Math.Max(0, c.HeldOut)),
+            shards.Select((s, i) => ReadTaskFiles.ReadShard(stepDir, i, s.Lo)));
     }
 
     /// <summary>One block of a step and the jobs made for it (the current one last).</summary>

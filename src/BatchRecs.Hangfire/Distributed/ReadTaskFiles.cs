@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using BatchRecs.Core.Data;
+using BatchRecs.Core.Evaluation;
 using BatchRecs.Lake.Input;
 using BatchRecs.Lake.Scratch;
 
@@ -12,8 +13,8 @@ namespace BatchRecs.Hangfire.Distributed;
 /// <code>
 /// read-NNNNN/input.bin        the read plan (JSON)
 /// read-NNNNN/block-TTTTT.bin  read task T's outcome: what it found, its own id maps, its events grouped by its users
-/// read-NNNNN/remaps.bin       each task's user and item index → the run's (the coordinator's merge), and the combine rule
-/// read-NNNNN/shards/block-SSSSS.bin  shard task S's combined pairs
+/// read-NNNNN/remaps.bin       each task's user and item index → the run's (the coordinator's merge), the combine rule and the split
+/// read-NNNNN/shards/block-SSSSS.bin  shard task S's combined pairs, split: its users' training and held-out rows
 /// </code>
 /// A read task's events are written grouped by its own users (stable: in read order within a user), with each user's
 /// offset, so a shard task reads just its users' events from every task's file (ranged reads on object storage).
@@ -173,14 +174,14 @@ public static class ReadTaskFiles
         r.BaseStream.Position += n * size;
     }
 
-    /// <summary>The coordinator's merge for the shard tasks: each task's user and item remap (identity written out), and the combine rule.</summary>
+    /// <summary>The coordinator's merge for the shard tasks: each task's user and item remap (identity written out), the combine rule and the split.</summary>
     public static long WriteRemaps(string stepDir, IReadOnlyList<int[]?> userRemaps, IReadOnlyList<int[]?> itemRemaps, IReadOnlyList<PartLayout> parts,
-        CombineRule rule, bool firstTimes)
+        CombineRule rule, PairSplit split)
     {
         string path = RemapsPath(stepDir);
         BinaryArrays.Write(path, w =>
         {
-            w.Write((int)rule); w.Write(firstTimes); w.Write(parts.Count);
+            w.Write((int)rule); w.Write(JsonSerializer.Serialize(split)); w.Write(parts.Count);
             for (int t = 0; t < parts.Count; t++)
             {
                 w.WriteArray<int>(userRemaps[t] ?? Identity(parts[t].Users));
@@ -192,40 +193,54 @@ public static class ReadTaskFiles
 
     private static int[] Identity(int n) => Enumerable.Range(0, n).ToArray();
 
-    public static (CombineRule Rule, bool FirstTimes, int[][] UserRemaps, int[][] ItemRemaps) ReadRemaps(string stepDir) => BinaryArrays.Read(RemapsPath(stepDir), r =>
+    public static (CombineRule Rule, PairSplit Split, int[][] UserRemaps, int[][] ItemRemaps) ReadRemaps(string stepDir) => BinaryArrays.Read(RemapsPath(stepDir), r =>
     {
-        var rule = (CombineRule)r.ReadInt32(); bool first = r.ReadBoolean(); int tasks = r.ReadInt32();
+        var rule = (CombineRule)r.ReadInt32();
+        var split = JsonSerializer.Deserialize<PairSplit>(r.ReadString()) ?? throw new InvalidDataException($"{RemapsPath(stepDir)}: no split.");
+        int tasks = r.ReadInt32();
         var users = new int[tasks][]; var items = new int[tasks][];
         for (int t = 0; t < tasks; t++) { users[t] = r.ReadArray<int>(); items[t] = r.ReadArray<int>(); }
-        return (rule, first, users, items);
+        return (rule, split, users, items);
     });
 
-    public static void WriteShard(string stepDir, int shard, PairShard pairs) =>
+    /// <summary>A shard task's output: its users' training and held-out rows (header: first user, the two pair counts), and the kept times and cuts.</summary>
+    public static void WriteShard(string stepDir, int shard, SplitShard pairs) =>
         BinaryArrays.Write(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), w =>
         {
-            w.Write(pairs.Lo); w.Write(pairs.Pairs); w.Write(pairs.FirstTimes is not null);
-            w.WriteArray<int>(pairs.PairsPerUser);
-            w.WriteArray<int>(pairs.Items);
-            w.WriteArray<float>(pairs.Values);
-            w.WriteArray<long>(pairs.Times);
-            if (pairs.FirstTimes is not null) w.WriteArray<long>(pairs.FirstTimes);
+            w.Write(pairs.Lo); w.Write(pairs.Train.Pairs); w.Write(pairs.HeldOut?.Pairs ?? -1);
+            WriteRows(w, pairs.Train);
+            if (pairs.HeldOut is not null) WriteRows(w, pairs.HeldOut);
+            w.Write(pairs.Cuts is not null);
+            if (pairs.Cuts is not null) w.WriteArray<long>(pairs.Cuts);
         });
 
-    /// <summary>A shard's pair count (its file's header).</summary>
-    public static int ShardPairs(string stepDir, int shard) => BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), r => { r.ReadInt32(); return r.ReadInt32(); });
-
-    /// <summary>Reads shard <paramref name="shard"/>'s pairs straight into the run's arrays at <paramref name="at"/>.</summary>
-    public static void ReadShardInto(string stepDir, int shard, int lo, int at, int[] users, int[] items, float[] values, long[] times, long[]? firstTimes)
+    private static void WriteRows(BinaryWriter w, ShardRows rows)
     {
-        string path = BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard);
-        using var r = BinaryArrays.OpenRead(path);
-        int shardLo = r.ReadInt32(), n = r.ReadInt32();
-        bool hasFirst = r.ReadBoolean();
-        if (shardLo != lo || (firstTimes is not null && !hasFirst)) throw new InvalidDataException($"{path}: shard {shard} has the wrong shape.");
-        var perUser = r.ReadArray<int>();
-        if (!r.ReadArrayInto(items.AsSpan(at, n)) || !r.ReadArrayInto(values.AsSpan(at, n)) || !r.ReadArrayInto(times.AsSpan(at, n))
-            || (firstTimes is not null && !r.ReadArrayInto(firstTimes.AsSpan(at, n))))
-            throw new InvalidDataException($"{path}: shard {shard} has the wrong shape.");
-        PairShard.FillUsers(perUser, lo, users.AsSpan(at));
+        w.WriteArray<int>(rows.PerUser);
+        w.WriteArray<int>(rows.Items);
+        w.WriteArray<float>(rows.Values);
+        w.Write(rows.Times is not null);
+        if (rows.Times is not null) w.WriteArray<long>(rows.Times);
+        w.Write(rows.FirstTimes is not null);
+        if (rows.FirstTimes is not null) w.WriteArray<long>(rows.FirstTimes);
     }
+
+    private static ShardRows ReadRows(BinaryReader r) =>
+        new(r.ReadArray<int>(), r.ReadArray<int>(), r.ReadArray<float>(), r.ReadBoolean() ? r.ReadArray<long>() : null, r.ReadBoolean() ? r.ReadArray<long>() : null);
+
+    /// <summary>A shard's training and held-out pair counts (its file's header; held-out −1 without a hold-out).</summary>
+    public static (int Train, int HeldOut) ShardPairs(string stepDir, int shard) =>
+        BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), r => { r.ReadInt32(); return (r.ReadInt32(), r.ReadInt32()); });
+
+    /// <summary>Reads shard <paramref name="shard"/>'s split pairs; a shard of another first user is refused.</summary>
+    public static SplitShard ReadShard(string stepDir, int shard, int lo) => BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), r =>
+    {
+        int shardLo = r.ReadInt32();
+        if (shardLo != lo) throw new InvalidDataException($"{BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard)}: shard {shard} begins at user {shardLo}, not {lo}.");
+        r.ReadInt32();
+        bool held = r.ReadInt32() >= 0;
+        var train = ReadRows(r);
+        var heldOut = held ? ReadRows(r) : null;
+        return new SplitShard(lo, train, heldOut, r.ReadBoolean() ? r.ReadArray<long>() : null);
+    });
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BatchRecs.Core.Data;
+using BatchRecs.Core.Evaluation;
 
 namespace BatchRecs.Lake.Input;
 
@@ -84,11 +85,20 @@ public abstract class InputRead(ReadStats stats, IdMap userIds, IdMap itemIds, i
     public int[]?[] UserRemaps { get; } = userRemaps;
     public int[]?[] ItemRemaps { get; } = itemRemaps;
 
-    /// <summary>The pairs (sorted by user, then item); the read tasks' events are let go.</summary>
+    /// <summary>
+    /// The pairs stage: the read tasks' events combined into pairs shard by shard, each shard split where it is combined
+    /// (<see cref="TemporalSplit.Split"/>), and laid out as the split's matrices; the events are let go.
+    /// </summary>
+    /// <param name="rule">how a pair's strengths combine.</param>
+    /// <param name="split">the hold-out and the times to keep.</param>
+    /// <param name="ct">cancels the stage.</param>
+    public abstract SplitPairs CombineSplit(CombineRule rule, PairSplit split, CancellationToken ct);
+
+    /// <summary>The pairs (sorted by user, then item) as a log with their last times; the read tasks' events are let go.</summary>
     /// <param name="rule">how a pair's strengths combine.</param>
     /// <param name="firstTimes">also keep each pair's first event time.</param>
     /// <param name="ct">cancels the stage.</param>
-    public abstract InteractionLog Combine(CombineRule rule, bool firstTimes, CancellationToken ct);
+    public InteractionLog Combine(CombineRule rule, bool firstTimes, CancellationToken ct) => CombineSplit(rule, PairSplit.Whole(firstTimes), ct).ToLog();
 
     /// <summary>
     /// Merges the read tasks' outcomes, in task order: the id maps' union (the id columns' kinds must agree across tasks, as
@@ -173,11 +183,12 @@ public sealed class InMemoryRead : InputRead
     public static InMemoryRead Of(ReadResult read) =>
         new(read, read.Events.UserIds, read.Events.ItemIds, [null], [null], [read.Events]);
 
-    public override InteractionLog Combine(CombineRule rule, bool firstTimes, CancellationToken ct)
+    public override SplitPairs CombineSplit(CombineRule rule, PairSplit split, CancellationToken ct)
     {
         var events = _events ?? throw new InvalidOperationException("the read's events were already combined.");
         _events = null;
         var sources = events.Select((e, t) => new PairSource(e, UserRemaps[t], ItemRemaps[t])).ToList();
-        return PairAggregator.Combine(sources, UserIds, ItemIds, rule, consume: true, firstTimes);
+        var shards = PairAggregator.CombineShards(sources, UserIds.Count, rule, consume: true, split.FirstTimes, shard => TemporalSplit.Split(shard, split));
+        return SplitPairs.Layout(UserIds, ItemIds, split, shards);
     }
 }

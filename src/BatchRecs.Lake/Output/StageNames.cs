@@ -22,9 +22,6 @@ public static class StageNames
     /// <summary>Off-policy estimates of the published lists on the feedback.</summary>
     public const string Ope = "ope";
 
-    /// <summary>The pairs laid out as the evaluation's training and held-out matrices (or one matrix without a hold-out), and the popularity fallback built from them.</summary>
-    public const string Split = "split";
-
     /// <summary>The evaluation's two matrices put back together for the published fit.</summary>
     public const string Merge = "merge";
 
@@ -41,5 +38,5 @@ public static class StageNames
     public const string Publish = "publish";
 
     /// <summary>Every stage, in run order.</summary>
-    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, ReadUnbiased, ReadFeedback, Split, FitEval, ScoreEval, Merge, Fit, Score, Ope, Similar, Publish];
+    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, ReadUnbiased, ReadFeedback, FitEval, ScoreEval, Merge, Fit, Score, Ope, Similar, Publish];
 }

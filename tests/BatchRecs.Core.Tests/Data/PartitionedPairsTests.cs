@@ -1,6 +1,7 @@
 using BatchRecs.Core.Als;
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Evaluation;
+using BatchRecs.Tests;
 
 namespace BatchRecs.Core.Tests.Data;
 
@@ -134,6 +135,38 @@ public class PartitionedPairsTests
         Assert.Equal(general.ToUserItemMatrix().ColIdx, sorted.ToUserItemMatrix().ColIdx);
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.2)]
+    [InlineData(0.5)]
+    public void Pairs_split_shard_by_shard_equal_the_split_of_the_whole_log(double fraction)
+    {
+        var log = RandomLog(60_000, 2_000, 300, seed: 7);
+        var whole = PairAggregator.Combine(EventLog.From(log), CombineRule.Sum, consume: false, shardEvents: int.MaxValue, firstTimes: true);
+        foreach (var spec in new[] { new PairSplit(fraction, LastTimes: true, FirstTimes: true, Cuts: fraction > 0), new PairSplit(fraction) })
+            foreach (int shardEvents in new[] { 500, 7_000, int.MaxValue })
+            {
+                var shards = PairAggregator.CombineShards([new PairSource(EventLog.From(log), null, null)], whole.UserCount, CombineRule.Sum, consume: false,
+                    spec.FirstTimes, shard => TemporalSplit.Split(shard, spec), shardEvents);
+                Assert.True(shardEvents == int.MaxValue ? shards.Length == 1 : shards.Length > 5, $"{shards.Length} shards of {shardEvents} events");
+                PairAssert.SameSplit(whole, spec, SplitPairs.Layout(whole.UserIds, whole.ItemIds, spec, shards));
+            }
+    }
+
+    [Fact]
+    public void A_layout_refuses_shards_out_of_order_or_split_otherwise()
+    {
+        var log = PairAggregator.Combine(RandomLog(5_000, 200, 50, seed: 4));
+        var spec = new PairSplit(0.2);
+        SplitShard[] Shards(PairSplit s) => PairAggregator.CombineShards([new PairSource(EventLog.From(log), null, null)], log.UserCount, CombineRule.Sum,
+            consume: false, firstTimes: false, shard => TemporalSplit.Split(shard, s), shardEvents: 1_000);
+        var swapped = Shards(spec);
+        (swapped[0], swapped[1]) = (swapped[1], swapped[0]);
+        Assert.Throws<InvalidDataException>(() => SplitPairs.Layout(log.UserIds, log.ItemIds, spec, swapped));
+        Assert.Throws<InvalidDataException>(() => SplitPairs.Layout(log.UserIds, log.ItemIds, spec, Shards(new PairSplit(0))));
+        Assert.Throws<InvalidDataException>(() => SplitPairs.Layout(log.UserIds, log.ItemIds, spec, Shards(spec)[..^1]));
+    }
+
     /// <summary>
     /// The memory regression guard: the bytes per entry each stage's arrays may take. A wider index or value type, a
     /// second copy of a column or a doubling buffer shows up here, long before it shows as a 16 GB night.
@@ -148,6 +181,15 @@ public class PartitionedPairsTests
         var pairs = PairAggregator.Combine(events, consume: true);
         Assert.Equal(20L * pairs.Count, pairs.Bytes);                                                // 20 B/pair
         Assert.Equal(0, events.Bytes);
+
+        var spec = new PairSplit(0.2);
+        var split = SplitPairs.Layout(pairs.UserIds, pairs.ItemIds, spec, PairAggregator.CombineShards([new PairSource(EventLog.From(log), null, null)],
+            pairs.UserCount, CombineRule.Sum, consume: true, firstTimes: false, shard => TemporalSplit.Split(shard, spec)));
+        Assert.Equal(8L * pairs.Count + 8L * (pairs.UserCount + 1), split.Bytes);                    // the split: 8 B/pair + 4 B/user a matrix, no times
+        var timed = new PairSplit(0.2, LastTimes: true, FirstTimes: true, Cuts: true);
+        Assert.Equal(8L * pairs.Count + 8L * (pairs.UserCount + 1) + 16L * pairs.Count + 8L * pairs.UserCount, SplitPairs.Layout(pairs.UserIds, pairs.ItemIds, timed,
+            PairAggregator.CombineShards([new PairSource(EventLog.From(log), null, null)], pairs.UserCount, CombineRule.Sum, consume: true, firstTimes: true,
+                shard => TemporalSplit.Split(shard, timed))).Bytes);                                  // + 8 B/pair per kind of time, 8 B/user of cuts
 
         var matrix = pairs.ToUserItemMatrix();
         Assert.Equal(8L * matrix.NonZeros + 4L * (matrix.Rows + 1), matrix.Bytes);                  // 8 B/entry + 4 B/user
