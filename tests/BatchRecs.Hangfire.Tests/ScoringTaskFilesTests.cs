@@ -63,7 +63,8 @@ public class ScoringTaskFilesTests
         using var dir = new TempDirectory();
         var step = Step(11, ivf ? new IvfBuildOptions(Nlist: 12, Seed: 7, MaxThreads: 1) : null, ivf ? 12 : 0, rules, bans);
         Assert.True(BlockTaskFiles.WriteScoring(dir.Path, step) > 0);
-        var back = BlockTaskFiles.ReadScoring(dir.Path);
+        var (back, excludeCsr) = BlockTaskFiles.ReadScoring(dir.Path);
+        Assert.Null(excludeCsr);
 
         Assert.Equal(step.K, back.K);
         Assert.Equal(step.N, back.N);
@@ -100,7 +101,7 @@ public class ScoringTaskFilesTests
     }
 
     [Fact]
-    public void Exclusions_referenced_as_a_fits_csr_file_are_read_from_it_and_the_step_is_smaller_by_their_pattern()
+    public void Exclusions_referenced_as_a_fits_csr_file_are_read_block_by_block_from_it_and_the_step_is_smaller_by_their_pattern()
     {
         using var dir = new TempDirectory();
         var step = Step(13, null, 0, rules: true, bans: true);
@@ -111,12 +112,40 @@ public class ScoringTaskFilesTests
         long inlineBytes = BlockTaskFiles.WriteScoring(inline, step);
         long referencedBytes = BlockTaskFiles.WriteScoring(referenced, step, csr);
         Assert.True(inlineBytes - referencedBytes >= 4L * step.Exclude.NonZeros, $"{inlineBytes} vs {referencedBytes}");
-        var asked = new List<string>();
-        var back = BlockTaskFiles.ReadScoring(referenced, path => { asked.Add(path); return Lake.Scratch.BinaryArrays.ReadCsr(path).Matrix; });
-        Assert.Equal([csr], asked);
-        AssertSamePattern(step.Exclude, back.Exclude);
+        var (back, excludeCsr) = BlockTaskFiles.ReadScoring(referenced);
+        Assert.Equal(csr, excludeCsr);
+        Assert.False(back.Exclude.HasEntries);
+        Assert.Equal(step.Exclude.RowPtr, back.Exclude.RowPtr);
+        // A worker reads each block's own rows of the file (the cache's ForScoring), and scores as the coordinator's step.
+        var cache = new BlockTaskCache();
         foreach (var block in step.UserBlocks)
-            Assert.Equal(step.ScoreBlock(block).Items, back.ScoreBlock(block).Items);
+        {
+            var (worker, _) = cache.ForScoring(referenced, block.Start, block.End);
+            for (int u = 0; u < step.Users; u++)
+                Assert.Equal(u >= block.Start && u < block.End ? step.Exclude.RowCols(u).ToArray() : [], worker.Exclude.RowCols(u).ToArray());
+            Assert.Equal(step.ScoreBlock(block).Items, worker.ScoreBlock(block).Items);
+        }
+    }
+
+    [Fact]
+    public void A_workers_cache_holds_the_blocks_it_read_within_its_budget_and_drops_the_least_recently_used()
+    {
+        using var dir = new TempDirectory();
+        var m = Step(17, null, 0, rules: false, bans: false).Exclude.MapValues(v => 1 + v);
+        string csr = Path.Combine(dir.Path, "csr.bin");
+        Lake.Scratch.BinaryArrays.WriteCsr(csr, m, null);
+        long Block(int start, int end) => 4L * (end - start + 1) + 8L * (m.RowPtr[end] - m.RowPtr[start]);
+        int half = m.Rows / 2;
+        long budget = Block(0, half) + Block(half, m.Rows) - 1; // not both halves
+        var cache = new BlockTaskCache(csrBytes: budget);
+        var first = cache.CsrRows(csr, 0, half).Matrix;
+        Assert.Same(first, cache.CsrRows(csr, 0, half).Matrix);                      // a hit: the same rows object
+        Assert.Equal(Block(0, half), cache.CachedCsrBytes);
+        var second = cache.CsrRows(csr, half, m.Rows).Matrix;
+        Assert.Equal(Block(half, m.Rows), cache.CachedCsrBytes);                     // the first half went to make room
+        Assert.NotSame(first, cache.CsrRows(csr, 0, half).Matrix);                    // read again, by range
+        Assert.True(cache.CachedCsrBytes <= budget);
+        for (int u = half; u < m.Rows; u++) Assert.Equal(m.RowCols(u).ToArray(), second.RowCols(u - half).ToArray());
     }
 
     [Fact]

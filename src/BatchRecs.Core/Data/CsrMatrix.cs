@@ -184,6 +184,19 @@ public sealed class CsrMatrix
         return rowPtr;
     }
 
+    /// <summary>
+    /// This matrix's rows placed at row <paramref name="start"/> of a matrix of <paramref name="rows"/> rows whose other rows
+    /// are empty, sharing its entries: a block's rows (e.g. a scoring task's exclusions) where code indexes rows globally.
+    /// </summary>
+    public CsrMatrix PlacedAt(int start, int rows)
+    {
+        if (start < 0 || start + Rows > rows) throw new ArgumentOutOfRangeException(nameof(start), $"{Rows} rows from row {start} do not fit in {rows}.");
+        var rowPtr = new int[rows + 1];
+        RowPtr.CopyTo(rowPtr, start);
+        rowPtr.AsSpan(start + Rows + 1).Fill(NonZeros);
+        return new CsrMatrix(rows, Cols, rowPtr, ColIdx, Values);
+    }
+
     /// <summary>A matrix with the same pattern and values mapped by <paramref name="f"/>.</summary>
     public CsrMatrix MapValues(Func<float, float> f)
     {

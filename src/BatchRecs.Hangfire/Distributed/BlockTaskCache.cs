@@ -6,15 +6,17 @@ using BatchRecs.Lake.Scratch;
 namespace BatchRecs.Hangfire.Distributed;
 
 /// <summary>
-/// What a worker process keeps between block tasks: the CSRs it read (both sides of the last few fits: they are read
-/// once per fit, not per half-step), the last half-step input and the last scoring step with its index, so the blocks
-/// of one step that land on this worker read the step once. One instance per worker process, registered as a
-/// singleton in the worker's container and handed to every <see cref="BlockTasks"/> it activates; a test makes its
-/// own. Thread-safe: the worker's threads run block tasks at once. A thread that waits for another's read says so after
-/// <see cref="WaitLogAfter"/> and gives up (the task fails and is retried) after <see cref="WaitLimit"/>.
+/// What a worker process keeps between block tasks: the rows of the CSR blocks it solved or scored (read by range: a
+/// block task reads its own rows of a side, never the side; a block's rows are solved again every iteration, so they are
+/// kept), the last half-step input and the last scoring step with its index, so the blocks of one step that land on this
+/// worker read the step once. One instance per worker process, registered as a singleton in the worker's container and
+/// handed to every <see cref="BlockTasks"/> it activates; a test makes its own. Thread-safe: the worker's threads run
+/// block tasks at once. A thread that waits for another's read says so after <see cref="WaitLogAfter"/> and gives up
+/// (the task fails and is retried) after <see cref="WaitLimit"/>.
 /// </summary>
 /// <param name="log">where a long wait is reported (null: nowhere).</param>
-public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null)
+/// <param name="csrBytes">bytes of CSR blocks kept at most (<see cref="CsrCacheBytes"/>; tests use small ones).</param>
+public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null, long csrBytes = BlockTaskCache.CsrCacheBytes)
 {
     /// <summary>A wait for the cache longer than this is logged (another thread is reading a large step or CSR).</summary>
     public static readonly TimeSpan WaitLogAfter = TimeSpan.FromSeconds(10);
@@ -22,28 +24,29 @@ public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null)
     /// <summary>No read of the scratch area takes this long on a healthy file system: give up rather than hang the thread.</summary>
     public static readonly TimeSpan WaitLimit = TimeSpan.FromMinutes(10);
 
-    /// <summary>CSRs kept: the two sides of two fits (a run's evaluated fit and refit, or two jobs sharing the workers)…</summary>
-    public const int CsrCacheSize = 4;
-
     /// <summary>
-    /// … within this many bytes: the oldest go first when a new one would pass it, but the newest two (a fit's two
-    /// sides) always stay. A 100M-interaction night's evaluated fit and refit together take 2.3 GB, which took a worker
-    /// to 5.2 GB resident; a whole fit's two sides (1.3 GB) fit.
+    /// Bytes of CSR blocks kept: the least recently used go first when a new block would pass it. A whole fit's two sides
+    /// at 100M interactions take 1.3 GB, so a worker of a fit that size keeps every block it ever solves; a larger fit's
+    /// worker keeps what fits and reads the rest again (its own rows only, by range).
     /// </summary>
     public const long CsrCacheBytes = 1536L << 20;
 
     private readonly Lock _lock = new();
-    private readonly List<(string Path, CsrMatrix Matrix, float[]? Pref)> _csrs = [];
+    private readonly LinkedList<(string Path, int Start, int End, CsrMatrix Matrix, float[]? Pref)> _blocks = [];
+    private long _blockBytes;
     private (string Dir, BlockTaskFiles.StepInput Input)? _step;
-    private (string Dir, ScoringStep Step, IvfIndex? Index)? _scoring;
+    private (string Dir, ScoringStep Step, string? ExcludeCsr, IvfIndex? Index)? _scoring;
 
-    /// <summary>The confidence CSR at <paramref name="csrPath"/> and the half-step input in <paramref name="stepDir"/>,
-    /// read from the scratch area unless this worker already holds them.</summary>
-    public (CsrMatrix Conf, float[]? Pref, BlockTaskFiles.StepInput Input) ForSolve(string csrPath, string stepDir)
+    /// <summary>Bytes of CSR blocks this worker holds now.</summary>
+    public long CachedCsrBytes { get { lock (_lock) return _blockBytes; } }
+
+    /// <summary>Rows [<paramref name="start"/>, <paramref name="end"/>) of the confidence CSR at <paramref name="csrPath"/>
+    /// (row j = row start + j) and the half-step input in <paramref name="stepDir"/>, read from the scratch area unless this worker already holds them.</summary>
+    public (CsrMatrix Conf, float[]? Pref, BlockTaskFiles.StepInput Input) ForSolve(string csrPath, int start, int end, string stepDir)
     {
         using (Enter(stepDir))
         {
-            var (conf, pref) = Csr(csrPath);
+            var (conf, pref) = Rows(csrPath, start, end);
             if (_step is not { } s || s.Dir != stepDir)
             {
                 // A half-step's factors are large objects, garbage once the next half-step arrives; the GC would let several
@@ -57,47 +60,64 @@ public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null)
         }
     }
 
-    /// <summary>The CSR file at <paramref name="csrPath"/>, from the cache or read into it (the caller holds the lock).</summary>
-    private (CsrMatrix Matrix, float[]? Pref) Csr(string csrPath)
+    /// <summary>Rows [<paramref name="start"/>, <paramref name="end"/>) of the CSR file at <paramref name="csrPath"/> (row j = row start + j), from the cache or read into it.</summary>
+    public (CsrMatrix Matrix, float[]? Pref) CsrRows(string csrPath, int start, int end)
     {
-        int hit = _csrs.FindIndex(c => c.Path == csrPath);
-        if (hit < 0)
-        {
-            var (m, p) = BinaryArrays.ReadCsr(csrPath);
-            long Bytes((string, CsrMatrix Matrix, float[]? Pref) c) => c.Matrix.Bytes + 4L * (c.Pref?.Length ?? 0);
-            long incoming = Bytes((csrPath, m, p));
-            while (_csrs.Count >= 2 && (_csrs.Count == CsrCacheSize || _csrs.Sum(Bytes) + incoming > CsrCacheBytes)) _csrs.RemoveAt(0);
-            _csrs.Add((csrPath, m, p));
-            hit = _csrs.Count - 1;
-        }
-        return (_csrs[hit].Matrix, _csrs[hit].Pref);
+        using (Enter(csrPath)) return Rows(csrPath, start, end);
     }
 
+    /// <summary>Rows [start, end) of the CSR file at <paramref name="csrPath"/>, from the cache or read into it (the caller holds the lock).</summary>
+    private (CsrMatrix Matrix, float[]? Pref) Rows(string csrPath, int start, int end)
+    {
+        for (var node = _blocks.First; node is not null; node = node.Next)
+        {
+            var b = node.Value;
+            if (b.Path != csrPath || b.Start != start || b.End != end) continue;
+            _blocks.Remove(node);
+            _blocks.AddLast(node);
+            return (b.Matrix, b.Pref);
+        }
+        var (m, p) = BinaryArrays.ReadCsrRows(csrPath, start, end);
+        long incoming = Bytes(m, p);
+        while (_blocks.First is { } oldest && _blockBytes + incoming > csrBytes)
+        {
+            _blockBytes -= Bytes(oldest.Value.Matrix, oldest.Value.Pref);
+            _blocks.RemoveFirst();
+        }
+        _blocks.AddLast((csrPath, start, end, m, p));
+        _blockBytes += incoming;
+        return (m, p);
+    }
+
+    private static long Bytes(CsrMatrix m, float[]? pref) => m.Bytes + 4L * (pref?.Length ?? 0);
+
     /// <summary>
-    /// The scoring step in <paramref name="stepDir"/> and its IVF index (null for exact search), built once per step. Its
-    /// exclusions are usually the fit's user side, which this worker then already holds from the fit's last half-step.
+    /// The scoring step in <paramref name="stepDir"/> for the users [<paramref name="start"/>, <paramref name="end"/>) of a
+    /// block, and its IVF index (null for exact search), built once per step. Its exclusions are usually the fit's user
+    /// side, whose rows of this block this worker then often holds from the fit's last half-step.
     /// </summary>
-    public (ScoringStep Step, IvfIndex? Index) ForScoring(string stepDir)
+    public (ScoringStep Step, IvfIndex? Index) ForScoring(string stepDir, int start, int end)
     {
         using (Enter(stepDir))
         {
             if (_scoring is not { } c || c.Dir != stepDir)
             {
-                var s = BlockTaskFiles.ReadScoring(stepDir, path => Csr(path).Matrix);
-                _scoring = (stepDir, s, s.Ivf is null ? null : IvfIndex.Build(s.ItemFactors, s.K, s.Ivf));
+                var (s, excludeCsr) = BlockTaskFiles.ReadScoring(stepDir);
+                _scoring = (stepDir, s, excludeCsr, s.Ivf is null ? null : IvfIndex.Build(s.ItemFactors, s.K, s.Ivf));
             }
-            return (_scoring.Value.Step, _scoring.Value.Index);
+            var (_, step, csr, index) = _scoring.Value;
+            return (csr is null ? step : step with { Exclude = Rows(csr, start, end).Matrix.PlacedAt(start, step.Users) }, index);
         }
     }
 
     /// <summary>Takes the cache's lock within <see cref="WaitLimit"/>, logging what it waits for after <see cref="WaitLogAfter"/>.</summary>
-    private Held Enter(string stepDir)
+    private Held Enter(string what)
     {
         if (_lock.TryEnter(WaitLogAfter)) return new Held(_lock);
-        log?.Event("worker.cache_wait", ("waiting_for", "another block task reading the scratch area"), ("step", stepDir),
+        log?.Event("worker.cache_wait", ("waiting_for", "another block task reading the scratch area"), ("step", what),
             ("gives_up_after_s", WaitLimit.TotalSeconds));
         if (_lock.TryEnter(WaitLimit - WaitLogAfter)) return new Held(_lock);
-        throw new TimeoutException($"block task for {stepDir}: waited {WaitLimit.TotalMinutes:F0} min for another task's read of the scratch area; is the lake's file system hanging?");
+        throw new TimeoutException($"block task for {what}: waited {WaitLimit.TotalMinutes:F0} min for another task's read of the scratch area; is the lake's file system hanging?");
     }
 
     private readonly struct Held(Lock held) : IDisposable

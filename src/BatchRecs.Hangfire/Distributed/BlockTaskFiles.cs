@@ -104,20 +104,24 @@ public static class BlockTaskFiles
         return ScratchArea.Length(path);
     }
 
+    /// <summary>
+    /// A scoring step as written, and the CSR file its exclusions reference (null: the pattern was written into the step).
+    /// A referenced pattern is the step's to read by block (<see cref="BinaryArrays.ReadCsrRows"/>): the step's
+    /// <see cref="ScoringStep.Exclude"/> is then only its shape and row pointers (<see cref="CsrMatrix.RowsOnly"/>).
+    /// </summary>
     /// <param name="stepDir">the step's folder in the scratch area.</param>
-    /// <param name="csrOf">reads (or finds already read) a referenced CSR file (<see cref="BlockTaskCache"/>'s); null: reads it.</param>
-    public static ScoringStep ReadScoring(string stepDir, Func<string, CsrMatrix>? csrOf = null) => BinaryArrays.Read(StepInputPath(stepDir), r =>
+    public static (ScoringStep Step, string? ExcludeCsr) ReadScoring(string stepDir) => BinaryArrays.Read(StepInputPath(stepDir), r =>
     {
         int k = r.ReadInt32(), n = r.ReadInt32(), nprobe = r.ReadInt32();
         string ivf = r.ReadString();
         var users = r.ReadArray<float>();
         var items = r.ReadArray<float>();
         string excludeCsr = r.ReadString();
-        var exclude = excludeCsr.Length == 0 ? ReadPattern(r) : (csrOf ?? (path => BinaryArrays.ReadCsr(path).Matrix))(excludeCsr);
+        var exclude = excludeCsr.Length == 0 ? ReadPattern(r) : BinaryArrays.ReadCsrRowsOnly(excludeCsr);
         var banned = r.ReadArray<int>();
         var rules = r.ReadBoolean() ? ReadPattern(r) : null;
-        return new ScoringStep(users, items, k, n, exclude, [], ivf.Length == 0 ? null : JsonSerializer.Deserialize<IvfBuildOptions>(ivf), nprobe,
-            banned.Length == 0 ? null : banned.ToHashSet(), rules);
+        return (new ScoringStep(users, items, k, n, exclude, [], ivf.Length == 0 ? null : JsonSerializer.Deserialize<IvfBuildOptions>(ivf), nprobe,
+            banned.Length == 0 ? null : banned.ToHashSet(), rules), excludeCsr.Length == 0 ? null : excludeCsr);
     });
 
     /// <summary>A CSR's shape and pattern (exclusions need no values).</summary>

@@ -26,7 +26,7 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
     {
         if (ScratchArea.Exists(BlockTaskFiles.BlockOutput(stepDir, block))) return;
         hooks.BeforeBlock?.Invoke(stepDir, block, cancellationToken);
-        var (step, index) = cache.ForScoring(stepDir);
+        var (step, index) = cache.ForScoring(stepDir, start, end);
         BlockTaskFiles.WriteLists(stepDir, block, step.ScoreBlock(new RowBlock(block, start, end), index));
     }
 
@@ -105,10 +105,10 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
         if (hooks.DelayBeforeSolve > TimeSpan.Zero) Thread.Sleep(hooks.DelayBeforeSolve);
         hooks.BeforeBlock?.Invoke(stepDir, block, cancellationToken);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (conf, pref, input) = cache.ForSolve(csrPath, stepDir);
+        var (conf, pref, input) = cache.ForSolve(csrPath, start, end, stepDir);
         var rows = new float[(end - start) * input.Settings.Factors];
         BlockTaskFiles.ReadWarmStart(stepDir, input, start, rows);
-        BlockSolver.Solve(conf, pref, new RowBlock(block, start, end), input.DstFactors, input.Gram, rows, input.Settings);
+        BlockSolver.Solve(conf, pref, new RowBlock(block, 0, end - start), input.DstFactors, input.Gram, rows, input.Settings); // the block's rows only
         BlockTaskFiles.WriteBlock(stepDir, block, start, rows, BlockTaskFiles.BlockTime.Here(clock.Elapsed.TotalSeconds));
     }
 }

@@ -71,7 +71,6 @@ public static class BinaryArrays
         return a;
     }
 
-    /// <summary>A CSR matrix with optional per-entry preferences.</summary>
     /// <summary>
     /// Reads an array written by <see cref="WriteArray{T}"/> straight into <paramref name="destination"/>, which must have
     /// its length; false (nothing read) when the lengths differ. No array is allocated: the coordinator gathers a whole
@@ -87,6 +86,7 @@ public static class BinaryArrays
         return true;
     }
 
+    /// <summary>A CSR matrix with optional per-entry preferences.</summary>
     public static void WriteCsr(string path, CsrMatrix m, float[]? pref) => Write(path, w =>
     {
         w.Write(m.Rows); w.Write(m.Cols);
@@ -155,6 +155,52 @@ public static class BinaryArrays
 
     /// <summary>Entries of a transposed slice <see cref="WriteTransposedCsr"/> holds at once (8 MiB of columns, 8 of values).</summary>
     public const int TransposeSliceEntries = 1 << 21;
+
+    /// <summary>
+    /// Rows [<paramref name="start"/>, <paramref name="end"/>) of a CSR file (<see cref="WriteCsr"/>'s or
+    /// <see cref="WriteTransposedCsr"/>'s layout), read by range, as a matrix of just those rows (row j = the file's row
+    /// start + j; the file's columns), and their preferences. What a block task holds of a side it solves or scores: its
+    /// own rows, not the side.
+    /// </summary>
+    public static (CsrMatrix Matrix, float[]? Pref) ReadCsrRows(string path, int start, int end) => Read(path, r =>
+    {
+        int rows = r.ReadInt32(), cols = r.ReadInt32();
+        if (r.ReadInt64() != rows + 1L || start < 0 || end > rows || start > end)
+            throw new InvalidDataException($"{path}: rows [{start}, {end}) of a {rows}-row CSR file.");
+        var s = r.BaseStream;
+        long ptrAt = s.Position;
+        s.Position = ptrAt + 4L * start;
+        var local = new int[end - start + 1];
+        s.ReadExactly(MemoryMarshal.AsBytes(local.AsSpan()));
+        s.Position = ptrAt + 4L * (rows + 1);
+        long nnz = r.ReadInt64(), colsAt = s.Position, valuesAt = colsAt + 4 * nnz + 8;
+        s.Position = valuesAt + 4 * nnz;
+        bool hasPref = r.ReadInt64() > 0;
+        long prefAt = s.Position;
+        int lo = local[0], n = local[^1] - lo;
+        if (lo < 0 || n < 0 || lo + (long)n > nnz) throw new InvalidDataException($"{path}: row pointers past its {nnz} entries.");
+        float[] Floats(long at)
+        {
+            var a = new float[n];
+            s.Position = at + 4L * lo;
+            s.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
+            return a;
+        }
+        var colIdx = new int[n];
+        s.Position = colsAt + 4L * lo;
+        s.ReadExactly(MemoryMarshal.AsBytes(colIdx.AsSpan()));
+        var values = Floats(valuesAt);
+        var pref = hasPref ? Floats(prefAt) : null;
+        for (int j = 0; j < local.Length; j++) local[j] -= lo;
+        return (new CsrMatrix(end - start, cols, local, colIdx, values), pref);
+    });
+
+    /// <summary>A CSR file's shape and row pointers (<see cref="CsrMatrix.RowsOnly"/>): its entries stay in the file.</summary>
+    public static CsrMatrix ReadCsrRowsOnly(string path) => Read(path, r =>
+    {
+        int rows = r.ReadInt32(), cols = r.ReadInt32();
+        return CsrMatrix.RowsOnly(rows, cols, r.ReadArray<int>());
+    });
 
     public static (CsrMatrix Matrix, float[]? Pref) ReadCsr(string path) => Read(path, r =>
     {
