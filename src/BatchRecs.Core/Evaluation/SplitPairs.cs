@@ -34,13 +34,13 @@ public sealed record SplitShard(int Lo, ShardRows Train, ShardRows? HeldOut, lon
     public int Users => Train.PerUser.Length;
 
     /// <summary>The shard's pairs sorted into training (<paramref name="isTrain"/>) and held-out rows, keeping what <paramref name="spec"/> asks.</summary>
-    public static SplitShard Of(PairShard shard, bool[] isTrain, PairSplit spec, long[]? cuts)
+    public static SplitShard Of(PairShardView shard, ReadOnlySpan<bool> isTrain, PairSplit spec, long[]? cuts)
     {
-        if (spec.FirstTimes && shard.FirstTimes is null) throw new ArgumentException("the shard has no first times.", nameof(shard));
+        if (spec.FirstTimes && !shard.HasFirstTimes) throw new ArgumentException("the shard has no first times.", nameof(shard));
         return new SplitShard(shard.Lo, Rows(shard, isTrain, true, spec), spec.HoldoutFraction > 0 ? Rows(shard, isTrain, false, spec) : null, cuts);
     }
 
-    private static ShardRows Rows(PairShard shard, bool[] isTrain, bool keep, PairSplit spec)
+    private static ShardRows Rows(PairShardView shard, ReadOnlySpan<bool> isTrain, bool keep, PairSplit spec)
     {
         var perUser = new int[shard.PairsPerUser.Length];
         int n = 0;
@@ -55,7 +55,7 @@ public sealed record SplitShard(int Lo, ShardRows Train, ShardRows? HeldOut, lon
             if (isTrain[e] != keep) continue;
             items[w] = shard.Items[e]; values[w] = shard.Values[e];
             if (times is not null) times[w] = shard.Times[e];
-            if (first is not null) first[w] = shard.FirstTimes![e];
+            if (first is not null) first[w] = shard.FirstTimes[e];
             w++;
         }
         return new ShardRows(perUser, items, values, times, first);

@@ -67,51 +67,63 @@ public static class TemporalSplit
     }
 
     /// <summary>
-    /// The split of one shard of combined pairs (<see cref="Data.PairAggregator.CombineShards{T}"/>): each of its users'
-    /// latest pairs held out exactly as <see cref="PerUserLast"/> holds them out of the whole log (the hold-out is per user),
-    /// so the pairs stage splits where it combines and no place holds the pairs whole.
+    /// The split of one shard of combined pairs (<see cref="PairAggregator.CombineShards{T}"/>): each of its users' latest
+    /// pairs held out exactly as <see cref="PerUserLast"/> holds them out of the whole log (the hold-out is per user), so
+    /// the pairs stage splits where it combines and no place holds the pairs whole.
     /// </summary>
     /// <param name="shard">the shard's pairs, sorted by (user, item), with their last event times.</param>
     /// <param name="spec">the hold-out share and which times the split keeps.</param>
-    public static SplitShard Split(PairShard shard, PairSplit spec)
+    public static SplitShard Split(PairShardView shard, PairSplit spec)
     {
         if (!(spec.HoldoutFraction >= 0 && spec.HoldoutFraction < 1)) throw new BadInputException($"holdout_fraction must be in [0, 1) (got {spec.HoldoutFraction}).");
         int users = shard.PairsPerUser.Length;
-        var isTrain = new bool[shard.Pairs];
-        Array.Fill(isTrain, true);
+        // A shard's scratch (1 byte a pair), rented: a fresh mask per shard was large-object garbage.
+        var rented = System.Buffers.ArrayPool<bool>.Shared.Rent(shard.Pairs);
+        var isTrain = rented.AsSpan(0, shard.Pairs);
+        isTrain.Fill(true);
         long[]? cuts = spec.Cuts ? new long[users] : null;
         if (cuts is not null) Array.Fill(cuts, long.MaxValue);
         if (spec.HoldoutFraction > 0)
         {
-            int longest = shard.PairsPerUser.Length == 0 ? 0 : shard.PairsPerUser.Max();
-            var order = new int[longest];
+            ReadOnlySpan<int> items = shard.Items;
+            ReadOnlySpan<long> times = shard.Times;
+            var keys = new HoldKey[users == 0 ? 0 : shard.PairsPerUser.Max()];
             for (int u = 0, s = 0; u < users; s += shard.PairsPerUser[u], u++)
             {
                 int n = shard.PairsPerUser[u], user = shard.Lo + u;
                 if (n < 2) continue;
-                var list = order.AsSpan(0, n);
-                for (int j = 0; j < n; j++) list[j] = s + j;
-                list.Sort((a, b) => Compare(user, shard.Times[a], shard.Items[a], shard.Times[b], shard.Items[b]));
+                var list = keys.AsSpan(0, n);
+                for (int j = 0; j < n; j++) list[j] = new HoldKey(times[s + j], TieKey(user, items[s + j]), items[s + j], s + j);
+                list.Sort();
                 for (int j = n - Held(n, spec.HoldoutFraction); j < n; j++)
                 {
-                    isTrain[list[j]] = false;
-                    if (cuts is not null) cuts[u] = Math.Min(cuts[u], shard.Times[list[j]]);
+                    isTrain[list[j].Entry] = false;
+                    if (cuts is not null) cuts[u] = Math.Min(cuts[u], list[j].Time);
                 }
             }
         }
-        return SplitShard.Of(shard, isTrain, spec, cuts);
+        var split = SplitShard.Of(shard, isTrain, spec, cuts);
+        System.Buffers.ArrayPool<bool>.Shared.Return(rented);
+        return split;
     }
 
     /// <summary>How many of a user's <paramref name="n"/> pairs are held out: ⌈fraction·n⌉, keeping at least one in training.</summary>
     private static int Held(int n, double fraction) => Math.Min(n - 1, (int)Math.Ceiling(fraction * n));
 
     /// <summary>A user's pairs in hold-out order: by time, ties by a fixed hash of (user, item), then by item.</summary>
-    private static int Compare(int user, long timeA, int itemA, long timeB, int itemB)
+    private static int Compare(int user, long timeA, int itemA, long timeB, int itemB) =>
+        new HoldKey(timeA, TieKey(user, itemA), itemA, 0).CompareTo(new HoldKey(timeB, TieKey(user, itemB), itemB, 0));
+
+    /// <summary>One of a user's pairs in hold-out order (<see cref="Compare"/>), with its entry.</summary>
+    private readonly record struct HoldKey(long Time, ulong Tie, int Item, int Entry) : IComparable<HoldKey>
     {
-        int c = timeA.CompareTo(timeB);
-        if (c != 0) return c;
-        c = TieKey(user, itemA).CompareTo(TieKey(user, itemB));
-        return c != 0 ? c : itemA.CompareTo(itemB);
+        public int CompareTo(HoldKey o)
+        {
+            int c = Time.CompareTo(o.Time);
+            if (c != 0) return c;
+            c = Tie.CompareTo(o.Tie);
+            return c != 0 ? c : Item.CompareTo(o.Item);
+        }
     }
 
     private static ulong TieKey(int user, int item) => SplitMix64.Mix(((ulong)(uint)user << 32 | (uint)item) ^ 0x7E57_5EEDUL);

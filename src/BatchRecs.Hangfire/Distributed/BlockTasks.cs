@@ -92,7 +92,7 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
             if (llo < lhi) sources.Add(probe with { Events = ReadTaskFiles.ReadEvents(stepDir, t, llo, lhi) });
         }
         var start = PairAggregator.CountPerUser(sources, lo, hi);
-        ReadTaskFiles.WriteShard(stepDir, shard, Core.Evaluation.TemporalSplit.Split(PairAggregator.CombineShard(sources, lo, hi, start, rule, split.FirstTimes), split));
+        ReadTaskFiles.WriteShard(stepDir, shard, PairAggregator.CombineShard(sources, lo, hi, start, rule, split.FirstTimes, pairs => Core.Evaluation.TemporalSplit.Split(pairs, split)));
         sources.Clear();
         ReleaseTaskMemory();
     }
