@@ -18,10 +18,13 @@ public static class BlockSolver
     /// null: computed here, once per λ the block needs.</param>
     /// <param name="block">the src rows this task solves.</param>
     /// <param name="s">the fit's settings (λ, solver, CG steps).</param>
+    /// <param name="rowLoss">empty, or the block's rows' shares of the loss's observed part, written as each row is solved
+    /// (<see cref="HalfStep.RowLoss"/>).</param>
     public static void Solve(CsrMatrix conf, ReadOnlySpan<float> pref, RowBlock block,
         ReadOnlySpan<float> dstFactors, ReadOnlySpan<float> gram, Span<float> srcBlockFactors, AlsSettings s,
-        Func<float, float[]?>? inverses = null)
+        Func<float, float[]?>? inverses = null, Span<double> rowLoss = default)
     {
+        if (!rowLoss.IsEmpty && rowLoss.Length != block.Length) throw new ArgumentException("rowLoss must hold one value per row of the block.", nameof(rowLoss));
         int k = s.Factors;
         if (srcBlockFactors.Length != block.Length * k) throw new ArgumentException("srcBlockFactors must hold block.Length × k floats.", nameof(srcBlockFactors));
         if (block.Start < 0 || block.End > conf.Rows || block.Start > block.End) throw new ArgumentOutOfRangeException(nameof(block), $"block [{block.Start}, {block.End}) is outside the {conf.Rows} rows.");
@@ -51,7 +54,12 @@ public static class BlockSolver
         {
             int lo = conf.RowPtr[row], n = conf.RowPtr[row + 1] - lo;
             var x = srcBlockFactors.Slice((row - block.Start) * k, k);
-            if (n == 0) { x.Clear(); continue; }
+            if (n == 0)
+            {
+                x.Clear();
+                if (!rowLoss.IsEmpty) rowLoss[row - block.Start] = 0;
+                continue;
+            }
             var cols = conf.ColIdx.AsSpan(lo, n);
             var c = conf.Values.AsSpan(lo, n);
             var p = pref.IsEmpty ? ReadOnlySpan<float>.Empty : pref.Slice(lo, n);
@@ -62,6 +70,7 @@ public static class BlockSolver
                 CholeskySolver.Solve(x, gram, lambda, dstFactors, cols, c, p, scratch);
             else
                 ConjugateGradientSolver.Solve(x, gram, lambda, dstFactors, cols, c, p, s.CgSteps, scratch);
+            if (!rowLoss.IsEmpty) rowLoss[row - block.Start] = TrainingLoss.ObservedPart(x, dstFactors, cols, c, p);
         }
     }
 
@@ -76,6 +85,7 @@ public static class BlockSolver
         if (inverses is not null && !inverses.IsFor(step.Gram))
             throw new ArgumentException("inverses were made for another Gram matrix than this half-step's.", nameof(inverses));
         Solve(step.Conf, step.Pref, block, step.DstFactors, step.Gram,
-            step.SrcFactors.AsSpan(block.Start * k, block.Length * k), step.Settings, inverses is null ? null : inverses.For);
+            step.SrcFactors.AsSpan(block.Start * k, block.Length * k), step.Settings, inverses is null ? null : inverses.For,
+            step.RowLoss is null ? default : step.RowLoss.AsSpan(block.Start, block.Length));
     }
 }

@@ -19,6 +19,9 @@ public enum Side { Users, Items }
 /// <param name="Iteration">0-based number of the iteration the half-step belongs to.</param>
 /// <param name="Side">which side is src: users (solved given items) or items.</param>
 /// <param name="Settings">the fit's settings for this side (the item side's λ may be scaled for a user sample).</param>
+/// <param name="RowLoss">null, or one value per src row to fill with the row's share of the training loss's observed
+/// part, Σ over its entries of c(p − s)² − s² with s the solved row times its dst row (<see cref="TrainingLoss"/>): the
+/// item half-step of a fit that tracks its loss asks for it, while each row's dst rows are in the solver's cache.</param>
 public sealed record HalfStep(
     int Iteration,
     Side Side,
@@ -28,4 +31,5 @@ public sealed record HalfStep(
     float[] DstFactors,
     float[] Gram,
     float[] SrcFactors,
-    AlsSettings Settings);
+    AlsSettings Settings,
+    double[]? RowLoss = null);

@@ -45,18 +45,21 @@ public static class ImplicitAls
         }
         int gramThreads = executor is LocalExecutor local ? local.MaxThreads : -1;
         float[]? gy = null;
+        // Each item's share of the loss's observed part, computed by the item half-step as it solves the item.
+        var itemObserved = o.TrackLoss ? new double[problem.Items] : null;
         for (int it = first; it < settings.Iterations; it++)
         {
             var sw = Stopwatch.StartNew();
             gy ??= GramMatrix.Compute(y, problem.Items, k, gramThreads);
             executor.RunHalfStep(new HalfStep(it, Side.Users, problem.UserItemConf, problem.UserItemPref, userBlockList, y, gy, x, settings), cancellationToken);
             var gx = GramMatrix.Compute(x, problem.Users, k, gramThreads);
-            executor.RunHalfStep(new HalfStep(it, Side.Items, problem.ItemUserConf, problem.ItemUserPref, itemBlockList, x, gx, y, itemSettings), cancellationToken);
+            executor.RunHalfStep(new HalfStep(it, Side.Items, problem.ItemUserConf, problem.ItemUserPref, itemBlockList, x, gx, y, itemSettings, itemObserved),
+                cancellationToken);
             // The loss needs the new item Gram (and the next iteration reuses it); without the loss it waits for the next
             // iteration, so a fit's last one computes none.
             gy = o.TrackLoss ? GramMatrix.Compute(y, problem.Items, k, gramThreads) : null;
             double seconds = sw.Elapsed.TotalSeconds;
-            double loss = o.TrackLoss ? TrainingLoss.Compute(problem, settings, x, y, gy!) : double.NaN;
+            double loss = o.TrackLoss ? TrainingLoss.FromItemParts(problem, settings, x, y, gy!, itemObserved!) : double.NaN;
             if (o.TrackLoss ? !double.IsFinite(loss) : !IsFinite(gx) || !float.IsFinite(TensorPrimitives.SumOfMagnitudes(y)))
                 throw new ArithmeticException($"ALS diverged at iteration {it + 1} (loss is {loss}); try increasing regularization or lowering alpha.");
             var stats = new IterationStats(it + 1, seconds, loss);

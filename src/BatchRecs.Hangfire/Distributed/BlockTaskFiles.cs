@@ -29,7 +29,8 @@ public static class BlockTaskFiles
     /// <param name="Gram">their Gram matrix.</param>
     /// <param name="SrcOffset">where the src warm start's array (its length, then its values) begins in the file.</param>
     /// <param name="SrcLength">its length in floats.</param>
-    public sealed record StepInput(AlsSettings Settings, float[] DstFactors, float[] Gram, long SrcOffset, long SrcLength)
+    /// <param name="RowLoss">whether each block also writes its rows' shares of the loss (<see cref="HalfStep.RowLoss"/>).</param>
+    public sealed record StepInput(AlsSettings Settings, float[] DstFactors, float[] Gram, long SrcOffset, long SrcLength, bool RowLoss)
     {
         public long Bytes => 4L * (DstFactors.Length + Gram.Length);
     }
@@ -42,6 +43,7 @@ public static class BlockTaskFiles
             w.Write(JsonSerializer.Serialize(step.Settings));
             w.WriteArray<float>(step.DstFactors);
             w.WriteArray<float>(step.Gram);
+            w.Write(step.RowLoss is not null);
             w.WriteArray<float>(step.SrcFactors);
         });
         return ScratchArea.Length(path);
@@ -52,8 +54,9 @@ public static class BlockTaskFiles
         var settings = JsonSerializer.Deserialize<AlsSettings>(r.ReadString())!;
         var dst = r.ReadArray<float>();
         var gram = r.ReadArray<float>();
+        bool rowLoss = r.ReadBoolean();
         long offset = r.BaseStream.Position;
-        return new StepInput(settings, dst, gram, offset, r.ReadInt64());
+        return new StepInput(settings, dst, gram, offset, r.ReadInt64(), rowLoss);
     });
 
     /// <summary>Reads the src warm start's rows of one block (<paramref name="rows"/>: from row <paramref name="start"/>).</summary>
@@ -70,10 +73,14 @@ public static class BlockTaskFiles
     /// <param name="block">the block's index.</param>
     /// <param name="start">the block's first row.</param>
     /// <param name="rows">its solved rows.</param>
+    /// <param name="rowLoss">its rows' shares of the loss, when the step asks for them (else empty).</param>
     /// <param name="task">what the task spent reading its inputs and solving, and on which worker thread (the coordinator
     /// tells that from coordination).</param>
-    public static void WriteBlock(string stepDir, int block, int start, float[] rows, BlockTime task) =>
-        BinaryArrays.Write(BlockOutput(stepDir, block), w => { w.Write(start); w.WriteArray<float>(rows); w.Write(task.Seconds); w.Write(task.Thread); });
+    public static void WriteBlock(string stepDir, int block, int start, float[] rows, double[] rowLoss, BlockTime task) =>
+        BinaryArrays.Write(BlockOutput(stepDir, block), w =>
+        {
+            w.Write(start); w.WriteArray<float>(rows); w.WriteArray<double>(rowLoss); w.Write(task.Seconds); w.Write(task.Thread);
+        });
 
     /// <summary>A block task's own time (reading its inputs and solving) and the worker thread that ran it.</summary>
     public readonly record struct BlockTime(double Seconds, string Thread)
@@ -162,12 +169,14 @@ public static class BlockTaskFiles
     /// <param name="block">the block's index.</param>
     /// <param name="start">the block's first row.</param>
     /// <param name="destination">the block's rows × k values.</param>
+    /// <param name="rowLoss">the block's rows' shares of the loss (empty when the step did not ask for them).</param>
     /// <returns>what the block task spent reading and solving, and where.</returns>
-    public static BlockTime ReadBlockInto(string stepDir, int block, int start, Span<float> destination)
+    public static BlockTime ReadBlockInto(string stepDir, int block, int start, Span<float> destination, Span<double> rowLoss)
     {
         string path = BlockOutput(stepDir, block);
         using var r = BinaryArrays.OpenRead(path);
-        if (r.ReadInt32() != start || !r.ReadArrayInto(destination)) throw new InvalidDataException($"{path}: block {block} has the wrong shape.");
+        if (r.ReadInt32() != start || !r.ReadArrayInto(destination) || !r.ReadArrayInto(rowLoss))
+            throw new InvalidDataException($"{path}: block {block} has the wrong shape.");
         return new BlockTime(r.ReadDouble(), r.ReadString());
     }
 }

@@ -108,7 +108,8 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
         var (conf, pref, input) = cache.ForSolve(csrPath, start, end, stepDir);
         var rows = new float[(end - start) * input.Settings.Factors];
         BlockTaskFiles.ReadWarmStart(stepDir, input, start, rows);
-        BlockSolver.Solve(conf, pref, new RowBlock(block, 0, end - start), input.DstFactors, input.Gram, rows, input.Settings); // the block's rows only
-        BlockTaskFiles.WriteBlock(stepDir, block, start, rows, BlockTaskFiles.BlockTime.Here(clock.Elapsed.TotalSeconds));
+        var rowLoss = input.RowLoss ? new double[end - start] : [];
+        BlockSolver.Solve(conf, pref, new RowBlock(block, 0, end - start), input.DstFactors, input.Gram, rows, input.Settings, rowLoss: rowLoss); // the block's rows only
+        BlockTaskFiles.WriteBlock(stepDir, block, start, rows, rowLoss, BlockTaskFiles.BlockTime.Here(clock.Elapsed.TotalSeconds));
     }
 }

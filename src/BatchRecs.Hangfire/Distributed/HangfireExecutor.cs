@@ -139,7 +139,8 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
         Await(pending, stepDir, Enqueue, index =>
         {
             var block = pending[index].Block;
-            var task = BlockTaskFiles.ReadBlockInto(stepDir, index, block.Start, step.SrcFactors.AsSpan(block.Start * k, block.Length * k));
+            var task = BlockTaskFiles.ReadBlockInto(stepDir, index, block.Start, step.SrcFactors.AsSpan(block.Start * k, block.Length * k),
+                step.RowLoss is null ? default : step.RowLoss.AsSpan(block.Start, block.Length));
             busy[task.Thread] = busy.GetValueOrDefault(task.Thread) + task.Seconds;
         }, $"half-step {step.Iteration + 1} ({step.Side.ToString().ToLowerInvariant()})", cancellationToken);
         Stats.HalfSteps++;

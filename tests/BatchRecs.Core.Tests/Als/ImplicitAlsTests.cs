@@ -23,6 +23,28 @@ public class ImplicitAlsTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void The_loss_from_the_item_half_steps_parts_equals_the_loss_summed_over_the_users_whatever_the_blocks(bool relMf)
+    {
+        var s = TestProblems.Settings(8, AlsSolver.ConjugateGradient, iterations: 3);
+        var strengths = TestProblems.RandomStrengths(120, 70, 0.1, 9);
+        var theta = Enumerable.Range(0, 70).Select(i => 0.2f + 0.8f * (i % 5) / 5f).ToArray();
+        var problem = relMf ? AlsProblem.BuildRelMf(strengths, s, theta) : AlsProblem.Build(strengths, s);
+        double[]? first = null;
+        foreach (int blocks in new[] { 1, 3, 7 })
+        {
+            var model = ImplicitAls.Fit(problem, s, new LocalExecutor(2), new AlsFitOptions { UserBlocks = blocks, ItemBlocks = blocks });
+            var losses = model.History.Select(h => h.Loss).ToArray();
+            // The direct sum over the user side's entries (TrainingLoss.Compute) is the reference: other orientation, other order.
+            double direct = TrainingLoss.Compute(problem, s, model.UserFactors, model.ItemFactors, GramMatrix.Compute(model.ItemFactors, problem.Items, 8));
+            Assert.True(Math.Abs(losses[^1] - direct) <= 1e-9 * Math.Abs(direct), $"{losses[^1]} vs {direct}");
+            first ??= losses;
+            Assert.Equal(first, losses); // each item's part is its own sum: the blocks do not change a bit
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void A_fit_whose_executor_keeps_the_transposed_entries_elsewhere_equals_the_local_fit_bit_for_bit(bool relMf)
     {
         var s = TestProblems.Settings(8, AlsSolver.ConjugateGradient, iterations: 4);
