@@ -35,12 +35,12 @@ public static class TemporalSplit
 
     public static Split PerUserLast(InteractionLog pairs, double fraction)
     {
-        if (!(fraction >= 0 && fraction < 1)) throw new BadInputException($"holdout_fraction must be in [0, 1) (got {fraction}).");
+        CheckFraction(fraction);
         var isTrain = new bool[pairs.Count];
         Array.Fill(isTrain, true);
         if (fraction == 0) return new Split(isTrain);
         // Each user's entries as one range of `order`, in log order; sorted pairs need no `order` (4 bytes a pair): a user's
-        // entries are the range itself, sorted in a rented buffer.
+        // entries are the range itself.
         var rowStart = new int[pairs.UserCount + 1];
         foreach (int u in pairs.Users) rowStart[u + 1]++;
         for (int u = 0; u < pairs.UserCount; u++) rowStart[u + 1] += rowStart[u];
@@ -55,13 +55,15 @@ public static class TemporalSplit
         {
             int s = rowStart[u], n = rowStart[u + 1] - s;
             if (n < 2) return;
-            int[]? rented = order is null ? System.Buffers.ArrayPool<int>.Shared.Rent(n) : null;
-            var list = order is null ? rented.AsSpan(0, n) : order.AsSpan(s, n);
-            if (rented is not null)
-                for (int j = 0; j < n; j++) list[j] = s + j;
-            list.Sort((a, b) => Compare(u, pairs.Times[a], pairs.Items[a], pairs.Times[b], pairs.Items[b]));
-            for (int j = n - Held(n, fraction); j < n; j++) isTrain[list[j]] = false;
-            if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
+            var rented = System.Buffers.ArrayPool<HoldKey>.Shared.Rent(n);
+            var keys = rented.AsSpan(0, n);
+            for (int j = 0; j < n; j++)
+            {
+                int e = order?[s + j] ?? s + j;
+                keys[j] = HoldKey.Of(u, pairs.Items[e], pairs.Times[e], e);
+            }
+            HoldOut(keys, fraction, isTrain);
+            System.Buffers.ArrayPool<HoldKey>.Shared.Return(rented);
         });
         return new Split(isTrain);
     }
@@ -75,7 +77,7 @@ public static class TemporalSplit
     /// <param name="spec">the hold-out share and which times the split keeps.</param>
     public static SplitShard Split(PairShardView shard, PairSplit spec)
     {
-        if (!(spec.HoldoutFraction >= 0 && spec.HoldoutFraction < 1)) throw new BadInputException($"holdout_fraction must be in [0, 1) (got {spec.HoldoutFraction}).");
+        CheckFraction(spec.HoldoutFraction);
         int users = shard.PairsPerUser.Length;
         // A shard's scratch (1 byte a pair), rented: a fresh mask per shard was large-object garbage.
         var rented = System.Buffers.ArrayPool<bool>.Shared.Rent(shard.Pairs);
@@ -93,13 +95,9 @@ public static class TemporalSplit
                 int n = shard.PairsPerUser[u], user = shard.Lo + u;
                 if (n < 2) continue;
                 var list = keys.AsSpan(0, n);
-                for (int j = 0; j < n; j++) list[j] = new HoldKey(times[s + j], TieKey(user, items[s + j]), items[s + j], s + j);
-                list.Sort();
-                for (int j = n - Held(n, spec.HoldoutFraction); j < n; j++)
-                {
-                    isTrain[list[j].Entry] = false;
-                    if (cuts is not null) cuts[u] = Math.Min(cuts[u], list[j].Time);
-                }
+                for (int j = 0; j < n; j++) list[j] = HoldKey.Of(user, items[s + j], times[s + j], s + j);
+                long first = HoldOut(list, spec.HoldoutFraction, isTrain);
+                if (cuts is not null) cuts[u] = first;
             }
         }
         var split = SplitShard.Of(shard, isTrain, spec, cuts);
@@ -107,16 +105,34 @@ public static class TemporalSplit
         return split;
     }
 
-    /// <summary>How many of a user's <paramref name="n"/> pairs are held out: ⌈fraction·n⌉, keeping at least one in training.</summary>
-    private static int Held(int n, double fraction) => Math.Min(n - 1, (int)Math.Ceiling(fraction * n));
+    private static void CheckFraction(double fraction)
+    {
+        if (!(fraction >= 0 && fraction < 1)) throw new BadInputException($"holdout_fraction must be in [0, 1) (got {fraction}).");
+    }
 
-    /// <summary>A user's pairs in hold-out order: by time, ties by a fixed hash of (user, item), then by item.</summary>
-    private static int Compare(int user, long timeA, int itemA, long timeB, int itemB) =>
-        new HoldKey(timeA, TieKey(user, itemA), itemA, 0).CompareTo(new HoldKey(timeB, TieKey(user, itemB), itemB, 0));
+    /// <summary>
+    /// The hold-out of one user's pairs, for the whole log and for a shard alike: sorts <paramref name="keys"/> into hold-out
+    /// order and marks the latest ⌈fraction·n⌉ of them (keeping at least one in training) false in
+    /// <paramref name="isTrain"/> (indexed by <see cref="HoldKey.Entry"/>); returns the earliest held-out time.
+    /// </summary>
+    private static long HoldOut(Span<HoldKey> keys, double fraction, Span<bool> isTrain)
+    {
+        int n = keys.Length;
+        keys.Sort();
+        long first = long.MaxValue;
+        for (int j = n - Math.Min(n - 1, (int)Math.Ceiling(fraction * n)); j < n; j++)
+        {
+            isTrain[keys[j].Entry] = false;
+            first = Math.Min(first, keys[j].Time);
+        }
+        return first;
+    }
 
-    /// <summary>One of a user's pairs in hold-out order (<see cref="Compare"/>), with its entry.</summary>
+    /// <summary>One of a user's pairs in hold-out order (by time, ties by a fixed hash of (user, item), then by item), with its entry.</summary>
     private readonly record struct HoldKey(long Time, ulong Tie, int Item, int Entry) : IComparable<HoldKey>
     {
+        public static HoldKey Of(int user, int item, long time, int entry) => new(time, TieKey(user, item), item, entry);
+
         public int CompareTo(HoldKey o)
         {
             int c = Time.CompareTo(o.Time);
