@@ -37,31 +37,14 @@ public static class PairAggregator
         Combine([new PairSource(events, null, null)], events.UserIds, events.ItemIds, rule, consume, shardEvents, firstTimes);
 
     /// <summary>
-    /// Combines the events of several read tasks (<paramref name="sources"/>, in read order: a user's events combine in
-    /// source order, then each source's own order) onto the run's id maps. Gives exactly what one log of all their events,
-    /// source after source, gives: the pairs do not depend on how the files were split among read tasks.
-    /// </summary>
-    /// <param name="sources">each read task's events and how its ids map onto <paramref name="users"/> and <paramref name="items"/>.</param>
-    /// <param name="users">the run's user map (the union of the sources').</param>
-    /// <param name="items">the run's item map.</param>
-    /// <param name="rule">how a pair's strengths combine.</param>
-    /// <param name="consume">release the sources' entries once every shard is combined.</param>
-    /// <param name="firstTimes">also keep each pair's first event time.</param>
-    public static InteractionLog Combine(IReadOnlyList<PairSource> sources, IdMap users, IdMap items, CombineRule rule = CombineRule.Sum, bool consume = false,
-        bool firstTimes = false)
-    {
-        long events = 0;
-        foreach (var s in sources) events += s.Events.Count;
-        return Combine(sources, users, items, rule, consume, ShardEvents((int)Math.Min(events, int.MaxValue)), firstTimes);
-    }
-
-    /// <summary>
     /// Combines the sources' events shard by shard in parallel and hands each shard's pairs, still in the thread's working
     /// arrays, to <paramref name="then"/> (the pairs stage splits them there: a shard's pairs are never copied out whole
     /// only to be split, which left 16 bytes a pair of large-object garbage per shard, 0.9 GB more at the stage's peak at
-    /// 100M events); the results in shard order, i.e. by user.
+    /// 100M events); the results in shard order, i.e. by user. A user's events combine in source order, then each
+    /// source's own order, so the pairs are exactly those of one log of all the sources' events, source after source: they
+    /// do not depend on how the files were split among read tasks.
     /// </summary>
-    /// <param name="sources">the read tasks' events, in read order.</param>
+    /// <param name="sources">the read tasks' events, in read order, and how their ids map onto the run's.</param>
     /// <param name="users">the run's users.</param>
     /// <param name="rule">how a pair's strengths combine.</param>
     /// <param name="consume">release the sources' entries once every shard is combined.</param>
@@ -357,7 +340,7 @@ public sealed record PairShard(int Lo, int[] PairsPerUser, int[] Items, float[] 
     }
 
     /// <summary>Writes user <paramref name="lo"/> + u once for each of its <paramref name="pairsPerUser"/>[u] pairs.</summary>
-    public static void FillUsers(ReadOnlySpan<int> pairsPerUser, int lo, Span<int> users)
+    private static void FillUsers(ReadOnlySpan<int> pairsPerUser, int lo, Span<int> users)
     {
         for (int u = 0, p = 0; u < pairsPerUser.Length; u++)
             for (int c = pairsPerUser[u]; c > 0; c--) users[p++] = lo + u;

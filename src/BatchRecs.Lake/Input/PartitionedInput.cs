@@ -8,7 +8,7 @@ namespace BatchRecs.Lake.Input;
 /// A night's read cut into read tasks: contiguous runs of the listing's files (in path order), about equal in bytes. The
 /// coordinator lists and prunes partitions and makes the plan; the tasks read the rows, wherever an executor runs them.
 /// Read one after another, the tasks' events are the events of one file-by-file read, so the pairs do not depend on the
-/// cut (<see cref="PairAggregator.Combine(IReadOnlyList{PairSource}, IdMap, IdMap, CombineRule, bool, bool)"/>).
+/// cut (<see cref="PairAggregator.CombineShards{T}"/>).
 /// </summary>
 /// <param name="InputDir">the input: a local directory or an <c>az://</c> location.</param>
 /// <param name="Window">the event dates read.</param>
