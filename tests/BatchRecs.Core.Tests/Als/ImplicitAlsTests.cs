@@ -10,6 +10,13 @@ public class ImplicitAlsTests
     private static AlsProblem Problem(int users, int items, double density, AlsSettings s, int seed = 1) =>
         AlsProblem.Build(TestProblems.RandomStrengths(users, items, density, seed), s);
 
+    /// <summary>The plain problem, or Rel-MF's with item propensities from 0.2 up, repeating every <paramref name="cycle"/> items.</summary>
+    private static AlsProblem Problem(bool relMf, CsrMatrix strengths, AlsSettings s, int cycle, IExecutor? executor = null)
+    {
+        var theta = Enumerable.Range(0, strengths.Cols).Select(i => 0.2f + 0.8f * (i % cycle) / cycle).ToArray();
+        return relMf ? AlsProblem.BuildRelMf(strengths, s, theta, executor) : AlsProblem.Build(strengths, s, executor);
+    }
+
     [Fact]
     public void Training_loss_equals_the_brute_force_loss()
     {
@@ -26,9 +33,7 @@ public class ImplicitAlsTests
     public void The_loss_from_the_item_half_steps_parts_equals_the_loss_summed_over_the_users_whatever_the_blocks(bool relMf)
     {
         var s = TestProblems.Settings(8, AlsSolver.ConjugateGradient, iterations: 3);
-        var strengths = TestProblems.RandomStrengths(120, 70, 0.1, 9);
-        var theta = Enumerable.Range(0, 70).Select(i => 0.2f + 0.8f * (i % 5) / 5f).ToArray();
-        var problem = relMf ? AlsProblem.BuildRelMf(strengths, s, theta) : AlsProblem.Build(strengths, s);
+        var problem = Problem(relMf, TestProblems.RandomStrengths(120, 70, 0.1, 9), s, cycle: 5);
         double[]? first = null;
         foreach (int blocks in new[] { 1, 3, 7 })
         {
@@ -49,8 +54,7 @@ public class ImplicitAlsTests
     {
         var s = TestProblems.Settings(8, AlsSolver.ConjugateGradient, iterations: 4);
         var strengths = TestProblems.RandomStrengths(90, 60, 0.08, 5);
-        var theta = Enumerable.Range(0, 60).Select(i => 0.2f + 0.8f * (i % 7) / 7f).ToArray();
-        AlsProblem Build(IExecutor? executor) => relMf ? AlsProblem.BuildRelMf(strengths, s, theta, executor) : AlsProblem.Build(strengths, s, executor);
+        AlsProblem Build(IExecutor? executor) => Problem(relMf, strengths, s, cycle: 7, executor);
         var elsewhere = new EntriesElsewhereExecutor();
         var problem = Build(elsewhere);
         Assert.False(problem.ItemUserConf.HasEntries);
