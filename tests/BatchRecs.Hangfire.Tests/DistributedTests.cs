@@ -386,6 +386,43 @@ public sealed class DistributedReadTests(PostgresFixture pg)
 {
     private static readonly EventRules Rules = new(new Dictionary<string, float> { ["view"] = 1, ["purchase"] = 5 }, HalfLifeDays: 3);
 
+    /// <summary>
+    /// The fit's sides weighed where the shards store the pairs (the coordinator holds rows only and writes two small side
+    /// files a fit) give the local fit's factors and losses bit for bit: the evaluation's training part and the refit's
+    /// union, plain and Rel-MF; and scoring that excludes the union's pairs, read from the shards, gives the local lists.
+    /// </summary>
+    private static void FitsOnTheStoredPairsAreTheLocalFits(HangfireExecutor executor, SplitPairs split)
+    {
+        var s = new AlsSettings(Factors: 8, Regularization: 0.1f, Alpha: 2, Iterations: 2);
+        var theta = Enumerable.Range(0, split.Train.Cols).Select(i => 0.1f + 0.9f * (i % 11) / 11f).ToArray();
+        var all = split.Train.Union(split.HeldOut!);
+        Assert.NotNull(all.Store);
+        var options = new AlsFitOptions { UserBlocks = 3, ItemBlocks = 2 };
+        AlsModel? last = null;
+        foreach (var m in new[] { split.Train, all })
+            foreach (bool relMf in new[] { false, true })
+            {
+                AlsProblem Problem(IExecutor? on) => relMf ? AlsProblem.BuildRelMf(m, s, theta, on) : AlsProblem.Build(m, s, on);
+                var local = ImplicitAls.Fit(Problem(null), s, new LocalExecutor(), options);
+                long written = executor.Stats.BytesWritten;
+                var problem = Problem(executor);
+                Assert.False(problem.UserItemConf.HasEntries || problem.ItemUserConf.HasEntries);
+                Assert.NotNull(problem.Stored);
+                Assert.True(executor.Stats.BytesWritten - written < 4L * (m.Rows + m.Cols + theta.Length) + 4096, "a stored problem writes its row pointers only");
+                var there = ImplicitAls.Fit(problem, s, executor, options);
+                Assert.Equal(local.UserFactors, there.UserFactors);
+                Assert.Equal(local.ItemFactors, there.ItemFactors);
+                Assert.Equal(local.History.Select(h => h.Loss), there.History.Select(h => h.Loss));
+                last = local;
+            }
+        var step = new ScoringStep(last!.UserFactors, last.ItemFactors, s.Factors, 10, all, BlockPartitioner.Partition(all, 3, s.Factors));
+        var here = new LocalExecutor().Score(step);
+        var lists = executor.Score(step);
+        Assert.Equal(here.Items, lists.Items);
+        Assert.Equal(here.Scores, lists.Scores);
+        Assert.Equal(here.Counts, lists.Counts);
+    }
+
     [Fact]
     public async Task Read_and_shard_tasks_on_two_workers_give_the_pairs_of_one_process_for_any_cut_of_the_files()
     {
@@ -418,9 +455,14 @@ public sealed class DistributedReadTests(PostgresFixture pg)
             }
             // Split where they are combined, on the workers: the split of the whole log, with every kept time and cut.
             var spec = new PairSplit(0.25, LastTimes: true, FirstTimes: true, Cuts: true);
-            PairAssert.SameSplit(expected, spec, (await engine.Executor.ReadAsync(await ReadPlan.CreateAsync(input, window, Rules, 3), ct)).CombineSplit(CombineRule.Sum, spec, ct));
-            // Each read's scratch folder (the tasks' events and the shards) is gone once its pairs are laid out.
-            Assert.Empty(Directory.GetDirectories(Directory.GetDirectories(Path.Combine(dir.Sub("lake"), "_scratch")).Single()));
+            var split = (await engine.Executor.ReadAsync(await ReadPlan.CreateAsync(input, window, Rules, 3), ct)).CombineSplit(CombineRule.Sum, spec, ct);
+            PairAssert.SameSplit(expected, spec, split);
+            FitsOnTheStoredPairsAreTheLocalFits(engine.Executor, split);
+            // Each read's folder (the tasks' events) is gone once its pairs are laid out; its shards' rows stay, for the
+            // fits' block tasks, until the executor is disposed.
+            var scratch = Directory.GetDirectories(Path.Combine(dir.Sub("lake"), "_scratch")).Single();
+            Assert.Equal(4, Directory.GetDirectories(scratch).Length);
+            Assert.All(Directory.GetDirectories(scratch), d => Assert.EndsWith("-pairs", d));
 
             // Bad input on a worker is reported as a read in one process reports it: the first bad file in read order,
             // named, as bad input (not a failed job retried).
@@ -483,7 +525,7 @@ public sealed class ReadTaskFilesTests
         int[] cuts = [0, 37, 120, users.Count];
         foreach (var spec in new[] { PairSplit.Whole(firstTimes: true), new PairSplit(0.3, LastTimes: true, FirstTimes: true, Cuts: true), new PairSplit(0.2) })
         {
-            ReadTaskFiles.WriteRemaps(step, userRemaps, itemRemaps, layout, CombineRule.Last, spec);
+            ReadTaskFiles.WriteRemaps(step, userRemaps, itemRemaps, layout, CombineRule.Last, spec, items.Count);
             if (Directory.Exists(ReadTaskFiles.ShardDir(step))) Directory.Delete(ReadTaskFiles.ShardDir(step), recursive: true);
             for (int s = 0; s < 3; s++) tasks.CombineShard(step, s, cuts[s], cuts[s + 1], ct);
             var counts = Enumerable.Range(0, 3).Select(s => ReadTaskFiles.ShardPairs(step, s)).ToList();
@@ -491,7 +533,50 @@ public sealed class ReadTaskFilesTests
                 Enumerable.Range(0, 3).Select(s => ReadTaskFiles.ReadShard(step, s, cuts[s])));
             PairAssert.SameSplit(expected, spec, pairs);
             if (spec.HoldoutFraction == 0) PairAssert.Same(expected, pairs.ToLog());
+            StoredSidesAreTheProblemsRows(dir.Path, new ShardStore(ReadTaskFiles.ShardDir(step), cuts, true, false), pairs);
         }
+    }
+
+    /// <summary>
+    /// Rows read from the shards by a block task (<see cref="ShardSides"/>: a user block from the shards its users are in,
+    /// an item block from every shard's transposed rows side by side) and weighed there are, bit for bit, the rows of the
+    /// problem built and transposed in one process: training, held-out and their union (the refit's), plain and Rel-MF,
+    /// for blocks inside one shard, across shards, empty and whole; and so are the item side's row pointers.
+    /// </summary>
+    private static void StoredSidesAreTheProblemsRows(string dir, ShardStore trainStore, SplitPairs pairs)
+    {
+        var s = new AlsSettings(Factors: 4, Alpha: 3, Confidence: ConfidenceKind.Log);
+        var stored = new List<(CsrMatrix Strengths, ShardStore Store)> { (pairs.Train, trainStore) };
+        if (pairs.HeldOut is { } held)
+        {
+            var heldStore = trainStore with { Train = false, HeldOut = true };
+            stored.Add((held, heldStore));
+            stored.Add((pairs.Train.Union(held), (ShardStore)trainStore.Union(heldStore)!));
+            Assert.Null(trainStore.Union(trainStore));
+        }
+        var theta = Enumerable.Range(0, pairs.Train.Cols).Select(i => 0.05f + 0.95f * (i * 7 % 13) / 13f).ToArray();
+        foreach (var (m, store) in stored)
+            foreach (var weights in new[] { new EntryWeights(s), new EntryWeights(s, theta) })
+            {
+                var whole = weights.HasPreferences ? AlsProblem.BuildRelMf(m, s, theta) : AlsProblem.Build(m, s);
+                Assert.Equal(whole.ItemUserConf.RowPtr, ShardSides.ItemRowPointers(store, m.Cols));
+                foreach (var (side, matrix, pref) in new[] { (Side.Users, whole.UserItemConf, whole.UserItemPref), (Side.Items, whole.ItemUserConf, whole.ItemUserPref) })
+                {
+                    string path = Path.Combine(dir, $"{ShardSides.FilePrefix}{side}.bin");
+                    ShardSides.Write(path, store, side, weights, CsrMatrix.RowsOnly(matrix.Rows, matrix.Cols, matrix.RowPtr));
+                    Assert.Equal(matrix.RowPtr, BlockTaskFiles.ReadRowsOnly(path).RowPtr);
+                    int n = matrix.Rows;
+                    foreach (var (a, b) in new[] { (0, n), (0, 1), (1, Math.Min(n, 40)), (Math.Min(n, 30), Math.Min(n, 130)), (n - 3, n), (5, 5) })
+                    {
+                        var (rows, rowPref) = BlockTaskFiles.ReadRows(path, a, b);
+                        int first = matrix.RowPtr[a], count = matrix.RowPtr[b] - first;
+                        Assert.Equal(matrix.RowPtr[a..(b + 1)].Select(p => p - first), rows.RowPtr);
+                        Assert.Equal(matrix.ColIdx.AsSpan(first, count).ToArray(), rows.ColIdx);
+                        Assert.Equal(matrix.Values.AsSpan(first, count).ToArray(), rows.Values);
+                        Assert.Equal(pref?.AsSpan(first, count).ToArray(), rowPref);
+                    }
+                }
+            }
     }
 
     [Fact]

@@ -36,15 +36,11 @@ public sealed class AlsProblem
     /// <summary>Builds the plain problem from interaction strengths r (user × item CSR): c = confidence(r), p = 1.</summary>
     /// <param name="strengths">users × items interaction strengths r.</param>
     /// <param name="settings">the confidence function (α, linear or log).</param>
-    /// <param name="executor">the executor the fit runs on, which keeps the item × user orientation where its half-steps
-    /// read it (<see cref="IExecutor.Transpose"/>); null: whole, in this process.</param>
-    public static AlsProblem Build(CsrMatrix strengths, AlsSettings settings, IExecutor? executor = null)
-    {
-        CheckStrengths(strengths);
-        var conf = strengths.MapValues(settings.ConfidenceOf);
-        var (itemUser, _) = (executor ?? Local).Transpose(conf, null);
-        return new AlsProblem(conf, itemUser, null, null);
-    }
+    /// <param name="executor">the executor the fit runs on, which may weigh both sides where the strengths are stored
+    /// (<see cref="IExecutor.StoredSides"/>) or keep the item × user orientation where its half-steps read it
+    /// (<see cref="IExecutor.Transpose"/>); null: whole, in this process.</param>
+    public static AlsProblem Build(CsrMatrix strengths, AlsSettings settings, IExecutor? executor = null) =>
+        Weighed(strengths, new EntryWeights(settings), executor);
 
     private static readonly IExecutor Local = new LocalExecutor();
 
@@ -59,20 +55,29 @@ public sealed class AlsProblem
     /// <param name="executor">as <see cref="Build"/>'s.</param>
     public static AlsProblem BuildRelMf(CsrMatrix strengths, AlsSettings settings, ReadOnlySpan<float> itemPropensity, IExecutor? executor = null)
     {
-        CheckStrengths(strengths);
         CheckPropensities(itemPropensity, strengths.Cols);
-        var confValues = new float[strengths.NonZeros];
-        var pref = new float[strengths.NonZeros];
-        for (int e = 0; e < confValues.Length; e++)
-        {
-            float c = settings.ConfidenceOf(strengths.Values[e]), theta = itemPropensity[strengths.ColIdx[e]];
-            confValues[e] = RelMf.Confidence(c, theta);
-            pref[e] = RelMf.Preference(c, theta);
-        }
-        var conf = new CsrMatrix(strengths.Rows, strengths.Cols, strengths.RowPtr, strengths.ColIdx, confValues);
+        return Weighed(strengths, new EntryWeights(settings, itemPropensity.ToArray()), executor);
+    }
+
+    /// <summary>
+    /// The problem of <paramref name="weights"/> over <paramref name="strengths"/>: weighed where the executor's block tasks
+    /// read the stored strengths (the problem then holds both sides' rows only, and <see cref="Stored"/>), or here.
+    /// </summary>
+    private static AlsProblem Weighed(CsrMatrix strengths, EntryWeights weights, IExecutor? executor)
+    {
+        CheckStrengths(strengths);
+        if (executor?.StoredSides(strengths, weights) is { } stored)
+            return new AlsProblem(stored.UserItem, stored.ItemUser, null, null) { Stored = (strengths, weights) };
+        var (conf, pref) = weights.Weigh(strengths, Side.Users);
         var (itemUser, prefT) = (executor ?? Local).Transpose(conf, pref);
         return new AlsProblem(conf, itemUser, pref, prefT);
     }
+
+    /// <summary>
+    /// The strengths and weights of a problem whose sides the executor weighs where the strengths are stored (its
+    /// <see cref="UserItemConf"/> and <see cref="ItemUserConf"/> are then rows only), or null.
+    /// </summary>
+    public (CsrMatrix Strengths, EntryWeights Weights)? Stored { get; private init; }
 
     /// <summary>
     /// Builds the exposure-aware problem (<c>unexposed_weight</c> &lt; 1 with an exposure log): every pair a user was never

@@ -42,6 +42,18 @@ public sealed class CsrMatrix
     /// </summary>
     public static CsrMatrix RowsOnly(int rows, int cols, int[] rowPtr) => new(rows, cols, rowPtr);
 
+    /// <summary>
+    /// Where the entries are also kept outside this process, by the executor that laid this matrix out, or null. Set by
+    /// <see cref="StoredIn"/>; carried by <see cref="Union"/> when both matrices are stored; any other derived matrix is
+    /// not stored.
+    /// </summary>
+    public EntryStore? Store { get; private init; }
+
+    /// <summary>This matrix (sharing its arrays) tagged as stored in <paramref name="store"/>.</summary>
+    public CsrMatrix StoredIn(EntryStore store) => HasEntries
+        ? new CsrMatrix(Rows, Cols, RowPtr, ColIdx, Values) { Store = store }
+        : new CsrMatrix(Rows, Cols, RowPtr) { Store = store };
+
     public int Rows { get; }
     public int Cols { get; }
     public int[] RowPtr { get; }
@@ -142,14 +154,15 @@ public sealed class CsrMatrix
 
     /// <summary>
     /// The entries of this matrix and of <paramref name="other"/> (the same shape, no entry in both), each row's in column
-    /// order when both rows are: e.g. a hold-out split's training and held-out parts put back together.
+    /// order when both rows are: e.g. a hold-out split's training and held-out parts put back together. Stored where
+    /// their stores say their union is (<see cref="EntryStore.Union"/>).
     /// </summary>
     public CsrMatrix Union(CsrMatrix other)
     {
         var cols = new int[checked(NonZeros + other.NonZeros)];
         var values = new float[cols.Length];
         var rowPtr = WalkUnion(other, (w, mine, e) => (cols[w], values[w]) = mine ? (ColIdx[e], Values[e]) : (other.ColIdx[e], other.Values[e]));
-        return new CsrMatrix(Rows, Cols, rowPtr, cols, values);
+        return new CsrMatrix(Rows, Cols, rowPtr, cols, values) { Store = Store is { } a && other.Store is { } b ? a.Union(b) : null };
     }
 
     /// <summary>Per-entry data of this matrix and of <paramref name="other"/> laid out as <see cref="Union"/> lays out their entries.</summary>

@@ -22,6 +22,22 @@ public sealed record PairSplit(double HoldoutFraction, bool LastTimes = false, b
 public sealed record ShardRows(int[] PerUser, int[] Items, float[] Values, long[]? Times, long[]? FirstTimes)
 {
     public int Pairs => Items.Length;
+
+    /// <summary>The rows as a matrix of the shard's users (row j = its user lo + j) × <paramref name="items"/>, sharing the arrays.</summary>
+    public CsrMatrix Matrix(int items)
+    {
+        var rowPtr = new int[PerUser.Length + 1];
+        for (int u = 0; u < PerUser.Length; u++) rowPtr[u + 1] = rowPtr[u] + PerUser[u];
+        return new CsrMatrix(PerUser.Length, items, rowPtr, Items, Values);
+    }
+
+    /// <summary>The rows of <paramref name="rows"/> (a shard's users × items) with their kept times.</summary>
+    public static ShardRows Of(CsrMatrix rows, long[]? times, long[]? firstTimes)
+    {
+        var perUser = new int[rows.Rows];
+        for (int u = 0; u < perUser.Length; u++) perUser[u] = rows.RowLength(u);
+        return new ShardRows(perUser, rows.ColIdx, rows.Values, times, firstTimes);
+    }
 }
 
 /// <summary>One shard of the pairs stage, split: its users' training rows and held-out rows, and each user's first held-out time.</summary>
@@ -149,6 +165,13 @@ public sealed class SplitPairs
     }
 
     private static PartTimes? TimesOf(Part train, Part? held, Func<Part, long[]?> of) => of(train) is { } t ? new PartTimes(t, held is null ? null : of(held)) : null;
+
+    /// <summary>
+    /// The same split with its matrices tagged as stored (<see cref="CsrMatrix.StoredIn"/>): where the executor that
+    /// combined the shards keeps their rows, so its block tasks read their rows there.
+    /// </summary>
+    public SplitPairs StoredIn(EntryStore train, EntryStore? heldOut) =>
+        new(UserIds, ItemIds, Train.StoredIn(train), HeldOut is null || heldOut is null ? HeldOut : HeldOut.StoredIn(heldOut), Times, FirstTimes, Cuts);
 
     /// <summary>The pairs as a log sorted by (user, item) with their times (no hold-out, last times kept): what tuning reads.</summary>
     public InteractionLog ToLog()

@@ -29,6 +29,14 @@ public interface IExecutor
     /// <param name="pref">preferences aligned with <paramref name="m"/>'s entries, or null.</param>
     (Data.CsrMatrix Matrix, float[]? Pref) Transpose(Data.CsrMatrix m, float[]? pref) => (m.Transpose(), pref is null ? null : m.TransposeValues(pref));
 
+    /// <summary>
+    /// The two sides of a fit over <paramref name="strengths"/>, weighed by <paramref name="weights"/> where the block tasks
+    /// that solve them read the strengths' stored entries (<see cref="Data.CsrMatrix.Store"/>), as rows only: the coordinator
+    /// then computes, writes and holds none of the fit's entries. Null (this default, and for strengths this executor did
+    /// not store): the problem is weighed in this process.
+    /// </summary>
+    (Data.CsrMatrix UserItem, Data.CsrMatrix ItemUser)? StoredSides(Data.CsrMatrix strengths, EntryWeights weights) => null;
+
     /// <summary>Solves every block of <paramref name="step"/>, writing into <c>step.SrcFactors</c>.</summary>
     void RunHalfStep(HalfStep step, CancellationToken cancellationToken = default);
 

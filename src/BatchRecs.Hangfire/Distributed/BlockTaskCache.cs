@@ -40,8 +40,8 @@ public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null, long csrB
     /// <summary>Bytes of CSR blocks this worker holds now.</summary>
     public long CachedCsrBytes { get { lock (_lock) return _blockBytes; } }
 
-    /// <summary>Rows [<paramref name="start"/>, <paramref name="end"/>) of the confidence CSR at <paramref name="csrPath"/>
-    /// (row j = row start + j) and the half-step input in <paramref name="stepDir"/>, read from the scratch area unless this worker already holds them.</summary>
+    /// <summary>Rows [<paramref name="start"/>, <paramref name="end"/>) of the side at <paramref name="csrPath"/> (a confidence
+    /// CSR file, or a side file of stored pairs: <see cref="BlockTaskFiles.ReadRows"/>; row j = row start + j) and the half-step input in <paramref name="stepDir"/>, read from the scratch area unless this worker already holds them.</summary>
     public (CsrMatrix Conf, float[]? Pref, BlockTaskFiles.StepInput Input) ForSolve(string csrPath, int start, int end, string stepDir)
     {
         using (Enter(stepDir))
@@ -60,13 +60,13 @@ public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null, long csrB
         }
     }
 
-    /// <summary>Rows [<paramref name="start"/>, <paramref name="end"/>) of the CSR file at <paramref name="csrPath"/> (row j = row start + j), from the cache or read into it.</summary>
+    /// <summary>Rows [<paramref name="start"/>, <paramref name="end"/>) of the CSR or side file at <paramref name="csrPath"/> (row j = row start + j), from the cache or read into it.</summary>
     public (CsrMatrix Matrix, float[]? Pref) CsrRows(string csrPath, int start, int end)
     {
         using (Enter(csrPath)) return Rows(csrPath, start, end);
     }
 
-    /// <summary>Rows [start, end) of the CSR file at <paramref name="csrPath"/>, from the cache or read into it (the caller holds the lock).</summary>
+    /// <summary>Rows [start, end) of the CSR or side file at <paramref name="csrPath"/>, from the cache or read into it (the caller holds the lock).</summary>
     private (CsrMatrix Matrix, float[]? Pref) Rows(string csrPath, int start, int end)
     {
         for (var node = _blocks.First; node is not null; node = node.Next)
@@ -77,7 +77,7 @@ public sealed class BlockTaskCache(Engine.Pipeline.RunLog? log = null, long csrB
             _blocks.AddLast(node);
             return (b.Matrix, b.Pref);
         }
-        var (m, p) = BinaryArrays.ReadCsrRows(csrPath, start, end);
+        var (m, p) = BlockTaskFiles.ReadRows(csrPath, start, end);
         long incoming = Bytes(m, p);
         while (_blocks.First is { } oldest && _blockBytes + incoming > csrBytes)
         {

@@ -10,7 +10,8 @@ namespace BatchRecs.Hangfire.Distributed;
 /// <summary>
 /// The scratch area of one distributed fit, in the shared lake:
 /// <code>
-/// LAKE/_scratch/RUN/csr-ID.bin                 a side's confidence CSR (+ preferences), written once per problem
+/// LAKE/_scratch/RUN/csr-ID.bin                 a side's confidence CSR (+ preferences), written once per problem, or
+/// LAKE/_scratch/RUN/side-ID.bin                what a side is where the shards store its strengths (<see cref="ShardSides"/>)
 /// LAKE/_scratch/RUN/step-NNNNN/input.bin       per half-step: settings, dst factors, their Gram matrix, src warm start
 /// LAKE/_scratch/RUN/step-NNNNN/block-BBBBB.bin a block task's output rows (write-then-rename: present means complete)
 /// </code>
@@ -88,11 +89,22 @@ public static class BlockTaskFiles
         public static BlockTime Here(double seconds) => new(seconds, $"{Environment.MachineName}/{Environment.ProcessId}/{Environment.CurrentManagedThreadId}");
     }
 
+    /// <summary>
+    /// Rows [<paramref name="start"/>, <paramref name="end"/>) of the side a block task is handed (row j = row start + j) and
+    /// their preferences: a CSR file the coordinator wrote (<see cref="BinaryArrays.ReadCsrRows"/>), or a side file whose
+    /// rows the task reads from the stored shards and weighs (<see cref="ShardSides.ReadRows"/>).
+    /// </summary>
+    public static (CsrMatrix Matrix, float[]? Pref) ReadRows(string path, int start, int end) =>
+        ShardSides.IsSide(path) ? ShardSides.ReadRows(path, start, end) : BinaryArrays.ReadCsrRows(path, start, end);
+
+    /// <summary>The shape and row pointers of the side a block task is handed (a CSR file or a side file).</summary>
+    public static CsrMatrix ReadRowsOnly(string path) => ShardSides.IsSide(path) ? ShardSides.ReadRowsOnly(path) : BinaryArrays.ReadCsrRowsOnly(path);
+
     /// <summary>A scoring step's inputs: user and item factors, the exclusions and the index parameters.</summary>
     /// <param name="stepDir">the step's folder in the scratch area.</param>
     /// <param name="step">the step.</param>
-    /// <param name="excludeCsr">a CSR file already in the scratch area whose pattern is the step's exclusions (the fit's user
-    /// side: the exclusions are the fitted pairs), referenced instead of written again; null: the pattern is written.</param>
+    /// <param name="excludeCsr">a CSR or side file already in the scratch area whose pattern is the step's exclusions (the fit's
+    /// user side: the exclusions are the fitted pairs), referenced instead of written again; null: the pattern is written.</param>
     public static long WriteScoring(string stepDir, ScoringStep step, string? excludeCsr = null)
     {
         string path = StepInputPath(stepDir);
@@ -112,8 +124,8 @@ public static class BlockTaskFiles
     }
 
     /// <summary>
-    /// A scoring step as written, and the CSR file its exclusions reference (null: the pattern was written into the step).
-    /// A referenced pattern is the step's to read by block (<see cref="BinaryArrays.ReadCsrRows"/>): the step's
+    /// A scoring step as written, and the CSR or side file its exclusions reference (null: the pattern was written into the
+    /// step). A referenced pattern is the step's to read by block (<see cref="ReadRows"/>): the step's
     /// <see cref="ScoringStep.Exclude"/> is then only its shape and row pointers (<see cref="CsrMatrix.RowsOnly"/>).
     /// </summary>
     /// <param name="stepDir">the step's folder in the scratch area.</param>
@@ -124,7 +136,7 @@ public static class BlockTaskFiles
         var users = r.ReadArray<float>();
         var items = r.ReadArray<float>();
         string excludeCsr = r.ReadString();
-        var exclude = excludeCsr.Length == 0 ? ReadPattern(r) : BinaryArrays.ReadCsrRowsOnly(excludeCsr);
+        var exclude = excludeCsr.Length == 0 ? ReadPattern(r) : ReadRowsOnly(excludeCsr);
         var banned = r.ReadArray<int>();
         var rules = r.ReadBoolean() ? ReadPattern(r) : null;
         return (new ScoringStep(users, items, k, n, exclude, [], ivf.Length == 0 ? null : JsonSerializer.Deserialize<IvfBuildOptions>(ivf), nprobe,

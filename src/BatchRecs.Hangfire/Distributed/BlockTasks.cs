@@ -83,7 +83,7 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
     {
         if (ScratchArea.Exists(BlockTaskFiles.BlockOutput(ReadTaskFiles.ShardDir(stepDir), shard))) return;
         hooks.BeforeBlock?.Invoke(stepDir, shard, cancellationToken);
-        var (rule, split, userRemaps, itemRemaps) = ReadTaskFiles.ReadRemaps(stepDir);
+        var (rule, split, items, userRemaps, itemRemaps) = ReadTaskFiles.ReadRemaps(stepDir);
         var sources = new List<PairSource>(userRemaps.Length);
         for (int t = 0; t < userRemaps.Length; t++)
         {
@@ -92,7 +92,7 @@ public sealed class BlockTasks(BlockTaskCache cache, BlockTaskHooks hooks)
             if (llo < lhi) sources.Add(probe with { Events = ReadTaskFiles.ReadEvents(stepDir, t, llo, lhi) });
         }
         var start = PairAggregator.CountPerUser(sources, lo, hi);
-        ReadTaskFiles.WriteShard(stepDir, shard, PairAggregator.CombineShard(sources, lo, hi, start, rule, split.FirstTimes, pairs => Core.Evaluation.TemporalSplit.Split(pairs, split)));
+        ReadTaskFiles.WriteShard(stepDir, shard, PairAggregator.CombineShard(sources, lo, hi, start, rule, split.FirstTimes, pairs => Core.Evaluation.TemporalSplit.Split(pairs, split)), items);
         sources.Clear();
         ReleaseTaskMemory();
     }

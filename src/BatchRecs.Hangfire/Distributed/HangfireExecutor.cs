@@ -32,8 +32,9 @@ public sealed class DistributedStats
 /// <summary>
 /// Runs ALS block tasks as Hangfire jobs on the <c>blocks</c> queue, taken by any number of <c>batchrecs worker</c>
 /// processes that share the Hangfire storage (PostgreSQL) and the lake. For each half-step the coordinator writes the
-/// dst factors, their Gram matrix and the src warm start once (the rating CSR once per problem), enqueues one job per
-/// block, waits for the blocks' output files (polling the shared file system, not the database), and gathers them.
+/// dst factors, their Gram matrix and the src warm start once (per problem, a side file naming the pairs the shard tasks
+/// stored and the fit's weights, or for pairs it holds the confidence CSR), enqueues one job per block, waits for the
+/// blocks' output files (polling the shared file system, not the database), and gathers them.
 /// The result is bit-identical to <see cref="LocalExecutor"/>: the same <see cref="BlockSolver"/> on the same bytes.
 /// </summary>
 /// <remarks>
@@ -55,7 +56,7 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     private readonly IBackgroundJobClient _client;
     private readonly ConditionalWeakTable<CsrMatrix, string> _csrFiles = new();
 
-    /// <summary>The user-side CSR files written, by their column array (shared by the strengths, the confidences and the
+    /// <summary>The user-side CSR files written (for problems not weighed where the shards are), by their column array (shared by the strengths, the confidences and the
     /// exclusions of one fit) with their row pointers: a scoring step whose exclusions have that pattern references the file.</summary>
     private readonly ConditionalWeakTable<int[], WrittenPattern> _patterns = new();
 
@@ -111,10 +112,35 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
         return (rows, null);
     }
 
-    /// <summary>A new CSR file of the fit in the scratch area, written by <paramref name="write"/> and counted; its path.</summary>
-    private string WriteCsrFile(Action<string> write)
+    /// <summary>
+    /// Both sides of a fit over strengths the shard tasks stored (<see cref="ShardStore"/>), as rows only: a side file each
+    /// (the store, the weights, the row pointers) is all the coordinator writes; the block tasks read their rows of the
+    /// strengths from the shards and weigh them (<see cref="ShardSides"/>). The item side's row pointers are the shards'
+    /// transposed row lengths summed. Other strengths: null, and the problem is weighed here.
+    /// </summary>
+    public (CsrMatrix UserItem, CsrMatrix ItemUser)? StoredSides(CsrMatrix strengths, EntryWeights weights)
     {
-        string path = Path.Combine(_scratchDir, $"csr-{Guid.NewGuid():N}.bin");
+        if (strengths.Store is not ShardStore store) return null;
+        var itemPtr = ShardSides.ItemRowPointers(store, strengths.Cols);
+        if (itemPtr[^1] != strengths.NonZeros)
+            throw new InvalidDataException($"{store.Dir}: the shards hold {itemPtr[^1]} pairs, the matrix {strengths.NonZeros}.");
+        var users = CsrMatrix.RowsOnly(strengths.Rows, strengths.Cols, strengths.RowPtr);
+        var items = CsrMatrix.RowsOnly(strengths.Cols, strengths.Rows, itemPtr);
+        string usersPath = WriteCsrFile(p => ShardSides.Write(p, store, Side.Users, weights, users), ShardSides.FilePrefix);
+        _csrFiles.Add(users, usersPath);
+        _csrFiles.Add(items, WriteCsrFile(p => ShardSides.Write(p, store, Side.Items, weights, items), ShardSides.FilePrefix));
+        _storedUsers.AddOrUpdate(store, usersPath);
+        return (users, items);
+    }
+
+    /// <summary>The last user side file written per store: a scoring step excluding that store's pairs references it (the
+    /// workers often hold its blocks from the fit's last half-step).</summary>
+    private readonly ConditionalWeakTable<ShardStore, string> _storedUsers = new();
+
+    /// <summary>A new CSR (or side) file of the fit in the scratch area, written by <paramref name="write"/> and counted; its path.</summary>
+    private string WriteCsrFile(Action<string> write, string prefix = "csr-")
+    {
+        string path = Path.Combine(_scratchDir, $"{prefix}{Guid.NewGuid():N}.bin");
         write(path);
         Stats.BytesWritten += ScratchArea.Length(path);
         return path;
@@ -153,9 +179,9 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     public Core.Index.TopNResult Score(ScoringStep step, CancellationToken cancellationToken = default)
     {
         string stepDir = Path.Combine(_scratchDir, $"score-{Interlocked.Increment(ref _sequence):D5}");
-        // The exclusions are the fitted pairs: the pattern of the fit's user side, which the workers already hold.
-        string? excludeCsr = _patterns.TryGetValue(step.Exclude.ColIdx, out var written) && ReferenceEquals(written.RowPtr, step.Exclude.RowPtr)
-            ? written.Path : null;
+        // The exclusions are the fitted pairs: the pattern of the fit's user side, which the workers already hold, or the
+        // pairs as the shards store them.
+        string? excludeCsr = ExclusionsWritten(step.Exclude);
         Stats.BytesWritten += BlockTaskFiles.WriteScoring(stepDir, step, excludeCsr);
         var all = new Core.Index.TopNResult(step.Users, step.N);
         string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.Score(stepDir, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
@@ -167,6 +193,15 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
         }, "scoring", cancellationToken);
         TryDelete(stepDir);
         return all;
+    }
+
+    /// <summary>A side or CSR file already in the scratch area whose rows are <paramref name="exclude"/>'s pattern, or null.</summary>
+    private string? ExclusionsWritten(CsrMatrix exclude)
+    {
+        if (exclude.Store is ShardStore store)
+            return _storedUsers.TryGetValue(store, out var fitted) ? fitted
+                : WriteCsrFile(p => ShardSides.Write(p, store, Side.Users, null, CsrMatrix.RowsOnly(exclude.Rows, exclude.Cols, exclude.RowPtr)), ShardSides.FilePrefix);
+        return _patterns.TryGetValue(exclude.ColIdx, out var written) && ReferenceEquals(written.RowPtr, exclude.RowPtr) ? written.Path : null;
     }
 
     /// <summary>Read tasks per worker thread serving the blocks queue (this host's cores while none is seen).</summary>
@@ -227,7 +262,8 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     /// <summary>
     /// The pairs stage on the workers: users cut into contiguous shards of about equal events (a few per worker thread),
     /// each combined and split by a shard task from every read task's file; the coordinator lays the shards' training and
-    /// held-out rows out in order, one shard file at a time, straight into the split's matrices.
+    /// held-out rows out in order, one shard file at a time, straight into the split's matrices, which it tags as stored
+    /// where the shards are (<see cref="ShardStore"/>): the fits' block tasks read their rows there (<see cref="StoredSides"/>).
     /// </summary>
     private SplitPairs CombineShards(string stepDir, ReadTaskFiles.PartLayout[] parts, IdMap users, IdMap items, int[]?[] userRemaps, int[]?[] itemRemaps,
         CombineRule rule, PairSplit split, CancellationToken ct)
@@ -242,14 +278,18 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
         long events = start[^1];
         int shardEvents = (int)Math.Clamp(events / (4L * WorkerThreads()), 1 << 18, 1 << 23);
         var shards = PairAggregator.Shards(start, users.Count, shardEvents);
-        Stats.BytesWritten += ReadTaskFiles.WriteRemaps(stepDir, userRemaps, itemRemaps, parts, rule, split);
+        Stats.BytesWritten += ReadTaskFiles.WriteRemaps(stepDir, userRemaps, itemRemaps, parts, rule, split, items.Count);
         string shardDir = ReadTaskFiles.ShardDir(stepDir);
         string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.CombineShard(stepDir, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
         var pending = shards.Select((s, i) => new RowBlock(i, s.Lo, s.Hi)).ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
         var counts = new (int Train, int HeldOut)[shards.Count];
         Await(pending, shardDir, Enqueue, s => counts[s] = ReadTaskFiles.ShardPairs(stepDir, s), "pairs", ct);
-        return SplitPairs.Layout(users, items, split, counts.Sum(c => (long)c.Train), counts.Sum(c => (long)Math.Max(0, c.HeldOut)),
+        var pairs = SplitPairs.Layout(users, items, split, counts.Sum(c => (long)c.Train), counts.Sum(c => (long)Math.Max(0, c.HeldOut)),
             shards.Select((s, i) => ReadTaskFiles.ReadShard(stepDir, i, s.Lo)));
+        // The shards' rows stay where the shard tasks wrote them: the fits' block tasks read theirs there (StoredSides).
+        int[] starts = [.. shards.Select(s => s.Lo), users.Count];
+        return pairs.StoredIn(new ShardStore(shardDir, starts, Train: true, HeldOut: false),
+            split.HoldoutFraction > 0 ? new ShardStore(shardDir, starts, Train: false, HeldOut: true) : null);
     }
 
     /// <summary>One block of a step and the jobs made for it (the current one last).</summary>

@@ -13,9 +13,13 @@ namespace BatchRecs.Hangfire.Distributed;
 /// <code>
 /// read-NNNNN/input.bin        the read plan (JSON)
 /// read-NNNNN/block-TTTTT.bin  read task T's outcome: what it found, its own id maps, its events grouped by its users
-/// read-NNNNN/remaps.bin       each task's user and item index → the run's (the coordinator's merge), the combine rule and the split
-/// read-NNNNN/shards/block-SSSSS.bin  shard task S's combined pairs, split: its users' training and held-out rows
+/// read-NNNNN/remaps.bin       each task's user and item index → the run's (the coordinator's merge), the combine rule, the split, the item count
+/// read-NNNNN-pairs/train-SSSSS.bin, train-SSSSS.t.bin  shard task S's training rows: its users × items, and transposed
+/// read-NNNNN-pairs/held-SSSSS.bin, held-SSSSS.t.bin    its held-out rows, the same two ways (with a hold-out)
+/// read-NNNNN-pairs/block-SSSSS.bin  written last: its first user, pair counts, kept times and cuts
 /// </code>
+/// The read's folder goes once the shards are combined; the shards' folder stays until the executor is disposed: the
+/// fits' block tasks read their rows of the pairs there (<see cref="ShardSides"/>).
 /// A read task's events are written grouped by its own users (stable: in read order within a user), with each user's
 /// offset, so a shard task reads just its users' events from every task's file (ranged reads on object storage).
 /// </summary>
@@ -23,7 +27,11 @@ public static class ReadTaskFiles
 {
     public static string RemapsPath(string stepDir) => Path.Combine(stepDir, "remaps.bin");
 
-    public static string ShardDir(string stepDir) => Path.Combine(stepDir, "shards");
+    /// <summary>
+    /// The shard tasks' folder, beside the read's (<c>read-NNNNN-pairs</c>): the read's events go once the shards are
+    /// combined; the shards' rows stay, the fits' block tasks read them (<see cref="ShardSides"/>).
+    /// </summary>
+    public static string ShardDir(string stepDir) => stepDir + "-pairs";
 
     public static long WritePlan(string stepDir, ReadPlan plan)
     {
@@ -174,14 +182,14 @@ public static class ReadTaskFiles
         r.BaseStream.Position += n * size;
     }
 
-    /// <summary>The coordinator's merge for the shard tasks: each task's user and item remap (identity written out), the combine rule and the split.</summary>
+    /// <summary>The coordinator's merge for the shard tasks: each task's user and item remap (identity written out), the combine rule, the split and the run's item count.</summary>
     public static long WriteRemaps(string stepDir, IReadOnlyList<int[]?> userRemaps, IReadOnlyList<int[]?> itemRemaps, IReadOnlyList<PartLayout> parts,
-        CombineRule rule, PairSplit split)
+        CombineRule rule, PairSplit split, int items)
     {
         string path = RemapsPath(stepDir);
         BinaryArrays.Write(path, w =>
         {
-            w.Write((int)rule); w.Write(JsonSerializer.Serialize(split)); w.Write(parts.Count);
+            w.Write((int)rule); w.Write(JsonSerializer.Serialize(split)); w.Write(items); w.Write(parts.Count);
             for (int t = 0; t < parts.Count; t++)
             {
                 w.WriteArray<int>(userRemaps[t] ?? Identity(parts[t].Users));
@@ -193,40 +201,58 @@ public static class ReadTaskFiles
 
     private static int[] Identity(int n) => Enumerable.Range(0, n).ToArray();
 
-    public static (CombineRule Rule, PairSplit Split, int[][] UserRemaps, int[][] ItemRemaps) ReadRemaps(string stepDir) => BinaryArrays.Read(RemapsPath(stepDir), r =>
+    public static (CombineRule Rule, PairSplit Split, int Items, int[][] UserRemaps, int[][] ItemRemaps) ReadRemaps(string stepDir) => BinaryArrays.Read(RemapsPath(stepDir), r =>
     {
         var rule = (CombineRule)r.ReadInt32();
         var split = JsonSerializer.Deserialize<PairSplit>(r.ReadString()) ?? throw new InvalidDataException($"{RemapsPath(stepDir)}: no split.");
-        int tasks = r.ReadInt32();
-        var users = new int[tasks][]; var items = new int[tasks][];
-        for (int t = 0; t < tasks; t++) { users[t] = r.ReadArray<int>(); items[t] = r.ReadArray<int>(); }
-        return (rule, split, users, items);
+        int items = r.ReadInt32(), tasks = r.ReadInt32();
+        var users = new int[tasks][]; var itemMaps = new int[tasks][];
+        for (int t = 0; t < tasks; t++) { users[t] = r.ReadArray<int>(); itemMaps[t] = r.ReadArray<int>(); }
+        return (rule, split, items, users, itemMaps);
     });
 
-    /// <summary>A shard task's output: its users' training and held-out rows (header: first user, the two pair counts), and the kept times and cuts.</summary>
-    public static void WriteShard(string stepDir, int shard, SplitShard pairs) =>
-        BinaryArrays.Write(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), w =>
+    /// <summary>
+    /// A shard task's output. Its users' training and held-out rows, each as a CSR file of the shard's users × the run's
+    /// items and, transposed, of the items × the shard's users (<see cref="RowsPath"/>): the strengths block tasks read
+    /// their rows of (<see cref="ShardSides"/>). Then the shard's file, last (its presence says the shard is done): its
+    /// first user, the two pair counts, the kept times and cuts.
+    /// </summary>
+    public static void WriteShard(string stepDir, int shard, SplitShard pairs, int items)
+    {
+        string dir = ShardDir(stepDir);
+        WriteRows(dir, shard, false, pairs.Train.Matrix(items));
+        if (pairs.HeldOut is not null) WriteRows(dir, shard, true, pairs.HeldOut.Matrix(items));
+        BinaryArrays.Write(BlockTaskFiles.BlockOutput(dir, shard), w =>
         {
             w.Write(pairs.Lo); w.Write(pairs.Train.Pairs); w.Write(pairs.HeldOut?.Pairs ?? -1);
-            WriteRows(w, pairs.Train);
-            if (pairs.HeldOut is not null) WriteRows(w, pairs.HeldOut);
+            WriteTimes(w, pairs.Train);
+            if (pairs.HeldOut is not null) WriteTimes(w, pairs.HeldOut);
             w.Write(pairs.Cuts is not null);
             if (pairs.Cuts is not null) w.WriteArray<long>(pairs.Cuts);
         });
+    }
 
-    private static void WriteRows(BinaryWriter w, ShardRows rows)
+    /// <summary>A shard's training (or held-out) rows' CSR file: its users × items, or <paramref name="transposed"/> items × its users.</summary>
+    public static string RowsPath(string shardDir, int shard, bool heldOut, bool transposed) =>
+        Path.Combine(shardDir, $"{(heldOut ? "held" : "train")}-{shard:D5}{(transposed ? ".t" : "")}.bin");
+
+    private static void WriteRows(string shardDir, int shard, bool heldOut, CsrMatrix rows)
     {
-        w.WriteArray<int>(rows.PerUser);
-        w.WriteArray<int>(rows.Items);
-        w.WriteArray<float>(rows.Values);
+        BinaryArrays.WriteCsr(RowsPath(shardDir, shard, heldOut, false), rows, null);
+        BinaryArrays.WriteTransposedCsr(RowsPath(shardDir, shard, heldOut, true), rows, null);
+    }
+
+    private static void WriteTimes(BinaryWriter w, ShardRows rows)
+    {
         w.Write(rows.Times is not null);
         if (rows.Times is not null) w.WriteArray<long>(rows.Times);
         w.Write(rows.FirstTimes is not null);
         if (rows.FirstTimes is not null) w.WriteArray<long>(rows.FirstTimes);
     }
 
-    private static ShardRows ReadRows(BinaryReader r) =>
-        new(r.ReadArray<int>(), r.ReadArray<int>(), r.ReadArray<float>(), r.ReadBoolean() ? r.ReadArray<long>() : null, r.ReadBoolean() ? r.ReadArray<long>() : null);
+    private static ShardRows ReadRows(BinaryReader r, string shardDir, int shard, bool heldOut) =>
+        ShardRows.Of(BinaryArrays.ReadCsr(RowsPath(shardDir, shard, heldOut, false)).Matrix, r.ReadBoolean() ? r.ReadArray<long>() : null,
+            r.ReadBoolean() ? r.ReadArray<long>() : null);
 
     /// <summary>A shard's training and held-out pair counts (its file's header; held-out −1 without a hold-out).</summary>
     public static (int Train, int HeldOut) ShardPairs(string stepDir, int shard) =>
@@ -239,8 +265,8 @@ public static class ReadTaskFiles
         if (shardLo != lo) throw new InvalidDataException($"{BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard)}: shard {shard} begins at user {shardLo}, not {lo}.");
         r.ReadInt32();
         bool held = r.ReadInt32() >= 0;
-        var train = ReadRows(r);
-        var heldOut = held ? ReadRows(r) : null;
+        var train = ReadRows(r, ShardDir(stepDir), shard, false);
+        var heldOut = held ? ReadRows(r, ShardDir(stepDir), shard, true) : null;
         return new SplitShard(lo, train, heldOut, r.ReadBoolean() ? r.ReadArray<long>() : null);
     });
 }

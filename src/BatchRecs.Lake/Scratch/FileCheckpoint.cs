@@ -52,9 +52,19 @@ public sealed class FileCheckpoint(string path, ulong fingerprint) : IFitCheckpo
         ulong h = 0x9E3779B97F4A7C15UL;
         foreach (char c in settings.ToString()) h = SplitMix64.Mix(h ^ c);
         h = Mix(h, problem.UserItemConf.RowPtr);
-        h = Mix(h, problem.UserItemConf.ColIdx);
-        h = MixFloats(h, problem.UserItemConf.Values);
-        if (problem.UserItemPref is { } p) h = MixFloats(h, p);
+        if (problem.Stored is var (strengths, weights))
+        {
+            // Weighed where the strengths are stored: the coordinator holds the strengths and the weights, not the confidences.
+            h = Mix(h, strengths.ColIdx);
+            h = MixFloats(h, strengths.Values);
+            if (weights.Propensity is { } theta) h = MixFloats(h, theta);
+        }
+        else
+        {
+            h = Mix(h, problem.UserItemConf.ColIdx);
+            h = MixFloats(h, problem.UserItemConf.Values);
+            if (problem.UserItemPref is { } p) h = MixFloats(h, p);
+        }
         if (warmUsers is not null) h = MixFloats(h, warmUsers);
         if (warmItems is not null) h = MixFloats(h, warmItems);
         return h;

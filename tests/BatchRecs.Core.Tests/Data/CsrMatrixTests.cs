@@ -105,4 +105,29 @@ public class CsrMatrixTests
         Assert.Throws<ArgumentException>(() => whole.Union(whole.WhereEntries(e => e == 7)));
         Assert.Throws<ArgumentException>(() => whole.Union(new CsrMatrix(61, 45, new int[62], [], [])));
     }
+
+    /// <summary>A store that reads unions of parts it holds (a bit per part), as a pairs stage's shards hold a split's two parts.</summary>
+    private sealed record PartsStore(int Parts) : EntryStore
+    {
+        public override EntryStore? Union(EntryStore other) => other is PartsStore o && (o.Parts & Parts) == 0 ? new PartsStore(Parts | o.Parts) : null;
+    }
+
+    [Fact]
+    public void A_union_is_stored_where_its_stores_say_and_nothing_else_derived_is_stored()
+    {
+        var a = CsrMatrix.FromEntries(3, 4, [0, 1, 2], [0, 1, 2], [1, 2, 3]);
+        var b = CsrMatrix.FromEntries(3, 4, [0, 2], [3, 0], [4, 5]);
+        var (sa, sb) = (a.StoredIn(new PartsStore(1)), b.StoredIn(new PartsStore(2)));
+        Assert.Same(a.ColIdx, sa.ColIdx);
+        Assert.Equal(new PartsStore(3), sa.Union(sb).Store);
+        Assert.Equal(a.Union(b).ColIdx, sa.Union(sb).ColIdx);
+        Assert.Null(sa.Union(b).Store);
+        Assert.Null(sa.Union(b.StoredIn(new PartsStore(1))).Store); // the store cannot read that union
+        Assert.Null(sa.Transpose().Store);
+        Assert.Null(sa.MapValues(v => v).Store);
+        Assert.Null(a.Store);
+        var rowsOnly = CsrMatrix.RowsOnly(3, 4, a.RowPtr).StoredIn(new PartsStore(1));
+        Assert.False(rowsOnly.HasEntries);
+        Assert.Equal(new PartsStore(1), rowsOnly.Store);
+    }
 }
