@@ -396,16 +396,17 @@ public sealed class DistributedReadTests(PostgresFixture pg)
         var s = new AlsSettings(Factors: 8, Regularization: 0.1f, Alpha: 2, Iterations: 2);
         var theta = Enumerable.Range(0, split.Train.Cols).Select(i => 0.1f + 0.9f * (i % 11) / 11f).ToArray();
         var all = split.Train.Union(split.HeldOut!);
+        Assert.Equal(split.Train.HasEntries, all.HasEntries);
         Assert.NotNull(all.Store);
         var options = new AlsFitOptions { UserBlocks = 3, ItemBlocks = 2 };
         AlsModel? last = null;
         foreach (var m in new[] { split.Train, all })
             foreach (bool relMf in new[] { false, true })
             {
-                AlsProblem Problem(IExecutor? on) => relMf ? AlsProblem.BuildRelMf(m, s, theta, on) : AlsProblem.Build(m, s, on);
-                var local = ImplicitAls.Fit(Problem(null), s, new LocalExecutor(), options);
+                AlsProblem Problem(CsrMatrix strengths, IExecutor? on) => relMf ? AlsProblem.BuildRelMf(strengths, s, theta, on) : AlsProblem.Build(strengths, s, on);
+                var local = ImplicitAls.Fit(Problem(m.WithEntries(), null), s, new LocalExecutor(), options);
                 long written = executor.Stats.BytesWritten;
-                var problem = Problem(executor);
+                var problem = Problem(m, executor);
                 Assert.False(problem.UserItemConf.HasEntries || problem.ItemUserConf.HasEntries);
                 Assert.NotNull(problem.Stored);
                 Assert.True(executor.Stats.BytesWritten - written < 4L * (m.Rows + m.Cols + theta.Length) + 4096, "a stored problem writes its row pointers only");
@@ -416,7 +417,7 @@ public sealed class DistributedReadTests(PostgresFixture pg)
                 last = local;
             }
         var step = new ScoringStep(last!.UserFactors, last.ItemFactors, s.Factors, 10, all, BlockPartitioner.Partition(all, 3, s.Factors));
-        var here = new LocalExecutor().Score(step);
+        var here = new LocalExecutor().Score(step with { Exclude = all.WithEntries() });
         var lists = executor.Score(step);
         Assert.Equal(here.Items, lists.Items);
         Assert.Equal(here.Scores, lists.Scores);
@@ -457,11 +458,18 @@ public sealed class DistributedReadTests(PostgresFixture pg)
             var spec = new PairSplit(0.25, LastTimes: true, FirstTimes: true, Cuts: true);
             var split = (await engine.Executor.ReadAsync(await ReadPlan.CreateAsync(input, window, Rules, 3), ct)).CombineSplit(CombineRule.Sum, spec, ct);
             PairAssert.SameSplit(expected, spec, split);
+            Assert.True(split.Train.HasEntries, "with every pair's time kept, the coordinator lays the split out");
+            // Without pairs' times the coordinator keeps the split's row pointers only; the entries stay in the shards.
+            var rowsSpec = new PairSplit(0.25, Cuts: true);
+            var rowsOnly = (await engine.Executor.ReadAsync(await ReadPlan.CreateAsync(input, window, Rules, 3), ct)).CombineSplit(CombineRule.Sum, rowsSpec, ct);
+            Assert.False(rowsOnly.Train.HasEntries || rowsOnly.HeldOut!.HasEntries);
+            PairAssert.SameSplit(expected, rowsSpec, rowsOnly);
             FitsOnTheStoredPairsAreTheLocalFits(engine.Executor, split);
+            FitsOnTheStoredPairsAreTheLocalFits(engine.Executor, rowsOnly);
             // Each read's folder (the tasks' events) is gone once its pairs are laid out; its shards' rows stay, for the
             // fits' block tasks, until the executor is disposed.
             var scratch = Directory.GetDirectories(Path.Combine(dir.Sub("lake"), "_scratch")).Single();
-            Assert.Equal(4, Directory.GetDirectories(scratch).Length);
+            Assert.Equal(5, Directory.GetDirectories(scratch).Length);
             Assert.All(Directory.GetDirectories(scratch), d => Assert.EndsWith("-pairs", d));
 
             // Bad input on a worker is reported as a read in one process reports it: the first bad file in read order,
@@ -533,7 +541,12 @@ public sealed class ReadTaskFilesTests
                 Enumerable.Range(0, 3).Select(s => ReadTaskFiles.ReadShard(step, s, cuts[s])));
             PairAssert.SameSplit(expected, spec, pairs);
             if (spec.HoldoutFraction == 0) PairAssert.Same(expected, pairs.ToLog());
-            StoredSidesAreTheProblemsRows(dir.Path, new ShardStore(ReadTaskFiles.ShardDir(step), cuts, true, false), pairs);
+            // The shards' entry hashes add up to the laid-out matrices' own, however the users were cut.
+            ulong Sum(Func<ReadTaskFiles.ShardHeader, ulong> of) => counts.Aggregate(0UL, (h, c) => h + of(c));
+            var store = new ShardStore(ReadTaskFiles.ShardDir(step), cuts, true, false, Sum(c => c.TrainHash), Sum(c => c.HeldHash));
+            Assert.Equal(pairs.Train.EntryHash(), store.ContentHash);
+            Assert.Equal(pairs.HeldOut?.EntryHash() ?? 0, (store with { Train = false, HeldOut = true }).ContentHash);
+            StoredSidesAreTheProblemsRows(dir.Path, store, pairs);
         }
     }
 
@@ -556,6 +569,17 @@ public sealed class ReadTaskFilesTests
         }
         var theta = Enumerable.Range(0, pairs.Train.Cols).Select(i => 0.05f + 0.95f * (i * 7 % 13) / 13f).ToArray();
         foreach (var (m, store) in stored)
+        {
+            // What the coordinator reads of a stored matrix it holds the rows of: all of it, a sample's rows, column counts.
+            var rowsOnly = CsrMatrix.RowsOnly(m.Rows, m.Cols, m.RowPtr).StoredIn(store);
+            var read = rowsOnly.WithEntries();
+            Assert.Equal(m.RowPtr, read.RowPtr);
+            Assert.Equal(m.ColIdx, read.ColIdx);
+            Assert.Equal(m.Values, read.Values);
+            int[] sample = [0, 1, 2, 36, 37, 38, 119, 120, m.Rows - 1];
+            var some = rowsOnly.RowsOf(sample);
+            for (int u = 0; u < m.Rows; u++) Assert.Equal(sample.Contains(u) ? m.RowCols(u).ToArray() : [], some.RowCols(u).ToArray());
+            Assert.Equal(PopularityRanker.Counts(m), PopularityRanker.Counts(rowsOnly));
             foreach (var weights in new[] { new EntryWeights(s), new EntryWeights(s, theta) })
             {
                 var whole = weights.HasPreferences ? AlsProblem.BuildRelMf(m, s, theta) : AlsProblem.Build(m, s);
@@ -577,6 +601,7 @@ public sealed class ReadTaskFilesTests
                     }
                 }
             }
+        }
     }
 
     [Fact]

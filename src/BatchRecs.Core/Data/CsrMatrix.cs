@@ -54,6 +54,56 @@ public sealed class CsrMatrix
         ? new CsrMatrix(Rows, Cols, RowPtr, ColIdx, Values) { Store = store }
         : new CsrMatrix(Rows, Cols, RowPtr) { Store = store };
 
+    /// <summary>
+    /// This matrix with its entries in this process: itself, or (rows only) the whole matrix read back from its store —
+    /// for a feature that needs every entry on one host.
+    /// </summary>
+    public CsrMatrix WithEntries() => HasEntries ? this : StoreOrThrow().ReadRows(0, Rows, Cols).StoredIn(Store!);
+
+    /// <summary>
+    /// A matrix of this shape holding the entries of <paramref name="rows"/> (others empty): itself when it has its entries,
+    /// else those rows read from its store. For lookups of a few rows' entries (a sample's exclusions); row lengths stay
+    /// this matrix's to ask.
+    /// </summary>
+    public CsrMatrix RowsOf(IEnumerable<int> rows) =>
+        HasEntries ? this : StoreOrThrow().ReadRowsOf(rows.Distinct().Order().ToArray(), Rows, Cols);
+
+    /// <summary>
+    /// Every row, in order, in chunks of at most <paramref name="rowsPerChunk"/> rows (row j of a chunk is row Start + j):
+    /// this matrix whole in one chunk when it has its entries, else read from its store a chunk at a time, so a pass over
+    /// every entry holds one chunk.
+    /// </summary>
+    public IEnumerable<(int Start, CsrMatrix Rows)> RowChunks(int rowsPerChunk = DefaultChunkRows)
+    {
+        if (HasEntries)
+        {
+            yield return (0, this);
+            yield break;
+        }
+        var store = StoreOrThrow();
+        for (int start = 0; start < Rows; start += rowsPerChunk)
+            yield return (start, store.ReadRows(start, Math.Min(Rows, start + rowsPerChunk), Cols));
+    }
+
+    /// <summary>
+    /// A fingerprint of the entries: the wrapping sum of a hash of each (row, column, value), so it does not depend on how
+    /// the rows are cut (a store sums its shards' hashes, rows numbered from <paramref name="firstRow"/>), and the union of
+    /// matrices with no entry in common hashes to the sum of theirs.
+    /// </summary>
+    public ulong EntryHash(int firstRow = 0)
+    {
+        ulong sum = 0;
+        for (int r = 0; r < Rows; r++)
+            for (int e = RowPtr[r]; e < RowPtr[r + 1]; e++)
+                sum += SplitMix64.Mix(((ulong)(uint)(firstRow + r) << 32 | (uint)ColIdx[e]) ^ SplitMix64.Mix(BitConverter.SingleToUInt32Bits(Values[e])));
+        return sum;
+    }
+
+    /// <summary>Rows a chunk of <see cref="RowChunks"/> holds by default (≈ 5M entries at 80 a row: 40 MB).</summary>
+    public const int DefaultChunkRows = 1 << 16;
+
+    private EntryStore StoreOrThrow() => Store ?? throw new InvalidOperationException("this matrix holds its rows only and is stored nowhere: its entries cannot be read.");
+
     public int Rows { get; }
     public int Cols { get; }
     public int[] RowPtr { get; }
@@ -159,10 +209,20 @@ public sealed class CsrMatrix
     /// </summary>
     public CsrMatrix Union(CsrMatrix other)
     {
+        var store = Store is { } a && other.Store is { } b ? a.Union(b) : null;
+        if (!HasEntries || !other.HasEntries)
+        {
+            // Rows only: the union's row lengths; its entries are wherever the stores say.
+            if (store is null) throw new InvalidOperationException("the union of a matrix holding its rows only needs both stored where their union can be read.");
+            if (other.Rows != Rows || other.Cols != Cols) throw new ArgumentException("the matrices differ in shape.", nameof(other));
+            var ptr = new int[Rows + 1];
+            for (int r = 0; r < Rows; r++) ptr[r + 1] = checked(ptr[r] + RowLength(r) + other.RowLength(r));
+            return new CsrMatrix(Rows, Cols, ptr) { Store = store };
+        }
         var cols = new int[checked(NonZeros + other.NonZeros)];
         var values = new float[cols.Length];
         var rowPtr = WalkUnion(other, (w, mine, e) => (cols[w], values[w]) = mine ? (ColIdx[e], Values[e]) : (other.ColIdx[e], other.Values[e]));
-        return new CsrMatrix(Rows, Cols, rowPtr, cols, values) { Store = Store is { } a && other.Store is { } b ? a.Union(b) : null };
+        return new CsrMatrix(Rows, Cols, rowPtr, cols, values) { Store = store };
     }
 
     /// <summary>Per-entry data of this matrix and of <paramref name="other"/> laid out as <see cref="Union"/> lays out their entries.</summary>

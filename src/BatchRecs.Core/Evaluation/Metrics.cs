@@ -39,42 +39,49 @@ public static class Metrics
         long recommended = 0;
         int users = 0;
         int rows = rowUsers?.Length ?? Math.Min(heldOut.Rows, recs.Users);
-        for (int row = 0; row < rows; row++)
+        // Users in order, the held-out rows a chunk at a time (all at once when the matrix holds its entries).
+        int row = 0;
+        foreach (var (start, chunk) in heldOut.RowChunks())
         {
-            var truth = heldOut.RowCols(rowUsers?[row] ?? row);
-            if (truth.Length == 0) continue;
-            users++;
-            var list = recs.ItemsOf(row);
-            int top = Math.Min(k, list.Length);
-            int hits = 0;
-            double dcg = 0, ap = 0, wHits = 0, wDcg = 0, wAll = 0;
-            foreach (int i in truth) wAll += propensity.IsEmpty ? 1 : 1.0 / propensity[i];
-            for (int r = 0; r < top; r++)
+            for (; row < rows; row++)
             {
-                int item = list[r];
-                exposure[item]++;
-                recommended++;
-                if (popRank is not null) popRankSum += popRank[item];
-                if (truth.BinarySearch(item) < 0) continue;
-                hits++;
-                double disc = 1.0 / Math.Log2(r + 2);
-                double w = propensity.IsEmpty ? 1 : 1.0 / propensity[item];
-                dcg += disc;
-                ap += (double)hits / (r + 1);
-                wHits += w;
-                wDcg += w * disc;
+                int user = rowUsers?[row] ?? row;
+                if (user >= start + chunk.Rows) break;
+                var truth = chunk.RowCols(user - start);
+                if (truth.Length == 0) continue;
+                users++;
+                var list = recs.ItemsOf(row);
+                int top = Math.Min(k, list.Length);
+                int hits = 0;
+                double dcg = 0, ap = 0, wHits = 0, wDcg = 0, wAll = 0;
+                foreach (int i in truth) wAll += propensity.IsEmpty ? 1 : 1.0 / propensity[i];
+                for (int r = 0; r < top; r++)
+                {
+                    int item = list[r];
+                    exposure[item]++;
+                    recommended++;
+                    if (popRank is not null) popRankSum += popRank[item];
+                    if (truth.BinarySearch(item) < 0) continue;
+                    hits++;
+                    double disc = 1.0 / Math.Log2(r + 2);
+                    double w = propensity.IsEmpty ? 1 : 1.0 / propensity[item];
+                    dcg += disc;
+                    ap += (double)hits / (r + 1);
+                    wHits += w;
+                    wDcg += w * disc;
+                }
+                int ideal = Math.Min(k, truth.Length);
+                double idcg = 0;
+                for (int r = 0; r < ideal; r++) idcg += 1.0 / Math.Log2(r + 2);
+                recall += (double)hits / truth.Length;
+                ndcg += dcg / idcg;
+                map += ap / ideal;
+                hitRate += hits > 0 ? 1 : 0;
+                ipsRecall += wHits / truth.Length;
+                snipsRecall += wHits / wAll;
+                ipsDcg += wDcg / truth.Length;
+                snipsDcg += wDcg / wAll;
             }
-            int ideal = Math.Min(k, truth.Length);
-            double idcg = 0;
-            for (int r = 0; r < ideal; r++) idcg += 1.0 / Math.Log2(r + 2);
-            recall += (double)hits / truth.Length;
-            ndcg += dcg / idcg;
-            map += ap / ideal;
-            hitRate += hits > 0 ? 1 : 0;
-            ipsRecall += wHits / truth.Length;
-            snipsRecall += wHits / wAll;
-            ipsDcg += wDcg / truth.Length;
-            snipsDcg += wDcg / wAll;
         }
         if (users == 0) return new EvaluationReport(k, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         double n = users;

@@ -167,6 +167,21 @@ public sealed class SplitPairs
     private static PartTimes? TimesOf(Part train, Part? held, Func<Part, long[]?> of) => of(train) is { } t ? new PartTimes(t, held is null ? null : of(held)) : null;
 
     /// <summary>
+    /// A split whose matrices hold their rows only (<see cref="CsrMatrix.RowsOnly"/>), their entries where their stores
+    /// say (a distributed pairs stage's shards): what a coordinator keeps when no stage needs the pairs' times.
+    /// </summary>
+    /// <param name="users">the run's user map.</param>
+    /// <param name="items">the run's item map.</param>
+    /// <param name="train">the training rows, stored.</param>
+    /// <param name="heldOut">the held-out rows, stored (null without a hold-out).</param>
+    /// <param name="cuts">each user's first held-out time, when kept.</param>
+    public static SplitPairs Stored(IdMap users, IdMap items, CsrMatrix train, CsrMatrix? heldOut, long[]? cuts)
+    {
+        if (train.Store is null || (heldOut is not null && heldOut.Store is null)) throw new ArgumentException("a split of rows only needs its matrices stored.");
+        return new SplitPairs(users, items, train, heldOut, null, null, cuts);
+    }
+
+    /// <summary>
     /// The same split with its matrices tagged as stored (<see cref="CsrMatrix.StoredIn"/>): where the executor that
     /// combined the shards keeps their rows, so its block tasks read their rows there.
     /// </summary>

@@ -68,7 +68,8 @@ public static class RecallMeasurement
         return Compare(exact, index.Search(userFactors, options, sample).Result);
     }
 
-    internal static int[] Canary(int users, int count, ulong seed, int[]? candidateUsers)
+    /// <summary>The seeded sample of users <see cref="Measure"/> and <see cref="IvfIndex.AutoTuneNprobe"/> take (from <paramref name="candidateUsers"/> when given).</summary>
+    public static int[] Canary(int users, int count, ulong seed, int[]? candidateUsers)
     {
         if (candidateUsers is null) return SampleUsers(users, count, seed);
         return SampleUsers(candidateUsers.Length, count, seed).Select(i => candidateUsers[i]).ToArray();

@@ -211,10 +211,12 @@ public sealed class ListRules
         if (Users.Count > ModelUsers) lists = model.Grown(Users.Count);
         var removed = new RuleCounts { Category = categoryRemoved };
         int popular = 0, bySegment = 0;
+        // The history of the model's users the fallback lists (its entries read from its store when this process holds rows only).
+        var fallbackHistory = history.RowsOf(Enumerable.Range(0, ModelUsers).Where(u => history.RowLength(u) < minHistory));
         for (int u = 0; u < Users.Count; u++)
         {
-            var seen = u < ModelUsers ? history.RowCols(u) : ReadOnlySpan<int>.Empty;
-            if (u < ModelUsers && seen.Length >= minHistory) continue;
+            if (u < ModelUsers && history.RowLength(u) >= minHistory) continue;
+            var seen = u < ModelUsers ? fallbackHistory.RowCols(u) : ReadOnlySpan<int>.Empty;
             int segment = Segment?[u] ?? -1;
             long at = (long)u * n;
             int user = u;

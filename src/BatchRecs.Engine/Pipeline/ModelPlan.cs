@@ -83,7 +83,8 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
     {
         if (!TrainOnExposures) return TrainWithIpw ? AlsProblem.BuildRelMf(strengths, als, propensity, on) : AlsProblem.Build(strengths, als, on);
         if (shown is null) throw new InvalidOperationException("a fit that trains on exposures needs the exposures it may see (ModelPlan.ShownBefore or AllShown).");
-        return AlsProblem.BuildExposureAware(strengths, shown, als, (float)settings.Debias.UnexposedWeight, TrainWithIpw ? propensity : [], on);
+        // Merged with the exposures where this process can: the strengths whole, read back from their store if need be.
+        return AlsProblem.BuildExposureAware(strengths.WithEntries(), shown, als, (float)settings.Debias.UnexposedWeight, TrainWithIpw ? propensity : [], on);
     }
 
     /// <summary>
@@ -148,7 +149,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
         CsrMatrix? shown = null)
     {
         var als = Als(iterations);
-        if (als.Mode == AlsMode.Explicit) return ForRanking(ExplicitAls.Fit(strengths, als, onIteration: onIteration));
+        if (als.Mode == AlsMode.Explicit) return ForRanking(ExplicitAls.Fit(strengths.WithEntries(), als, onIteration: onIteration));
         var problem = Problem(strengths, als, propensity, shown, executor);
         var checkpoint = checkpointPath is null ? null
             : new FileCheckpoint(checkpointPath, FileCheckpoint.Fingerprint(problem, als, warm?.UserFactors, warm?.ItemFactors));
@@ -266,7 +267,7 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
         if (Index.Exact)
             candidates = users is null
                 ? executor.Score(AllUsers(model, exclude, fetch, null, 0))
-                : ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(fetch, exclude), users);
+                : ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(fetch, exclude.RowsOf(users)), users);
         else
             (candidates, report) = SearchIvf(model, exclude, fetch, users);
         int keep = rules?.Cap is null ? Math.Max(N, depth) : fetch;
@@ -275,8 +276,11 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
         if (rules?.Cap is { } cap)
         {
             // Users whose over-fetched candidates the cap left short are searched again, exactly and deeper.
-            TopNResult Deeper(int[] rows, int deeper) => Rerank(ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors,
-                ExactQuery(deeper, exclude), users is null ? rows : rows.Select(r => users[r]).ToArray()), deeper);
+            TopNResult Deeper(int[] rows, int deeper)
+            {
+                var shortUsers = users is null ? rows : rows.Select(r => users[r]).ToArray();
+                return Rerank(ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(deeper, exclude.RowsOf(shortUsers)), shortUsers), deeper);
+            }
             lists = cap.Apply(lists, N, Deeper, model.Items, out long removed);
             CategoryRemoved = removed;
         }
@@ -291,7 +295,8 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
     {
         if (Exploring(runDate) is not { } policy) return Retrieve(model, exclude, propensity);
         var (ranked, report) = Retrieve(model, exclude, propensity, depth: policy.Pool);
-        return (Exploration.Apply(ranked, N, policy, model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(N, exclude)), report);
+        // Exploration draws from every user's unseen items: the history whole (read back from its store if need be).
+        return (Exploration.Apply(ranked, N, policy, model.UserFactors, model.ItemFactors, model.Factors, ExactQuery(N, exclude.WithEntries())), report);
     }
 
     /// <summary>
@@ -339,7 +344,9 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
         if (active.Length == 0 || model.Items == 0) return 0;
         var rng = new Random((int)(seed % int.MaxValue));
         var shuffled = active.OrderBy(_ => rng.Next()).ToArray();
-        var query = ExactQuery(FetchCount, exclude);
+        int larger = Math.Clamp(active.Length / 100, 256, 4096);
+        // The sampled users' history is all the timed searches exclude (read from its store when this process holds rows only).
+        var query = ExactQuery(FetchCount, exclude.RowsOf(shuffled.Take(Math.Max(256, larger))));
         // A first small search compiles the kernels, so the timed ones measure the scan, not the JIT.
         ExactTopN.Search(model.UserFactors, model.ItemFactors, model.Factors, query, shuffled[..Math.Min(8, shuffled.Length)]);
         double Timed(int sample)
@@ -350,7 +357,6 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
             return sw.Elapsed.TotalSeconds * active.Length / users.Length;
         }
         double estimate = Timed(256), budget = settings.Retrieval.ExactBudgetSeconds;
-        int larger = Math.Clamp(active.Length / 100, 256, 4096);
         return larger > 256 && estimate < 4 * budget && estimate > budget / 4 ? Timed(larger) : estimate;
     }
 
@@ -385,10 +391,14 @@ public sealed class ModelPlan(JobSettings settings, IExecutor executor, Exposure
         var index = IvfIndex.Build(model.ItemFactors, model.Factors, build);
         double buildSeconds = sw.Elapsed.TotalSeconds;
         double floor = settings.Retrieval.RecallFloor;
-        var options = new IvfSearchOptions(fetch, 1, exclude, rules?.Banned, RuleExclude: rules?.UserExclusions);
         int canary = settings.Retrieval.CanaryUsers;
         // Only users with history are scored for real; sample the tuning and the canary among them.
         var active = users ?? Enumerable.Range(0, model.Users).Where(u => exclude.RowLength(u) > 0).ToArray();
+        // What this process searches itself: the tuning's and the canary's samples, the share scored, the subset asked for.
+        // Their history is read from its store when this process holds rows only; all users' lists come from the executor.
+        var searched = RecallMeasurement.Canary(model.Users, canary, (ulong)settings.Seed + 1, active)
+            .Concat(RecallMeasurement.Canary(model.Users, canary, RecallMeasurement.DefaultSeed, active)).Concat(active.Take(canary)).Concat(users ?? []);
+        var options = new IvfSearchOptions(fetch, 1, exclude.RowsOf(searched), rules?.Banned, RuleExclude: rules?.UserExclusions);
         sw.Restart();
         int nprobe = settings.Retrieval.Nprobe;
         if (nprobe == 0)

@@ -324,7 +324,8 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
     {
         double halfLife = times is null ? 0 : settings.Input.HalfLifeDays;
         int depth = settings.TopN * 4 + settings.Lists.MinHistory;
-        return PopularityFallback.Build(all, times, window.Micros().End, halfLife, rules.Segment, rules.SegmentNames.Count, settings.Lists.MinSegmentUsers, depth);
+        // Counted here over every pair (read back from its store when this process holds the rows only).
+        return PopularityFallback.Build(all.WithEntries(), times, window.Micros().End, halfLife, rules.Segment, rules.SegmentNames.Count, settings.Lists.MinSegmentUsers, depth);
     }
 
     private void RecordIndexChoice(IDictionary<string, double> metrics, IndexChoice choice)
@@ -366,8 +367,10 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
         var model = stages.Time(StageNames.FitEval, () => plan.Fit(train, propensity, settings.Iterations, null, ct,
             checkpoints.PathFor(StageNames.FitEval), checkpoints.OnIteration(StageNames.FitEval), shown: shown));
         RecordFit(metrics, StageNames.FitEval, model);
-        var evalUsers = Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray();
-        // The model's lists are judged as scored (one row per evaluated user) and die with the lambda, before popularity's.
+        // The model's lists are judged as scored and die with the lambda, before popularity's: one row per evaluated user,
+        // scored here; or, when this process holds the pairs' rows only (the workers' shards hold the entries), every user's
+        // list from the executor's scoring tasks, which read their users' training rows there (the same list per user).
+        var evalUsers = train.HasEntries ? Enumerable.Range(0, heldOut.Rows).Where(u => heldOut.RowLength(u) > 0).ToArray() : null;
         var m = stages.Time(StageNames.ScoreEval, () =>
             Metrics.Evaluate(plan.Score(model, train, propensity, evalUsers), heldOut, plan.N, propensity, counts, rowUsers: evalUsers));
         var popRecs = PopularityRanker.Recommend(train, plan.N);
@@ -495,6 +498,7 @@ public sealed class NightlyRun(RunLog log, IRunReporter? reporter = null)
     /// <summary>Records the model's and popularity's SNIPS DCG and Recall at top_n on the unbiased log (what the gate then judges by).</summary>
     private void JudgeUnbiased(IDictionary<string, double> metrics, ModelPlan plan, AlsModel model, CsrMatrix history, float[] propensity, int[] counts, UnbiasedLog unbiased)
     {
+        history = history.WithEntries(); // the logged users' history: whole here (read back from its store if need be)
         var m = plan.JudgeUnbiased(model, history, propensity, unbiased);
         var p = unbiased.Evaluate(unbiased.Rank(history, (_, i) => counts[i]), plan.N);
         metrics[MetricNames.UnbiasedUsers] = m.Users;

@@ -262,8 +262,11 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
     /// <summary>
     /// The pairs stage on the workers: users cut into contiguous shards of about equal events (a few per worker thread),
     /// each combined and split by a shard task from every read task's file; the coordinator lays the shards' training and
-    /// held-out rows out in order, one shard file at a time, straight into the split's matrices, which it tags as stored
-    /// where the shards are (<see cref="ShardStore"/>): the fits' block tasks read their rows there (<see cref="StoredSides"/>).
+    /// held-out rows' lengths out (4 bytes a user: the split's matrices as rows only), stored where the shards are
+    /// (<see cref="ShardStore"/>): the fits' block tasks and the scoring tasks read their rows there (<see cref="StoredSides"/>),
+    /// and the coordinator reads what it needs of them there (a sample's rows, a chunk at a time, the column counts). When a
+    /// stage needs every pair's time (a recency-weighted fallback, the off-policy estimate), it lays out the shards' rows and
+    /// times, one shard file at a time, into the split's matrices (8 bytes a pair, + 8 per kind of time), stored the same.
     /// </summary>
     private SplitPairs CombineShards(string stepDir, ReadTaskFiles.PartLayout[] parts, IdMap users, IdMap items, int[]?[] userRemaps, int[]?[] itemRemaps,
         CombineRule rule, PairSplit split, CancellationToken ct)
@@ -282,14 +285,44 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
         string shardDir = ReadTaskFiles.ShardDir(stepDir);
         string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.CombineShard(stepDir, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
         var pending = shards.Select((s, i) => new RowBlock(i, s.Lo, s.Hi)).ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
-        var counts = new (int Train, int HeldOut)[shards.Count];
-        Await(pending, shardDir, Enqueue, s => counts[s] = ReadTaskFiles.ShardPairs(stepDir, s), "pairs", ct);
-        var pairs = SplitPairs.Layout(users, items, split, counts.Sum(c => (long)c.Train), counts.Sum(c => (long)Math.Max(0, c.HeldOut)),
-            shards.Select((s, i) => ReadTaskFiles.ReadShard(stepDir, i, s.Lo)));
+        var headers = new ReadTaskFiles.ShardHeader[shards.Count];
+        Await(pending, shardDir, Enqueue, s => headers[s] = ReadTaskFiles.ShardPairs(stepDir, s), "pairs", ct);
         // The shards' rows stay where the shard tasks wrote them: the fits' block tasks read theirs there (StoredSides).
         int[] starts = [.. shards.Select(s => s.Lo), users.Count];
-        return pairs.StoredIn(new ShardStore(shardDir, starts, Train: true, HeldOut: false),
-            split.HoldoutFraction > 0 ? new ShardStore(shardDir, starts, Train: false, HeldOut: true) : null);
+        bool heldOut = split.HoldoutFraction > 0;
+        var trainStore = new ShardStore(shardDir, starts, true, false, Sum(headers, h => h.TrainHash), Sum(headers, h => h.HeldHash));
+        var heldStore = heldOut ? trainStore with { Train = false, HeldOut = true } : null;
+        if (split.LastTimes || split.FirstTimes)
+        {
+            // A stage needs every pair's time here (the recency-weighted fallback, the off-policy estimate): laid out whole.
+            return SplitPairs.Layout(users, items, split, headers.Sum(h => (long)h.Train), headers.Sum(h => (long)Math.Max(0, h.HeldOut)),
+                shards.Select((s, i) => ReadTaskFiles.ReadShard(stepDir, i, s.Lo))).StoredIn(trainStore, heldStore);
+        }
+        // Otherwise the coordinator keeps the row pointers (and the cuts): 4 bytes a user, no pair.
+        var trainPtr = new int[users.Count + 1];
+        var heldPtr = heldOut ? new int[users.Count + 1] : null;
+        var cuts = split.Cuts ? new long[users.Count] : null;
+        for (int i = 0; i < shards.Count; i++)
+        {
+            var (train, held, shardCuts) = ReadTaskFiles.ReadShardRowLengths(stepDir, i, shards[i].Lo);
+            for (int j = 0; j < train.Length; j++) trainPtr[shards[i].Lo + j + 1] = train[j];
+            if (heldPtr is not null) for (int j = 0; j < held!.Length; j++) heldPtr[shards[i].Lo + j + 1] = held[j];
+            shardCuts?.CopyTo(cuts!, shards[i].Lo);
+        }
+        for (int u = 0; u < users.Count; u++)
+        {
+            trainPtr[u + 1] = checked(trainPtr[u + 1] + trainPtr[u]);
+            if (heldPtr is not null) heldPtr[u + 1] = checked(heldPtr[u + 1] + heldPtr[u]);
+        }
+        return SplitPairs.Stored(users, items, CsrMatrix.RowsOnly(users.Count, items.Count, trainPtr).StoredIn(trainStore),
+            heldPtr is null ? null : CsrMatrix.RowsOnly(users.Count, items.Count, heldPtr).StoredIn(heldStore!), cuts);
+    }
+
+    private static ulong Sum(ReadTaskFiles.ShardHeader[] headers, Func<ReadTaskFiles.ShardHeader, ulong> of)
+    {
+        ulong sum = 0;
+        foreach (var h in headers) sum += of(h);
+        return sum;
     }
 
     /// <summary>One block of a step and the jobs made for it (the current one last).</summary>

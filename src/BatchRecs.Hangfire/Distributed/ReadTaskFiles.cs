@@ -215,16 +215,19 @@ public static class ReadTaskFiles
     /// A shard task's output. Its users' training and held-out rows, each as a CSR file of the shard's users × the run's
     /// items and, transposed, of the items × the shard's users (<see cref="RowsPath"/>): the strengths block tasks read
     /// their rows of (<see cref="ShardSides"/>). Then the shard's file, last (its presence says the shard is done): its
-    /// first user, the two pair counts, the kept times and cuts.
+    /// first user, the two pair counts and the two parts' <see cref="CsrMatrix.EntryHash"/>, the kept times and cuts.
     /// </summary>
     public static void WriteShard(string stepDir, int shard, SplitShard pairs, int items)
     {
         string dir = ShardDir(stepDir);
-        WriteRows(dir, shard, false, pairs.Train.Matrix(items));
-        if (pairs.HeldOut is not null) WriteRows(dir, shard, true, pairs.HeldOut.Matrix(items));
+        var train = pairs.Train.Matrix(items);
+        var held = pairs.HeldOut?.Matrix(items);
+        WriteRows(dir, shard, false, train);
+        if (held is not null) WriteRows(dir, shard, true, held);
         BinaryArrays.Write(BlockTaskFiles.BlockOutput(dir, shard), w =>
         {
             w.Write(pairs.Lo); w.Write(pairs.Train.Pairs); w.Write(pairs.HeldOut?.Pairs ?? -1);
+            w.Write(train.EntryHash(pairs.Lo)); w.Write(held?.EntryHash(pairs.Lo) ?? 0);
             WriteTimes(w, pairs.Train);
             if (pairs.HeldOut is not null) WriteTimes(w, pairs.HeldOut);
             w.Write(pairs.Cuts is not null);
@@ -254,17 +257,53 @@ public static class ReadTaskFiles
         ShardRows.Of(BinaryArrays.ReadCsr(RowsPath(shardDir, shard, heldOut, false)).Matrix, r.ReadBoolean() ? r.ReadArray<long>() : null,
             r.ReadBoolean() ? r.ReadArray<long>() : null);
 
-    /// <summary>A shard's training and held-out pair counts (its file's header; held-out −1 without a hold-out).</summary>
-    public static (int Train, int HeldOut) ShardPairs(string stepDir, int shard) =>
-        BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), r => { r.ReadInt32(); return (r.ReadInt32(), r.ReadInt32()); });
+    /// <summary>A shard file's header: its first user, pair counts (held-out −1 without a hold-out) and the parts' entry hashes.</summary>
+    public sealed record ShardHeader(int Lo, int Train, int HeldOut, ulong TrainHash, ulong HeldHash);
+
+    private static ShardHeader ReadHeader(BinaryReader r) => new(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadUInt64(), r.ReadUInt64());
+
+    /// <summary>The header of shard <paramref name="shard"/>'s file; a shard of another first user is refused.</summary>
+    private static ShardHeader ReadHeader(BinaryReader r, string stepDir, int shard, int lo)
+    {
+        var header = ReadHeader(r);
+        if (header.Lo != lo) throw new InvalidDataException($"{BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard)}: shard {shard} begins at user {header.Lo}, not {lo}.");
+        return header;
+    }
+
+    /// <summary>A shard's header (<see cref="ShardHeader"/>).</summary>
+    public static ShardHeader ShardPairs(string stepDir, int shard) => BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), ReadHeader);
+
+    /// <summary>
+    /// A shard's row lengths, training and held-out (null without a hold-out), and its users' cuts when kept: what the
+    /// coordinator lays out of a split whose entries stay in the shards. The rows' entries are not read.
+    /// </summary>
+    public static (int[] Train, int[]? HeldOut, long[]? Cuts) ReadShardRowLengths(string stepDir, int shard, int lo) =>
+        BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), r =>
+        {
+            var header = ReadHeader(r, stepDir, shard, lo);
+            int[] Lengths(bool held)
+            {
+                var ptr = BinaryArrays.ReadCsrRowsOnly(RowsPath(ShardDir(stepDir), shard, held, false)).RowPtr;
+                var lengths = new int[ptr.Length - 1];
+                for (int u = 0; u < lengths.Length; u++) lengths[u] = ptr[u + 1] - ptr[u];
+                return lengths;
+            }
+            SkipTimes(r);
+            if (header.HeldOut >= 0) SkipTimes(r);
+            return (Lengths(false), header.HeldOut >= 0 ? Lengths(true) : null, r.ReadBoolean() ? r.ReadArray<long>() : null);
+        });
+
+    private static void SkipTimes(BinaryReader r)
+    {
+        for (int kind = 0; kind < 2; kind++)
+            if (r.ReadBoolean()) Skip(r, sizeof(long));
+    }
 
     /// <summary>Reads shard <paramref name="shard"/>'s split pairs; a shard of another first user is refused.</summary>
     public static SplitShard ReadShard(string stepDir, int shard, int lo) => BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), r =>
     {
-        int shardLo = r.ReadInt32();
-        if (shardLo != lo) throw new InvalidDataException($"{BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard)}: shard {shard} begins at user {shardLo}, not {lo}.");
-        r.ReadInt32();
-        bool held = r.ReadInt32() >= 0;
+        var header = ReadHeader(r, stepDir, shard, lo);
+        bool held = header.HeldOut >= 0;
         var train = ReadRows(r, ShardDir(stepDir), shard, false);
         var heldOut = held ? ReadRows(r, ShardDir(stepDir), shard, true) : null;
         return new SplitShard(lo, train, heldOut, r.ReadBoolean() ? r.ReadArray<long>() : null);

@@ -9,13 +9,16 @@ namespace BatchRecs.Hangfire.Distributed;
 /// Pairs as the shard tasks of a distributed pairs stage left them in the scratch area (<see cref="ReadTaskFiles"/>): each
 /// shard's training and held-out rows, both ways. <paramref name="Starts"/> are the shards' user ranges (shard s holds
 /// users Starts[s] ≤ u &lt; Starts[s + 1]); <paramref name="Train"/> and <paramref name="HeldOut"/> say which parts a
-/// matrix stored here is made of (both: the union the refit fits and scoring excludes).
+/// matrix stored here is made of (both: the union the refit fits and scoring excludes). Any process that sees the
+/// scratch area reads it: block tasks their blocks' rows, the coordinator samples, chunks and column counts.
 /// </summary>
 /// <param name="Dir">the shards' folder.</param>
 /// <param name="Starts">each shard's first user, then the user count.</param>
 /// <param name="Train">the matrix holds the training rows.</param>
 /// <param name="HeldOut">the matrix holds the held-out rows.</param>
-public sealed record ShardStore(string Dir, int[] Starts, bool Train, bool HeldOut) : EntryStore
+/// <param name="TrainHash">the training rows' <see cref="CsrMatrix.EntryHash"/>, summed over the shards.</param>
+/// <param name="HeldHash">the held-out rows' (0 without a hold-out).</param>
+public sealed record ShardStore(string Dir, int[] Starts, bool Train, bool HeldOut, ulong TrainHash, ulong HeldHash) : EntryStore
 {
     public override EntryStore? Union(EntryStore other) =>
         other is ShardStore s && s.Dir == Dir && s.Starts.AsSpan().SequenceEqual(Starts) && !(Train && s.Train) && !(HeldOut && s.HeldOut)
@@ -23,6 +26,42 @@ public sealed record ShardStore(string Dir, int[] Starts, bool Train, bool HeldO
             : null;
 
     public int Shards => Starts.Length - 1;
+
+    public override CsrMatrix ReadRows(int start, int end, int cols) => ShardSides.Strengths(this, Side.Users, start, end, cols);
+
+    /// <summary>The rows asked for, a run of consecutive rows at a time (a seeded sample's rows are mostly runs of one).</summary>
+    public override CsrMatrix ReadRowsOf(int[] rows, int rowCount, int cols)
+    {
+        var runs = new List<(int Start, CsrMatrix Rows)>();
+        for (int i = 0; i < rows.Length;)
+        {
+            int a = rows[i++], b = a + 1;
+            while (i < rows.Length && rows[i] == b) { b++; i++; }
+            runs.Add((a, ReadRows(a, b, cols)));
+        }
+        var rowPtr = new int[rowCount + 1];
+        foreach (var (a, m) in runs)
+            for (int j = 0; j < m.Rows; j++) rowPtr[a + j + 1] = m.RowLength(j);
+        for (int r = 0; r < rowCount; r++) rowPtr[r + 1] += rowPtr[r];
+        var colIdx = new int[rowPtr[rowCount]];
+        var values = new float[colIdx.Length];
+        foreach (var (a, m) in runs)
+        {
+            m.ColIdx.CopyTo(colIdx, rowPtr[a]);
+            m.Values.CopyTo(values, rowPtr[a]);
+        }
+        return new CsrMatrix(rowCount, cols, rowPtr, colIdx, values);
+    }
+
+    public override int[] ColumnCounts(int cols)
+    {
+        var ptr = ShardSides.ItemRowPointers(this, cols);
+        var counts = new int[cols];
+        for (int i = 0; i < cols; i++) counts[i] = ptr[i + 1] - ptr[i];
+        return counts;
+    }
+
+    public override ulong ContentHash => (Train ? TrainHash : 0) + (HeldOut ? HeldHash : 0);
 }
 
 /// <summary>

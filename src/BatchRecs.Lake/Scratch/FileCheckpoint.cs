@@ -54,9 +54,9 @@ public sealed class FileCheckpoint(string path, ulong fingerprint) : IFitCheckpo
         h = Mix(h, problem.UserItemConf.RowPtr);
         if (problem.Stored is var (strengths, weights))
         {
-            // Weighed where the strengths are stored: the coordinator holds the strengths and the weights, not the confidences.
-            h = Mix(h, strengths.ColIdx);
-            h = MixFloats(h, strengths.Values);
+            // Weighed where the strengths are stored: the coordinator has the strengths (or their store's hash of them)
+            // and the weights, not the confidences.
+            h = SplitMix64.Mix(h ^ (strengths.HasEntries ? strengths.EntryHash() : strengths.Store!.ContentHash));
             if (weights.Propensity is { } theta) h = MixFloats(h, theta);
         }
         else

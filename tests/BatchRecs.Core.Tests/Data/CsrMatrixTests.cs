@@ -1,4 +1,5 @@
 using BatchRecs.Core.Data;
+using BatchRecs.Tests;
 
 namespace BatchRecs.Core.Tests.Data;
 
@@ -106,28 +107,68 @@ public class CsrMatrixTests
         Assert.Throws<ArgumentException>(() => whole.Union(new CsrMatrix(61, 45, new int[62], [], [])));
     }
 
-    /// <summary>A store that reads unions of parts it holds (a bit per part), as a pairs stage's shards hold a split's two parts.</summary>
-    private sealed record PartsStore(int Parts) : EntryStore
-    {
-        public override EntryStore? Union(EntryStore other) => other is PartsStore o && (o.Parts & Parts) == 0 ? new PartsStore(Parts | o.Parts) : null;
-    }
-
     [Fact]
     public void A_union_is_stored_where_its_stores_say_and_nothing_else_derived_is_stored()
     {
         var a = CsrMatrix.FromEntries(3, 4, [0, 1, 2], [0, 1, 2], [1, 2, 3]);
         var b = CsrMatrix.FromEntries(3, 4, [0, 2], [3, 0], [4, 5]);
-        var (sa, sb) = (a.StoredIn(new PartsStore(1)), b.StoredIn(new PartsStore(2)));
+        var (sa, sb) = (a.StoredIn(new MemoryStore(a, 1)), b.StoredIn(new MemoryStore(b, 2)));
         Assert.Same(a.ColIdx, sa.ColIdx);
-        Assert.Equal(new PartsStore(3), sa.Union(sb).Store);
+        Assert.Equal(3, ((MemoryStore)sa.Union(sb).Store!).Parts);
         Assert.Equal(a.Union(b).ColIdx, sa.Union(sb).ColIdx);
         Assert.Null(sa.Union(b).Store);
-        Assert.Null(sa.Union(b.StoredIn(new PartsStore(1))).Store); // the store cannot read that union
+        Assert.Null(sa.Union(b.StoredIn(new MemoryStore(b, 1))).Store); // the store cannot read that union
         Assert.Null(sa.Transpose().Store);
         Assert.Null(sa.MapValues(v => v).Store);
         Assert.Null(a.Store);
-        var rowsOnly = CsrMatrix.RowsOnly(3, 4, a.RowPtr).StoredIn(new PartsStore(1));
-        Assert.False(rowsOnly.HasEntries);
-        Assert.Equal(new PartsStore(1), rowsOnly.Store);
+
+        // Rows only: the union's row lengths, stored where the union is; without such a store it cannot be formed.
+        var (ra, rb) = (MemoryStore.RowsOnly(a, 1), MemoryStore.RowsOnly(b, 2));
+        var union = ra.Union(rb);
+        Assert.False(union.HasEntries);
+        Assert.Equal(a.Union(b).RowPtr, union.RowPtr);
+        Assert.Equal(a.Union(b).ColIdx, union.WithEntries().ColIdx);
+        Assert.Throws<InvalidOperationException>(() => ra.Union(MemoryStore.RowsOnly(b, 1)));
+        Assert.Throws<InvalidOperationException>(() => CsrMatrix.RowsOnly(3, 4, a.RowPtr).WithEntries());
+    }
+
+    [Fact]
+    public void A_matrix_of_rows_only_reads_back_its_entries_a_sample_a_chunk_or_all_at_a_time_and_hashes_them_as_cut_anyhow()
+    {
+        var rng = new Random(4);
+        int rows = 300, cols = 40, n = 2000;
+        var whole = CsrMatrix.FromEntries(rows, cols, Enumerable.Range(0, n).Select(_ => rng.Next(rows)).ToArray(),
+            Enumerable.Range(0, n).Select(_ => rng.Next(cols)).ToArray(), Enumerable.Range(0, n).Select(e => (float)rng.NextDouble()).ToArray());
+        var stored = MemoryStore.RowsOnly(whole);
+        var store = (MemoryStore)stored.Store!;
+
+        var all = stored.WithEntries();
+        Assert.Equal(whole.RowPtr, all.RowPtr);
+        Assert.Equal(whole.ColIdx, all.ColIdx);
+        Assert.Equal(whole.Values, all.Values);
+        Assert.Same(whole, whole.WithEntries());
+
+        long before = store.RowsRead;
+        int[] sample = [7, 3, 299, 3, 150];
+        var some = stored.RowsOf(sample);
+        Assert.Equal(4, store.RowsRead - before); // the distinct rows asked for, nothing else
+        for (int u = 0; u < rows; u++)
+            Assert.Equal(sample.Contains(u) ? whole.RowCols(u).ToArray() : [], some.RowCols(u).ToArray());
+        Assert.Same(whole, whole.RowsOf(sample));
+
+        var chunks = stored.RowChunks(64).ToList();
+        Assert.Equal([0, 64, 128, 192, 256], chunks.Select(c => c.Start));
+        Assert.Equal(whole.ColIdx, chunks.SelectMany(c => c.Rows.ColIdx));
+        Assert.Equal(whole.RowPtr.Skip(1).Select(p => p), chunks.SelectMany(c => c.Rows.RowPtr.Skip(1).Select(p => p + whole.RowPtr[c.Start])));
+        Assert.Equal([(0, whole)], whole.RowChunks(64).ToList());
+
+        // The entry hash: the same for the whole and for its rows cut anyhow, summed; any changed value, column or row changes it.
+        ulong hash = whole.EntryHash();
+        Assert.Equal(hash, chunks.Aggregate(0UL, (h, c) => h + c.Rows.EntryHash(c.Start)));
+        Assert.Equal(hash, store.ContentHash);
+        var changed = whole.MapValues(v => v);
+        changed.Values[5] += 1;
+        Assert.NotEqual(hash, changed.EntryHash());
+        Assert.NotEqual(hash, whole.EntryHash(firstRow: 1));
     }
 }

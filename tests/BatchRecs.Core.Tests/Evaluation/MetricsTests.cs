@@ -1,6 +1,7 @@
 using BatchRecs.Core.Data;
 using BatchRecs.Core.Evaluation;
 using BatchRecs.Core.Index;
+using BatchRecs.Tests;
 
 namespace BatchRecs.Core.Tests.Evaluation;
 
@@ -124,5 +125,46 @@ public class MetricsTests
         // popularity ranks: item0 1, item1 2, item2 3 → (1 + 2 + 1 + 3) / 4
         Assert.Equal(7.0 / 4, m.MeanPopularityRank, 12);
         Assert.Equal(0, Metrics.Gini(new long[] { 5, 5, 5 }), 12);
+    }
+
+    /// <summary>
+    /// A held-out part and a training part that hold their rows only (a distributed run's coordinator: the entries are in
+    /// the workers' shards) are read a chunk of users at a time, more than one chunk here, and give the report and the
+    /// popularity baseline of the matrices whole, to the last bit.
+    /// </summary>
+    [Fact]
+    public void Parts_read_back_a_chunk_at_a_time_from_their_store_give_the_same_report_and_baseline()
+    {
+        var rng = new Random(8);
+        int users = CsrMatrix.DefaultChunkRows + 4_500, items = 60, n = 120_000;
+        CsrMatrix Random(int entries) => CsrMatrix.FromEntries(users, items, Enumerable.Range(0, entries).Select(_ => rng.Next(users)).ToArray(),
+            Enumerable.Range(0, entries).Select(_ => rng.Next(items)).ToArray(), new float[entries]);
+        var (train, heldOut) = (Random(n), Random(n / 4));
+        var counts = PopularityRanker.Counts(train);
+        var propensity = Enumerable.Range(0, items).Select(i => 0.1f + 0.9f * (i % 7) / 7f).ToArray();
+        var (storedTrain, storedHeld) = (MemoryStore.RowsOnly(train), MemoryStore.RowsOnly(heldOut));
+        Assert.Equal(counts, PopularityRanker.Counts(storedTrain));
+
+        var popular = PopularityRanker.Recommend(train, 10);
+        var fromStore = PopularityRanker.Recommend(storedTrain, 10);
+        Assert.Equal(popular.Counts, fromStore.Counts);
+        Assert.Equal(popular.Items, fromStore.Items);
+        Assert.Equal(popular.Scores, fromStore.Scores);
+        Assert.Equal(users, ((MemoryStore)storedTrain.Store!).RowsRead); // every row once, in chunks
+
+        var expected = Metrics.Evaluate(popular, heldOut, 10, propensity, counts);
+        Assert.True(expected.Users > 10_000 && expected.Recall > 0);
+        Assert.True(heldOut.RowPtr[CsrMatrix.DefaultChunkRows] < heldOut.NonZeros, "users beyond the first chunk are evaluated");
+        Assert.Equal(expected, Metrics.Evaluate(popular, storedHeld, 10, propensity, counts));
+        // One row per evaluated user.
+        var evalUsers = Enumerable.Range(0, users).Where(u => heldOut.RowLength(u) > 0).ToArray();
+        var rows = new TopNResult(evalUsers.Length, 10);
+        for (int j = 0; j < evalUsers.Length; j++)
+        {
+            int u = evalUsers[j];
+            popular.ItemsOf(u).CopyTo(rows.Items.AsSpan(j * 10));
+            rows.Counts[j] = popular.Counts[u];
+        }
+        Assert.Equal(expected, Metrics.Evaluate(rows, storedHeld, 10, propensity, counts, evalUsers));
     }
 }
