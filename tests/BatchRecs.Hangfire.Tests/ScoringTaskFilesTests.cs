@@ -161,15 +161,18 @@ public class ScoringTaskFilesTests
             Assert.True(part.RuleRemoved > 0);
             sum += part.RuleRemoved;
             BlockTaskFiles.WriteLists(dir.Path, block.Index, part);
-            var back = BlockTaskFiles.ReadLists(dir.Path, block.Index);
-            Assert.Equal(part.Users, back.Users);
-            Assert.Equal(part.N, back.N);
-            Assert.Equal(part.Counts, back.Counts);
-            Assert.Equal(part.Items, back.Items);
-            Assert.Equal(part.Scores, back.Scores);
+            // Read straight into the block's rows of the whole result, as ScoringStep.Gather places a block's result.
+            var placed = new TopNResult(Users, N);
+            ScoringStep.Gather(placed, block, part);
+            var back = new TopNResult(Users, N);
+            BlockTaskFiles.ReadListsInto(dir.Path, block, back);
+            Assert.Equal(placed.Counts, back.Counts);
+            Assert.Equal(placed.Items, back.Items);
+            Assert.Equal(placed.Scores, back.Scores);
             Assert.Equal(part.RuleRemoved, back.RuleRemoved);
-            ScoringStep.Gather(all, block, back);
+            BlockTaskFiles.ReadListsInto(dir.Path, block, all);
         }
+        Assert.Throws<InvalidDataException>(() => BlockTaskFiles.ReadListsInto(dir.Path, step.UserBlocks[0] with { End = step.UserBlocks[0].End + 1 }, all));
         // The gathered result equals one exact search over all users, RuleRemoved included.
         var whole = ExactTopN.Search(step.UserFactors, step.ItemFactors, K, step.Query(1));
         Assert.Equal(whole.Items, all.Items);

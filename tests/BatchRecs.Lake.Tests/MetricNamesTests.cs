@@ -32,7 +32,7 @@ public class MetricNamesTests
         Assert.Equal("fit.iterations", MetricNames.FitIterations(StageNames.Fit));
         Assert.Equal("fit.loss_final", MetricNames.FitLossFinal(StageNames.Fit));
         Assert.Equal("fit.seconds_per_iteration", MetricNames.FitSecondsPerIteration(StageNames.Fit));
-        Assert.Equal(["read", "read_exposures", "pairs", "rules", "read_unbiased", "read_feedback", "fit_eval", "score_eval", "merge", "fit", "score", "ope", "similar", "publish"], StageNames.InOrder);
+        Assert.Equal(["read", "read_exposures", "pairs", "rules", "read_unbiased", "read_feedback", "fit_eval", "score_eval", "eval_popular", "merge", "fit", "score", "ope", "similar", "publish"], StageNames.InOrder);
     }
 
     [Fact]

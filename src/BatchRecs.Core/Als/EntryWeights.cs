@@ -21,10 +21,15 @@ public sealed record EntryWeights(AlsSettings Settings, float[]? Propensity = nu
     /// are users (<paramref name="side"/> = users: an entry's item is its column) or items from item
     /// <paramref name="firstRow"/> on (side = items: a row's item is firstRow + row), as a block task reads them.
     /// </summary>
-    public (CsrMatrix Conf, float[]? Pref) Weigh(CsrMatrix strengths, Side side, int firstRow = 0)
+    /// <param name="strengths">the rows' strengths.</param>
+    /// <param name="side">what the rows are.</param>
+    /// <param name="firstRow">the first row's index on its side.</param>
+    /// <param name="inPlace">write the confidences over the strengths (a block task's own copy, read for this): no second
+    /// array of values; the strengths matrix then holds confidences and is the one returned.</param>
+    public (CsrMatrix Conf, float[]? Pref) Weigh(CsrMatrix strengths, Side side, int firstRow = 0, bool inPlace = false)
     {
         var values = strengths.Values;
-        var conf = new float[values.Length];
+        var conf = inPlace ? values : new float[values.Length];
         var pref = Propensity is null ? null : new float[values.Length];
         for (int r = 0; r < strengths.Rows; r++)
             for (int e = strengths.RowPtr[r]; e < strengths.RowPtr[r + 1]; e++)
@@ -35,6 +40,6 @@ public sealed record EntryWeights(AlsSettings Settings, float[]? Propensity = nu
                 conf[e] = RelMf.Confidence(c, theta);
                 pref![e] = RelMf.Preference(c, theta);
             }
-        return (new CsrMatrix(strengths.Rows, strengths.Cols, strengths.RowPtr, strengths.ColIdx, conf), pref);
+        return (inPlace ? strengths : new CsrMatrix(strengths.Rows, strengths.Cols, strengths.RowPtr, strengths.ColIdx, conf), pref);
     }
 }

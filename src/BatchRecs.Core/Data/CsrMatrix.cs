@@ -69,21 +69,39 @@ public sealed class CsrMatrix
         HasEntries ? this : StoreOrThrow().ReadRowsOf(rows.Distinct().Order().ToArray(), Rows, Cols);
 
     /// <summary>
-    /// Every row, in order, in chunks of at most <paramref name="rowsPerChunk"/> rows (row j of a chunk is row Start + j):
-    /// this matrix whole in one chunk when it has its entries, else read from its store a chunk at a time, so a pass over
-    /// every entry holds one chunk.
+    /// Hands every row, in order, to <paramref name="body"/> in chunks of at most <paramref name="rowsPerChunk"/> rows (row j
+    /// of a chunk is row start + j): this matrix whole in one chunk when it has its entries, else read from its store a chunk
+    /// at a time, so a pass over every entry holds one chunk.
     /// </summary>
-    public IEnumerable<(int Start, CsrMatrix Rows)> RowChunks(int rowsPerChunk = DefaultChunkRows)
+    /// <remarks>A chunk's arrays are large objects, which only a full collection frees: a pass reading 80M entries let
+    /// 0.9 GB of read chunks pile up (a 100M-interaction coordinator at 2.7 GB instead of 1.8), so a pass collects after
+    /// every <see cref="CollectAfterBytes"/> it read.</remarks>
+    public void ForEachRowChunk(Action<int, CsrMatrix> body, int rowsPerChunk = DefaultChunkRows)
     {
         if (HasEntries)
         {
-            yield return (0, this);
-            yield break;
+            body(0, this);
+            return;
         }
         var store = StoreOrThrow();
+        long read = 0;
         for (int start = 0; start < Rows; start += rowsPerChunk)
-            yield return (start, store.ReadRows(start, Math.Min(Rows, start + rowsPerChunk), Cols));
+        {
+            var chunk = store.ReadRows(start, Math.Min(Rows, start + rowsPerChunk), Cols);
+            body(start, chunk);
+            read += chunk.Bytes;
+            chunk = null;
+            if (read < CollectAfterBytes) continue;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+            read = 0;
+        }
     }
+
+    /// <summary>Rows a chunk of <see cref="ForEachRowChunk"/> holds by default (≈ 5M entries at 80 a row: 40 MB).</summary>
+    public const int DefaultChunkRows = 1 << 16;
+
+    /// <summary>Bytes of chunks read from a store after which <see cref="ForEachRowChunk"/> collects them.</summary>
+    public const long CollectAfterBytes = 256L << 20;
 
     /// <summary>
     /// A fingerprint of the entries: the wrapping sum of a hash of each (row, column, value), so it does not depend on how
@@ -98,9 +116,6 @@ public sealed class CsrMatrix
                 sum += SplitMix64.Mix(((ulong)(uint)(firstRow + r) << 32 | (uint)ColIdx[e]) ^ SplitMix64.Mix(BitConverter.SingleToUInt32Bits(Values[e])));
         return sum;
     }
-
-    /// <summary>Rows a chunk of <see cref="RowChunks"/> holds by default (≈ 5M entries at 80 a row: 40 MB).</summary>
-    public const int DefaultChunkRows = 1 << 16;
 
     private EntryStore StoreOrThrow() => Store ?? throw new InvalidOperationException("this matrix holds its rows only and is stored nowhere: its entries cannot be read.");
 

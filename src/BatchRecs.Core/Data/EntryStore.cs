@@ -5,7 +5,7 @@ namespace BatchRecs.Core.Data;
 /// stage keeps each shard's rows in the scratch area, where its shard task wrote them), and how to read them back. The
 /// executor's block tasks read a block's rows there instead of being sent them (<see cref="Execution.IExecutor.StoredSides"/>);
 /// a process that holds the matrix's rows only (<see cref="CsrMatrix.RowsOnly"/>) reads what it needs of it here: some
-/// rows (<see cref="CsrMatrix.RowsOf"/>), all of them a chunk at a time (<see cref="CsrMatrix.RowChunks"/>), the column
+/// rows (<see cref="CsrMatrix.RowsOf"/>), all of them a chunk at a time (<see cref="CsrMatrix.ForEachRowChunk"/>), the column
 /// counts, or the whole matrix for a feature that needs it whole (<see cref="CsrMatrix.WithEntries"/>).
 /// </summary>
 public abstract record EntryStore

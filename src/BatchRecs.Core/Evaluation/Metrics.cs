@@ -41,7 +41,8 @@ public static class Metrics
         int rows = rowUsers?.Length ?? Math.Min(heldOut.Rows, recs.Users);
         // Users in order, the held-out rows a chunk at a time (all at once when the matrix holds its entries).
         int row = 0;
-        foreach (var (start, chunk) in heldOut.RowChunks())
+        var theta = propensity.IsEmpty ? null : propensity.ToArray();
+        heldOut.ForEachRowChunk((start, chunk) =>
         {
             for (; row < rows; row++)
             {
@@ -54,7 +55,7 @@ public static class Metrics
                 int top = Math.Min(k, list.Length);
                 int hits = 0;
                 double dcg = 0, ap = 0, wHits = 0, wDcg = 0, wAll = 0;
-                foreach (int i in truth) wAll += propensity.IsEmpty ? 1 : 1.0 / propensity[i];
+                foreach (int i in truth) wAll += theta is null ? 1 : 1.0 / theta[i];
                 for (int r = 0; r < top; r++)
                 {
                     int item = list[r];
@@ -64,7 +65,7 @@ public static class Metrics
                     if (truth.BinarySearch(item) < 0) continue;
                     hits++;
                     double disc = 1.0 / Math.Log2(r + 2);
-                    double w = propensity.IsEmpty ? 1 : 1.0 / propensity[item];
+                    double w = theta is null ? 1 : 1.0 / theta[item];
                     dcg += disc;
                     ap += (double)hits / (r + 1);
                     wHits += w;
@@ -82,7 +83,7 @@ public static class Metrics
                 ipsDcg += wDcg / truth.Length;
                 snipsDcg += wDcg / wAll;
             }
-        }
+        });
         if (users == 0) return new EvaluationReport(k, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         double n = users;
         return new EvaluationReport(k, users, recall / n, ndcg / n, map / n, hitRate / n,

@@ -78,6 +78,13 @@ public sealed record SplitShard(int Lo, ShardRows Train, ShardRows? HeldOut, lon
     }
 }
 
+/// <summary>What a split of rows only keeps of one shard: its first user, its users' training and held-out row lengths, their cuts.</summary>
+/// <param name="Lo">the shard's first user (run index).</param>
+/// <param name="Train">each user's training pairs.</param>
+/// <param name="HeldOut">each user's held-out pairs, or null without a hold-out.</param>
+/// <param name="Cuts">each user's first held-out time, when kept.</param>
+public sealed record ShardLengths(int Lo, int[] Train, int[]? HeldOut, long[]? Cuts);
+
 /// <summary>Per-entry times of a split's two matrices.</summary>
 /// <param name="Train">aligned with the training matrix's entries.</param>
 /// <param name="HeldOut">aligned with the held-out matrix's entries (null without a hold-out).</param>
@@ -167,18 +174,38 @@ public sealed class SplitPairs
     private static PartTimes? TimesOf(Part train, Part? held, Func<Part, long[]?> of) => of(train) is { } t ? new PartTimes(t, held is null ? null : of(held)) : null;
 
     /// <summary>
-    /// A split whose matrices hold their rows only (<see cref="CsrMatrix.RowsOnly"/>), their entries where their stores
-    /// say (a distributed pairs stage's shards): what a coordinator keeps when no stage needs the pairs' times.
+    /// A split whose matrices hold their rows only (<see cref="CsrMatrix.RowsOnly"/>: 4 bytes a user each), their entries
+    /// where <paramref name="train"/> and <paramref name="heldOut"/> say (a distributed pairs stage's shards): what a
+    /// coordinator keeps when no stage needs the pairs' times. The shards' row lengths are laid out in user order.
     /// </summary>
-    /// <param name="users">the run's user map.</param>
+    /// <param name="users">the run's user map; the shards cover its users in order.</param>
     /// <param name="items">the run's item map.</param>
-    /// <param name="train">the training rows, stored.</param>
-    /// <param name="heldOut">the held-out rows, stored (null without a hold-out).</param>
-    /// <param name="cuts">each user's first held-out time, when kept.</param>
-    public static SplitPairs Stored(IdMap users, IdMap items, CsrMatrix train, CsrMatrix? heldOut, long[]? cuts)
+    /// <param name="spec">what the shards were split with (it keeps no times).</param>
+    /// <param name="shards">each shard's row lengths (and cuts), by user.</param>
+    /// <param name="train">where the training rows are stored.</param>
+    /// <param name="heldOut">where the held-out rows are stored (null without a hold-out).</param>
+    public static SplitPairs Stored(IdMap users, IdMap items, PairSplit spec, IEnumerable<ShardLengths> shards, EntryStore train, EntryStore? heldOut)
     {
-        if (train.Store is null || (heldOut is not null && heldOut.Store is null)) throw new ArgumentException("a split of rows only needs its matrices stored.");
-        return new SplitPairs(users, items, train, heldOut, null, null, cuts);
+        bool split = spec.HoldoutFraction > 0;
+        if (spec.LastTimes || spec.FirstTimes) throw new ArgumentException("a split of rows only keeps no pair's time.", nameof(spec));
+        if (split != heldOut is not null) throw new ArgumentException("a held-out part's store is needed exactly when there is a hold-out.", nameof(heldOut));
+        var trainPtr = new int[users.Count + 1];
+        var heldPtr = split ? new int[users.Count + 1] : null;
+        var cuts = spec.Cuts ? new long[users.Count] : null;
+        int next = 0;
+        foreach (var shard in shards)
+        {
+            if (shard.Lo != next || (shard.HeldOut is null) == split || (shard.Cuts is null) == spec.Cuts
+                || (shard.HeldOut is { } h && h.Length != shard.Train.Length))
+                throw new InvalidDataException($"shard of users from {shard.Lo} does not follow users 0–{next - 1} as split ({spec}).");
+            for (int j = 0; j < shard.Train.Length; j++) trainPtr[next + j + 1] = checked(trainPtr[next + j] + shard.Train[j]);
+            if (heldPtr is not null) for (int j = 0; j < shard.Train.Length; j++) heldPtr[next + j + 1] = checked(heldPtr[next + j] + shard.HeldOut![j]);
+            shard.Cuts?.CopyTo(cuts!, next);
+            next += shard.Train.Length;
+        }
+        if (next != users.Count) throw new InvalidDataException($"the shards cover {next} of {users.Count} users.");
+        return new SplitPairs(users, items, CsrMatrix.RowsOnly(users.Count, items.Count, trainPtr).StoredIn(train),
+            heldPtr is null ? null : CsrMatrix.RowsOnly(users.Count, items.Count, heldPtr).StoredIn(heldOut!), null, null, cuts);
     }
 
     /// <summary>

@@ -21,7 +21,7 @@ public static class PopularityRanker
         var order = Enumerable.Range(0, train.Cols).ToArray();
         Array.Sort(order, (a, b) => counts[a] != counts[b] ? counts[b].CompareTo(counts[a]) : a.CompareTo(b));
         var result = new TopNResult(train.Rows, n);
-        foreach (var (start, rows) in train.RowChunks())
+        train.ForEachRowChunk((start, rows) =>
             Parallel.For(0, rows.Rows, j =>
             {
                 var seen = rows.RowCols(j);
@@ -35,7 +35,7 @@ public static class PopularityRanker
                     c++;
                 }
                 result.Counts[start + j] = c;
-            });
+            }));
         return result;
     }
 }

@@ -188,8 +188,7 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
         var pending = step.UserBlocks.ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
         Await(pending, stepDir, Enqueue, index =>
         {
-            var part = BlockTaskFiles.ReadLists(stepDir, index);
-            ScoringStep.Gather(all, pending[index].Block, part);
+            BlockTaskFiles.ReadListsInto(stepDir, pending[index].Block, all);
         }, "scoring", cancellationToken);
         TryDelete(stepDir);
         return all;
@@ -299,23 +298,7 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
                 shards.Select((s, i) => ReadTaskFiles.ReadShard(stepDir, i, s.Lo))).StoredIn(trainStore, heldStore);
         }
         // Otherwise the coordinator keeps the row pointers (and the cuts): 4 bytes a user, no pair.
-        var trainPtr = new int[users.Count + 1];
-        var heldPtr = heldOut ? new int[users.Count + 1] : null;
-        var cuts = split.Cuts ? new long[users.Count] : null;
-        for (int i = 0; i < shards.Count; i++)
-        {
-            var (train, held, shardCuts) = ReadTaskFiles.ReadShardRowLengths(stepDir, i, shards[i].Lo);
-            for (int j = 0; j < train.Length; j++) trainPtr[shards[i].Lo + j + 1] = train[j];
-            if (heldPtr is not null) for (int j = 0; j < held!.Length; j++) heldPtr[shards[i].Lo + j + 1] = held[j];
-            shardCuts?.CopyTo(cuts!, shards[i].Lo);
-        }
-        for (int u = 0; u < users.Count; u++)
-        {
-            trainPtr[u + 1] = checked(trainPtr[u + 1] + trainPtr[u]);
-            if (heldPtr is not null) heldPtr[u + 1] = checked(heldPtr[u + 1] + heldPtr[u]);
-        }
-        return SplitPairs.Stored(users, items, CsrMatrix.RowsOnly(users.Count, items.Count, trainPtr).StoredIn(trainStore),
-            heldPtr is null ? null : CsrMatrix.RowsOnly(users.Count, items.Count, heldPtr).StoredIn(heldStore!), cuts);
+        return SplitPairs.Stored(users, items, split, shards.Select((s, i) => ReadTaskFiles.ReadShardLengths(stepDir, i, s.Lo)), trainStore, heldStore);
     }
 
     private static ulong Sum(ReadTaskFiles.ShardHeader[] headers, Func<ReadTaskFiles.ShardHeader, ulong> of)

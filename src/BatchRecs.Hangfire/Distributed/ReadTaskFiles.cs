@@ -277,7 +277,7 @@ public static class ReadTaskFiles
     /// A shard's row lengths, training and held-out (null without a hold-out), and its users' cuts when kept: what the
     /// coordinator lays out of a split whose entries stay in the shards. The rows' entries are not read.
     /// </summary>
-    public static (int[] Train, int[]? HeldOut, long[]? Cuts) ReadShardRowLengths(string stepDir, int shard, int lo) =>
+    public static ShardLengths ReadShardLengths(string stepDir, int shard, int lo) =>
         BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), r =>
         {
             var header = ReadHeader(r, stepDir, shard, lo);
@@ -290,7 +290,7 @@ public static class ReadTaskFiles
             }
             SkipTimes(r);
             if (header.HeldOut >= 0) SkipTimes(r);
-            return (Lengths(false), header.HeldOut >= 0 ? Lengths(true) : null, r.ReadBoolean() ? r.ReadArray<long>() : null);
+            return new ShardLengths(lo, Lengths(false), header.HeldOut >= 0 ? Lengths(true) : null, r.ReadBoolean() ? r.ReadArray<long>() : null);
         });
 
     private static void SkipTimes(BinaryReader r)

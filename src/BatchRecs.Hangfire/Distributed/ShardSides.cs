@@ -126,7 +126,8 @@ public static class ShardSides
             return (h, w, r.ReadInt32());
         });
         var strengths = Strengths(header.Store, header.Side, start, end, cols);
-        return weights is null ? (strengths, null) : weights.Weigh(strengths, header.Side, start);
+        // The strengths were read for this: weighed where they are, with no second array of values.
+        return weights is null ? (strengths, null) : weights.Weigh(strengths, header.Side, start, inPlace: true);
     }
 
     /// <summary>
@@ -151,7 +152,9 @@ public static class ShardSides
             }
             else parts.Add((Part(store, s, true, start, end), lo));
         }
-        return side == Side.Users ? Stacked(parts.Select(p => p.Rows).ToList(), end - start, cols) : SideBySide(parts, end - start, cols);
+        if (side == Side.Users)
+            return parts.Count == 1 && parts[0].Rows.Rows == end - start ? parts[0].Rows : Stacked(parts.Select(p => p.Rows).ToList(), end - start, cols);
+        return SideBySide(parts, end - start, cols);
     }
 
     /// <summary>Rows [a, b) of shard s's file (transposed or not) of the store's parts: training, held-out, or their union.</summary>

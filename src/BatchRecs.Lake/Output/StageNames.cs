@@ -29,6 +29,9 @@ public static class StageNames
     public const string FitEval = "fit_eval";
     public const string ScoreEval = "score_eval";
 
+    /// <summary>The popularity baseline's lists, judged on the same hold-out as the evaluated fit's.</summary>
+    public const string EvalPopular = "eval_popular";
+
     /// <summary>The published fit, on the whole window.</summary>
     public const string Fit = "fit";
     public const string Score = "score";
@@ -38,5 +41,5 @@ public static class StageNames
     public const string Publish = "publish";
 
     /// <summary>Every stage, in run order.</summary>
-    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, ReadUnbiased, ReadFeedback, FitEval, ScoreEval, Merge, Fit, Score, Ope, Similar, Publish];
+    public static IReadOnlyList<string> InOrder { get; } = [Read, ReadExposures, Pairs, Rules, ReadUnbiased, ReadFeedback, FitEval, ScoreEval, EvalPopular, Merge, Fit, Score, Ope, Similar, Publish];
 }

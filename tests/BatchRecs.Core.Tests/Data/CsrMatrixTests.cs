@@ -156,11 +156,14 @@ public class CsrMatrixTests
             Assert.Equal(sample.Contains(u) ? whole.RowCols(u).ToArray() : [], some.RowCols(u).ToArray());
         Assert.Same(whole, whole.RowsOf(sample));
 
-        var chunks = stored.RowChunks(64).ToList();
+        var chunks = new List<(int Start, CsrMatrix Rows)>();
+        stored.ForEachRowChunk((start, rows) => chunks.Add((start, rows)), 64);
         Assert.Equal([0, 64, 128, 192, 256], chunks.Select(c => c.Start));
         Assert.Equal(whole.ColIdx, chunks.SelectMany(c => c.Rows.ColIdx));
         Assert.Equal(whole.RowPtr.Skip(1).Select(p => p), chunks.SelectMany(c => c.Rows.RowPtr.Skip(1).Select(p => p + whole.RowPtr[c.Start])));
-        Assert.Equal([(0, whole)], whole.RowChunks(64).ToList());
+        var once = new List<(int, CsrMatrix)>();
+        whole.ForEachRowChunk((start, rows) => once.Add((start, rows)), 64);
+        Assert.Equal([(0, whole)], once);
 
         // The entry hash: the same for the whole and for its rows cut anyhow, summed; any changed value, column or row changes it.
         ulong hash = whole.EntryHash();
