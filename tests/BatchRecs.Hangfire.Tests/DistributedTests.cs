@@ -536,7 +536,7 @@ public sealed class ReadTaskFilesTests
             ReadTaskFiles.WriteRemaps(step, userRemaps, itemRemaps, layout, CombineRule.Last, spec, items.Count);
             if (Directory.Exists(ReadTaskFiles.ShardDir(step))) Directory.Delete(ReadTaskFiles.ShardDir(step), recursive: true);
             for (int s = 0; s < 3; s++) tasks.CombineShard(step, s, cuts[s], cuts[s + 1], ct);
-            var counts = Enumerable.Range(0, 3).Select(s => ReadTaskFiles.ShardPairs(step, s)).ToList();
+            var counts = Enumerable.Range(0, 3).Select(s => ReadTaskFiles.ReadShardHeader(step, s)).ToList();
             var pairs = SplitPairs.Layout(users, items, spec, counts.Sum(c => c.Train), counts.Sum(c => Math.Max(0, c.HeldOut)),
                 Enumerable.Range(0, 3).Select(s => ReadTaskFiles.ReadShard(step, s, cuts[s])));
             PairAssert.SameSplit(expected, spec, pairs);

@@ -285,7 +285,7 @@ public sealed class HangfireExecutor : IExecutor, Lake.Input.IReadExecutor, IDis
         string Enqueue(RowBlock b) => _client.Create<BlockTasks>(t => t.CombineShard(stepDir, b.Index, b.Start, b.End, CancellationToken.None), new EnqueuedState(BlockTasks.Queue));
         var pending = shards.Select((s, i) => new RowBlock(i, s.Lo, s.Hi)).ToDictionary(b => b.Index, b => new BlockJob(b, Enqueue(b)));
         var headers = new ReadTaskFiles.ShardHeader[shards.Count];
-        Await(pending, shardDir, Enqueue, s => headers[s] = ReadTaskFiles.ShardPairs(stepDir, s), "pairs", ct);
+        Await(pending, shardDir, Enqueue, s => headers[s] = ReadTaskFiles.ReadShardHeader(stepDir, s), "pairs", ct);
         // The shards' rows stay where the shard tasks wrote them: the fits' block tasks read theirs there (StoredSides).
         int[] starts = [.. shards.Select(s => s.Lo), users.Count];
         bool heldOut = split.HoldoutFraction > 0;

@@ -271,7 +271,7 @@ public static class ReadTaskFiles
     }
 
     /// <summary>A shard's header (<see cref="ShardHeader"/>).</summary>
-    public static ShardHeader ShardPairs(string stepDir, int shard) => BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), ReadHeader);
+    public static ShardHeader ReadShardHeader(string stepDir, int shard) => BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), ReadHeader);
 
     /// <summary>
     /// A shard's row lengths, training and held-out (null without a hold-out), and its users' cuts when kept: what the

@@ -37,18 +37,22 @@ public static class BinaryArrays
         }, durable);
     }
 
-    public static T Read<T>(string path, Func<BinaryReader, T> body)
+    /// <param name="path">the scratch file.</param>
+    /// <param name="body">reads it.</param>
+    /// <param name="randomAccess">the body reads at scattered offsets (<see cref="Storage.IObjectStore.OpenRandomAccessAsync"/>).</param>
+    public static T Read<T>(string path, Func<BinaryReader, T> body, bool randomAccess = false)
     {
-        using var r = OpenRead(path);
+        using var r = OpenRead(path, randomAccess);
         return body(r);
     }
 
     /// <summary>A reader of a scratch file, past its checked header (disposing it closes the file).</summary>
     /// <param name="path">the scratch file.</param>
-    public static BinaryReader OpenRead(string path)
+    /// <param name="randomAccess">reads will be at scattered offsets: no read-ahead buffer.</param>
+    public static BinaryReader OpenRead(string path, bool randomAccess = false)
     {
         var (store, name) = Storage.LakeLocation.Object(path);
-        var stream = store.OpenReadAsync(name).GetAwaiter().GetResult();
+        var stream = (randomAccess ? store.OpenRandomAccessAsync(name) : store.OpenReadAsync(name)).GetAwaiter().GetResult();
         var r = new BinaryReader(stream);
         var magic = r.ReadBytes(Magic.Length);
         if (magic.AsSpan().SequenceEqual(Magic)) return r;
@@ -193,14 +197,14 @@ public static class BinaryArrays
         var pref = hasPref ? Floats(prefAt) : null;
         for (int j = 0; j < local.Length; j++) local[j] -= lo;
         return (new CsrMatrix(end - start, cols, local, colIdx, values), pref);
-    });
+    }, randomAccess: true);
 
     /// <summary>A CSR file's shape and row pointers (<see cref="CsrMatrix.RowsOnly"/>): its entries stay in the file.</summary>
     public static CsrMatrix ReadCsrRowsOnly(string path) => Read(path, r =>
     {
         int rows = r.ReadInt32(), cols = r.ReadInt32();
         return CsrMatrix.RowsOnly(rows, cols, r.ReadArray<int>());
-    });
+    }, randomAccess: true);
 
     public static (CsrMatrix Matrix, float[]? Pref) ReadCsr(string path) => Read(path, r =>
     {

@@ -65,10 +65,15 @@ public sealed class LocalDirectoryStore : IObjectStore
         return Task.FromResult(f.Exists ? Of(name, f) : null);
     }
 
-    public Task<Stream> OpenReadAsync(string name, CancellationToken ct = default)
+    public Task<Stream> OpenReadAsync(string name, CancellationToken ct = default) => Open(name, 1 << 20);
+
+    /// <summary>Unbuffered: each read is one read of the file, at its offset.</summary>
+    public Task<Stream> OpenRandomAccessAsync(string name, CancellationToken ct = default) => Open(name, 0);
+
+    private Task<Stream> Open(string name, int bufferSize)
     {
         string path = PathOf(name);
-        try { return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20)); }
+        try { return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize)); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new LakeInputException($"{path} does not exist.", path, null, e);
