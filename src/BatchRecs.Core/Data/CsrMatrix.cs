@@ -73,9 +73,10 @@ public sealed class CsrMatrix
     /// of a chunk is row start + j): this matrix whole in one chunk when it has its entries, else read from its store a chunk
     /// at a time, so a pass over every entry holds one chunk.
     /// </summary>
-    /// <remarks>A chunk's arrays are large objects, which only a full collection frees: a pass reading 80M entries let
-    /// 0.9 GB of read chunks pile up (a 100M-interaction coordinator at 2.7 GB instead of 1.8), so a pass collects after
-    /// every <see cref="CollectAfterBytes"/> it read.</remarks>
+    /// <remarks>A chunk's arrays are large objects, which only a full collection frees, and a process with memory to spare
+    /// seldom runs one: a pass over 64M entries read 0.5 GB of chunks that nothing collected (a 100M-interaction
+    /// coordinator reached 2.7 GB once, with other read garbage), so a pass collects after every
+    /// <see cref="CollectAfterBytes"/> it read.</remarks>
     public void ForEachRowChunk(Action<int, CsrMatrix> body, int rowsPerChunk = DefaultChunkRows)
     {
         if (HasEntries)
