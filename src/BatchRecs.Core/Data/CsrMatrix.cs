@@ -134,6 +134,14 @@ public sealed class CsrMatrix
     public long Bytes => 4L * RowPtr.Length + 4L * ColIdx.Length + 4L * Values.Length;
 
     public int RowLength(int row) => RowPtr[row + 1] - RowPtr[row];
+
+    /// <summary>Every row's length (works on rows only).</summary>
+    public int[] RowLengths()
+    {
+        var lengths = new int[Rows];
+        for (int r = 0; r < Rows; r++) lengths[r] = RowLength(r);
+        return lengths;
+    }
     public ReadOnlySpan<int> RowCols(int row) => ColIdx.AsSpan(RowPtr[row], RowPtr[row + 1] - RowPtr[row]);
     public ReadOnlySpan<float> RowValues(int row) => Values.AsSpan(RowPtr[row], RowPtr[row + 1] - RowPtr[row]);
 

@@ -32,12 +32,7 @@ public sealed record ShardRows(int[] PerUser, int[] Items, float[] Values, long[
     }
 
     /// <summary>The rows of <paramref name="rows"/> (a shard's users × items) with their kept times.</summary>
-    public static ShardRows Of(CsrMatrix rows, long[]? times, long[]? firstTimes)
-    {
-        var perUser = new int[rows.Rows];
-        for (int u = 0; u < perUser.Length; u++) perUser[u] = rows.RowLength(u);
-        return new ShardRows(perUser, rows.ColIdx, rows.Values, times, firstTimes);
-    }
+    public static ShardRows Of(CsrMatrix rows, long[]? times, long[]? firstTimes) => new(rows.RowLengths(), rows.ColIdx, rows.Values, times, firstTimes);
 }
 
 /// <summary>One shard of the pairs stage, split: its users' training rows and held-out rows, and each user's first held-out time.</summary>
@@ -141,14 +136,13 @@ public sealed class SplitPairs
         int next = 0;
         foreach (var shard in shards)
         {
-            if (shard.Lo != next || (shard.HeldOut is null) == split || (shard.Cuts is null) == spec.Cuts)
-                throw new InvalidDataException($"shard of users from {shard.Lo} does not follow users 0–{next - 1} as split ({spec}).");
+            CheckFollows(shard.Lo, next, shard.HeldOut is not null, shard.Cuts is not null, spec);
             train.Add(shard.Lo, shard.Train);
             held?.Add(shard.Lo, shard.HeldOut!);
             shard.Cuts?.CopyTo(cuts!, shard.Lo);
             next += shard.Users;
         }
-        if (next != users.Count) throw new InvalidDataException($"the shards cover {next} of {users.Count} users.");
+        CheckCovers(next, users);
         var trainMatrix = train.Matrix(items.Count);
         var heldMatrix = held?.Matrix(items.Count);
         return new SplitPairs(users, items, trainMatrix, heldMatrix, TimesOf(train, held, p => p.Times), TimesOf(train, held, p => p.First), cuts);
@@ -195,17 +189,29 @@ public sealed class SplitPairs
         int next = 0;
         foreach (var shard in shards)
         {
-            if (shard.Lo != next || (shard.HeldOut is null) == split || (shard.Cuts is null) == spec.Cuts
-                || (shard.HeldOut is { } h && h.Length != shard.Train.Length))
-                throw new InvalidDataException($"shard of users from {shard.Lo} does not follow users 0–{next - 1} as split ({spec}).");
+            CheckFollows(shard.Lo, next, shard.HeldOut is not null, shard.Cuts is not null, spec);
+            if (shard.HeldOut is { } h && h.Length != shard.Train.Length)
+                throw new InvalidDataException($"shard of users from {shard.Lo}: {shard.Train.Length} users' training rows, {h.Length} users' held-out rows.");
             for (int j = 0; j < shard.Train.Length; j++) trainPtr[next + j + 1] = checked(trainPtr[next + j] + shard.Train[j]);
             if (heldPtr is not null) for (int j = 0; j < shard.Train.Length; j++) heldPtr[next + j + 1] = checked(heldPtr[next + j] + shard.HeldOut![j]);
             shard.Cuts?.CopyTo(cuts!, next);
             next += shard.Train.Length;
         }
-        if (next != users.Count) throw new InvalidDataException($"the shards cover {next} of {users.Count} users.");
+        CheckCovers(next, users);
         return new SplitPairs(users, items, CsrMatrix.RowsOnly(users.Count, items.Count, trainPtr).StoredIn(train),
             heldPtr is null ? null : CsrMatrix.RowsOnly(users.Count, items.Count, heldPtr).StoredIn(heldOut!), null, null, cuts);
+    }
+
+    /// <summary>A shard must begin where the last one ended and be split as <paramref name="spec"/> says.</summary>
+    private static void CheckFollows(int lo, int next, bool heldOut, bool cuts, PairSplit spec)
+    {
+        if (lo != next || heldOut != spec.HoldoutFraction > 0 || cuts != spec.Cuts)
+            throw new InvalidDataException($"shard of users from {lo} does not follow users 0–{next - 1} as split ({spec}).");
+    }
+
+    private static void CheckCovers(int next, IdMap users)
+    {
+        if (next != users.Count) throw new InvalidDataException($"the shards cover {next} of {users.Count} users.");
     }
 
     /// <summary>

@@ -37,14 +37,4 @@ public sealed record ScoringStep(float[] UserFactors, float[] ItemFactors, int K
         index ??= IvfIndex.Build(ItemFactors, K, Ivf);
         return index.Search(UserFactors, IvfQuery(1), users).Result;
     }
-
-    /// <summary>Copies a block's lists into the all-users result.</summary>
-    public static void Gather(TopNResult all, RowBlock block, TopNResult part)
-    {
-        int n = all.N;
-        Array.Copy(part.Counts, 0, all.Counts, block.Start, block.Length);
-        Array.Copy(part.Items, 0, all.Items, (long)block.Start * n, (long)block.Length * n);
-        Array.Copy(part.Scores, 0, all.Scores, (long)block.Start * n, (long)block.Length * n);
-        all.AddRuleRemoved(part.RuleRemoved);
-    }
 }

@@ -166,9 +166,9 @@ public static class BlockTaskFiles
         });
 
     /// <summary>
-    /// Reads a block's lists straight into its users' rows of <paramref name="all"/> (what <see cref="ScoringStep.Gather"/>
-    /// does with a block's result, without the block's arrays: at 1M users a scoring's gather left 160 MB of them behind),
-    /// adding what its rules removed; a file of another shape is refused.
+    /// Reads a block's lists straight into its users' rows of <paramref name="all"/> (no array of the block's own: at 1M users
+    /// a scoring's gather through per-block results left 160 MB of them behind), adding what its rules removed; a file of
+    /// another shape is refused.
     /// </summary>
     public static void ReadListsInto(string stepDir, RowBlock block, TopNResult all)
     {

@@ -281,13 +281,7 @@ public static class ReadTaskFiles
         BinaryArrays.Read(BlockTaskFiles.BlockOutput(ShardDir(stepDir), shard), r =>
         {
             var header = ReadHeader(r, stepDir, shard, lo);
-            int[] Lengths(bool held)
-            {
-                var ptr = BinaryArrays.ReadCsrRowsOnly(RowsPath(ShardDir(stepDir), shard, held, false)).RowPtr;
-                var lengths = new int[ptr.Length - 1];
-                for (int u = 0; u < lengths.Length; u++) lengths[u] = ptr[u + 1] - ptr[u];
-                return lengths;
-            }
+            int[] Lengths(bool held) => BinaryArrays.ReadCsrRowsOnly(RowsPath(ShardDir(stepDir), shard, held, false)).RowLengths();
             SkipTimes(r);
             if (header.HeldOut >= 0) SkipTimes(r);
             return new ShardLengths(lo, Lengths(false), header.HeldOut >= 0 ? Lengths(true) : null, r.ReadBoolean() ? r.ReadArray<long>() : null);

@@ -186,8 +186,7 @@ public class PartitionedPairsTests
         var split = SplitPairs.Layout(pairs.UserIds, pairs.ItemIds, spec, PairAggregator.CombineShards([new PairSource(EventLog.From(log), null, null)],
             pairs.UserCount, CombineRule.Sum, consume: true, firstTimes: false, shard => TemporalSplit.Split(shard, spec)));
         Assert.Equal(8L * pairs.Count + 8L * (pairs.UserCount + 1), split.Bytes);                    // the split: 8 B/pair + 4 B/user a matrix, no times
-        int[] Lengths(CsrMatrix m) => Enumerable.Range(0, m.Rows).Select(m.RowLength).ToArray();
-        var stored = SplitPairs.Stored(pairs.UserIds, pairs.ItemIds, spec, [new ShardLengths(0, Lengths(split.Train), Lengths(split.HeldOut!), null)],
+        var stored = SplitPairs.Stored(pairs.UserIds, pairs.ItemIds, spec, [new ShardLengths(0, split.Train.RowLengths(), split.HeldOut!.RowLengths(), null)],
             new MemoryStore(split.Train), new MemoryStore(split.HeldOut!, 2));
         Assert.Equal(8L * (pairs.UserCount + 1), stored.Bytes);                                       // kept where the shards are: 4 B/user a matrix, no pair
         Assert.Equal(split.Train.RowPtr, stored.Train.RowPtr);
